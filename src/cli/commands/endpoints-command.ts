@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { CapstanError } from '../../core/errors.js';
+import { EndpointsClient } from '../../sdk/endpoints-client.js';
+import type { DataCaptureInput, DeployOptions, Endpoint, EndpointConfigInput, EndpointService, VariantInput } from '../../serving/index.js';
+import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
+import type { CommandModule } from './index.js';
+
+const access: ServiceAccess<EndpointService> = {
+  local: (platform) => platform.serving,
+  remote: (http) => new EndpointsClient(http),
+};
+
+interface VariantFlags {
+  model?: string;
+  variant?: string;
+  instances?: number;
+  maxBatchSize?: number;
+  maxDelayMs?: number;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  timeoutMs?: number;
+  url?: string;
+  handlerOption?: string[];
+  dataCapture?: number;
+  file?: string;
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    return Number(value);
+  };
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 100)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--data-capture must be a percentage from 0 to 100, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `key=value` handler options; values that parse as JSON (numbers, true, "…") are taken as JSON. */
+function handlerOptions(pairs: string[] | undefined): Record<string, unknown> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--handler-option must be key=value, got ${JSON.stringify(pair)}`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a bare word stays a string
+    }
+    out[pair.slice(0, eq)] = value;
+  }
+  return out;
+}
+
+function variantSettings(o: VariantFlags): Omit<VariantInput, 'model'> {
+  const s: Omit<VariantInput, 'model'> = {};
+  if (o.instances !== undefined) s.instances = o.instances;
+  if (o.maxBatchSize !== undefined || o.maxDelayMs !== undefined) s.batching = { maxBatchSize: o.maxBatchSize, maxDelayMs: o.maxDelayMs };
+  if (o.intraOpThreads !== undefined) s.intraOpThreads = o.intraOpThreads;
+  if (o.interOpThreads !== undefined) s.interOpThreads = o.interOpThreads;
+  if (o.timeoutMs !== undefined) s.timeoutMs = o.timeoutMs;
+  if (o.url !== undefined) s.url = o.url;
+  const h = handlerOptions(o.handlerOption);
+  if (h) s.handlerOptions = h;
+  return s;
+}
+
+function capture(o: VariantFlags): DataCaptureInput | undefined {
+  return o.dataCapture === undefined ? undefined : { enabled: o.dataCapture > 0, samplingPercent: o.dataCapture };
+}
+
+/** Reads `{ variants: [...], dataCapture: {...} }` from a YAML or JSON file. */
+function readConfigFile(file: string): EndpointConfigInput {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CapstanError('CAPSTAN_REQUEST_INVALID', `cannot read ${file}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (!doc || typeof doc !== 'object' || !Array.isArray((doc as EndpointConfigInput).variants)) {
+    throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', `${file} must hold { variants: [...], dataCapture: {...} }`);
+  }
+  return doc as EndpointConfigInput;
+}
+
+function parseWeights(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const [name, w] = part.split('=');
+    const n = Number(w);
+    if (!name || w === undefined || !Number.isFinite(n) || n < 0) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--weights must look like blue=90,green=10, got ${JSON.stringify(value)}`);
+    out[name.trim()] = n;
+  }
+  return out;
+}
+
+function describeText(ep: Endpoint): string {
+  const head = [
+    `endpoint:    ${ep.name}`,
+    `status:      ${ep.status}${ep.statusReason ? ` (${ep.statusReason})` : ''}`,
+    `generation:  ${ep.generation}`,
+    `capture:     ${ep.dataCapture.enabled ? `${ep.dataCapture.samplingPercent}% of requests` : 'off'}`,
+    `updated:     ${ep.updatedAt}`,
+    '',
+  ];
+  const rows = ep.variants.map((v) => ({
+    variant: v.name,
+    model: `${v.resolved.name}/${v.resolved.version}`,
+    weight: v.weight,
+    traffic: v.live ? `${v.live.trafficPercent}%` : '',
+    workers: v.live ? `${v.live.workers}/${v.instances}` : `-/${v.instances}`,
+    'in-flight': v.live?.inFlight ?? '',
+    restarts: v.live?.workerRestarts ?? '',
+    batch: v.batching.maxBatchSize > 1 ? `${v.batching.maxBatchSize}/${v.batching.maxDelayMs}ms` : 'off',
+  }));
+  return head.join('\n') + table(rows);
+}
+
+function addVariantFlags(cmd: Command): Command {
+  return cmd
+    .option('--instances <n>', 'worker threads for the variant; default 1', positiveInt('--instances'))
+    .option('--max-batch-size <rows>', 'dynamic batching: rows per model call; default 1 (off)', positiveInt('--max-batch-size'))
+    .option('--max-delay-ms <ms>', 'dynamic batching: wait for company; default 0', positiveInt('--max-delay-ms'))
+    .option('--intra-op-threads <n>', 'ONNX Runtime intra-op threads; default 1', positiveInt('--intra-op-threads'))
+    .option('--inter-op-threads <n>', 'ONNX Runtime inter-op threads; default 1', positiveInt('--inter-op-threads'))
+    .option('--timeout-ms <ms>', 'model timeout, 504 after; default 60000', positiveInt('--timeout-ms'))
+    .option('--url <url>', 'external model server (http models)')
+    .option('--handler-option <key=value>', 'handler option, repeatable (e.g. unknownIds=popularity)', collect)
+    .option('--data-capture <percent>', 'capture this share of requests and responses', percent)
+    .option('--json', 'print JSON');
+}
+
+/** Human output of an invocation: a ranking table when the answer has items and scores, else the body. */
+function invokeText(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { items?: unknown[]; scores?: number[] };
+    if (Array.isArray(parsed.items) && Array.isArray(parsed.scores)) {
+      return table(parsed.items.map((item, i) => ({ rank: i + 1, item, score: parsed.scores![i] })));
+    }
+    return JSON.stringify(parsed, null, 2);
+  } catch {
+    return body;
+  }
+}
+
+/** `capstan endpoints create|update|describe|list|delete|invoke|deploy`: real-time endpoints. */
+export const endpointsCommand: CommandModule = (program: Command) => {
+  const endpoints = program.command('endpoints').description('real-time endpoints: production variants, blue/green deploys, invocations');
+
+  addVariantFlags(
+    endpoints
+      .command('create <name>')
+      .description('create an endpoint serving one model (--model) or the variants in --file')
+      .option('--model <ref>', 'models:/ncf/3 or models:/ncf@champion')
+      .option('--variant <name>', 'variant name; default primary')
+      .option('--file <file>', 'YAML/JSON with { variants: [...], dataCapture: {...} }'),
+  ).action(async (name: string, _opts, cmd: Command) => {
+    const o = allOptions<VariantFlags>(cmd);
+    let input: EndpointConfigInput;
+    if (o.file) input = readConfigFile(o.file);
+    else if (o.model) input = { variants: [{ ...variantSettings(o), name: o.variant, model: o.model }] };
+    else throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --model <ref> or --file <config>');
+    if (capture(o)) input.dataCapture = capture(o);
+    const ep = await withService(cmd, access, (s) => s.create(name, input));
+    printResult(cmd, ep, () => describeText(ep));
+    if (ep.status === 'Failed') process.exitCode = 1;
+  });
+
+  endpoints
+    .command('update <name>')
+    .description('change weights (--weights), variants (--file) or data capture blue/green')
+    .option('--weights <list>', 'e.g. blue=90,green=10')
+    .option('--file <file>', 'YAML/JSON with the new { variants: [...] }')
+    .option('--data-capture <percent>', 'capture this share of requests and responses; 0 turns it off', percent)
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const o = allOptions<VariantFlags & { weights?: string }>(cmd);
+      const file = o.file ? readConfigFile(o.file) : undefined;
+      const ep = await withService(cmd, access, (s) =>
+        s.update(name, { ...(file ? { variants: file.variants } : {}), ...(o.weights ? { weights: parseWeights(o.weights) } : {}), ...(capture(o) || file?.dataCapture ? { dataCapture: capture(o) ?? file?.dataCapture } : {}) }),
+      );
+      printResult(cmd, ep, () => describeText(ep));
+    });
+
+  endpoints
+    .command('describe <name>')
+    .description("status, each variant's pinned model version, weight, live traffic share and workers")
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const ep = await withService(cmd, access, (s) => s.describe(name));
+      printResult(cmd, ep, () => describeText(ep));
+    });
+
+  endpoints
+    .command('list')
+    .description('list endpoints')
+    .option('--json', 'print JSON')
+    .action(async (_opts, cmd: Command) => {
+      const list = await withService(cmd, access, (s) => s.list());
+      printResult(cmd, list, () =>
+        table(list.map((e) => ({ name: e.name, status: e.status, variants: e.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}@${v.weight}`).join(' '), updated: e.updatedAt }))),
+      );
+    });
+
+  endpoints
+    .command('delete <name>')
+    .description('delete an endpoint; in-flight requests finish first')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      await withService(cmd, access, (s) => s.delete(name));
+      printResult(cmd, { deleted: name }, () => `deleted endpoint ${name}`);
+    });
+
+  endpoints
+    .command('invoke <name>')
+    .description('send one request, e.g. --body \'{"user":[0,0,0],"item":[1,2,3]}\'')
+    .option('--body <text>', 'request body')
+    .option('--body-file <file>', 'read the request body from a file')
+    .option('--content-type <type>', 'default application/json')
+    .option('--target-variant <name>', 'send to this variant regardless of weights')
+    .option('--inference-id <id>', 'id recorded with captured data')
+    .option('--custom-attributes <text>', 'passed to the model handler')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const o = allOptions<{ body?: string; bodyFile?: string; contentType?: string; targetVariant?: string; inferenceId?: string; customAttributes?: string }>(cmd);
+      const body = o.bodyFile ? readFileSync(o.bodyFile, 'utf8') : o.body;
+      if (body === undefined) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --body <text> or --body-file <file>');
+      const res = await withService(cmd, access, (s) => s.invoke(name, body, { contentType: o.contentType, targetVariant: o.targetVariant, inferenceId: o.inferenceId, customAttributes: o.customAttributes }));
+      let parsed: unknown = res.body;
+      try {
+        parsed = JSON.parse(res.body);
+      } catch {
+        // not JSON: print as text
+      }
+      printResult(cmd, { variant: res.variant, contentType: res.contentType, body: parsed }, () => `variant: ${res.variant}\n${invokeText(res.body)}`);
+    });
+
+  addVariantFlags(
+    endpoints
+      .command('deploy <name>')
+      .description('create the endpoint serving --model, or switch it to that model blue/green (zero failed requests)')
+      .requiredOption('--model <ref>', 'models:/ncf/4 or models:/ncf@champion')
+      .option('--variant <name>', 'variant name; default the current one, or primary'),
+  ).action(async (name: string, _opts, cmd: Command) => {
+    const o = allOptions<VariantFlags>(cmd);
+    const options: DeployOptions = { ...variantSettings(o), ...(o.variant ? { variant: o.variant } : {}), ...(capture(o) ? { dataCapture: capture(o) } : {}) };
+    const result = await withService(cmd, access, (s) => s.deploy(name, o.model!, options));
+    printResult(cmd, result, () => `${result.action} endpoint ${name}: now serving ${result.model.name}/${result.model.version}\n\n${describeText(result.endpoint)}`);
+  });
+};

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { pipelineCommand } from './pipeline-command.js';
+import { configCommand } from './config-command.js';
+import { demoCommand } from './demo-command.js';
+import { endpointsCommand } from './endpoints-command.js';
+import { jobsCommand } from './jobs-command.js';
+import { keysCommand } from './keys-command.js';
+import { migrateCommand } from './migrate-command.js';
+import { modelsCommand } from './models-command.js';
+import { ncfCommand } from './ncf-command.js';
+import { serverCommands } from './server-command.js';
+import { workerCommand } from './worker-command.js';
+
+/** Adds one command (or command group) to the program. */
+export type CommandModule = (program: Command) => void;
+
+/** Every command module, in help order. Add one line per command group. */
+export const commandModules: CommandModule[] = [
+  demoCommand,
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, ncfCommand, pipelineCommand];

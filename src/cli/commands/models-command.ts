@@ -1,0 +1,235 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { CapstanError } from '../../core/errors.js';
+import { isBareModelName, parseModelRef } from '../../registry/model-ref.js';
+import type { AuditEvent, Comparison, ModelGroup, ModelVersion, RegistryService } from '../../registry/registry-service.js';
+import { RegistryClient } from '../../sdk/registry-client.js';
+import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
+import type { CommandModule } from './index.js';
+
+const access: ServiceAccess<RegistryService> = {
+  local: (platform) => platform.registry,
+  remote: (http) => new RegistryClient(http),
+};
+
+/** Collects repeated `--metric k=v` style options into a map. */
+function keyValue(kind: string) {
+  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--${kind} takes key=value, got ${JSON.stringify(value)}`);
+    return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+  };
+}
+
+function numbers(raw: Record<string, string> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new CapstanError('CAPSTAN_REGISTRY_METRIC_INVALID', `--metric ${k} must be a number, got ${JSON.stringify(v)}`);
+    out[k] = n;
+  }
+  return out;
+}
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function versionNumber(v: string): number {
+  if (!/^[1-9]\d*$/.test(v)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `a version is a positive integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function versionLine(v: ModelVersion): Record<string, unknown> {
+  return { version: v.version, approval: v.approval, aliases: v.aliases.join(','), framework: v.framework, metrics: fmtMap(v.metrics), createdBy: v.createdBy, createdAt: v.createdAt };
+}
+
+function fmtMap(m: Record<string, unknown>): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+function showVersion(v: ModelVersion): string {
+  const rows: [string, unknown][] = [
+    ['model', v.name], ['version', v.version], ['approval', v.approval], ['aliases', v.aliases.join(', ') || '-'],
+    ['framework', v.framework], ['artifact', v.artifactUri], ['digest', v.digest], ['metrics', fmtMap(v.metrics)],
+    ['params', fmtMap(v.params)], ['tags', fmtMap(v.tags)], ['lineage', fmtMap(v.lineage as Record<string, unknown>)],
+    ['description', v.description], ['created', `${v.createdAt} by ${v.createdBy}`],
+  ];
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(13)}${val}`).join('\n');
+}
+
+function showGroup(g: ModelGroup): string {
+  return [
+    `model:       ${g.name}`,
+    `versions:    ${g.latestVersion}`,
+    `aliases:     ${fmtMap(g.aliases) || '-'}`,
+    `policy:      ${g.approvalPolicy ? `auto-approve when ${g.approvalPolicy.autoApprove}` : '-'}`,
+    `description: ${g.description}`,
+    `created:     ${g.createdAt}`,
+  ].join('\n');
+}
+
+/** A text bar chart per metric, scaled to the largest value, for terminals. */
+export function barChart(c: Comparison, width = 30): string {
+  const out: string[] = [];
+  const label = Math.max(...c.rows.map((r) => r.id.length));
+  for (const m of c.metrics) {
+    const values = c.rows.map((r) => r.metrics[m]);
+    const max = Math.max(...values.map((v) => (v === null ? 0 : Math.abs(v))));
+    out.push(`${m}${c.best[m] ? `  (best: ${c.best[m]})` : ''}`);
+    for (const r of c.rows) {
+      const v = r.metrics[m];
+      const bar = v === null || max === 0 ? '' : '█'.repeat(Math.max(1, Math.round((Math.abs(v) / max) * width)));
+      out.push(`  ${r.id.padEnd(label)}  ${bar.padEnd(width)}  ${v === null ? '-' : v}`);
+    }
+  }
+  return out.join('\n');
+}
+
+function comparisonText(c: Comparison, tty: boolean): string {
+  const rows = c.rows.map((r) => ({ id: r.id, ...(r.approval ? { approval: r.approval } : {}), ...Object.fromEntries(c.metrics.map((m) => [m, r.metrics[m] ?? '-'])), ...Object.fromEntries(c.params.map((p) => [p, r.params[p] ?? '-'])) }));
+  const text = table(rows);
+  return tty && c.metrics.length ? `${text}\n\n${barChart(c)}` : text;
+}
+
+function historyText(events: AuditEvent[]): string {
+  return table(events.map((e) => ({ at: e.at, version: e.version ?? '', action: e.action, actor: e.actor, change: `${e.from ?? ''} -> ${e.to ?? ''}`.trim(), alias: e.alias ?? '', comment: e.comment })));
+}
+
+/** `capstan models …`: the model registry, embedded or through `--url`. */
+export const modelsCommand: CommandModule = (program: Command) => {
+  const models = program.command('models').description('model registry: versions, approval, aliases, history, comparison, download');
+
+  models
+    .command('list')
+    .description('list model groups')
+    .option('--json', 'print JSON')
+    .action(async (_o, cmd: Command) => {
+      const groups = await withService(cmd, access, (s) => s.listModels());
+      printResult(cmd, groups, () => table(groups.map((g) => ({ name: g.name, versions: g.latestVersion, aliases: fmtMap(g.aliases), updated: g.updatedAt }))));
+    });
+
+  models
+    .command('show <ref>')
+    .description('show a model (ncf) or a version (ncf/3, ncf@champion, models:/ncf@champion)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, _o, cmd: Command) => {
+      if (isBareModelName(ref)) {
+        const g = await withService(cmd, access, (s) => s.getModel(ref.replace(/^models:\//, '')));
+        printResult(cmd, g, () => showGroup(g));
+      } else {
+        const v = await withService(cmd, access, (s) => s.resolve(ref));
+        printResult(cmd, v, () => showVersion(v));
+      }
+    });
+
+  models
+    .command('versions <name>')
+    .description('list the versions of a model, oldest first')
+    .option('--approval <status>', 'only PendingManualApproval, Approved or Rejected')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = allOptions<{ approval?: ModelVersion['approval'] }>(cmd);
+      const versions = await withService(cmd, access, (s) => s.listVersions(name, { approval: o.approval }));
+      printResult(cmd, versions, () => table(versions.map(versionLine)));
+    });
+
+  models
+    .command('register <name>')
+    .description('register the next version from a model package (a directory with model.json, or an artifact URI in the store)')
+    .requiredOption('--artifact <dir-or-uri>', 'local package directory, or file://… / s3://… inside the artifact store')
+    .option('--metric <key=value>', 'a metric (repeatable)', keyValue('metric'))
+    .option('--param <key=value>', 'a param (repeatable)', keyValue('param'))
+    .option('--tag <key=value>', 'a tag (repeatable)', keyValue('tag'))
+    .option('--description <text>', 'what changed in this version')
+    .option('--run <id>', 'the run that produced it (its metrics, params and pipeline link are copied)')
+    .option('--code-digest <digest>', 'digest or commit of the training code')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = allOptions<{ artifact: string; metric?: Record<string, string>; param?: Record<string, string>; tag?: Record<string, string>; description?: string; run?: string; codeDigest?: string }>(cmd);
+      const source = /^(file|s3):\/\//.test(o.artifact) ? { artifactUri: o.artifact } : { packageDir: path.resolve(o.artifact) };
+      const lineage = { ...(o.run ? { runId: o.run } : {}), ...(o.codeDigest ? { codeDigest: o.codeDigest } : {}) };
+      const v = await withService(cmd, access, (s) =>
+        s.registerVersion(name, { ...source, metrics: numbers(o.metric), params: o.param, tags: o.tag, description: o.description, lineage }),
+      );
+      printResult(cmd, v, () => `registered ${v.name} version ${v.version} (${v.approval}, ${v.digest})`);
+    });
+
+  for (const [verb, status] of [['approve', 'Approved'], ['reject', 'Rejected'], ['reset', 'PendingManualApproval']] as const) {
+    models
+      .command(`${verb} <name> <version>`)
+      .description(verb === 'reset' ? 'return a version to PendingManualApproval' : `${verb} a version (recorded in the history)`)
+      .option('--comment <text>', 'why')
+      .option('--json', 'print JSON')
+      .action(async (name: string, version: string, _o, cmd: Command) => {
+        const o = allOptions<{ comment?: string }>(cmd);
+        const v = await withService(cmd, access, (s) => s.setApproval(name, versionNumber(version), { status, comment: o.comment }));
+        printResult(cmd, v, () => `${v.name} version ${v.version} is now ${v.approval}`);
+      });
+  }
+
+  models
+    .command('alias <name> <alias> [version]')
+    .description('point an alias (champion, challenger) at a version, or remove it with --delete')
+    .option('--delete', 'remove the alias')
+    .option('--json', 'print JSON')
+    .action(async (name: string, alias: string, version: string | undefined, _o, cmd: Command) => {
+      const o = allOptions<{ delete?: boolean }>(cmd);
+      if (!o.delete && version === undefined) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give the version the alias should point to, or --delete');
+      const g = await withService(cmd, access, (s) => (o.delete ? s.deleteAlias(name, alias) : s.setAlias(name, alias, versionNumber(version!))));
+      printResult(cmd, g, () => (o.delete ? `removed alias ${alias} of ${name}` : `${name}@${alias} -> version ${g.aliases[alias]}`));
+    });
+
+  models
+    .command('history <ref>')
+    .description('audit history of a model (ncf) or one version (ncf/2): approvals, aliases, policy')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, _o, cmd: Command) => {
+      const events = await withService(cmd, access, async (s) => {
+        if (isBareModelName(ref)) return s.history(ref.replace(/^models:\//, ''));
+        const parsed = parseModelRef(ref);
+        const version = parsed.kind === 'version' ? parsed.version : (await s.resolve(ref)).version;
+        return s.history(parsed.name, { version });
+      });
+      printResult(cmd, events, () => historyText(events));
+    });
+
+  models
+    .command('compare <name>')
+    .description('compare metrics and params across versions (a table, and bars on a terminal)')
+    .option('--versions <list>', 'comma-separated versions; default all', list)
+    .option('--metrics <list>', 'comma-separated metrics, e.g. hr@10,ndcg@10; default all', list)
+    .option('--params <list>', 'comma-separated params; default all', list)
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = allOptions<{ versions?: string[]; metrics?: string[]; params?: string[] }>(cmd);
+      const c = await withService(cmd, access, (s) => s.compareVersions(name, { versions: o.versions?.map(versionNumber), metrics: o.metrics, params: o.params }));
+      printResult(cmd, c, () => comparisonText(c, Boolean(process.stdout.isTTY)));
+    });
+
+  models
+    .command('pull <ref> <dir>')
+    .description('download a version package (ncf@champion, ncf/3) into an empty directory and verify its digest')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, dir: string, _o, cmd: Command) => {
+      const r = await withService(cmd, access, (s) => s.pullVersion(ref, path.resolve(dir)));
+      printResult(cmd, r, () => `pulled ${r.name} version ${r.version} into ${dir} (${r.files.length} files, digest verified ${r.digest})`);
+    });
+
+  models
+    .command('policy <name>')
+    .description('set the auto-approval policy (a CEL condition over metrics, params, tags) or clear it')
+    .option('--auto-approve <condition>', 'e.g. \'metrics["hr@10"] >= 0.6\'')
+    .option('--clear', 'remove the policy')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = allOptions<{ autoApprove?: string; clear?: boolean }>(cmd);
+      if (!o.clear && !o.autoApprove) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --auto-approve <condition> or --clear');
+      const g = await withService(cmd, access, (s) => s.setApprovalPolicy(name, o.clear ? null : { autoApprove: o.autoApprove! }));
+      printResult(cmd, g, () => showGroup(g));
+    });
+};

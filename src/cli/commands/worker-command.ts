@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { CapstanError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { assertName } from '../../core/names.js';
+import { openPlatform } from '../../platform/platform.js';
+import { shutdownSignal } from '../shutdown-signal.js';
+import { Worker } from '../../storage/queue/worker.js';
+import { allOptions, configFrom, printResult } from '../cli-context.js';
+import type { CommandModule } from './index.js';
+
+function parseQueues(value: string): string[] {
+  const names = value.split(',').map((q) => q.trim()).filter(Boolean);
+  if (names.length === 0) throw new CapstanError('CAPSTAN_REQUEST_INVALID', '--queues needs at least one queue name');
+  return names.map((q) => assertName(q, 'queue name'));
+}
+
+/** `capstan worker`: runs the platform's job handlers until SIGINT/SIGTERM, then stops gracefully. */
+export const workerCommand: CommandModule = (program: Command) => {
+  program
+    .command('worker')
+    .description('run queue jobs until SIGINT/SIGTERM; on a signal, finish or release running jobs and exit')
+    .option('--concurrency <n>', 'jobs run at once; default queue.concurrency (4)')
+    .option('--queues <list>', 'comma-separated queues to take jobs from; default all', parseQueues)
+    .option('--grace-ms <ms>', 'how long shutdown waits for running jobs before releasing them; default 30000')
+    .option('--json', 'print JSON')
+    .action(async (_opts, cmd: Command) => {
+      const o = allOptions<{ concurrency?: string; queues?: string[]; graceMs?: string }>(cmd);
+      const config = configFrom(cmd, o.concurrency !== undefined ? { 'queue.concurrency': o.concurrency } : {});
+      const graceMs = o.graceMs === undefined ? undefined : Number(o.graceMs);
+      if (graceMs !== undefined && !(Number.isSafeInteger(graceMs) && graceMs >= 0)) {
+        throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--grace-ms must be an integer >= 0, got ${JSON.stringify(o.graceMs)}`);
+      }
+      const logger = createLogger({ level: config.logLevel });
+      const platform = await openPlatform({ config, logger });
+      try {
+        const worker = new Worker({ queue: platform.queue, handlers: platform.jobHandlers, queues: o.queues, graceMs, logger });
+        const stopped = shutdownSignal();
+        await worker.start();
+        const info = { worker: worker.id, database: platform.db.displayUrl, queues: o.queues ?? 'all', concurrency: config.queue.concurrency, types: [...platform.jobHandlers.keys()].sort() };
+        printResult(cmd, { event: 'started', ...info }, () => `worker ${info.worker} running ${info.types.length} job types on ${info.database} (queues: ${o.queues?.join(',') ?? 'all'}, concurrency ${info.concurrency}); Ctrl-C stops`);
+        const signal = await stopped;
+        await worker.stop();
+        printResult(cmd, { event: 'stopped', signal, worker: worker.id, ...worker.stats }, () => `worker ${worker.id} stopped (${signal}): ${worker.stats.succeeded} succeeded, ${worker.stats.retried} retried, ${worker.stats.dead} dead`);
+      } finally {
+        await platform.close();
+      }
+    });
+};

@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { isCapstanError } from '../core/errors.js';
+import { commandModules } from './commands/index.js';
+
+/** Builds the `capstan` program with every command module registered. */
+export function buildProgram(): Command {
+  const program = new Command('capstan')
+    .description('Capstan: self-hosted MLOps — pipelines, registry, serving, decisions')
+    .version('0.1.0')
+    .option('--home <dir>', 'home directory (SQLite file, local artifacts); env CAPSTAN_HOME')
+    .option('--database-url <url>', 'sqlite://file or postgres://…; env CAPSTAN_DATABASE_URL')
+    .option('--artifacts <uri>', 'file://dir or s3://bucket/prefix; env CAPSTAN_ARTIFACTS')
+    .option('--url <url>', 'talk to a Capstan server instead of the embedded database; env CAPSTAN_URL')
+    .option('--api-key <key>', 'API key for --url; env CAPSTAN_API_KEY')
+    .option('--config <file>', 'configuration file; default ./capstan.yaml')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commandModules) register(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; errors print as one clear line (or a JSON problem with --json). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const json = argv.includes('--json');
+    if (isCapstanError(err)) {
+      if (json) process.stdout.write(`${JSON.stringify(err.toProblem())}\n`);
+      else process.stderr.write(`error: ${err.message} (${err.code})\n`);
+      return 1;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (json) process.stdout.write(`${JSON.stringify({ code: 'CAPSTAN_INTERNAL', detail: message })}\n`);
+    else process.stderr.write(`error: ${message}\n`);
+    if (process.env.CAPSTAN_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,295 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CapstanError } from './errors.js';
+
+/**
+ * Capstan's configuration, resolved once from flags > `CAPSTAN_*` environment > `capstan.yaml` >
+ * defaults. One table (`settings`) drives parsing, validation, redaction and `docs/configuration.md`.
+ */
+export interface CapstanConfig {
+  /** Directory for the SQLite file and local artifacts. Default `./.capstan`. */
+  home: string;
+  /** `sqlite://<file>` or `postgres://…`. Default `sqlite://$CAPSTAN_HOME/capstan.db`. */
+  databaseUrl: string;
+  /** `file://<dir>` or `s3://bucket/prefix`. Default `file://$CAPSTAN_HOME/artifacts`. */
+  artifacts: string;
+  s3: {
+    /** Custom endpoint (MinIO, s3rver); default: AWS. */
+    endpoint?: string;
+    /** Default `us-east-1`. */
+    region: string;
+    /** Path-style addressing, needed by MinIO; default true when an endpoint is set. */
+    forcePathStyle: boolean;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+  };
+  server: {
+    /** Bind address; default `127.0.0.1`. */
+    host: string;
+    /** Default 7070. */
+    port: number;
+    /** Require API keys; default false on loopback. A non-loopback bind without auth is refused. */
+    auth: boolean;
+    /** Body limit of API routes in bytes; default 1 MiB. */
+    bodyLimit: number;
+    /** Body limit of invocation routes in bytes; default 6 MiB. */
+    invocationBodyLimit: number;
+  };
+  sqlite: {
+    /** `FULL` (default) or `NORMAL`. */
+    synchronous: 'FULL' | 'NORMAL';
+    /** Milliseconds a writer waits for the lock; default 5000. */
+    busyTimeoutMs: number;
+  };
+  queue: {
+    /** Lease (visibility timeout) in ms; default 30000. */
+    leaseMs: number;
+    /** Heartbeat interval in ms; default 10000. */
+    heartbeatMs: number;
+    /** Attempts before a job is dead; default 5. */
+    maxAttempts: number;
+    /** First retry delay in ms; default 1000 (doubles, with jitter). */
+    backoffBaseMs: number;
+    /** Largest retry delay in ms; default 300000. */
+    backoffMaxMs: number;
+    /** Idle poll interval in ms; default 200. */
+    pollMs: number;
+    /** Jobs one worker runs at once; default 4. */
+    concurrency: number;
+  };
+  outbound: {
+    /** Allow loopback / private / link-local targets for webhooks and external models; default false. */
+    allowPrivate: boolean;
+    /** Hosts allowed even when private (e.g. `127.0.0.1:9000`); default none. */
+    allowHosts: string[];
+  };
+  /** A Capstan server for CLI commands to talk to (`--url`); default: none, work on the embedded DB. */
+  url?: string;
+  /** API key the CLI sends to `url`. */
+  apiKey?: string;
+  /** pino level; default `info`. */
+  logLevel: string;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
+
+interface Setting {
+  /** Dotted path into CapstanConfig. */
+  path: string;
+  env: string;
+  kind: Kind;
+  values?: readonly string[];
+  secret?: boolean;
+  min?: number;
+  doc: string;
+}
+
+/** Every configurable setting; its order is the order `capstan config` prints. */
+export const settings: readonly Setting[] = [
+  { path: 'home', env: 'CAPSTAN_HOME', kind: 'string', doc: 'Home directory (SQLite file, local artifacts). Default ./.capstan' },
+  { path: 'databaseUrl', env: 'CAPSTAN_DATABASE_URL', kind: 'string', secret: true, doc: 'sqlite://file or postgres://… Default sqlite://$CAPSTAN_HOME/capstan.db' },
+  { path: 'artifacts', env: 'CAPSTAN_ARTIFACTS', kind: 'string', doc: 'file://dir or s3://bucket/prefix. Default file://$CAPSTAN_HOME/artifacts' },
+  { path: 's3.endpoint', env: 'CAPSTAN_S3_ENDPOINT', kind: 'string', doc: 'Custom S3 endpoint (MinIO). Default AWS' },
+  { path: 's3.region', env: 'CAPSTAN_S3_REGION', kind: 'string', doc: 'S3 region. Default us-east-1' },
+  { path: 's3.forcePathStyle', env: 'CAPSTAN_S3_FORCE_PATH_STYLE', kind: 'bool', doc: 'Path-style S3 addressing. Default true with a custom endpoint' },
+  { path: 's3.accessKeyId', env: 'CAPSTAN_S3_ACCESS_KEY_ID', kind: 'string', secret: true, doc: 'S3 access key. Default: the AWS SDK chain' },
+  { path: 's3.secretAccessKey', env: 'CAPSTAN_S3_SECRET_ACCESS_KEY', kind: 'string', secret: true, doc: 'S3 secret key. Default: the AWS SDK chain' },
+  { path: 'server.host', env: 'CAPSTAN_HOST', kind: 'string', doc: 'Bind address. Default 127.0.0.1' },
+  { path: 'server.port', env: 'CAPSTAN_PORT', kind: 'int', min: 0, doc: 'Port. Default 7070' },
+  { path: 'server.auth', env: 'CAPSTAN_AUTH', kind: 'bool', doc: 'Require API keys. Default false' },
+  { path: 'server.bodyLimit', env: 'CAPSTAN_BODY_LIMIT', kind: 'int', min: 1024, doc: 'API body limit in bytes. Default 1048576' },
+  { path: 'server.invocationBodyLimit', env: 'CAPSTAN_INVOCATION_BODY_LIMIT', kind: 'int', min: 1024, doc: 'Invocation body limit in bytes. Default 6291456' },
+  { path: 'sqlite.synchronous', env: 'CAPSTAN_SQLITE_SYNCHRONOUS', kind: 'enum', values: ['FULL', 'NORMAL'], doc: 'SQLite synchronous pragma. Default FULL' },
+  { path: 'sqlite.busyTimeoutMs', env: 'CAPSTAN_SQLITE_BUSY_TIMEOUT_MS', kind: 'int', min: 0, doc: 'SQLite busy timeout. Default 5000' },
+  { path: 'queue.leaseMs', env: 'CAPSTAN_QUEUE_LEASE_MS', kind: 'int', min: 100, doc: 'Job lease in ms. Default 30000' },
+  { path: 'queue.heartbeatMs', env: 'CAPSTAN_QUEUE_HEARTBEAT_MS', kind: 'int', min: 50, doc: 'Heartbeat interval in ms. Default 10000' },
+  { path: 'queue.maxAttempts', env: 'CAPSTAN_QUEUE_MAX_ATTEMPTS', kind: 'int', min: 1, doc: 'Attempts before dead. Default 5' },
+  { path: 'queue.backoffBaseMs', env: 'CAPSTAN_QUEUE_BACKOFF_BASE_MS', kind: 'int', min: 0, doc: 'First retry delay. Default 1000' },
+  { path: 'queue.backoffMaxMs', env: 'CAPSTAN_QUEUE_BACKOFF_MAX_MS', kind: 'int', min: 0, doc: 'Largest retry delay. Default 300000' },
+  { path: 'queue.pollMs', env: 'CAPSTAN_QUEUE_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval. Default 200' },
+  { path: 'queue.concurrency', env: 'CAPSTAN_QUEUE_CONCURRENCY', kind: 'int', min: 1, doc: 'Jobs per worker at once. Default 4' },
+  { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
+  { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
+  { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
+  { path: 'apiKey', env: 'CAPSTAN_API_KEY', kind: 'string', secret: true, doc: 'API key the CLI sends. Default none' },
+  { path: 'logLevel', env: 'CAPSTAN_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level. Default info' },
+];
+
+/** Where configuration comes from; every part optional. */
+export interface ConfigSources {
+  /** Flag values by dotted path (`server.port`) — highest precedence. */
+  flags?: Record<string, unknown>;
+  /** Environment; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Path of a YAML file; default `$CAPSTAN_CONFIG` or `./capstan.yaml` when present. */
+  file?: string;
+  /** Working directory for relative paths; default `process.cwd()`. */
+  cwd?: string;
+}
+
+function getPath(obj: any, dotted: string): unknown {
+  return dotted.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
+}
+
+function setPath(obj: any, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k] ??= {};
+  o[keys[keys.length - 1]] = value;
+}
+
+function coerce(s: Setting, raw: unknown, origin: string): unknown {
+  const fail = (why: string) => {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', `${s.path} (from ${origin}): ${why}`, { fields: { setting: s.path } });
+  };
+  switch (s.kind) {
+    case 'string':
+      if (typeof raw === 'number') return String(raw);
+      if (typeof raw !== 'string' || raw === '') fail('expected a non-empty string');
+      return raw;
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n)) fail(`expected an integer, got ${JSON.stringify(raw)}`);
+      if (s.min !== undefined && n < s.min) fail(`must be at least ${s.min}`);
+      return n;
+    }
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'string' && /^(1|true|yes|on)$/i.test(raw)) return true;
+      if (typeof raw === 'string' && /^(0|false|no|off)$/i.test(raw)) return false;
+      return fail(`expected true or false, got ${JSON.stringify(raw)}`);
+    case 'list':
+      if (Array.isArray(raw)) return raw.map(String);
+      if (typeof raw === 'string') return raw.split(',').map((x) => x.trim()).filter(Boolean);
+      return fail('expected a list');
+    case 'enum': {
+      const v = typeof raw === 'string' ? raw : String(raw);
+      const match = s.values!.find((x) => x.toLowerCase() === v.toLowerCase());
+      if (!match) fail(`expected one of ${s.values!.join(', ')}, got ${JSON.stringify(raw)}`);
+      return match;
+    }
+  }
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', `${path.basename(file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (doc == null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', `${path.basename(file)}: expected a mapping at the top level`);
+  }
+  const known = new Set(settings.map((s) => s.path));
+  const walk = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const p = prefix ? `${prefix}.${k}` : k;
+      if (known.has(p)) continue;
+      if (v && typeof v === 'object' && !Array.isArray(v) && settings.some((s) => s.path.startsWith(`${p}.`))) walk(v as Record<string, unknown>, p);
+      else throw new CapstanError('CAPSTAN_CONFIG_INVALID', `${path.basename(file)}: unknown setting ${p}`, { fields: { setting: p } });
+    }
+  };
+  walk(doc as Record<string, unknown>, '');
+  return doc as Record<string, unknown>;
+}
+
+/** Validates and fills a configuration from its sources; throws CAPSTAN_CONFIG_INVALID naming the setting. */
+export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const fileName = sources.file ?? env.CAPSTAN_CONFIG ?? (existsSync(path.join(cwd, 'capstan.yaml')) ? 'capstan.yaml' : undefined);
+  const yaml = fileName ? readYaml(path.resolve(cwd, fileName)) : {};
+  const out: any = {};
+  for (const s of settings) {
+    const flag = sources.flags?.[s.path];
+    const fromEnv = env[s.env];
+    const fromFile = getPath(yaml, s.path);
+    if (flag !== undefined) setPath(out, s.path, coerce(s, flag, 'flag'));
+    else if (fromEnv !== undefined && fromEnv !== '') setPath(out, s.path, coerce(s, fromEnv, s.env));
+    else if (fromFile !== undefined && fromFile !== null) setPath(out, s.path, coerce(s, fromFile, fileName ?? 'capstan.yaml'));
+  }
+  const home = path.resolve(cwd, out.home ?? '.capstan');
+  const s3 = out.s3 ?? {};
+  const config: CapstanConfig = {
+    home,
+    databaseUrl: out.databaseUrl ?? `sqlite://${path.join(home, 'capstan.db')}`,
+    artifacts: out.artifacts ?? `file://${path.join(home, 'artifacts')}`,
+    s3: {
+      endpoint: s3.endpoint,
+      region: s3.region ?? 'us-east-1',
+      forcePathStyle: s3.forcePathStyle ?? Boolean(s3.endpoint),
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    },
+    server: {
+      host: out.server?.host ?? '127.0.0.1',
+      port: out.server?.port ?? 7070,
+      auth: out.server?.auth ?? false,
+      bodyLimit: out.server?.bodyLimit ?? 1024 * 1024,
+      invocationBodyLimit: out.server?.invocationBodyLimit ?? 6 * 1024 * 1024,
+    },
+    sqlite: {
+      synchronous: out.sqlite?.synchronous ?? 'FULL',
+      busyTimeoutMs: out.sqlite?.busyTimeoutMs ?? 5000,
+    },
+    queue: {
+      leaseMs: out.queue?.leaseMs ?? 30_000,
+      heartbeatMs: out.queue?.heartbeatMs ?? 10_000,
+      maxAttempts: out.queue?.maxAttempts ?? 5,
+      backoffBaseMs: out.queue?.backoffBaseMs ?? 1000,
+      backoffMaxMs: out.queue?.backoffMaxMs ?? 300_000,
+      pollMs: out.queue?.pollMs ?? 200,
+      concurrency: out.queue?.concurrency ?? 4,
+    },
+    outbound: {
+      allowPrivate: out.outbound?.allowPrivate ?? false,
+      allowHosts: out.outbound?.allowHosts ?? [],
+    },
+    url: out.url,
+    apiKey: out.apiKey,
+    logLevel: out.logLevel ?? 'info',
+  };
+  if (!/^(sqlite|postgres|postgresql):\/\//.test(config.databaseUrl)) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'databaseUrl must start with sqlite://, postgres:// or postgresql://', { fields: { setting: 'databaseUrl' } });
+  }
+  if (!/^(file|s3):\/\//.test(config.artifacts)) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'artifacts must start with file:// or s3://', { fields: { setting: 'artifacts' } });
+  }
+  if (config.queue.heartbeatMs >= config.queue.leaseMs) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'queue.heartbeatMs must be shorter than queue.leaseMs', { fields: { setting: 'queue.heartbeatMs' } });
+  }
+  return config;
+}
+
+/** The configuration with secrets replaced by `***` (and a password inside a URL too). */
+export function redactConfig(config: CapstanConfig): Record<string, unknown> {
+  const copy = structuredClone(config) as any;
+  for (const s of settings) {
+    if (!s.secret) continue;
+    const v = getPath(copy, s.path);
+    if (typeof v !== 'string') continue;
+    setPath(copy, s.path, /^[a-z]+:\/\//.test(v) ? redactUrl(v) : '***');
+  }
+  return copy;
+}
+
+/** Hides the password of a URL (`postgres://u:***@host/db`). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+/** The settings as a Markdown table (setting, environment variable, kind, meaning); docs/configuration.md embeds it. */
+export function settingsTable(): string {
+  const kind = (s: Setting) => (s.kind === 'enum' ? s.values!.join(' \\| ') : s.kind === 'list' ? 'comma-separated list' : s.kind) + (s.secret ? ', secret' : '');
+  const rows = settings.map((s) => `| \`${s.path}\` | \`${s.env}\` | ${kind(s)} | ${s.doc.replace(/\|/g, '\\|')} |`);
+  return ['| setting (capstan.yaml) | environment | type | meaning and default |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,51 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { CapstanError, errorCatalogue, toCapstanError } from './errors.js';
+
+/** Rows `| CODE | status | title |` of docs/errors.md. */
+function documentedCodes(): Map<string, { status: number; title: string }> {
+  const md = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+  const rows = new Map<string, { status: number; title: string }>();
+  for (const line of md.split('\n')) {
+    const m = /^\|\s*`?(CAPSTAN_[A-Z0-9_]+)`?\s*\|\s*(\d{3})\s*\|\s*(.+?)\s*\|/.exec(line);
+    if (m) rows.set(m[1], { status: Number(m[2]), title: m[3] });
+  }
+  return rows;
+}
+
+describe('error catalogue', () => {
+  it('lists every code in docs/errors.md with the same status and title, and nothing else', () => {
+    const docs = documentedCodes();
+    for (const [code, spec] of Object.entries(errorCatalogue)) {
+      assert.ok(docs.has(code), `${code} is missing from docs/errors.md`);
+      assert.equal(docs.get(code)!.status, spec.status, `${code} status differs in docs/errors.md`);
+      assert.equal(docs.get(code)!.title, spec.title, `${code} title differs in docs/errors.md`);
+    }
+    for (const code of docs.keys()) assert.ok(code in errorCatalogue, `docs/errors.md lists ${code}, which the catalogue does not have`);
+  });
+
+  it('names every code CAPSTAN_<AREA>_<WHAT> with a 4xx or 5xx status', () => {
+    for (const [code, spec] of Object.entries(errorCatalogue)) {
+      assert.match(code, /^CAPSTAN_[A-Z0-9]+(_[A-Z0-9]+)*$/);
+      assert.ok(spec.status >= 400 && spec.status < 600, `${code} has status ${spec.status}`);
+    }
+  });
+
+  it('renders a problem document with code, status, detail and structured fields', () => {
+    const err = new CapstanError('CAPSTAN_ARTIFACT_NOT_FOUND', 'no artifact models/x', { fields: { key: 'models/x' } });
+    const p = err.toProblem('/api/v1/x');
+    assert.equal(p.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
+    assert.equal(p.status, 404);
+    assert.equal(p.detail, 'no artifact models/x');
+    assert.equal(p.key, 'models/x');
+    assert.equal(p.instance, '/api/v1/x');
+  });
+
+  it('hides the message of an unexpected error behind CAPSTAN_INTERNAL', () => {
+    const err = toCapstanError(new Error('ENOENT: /secret/path/file'));
+    assert.equal(err.code, 'CAPSTAN_INTERNAL');
+    assert.equal(err.message, 'Internal error');
+    assert.doesNotMatch(JSON.stringify(err.toProblem()), /secret/);
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * The one error catalogue. Every error a client can see has a stable code `CAPSTAN_<AREA>_<WHAT>`,
+ * an HTTP status and a title that is safe to show; `docs/errors.md` lists them and a test keeps the
+ * two in sync. Add new codes here, in their area's block, and a line to docs/errors.md.
+ */
+
+/** One catalogue entry: HTTP status and a client-safe title. */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly title: string;
+}
+
+/** Every error code Capstan can answer with. */
+export const errorCatalogue = {
+  // core / request handling
+  CAPSTAN_INTERNAL: { status: 500, title: 'Internal error' },
+  CAPSTAN_REQUEST_INVALID: { status: 400, title: 'The request is not valid' },
+  CAPSTAN_REQUEST_MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  CAPSTAN_REQUEST_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  CAPSTAN_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },
+  CAPSTAN_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  CAPSTAN_NAME_INVALID: { status: 400, title: 'The name is not valid' },
+
+  // configuration
+  CAPSTAN_CONFIG_INVALID: { status: 500, title: 'The configuration is not valid' },
+  CAPSTAN_CONFIG_INSECURE_BIND: { status: 500, title: 'Refusing to listen on a non-loopback address without API keys' },
+
+  // authentication and authorisation
+  CAPSTAN_AUTH_REQUIRED: { status: 401, title: 'An API key is required' },
+  CAPSTAN_AUTH_INVALID_KEY: { status: 401, title: 'The API key is not valid' },
+  CAPSTAN_AUTH_FORBIDDEN: { status: 403, title: 'The API key does not have the role this action needs' },
+  CAPSTAN_AUTH_ROLE_INVALID: { status: 400, title: 'Unknown role' },
+  CAPSTAN_AUTH_KEY_NOT_FOUND: { status: 404, title: 'No such API key' },
+
+  // metadata database
+  CAPSTAN_DB_URL_INVALID: { status: 500, title: 'The database URL is not valid' },
+  CAPSTAN_DB_UNAVAILABLE: { status: 503, title: 'The metadata database is not reachable' },
+  CAPSTAN_DB_MIGRATION_FAILED: { status: 500, title: 'A database migration failed' },
+  CAPSTAN_DB_CONFLICT: { status: 409, title: 'The record was changed concurrently' },
+
+  // artifact store
+  CAPSTAN_ARTIFACT_KEY_INVALID: { status: 400, title: 'The artifact key is not valid' },
+  CAPSTAN_ARTIFACT_NOT_FOUND: { status: 404, title: 'No such artifact' },
+  CAPSTAN_ARTIFACT_UNSAFE_PATH: { status: 400, title: 'The path escapes its root or is a symbolic link' },
+  CAPSTAN_ARTIFACT_DIGEST_MISMATCH: { status: 409, title: 'The artifact digest does not match' },
+  CAPSTAN_ARTIFACT_URI_INVALID: { status: 400, title: 'The artifact store URI is not valid' },
+  CAPSTAN_ARTIFACT_STORE_UNAVAILABLE: { status: 503, title: 'The artifact store is not reachable' },
+
+  // job queue
+  CAPSTAN_QUEUE_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
+  CAPSTAN_QUEUE_JOB_STATE_INVALID: { status: 409, title: 'The job is not in a state that allows this' },
+  CAPSTAN_QUEUE_LEASE_LOST: { status: 409, title: 'The job lease was lost to another worker' },
+
+  // outbound URL guard (webhooks, external models)
+  CAPSTAN_OUTBOUND_URL_INVALID: { status: 400, title: 'The outbound URL is not valid' },
+  CAPSTAN_OUTBOUND_ADDRESS_BLOCKED: { status: 400, title: 'The outbound URL points to a blocked address' },
+  CAPSTAN_OUTBOUND_HOST_UNRESOLVED: { status: 400, title: 'The host of the outbound URL does not resolve' },
+
+  // model registry and experiment tracking
+  CAPSTAN_REGISTRY_EXPERIMENT_NOT_FOUND: { status: 404, title: 'No such experiment' },
+  CAPSTAN_REGISTRY_EXPERIMENT_EXISTS: { status: 409, title: 'The experiment already exists' },
+  CAPSTAN_REGISTRY_RUN_NOT_FOUND: { status: 404, title: 'No such run' },
+  CAPSTAN_REGISTRY_PARAM_CONFLICT: { status: 409, title: 'The param was already logged with another value' },
+  CAPSTAN_REGISTRY_METRIC_INVALID: { status: 400, title: 'A metric point is not valid' },
+  CAPSTAN_REGISTRY_MODEL_NOT_FOUND: { status: 404, title: 'No such model' },
+  CAPSTAN_REGISTRY_MODEL_EXISTS: { status: 409, title: 'The model already exists' },
+  CAPSTAN_REGISTRY_VERSION_NOT_FOUND: { status: 404, title: 'No such model version' },
+  CAPSTAN_REGISTRY_ALIAS_NOT_FOUND: { status: 404, title: 'No such alias' },
+  CAPSTAN_REGISTRY_ALIAS_INVALID: { status: 400, title: 'The alias is not valid' },
+  CAPSTAN_REGISTRY_REF_INVALID: { status: 400, title: 'The model reference is not valid' },
+  CAPSTAN_REGISTRY_PACKAGE_INVALID: { status: 400, title: 'The model package is not valid' },
+  CAPSTAN_REGISTRY_APPROVAL_UNCHANGED: { status: 409, title: 'The version already has this approval status' },
+  CAPSTAN_REGISTRY_POLICY_INVALID: { status: 400, title: 'The approval policy is not valid' },
+  CAPSTAN_REGISTRY_COMPARE_INVALID: { status: 400, title: 'The comparison request is not valid' },
+  CAPSTAN_REGISTRY_WEBHOOK_NOT_FOUND: { status: 404, title: 'No such webhook' },
+  CAPSTAN_REGISTRY_WEBHOOK_INVALID: { status: 400, title: 'The webhook is not valid' },
+  CAPSTAN_REGISTRY_DESTINATION_NOT_EMPTY: { status: 409, title: 'The download directory is not empty' },
+
+  // built-in NCF recommender
+  CAPSTAN_NCF_FILE_NOT_FOUND: { status: 404, title: 'The ratings file does not exist' },
+  CAPSTAN_NCF_FILE_EMPTY: { status: 400, title: 'The ratings file is empty' },
+  CAPSTAN_NCF_FORMAT_UNKNOWN: { status: 400, title: 'Unknown ratings format' },
+  CAPSTAN_NCF_NO_ROWS: { status: 400, title: 'The ratings file has a header but no interactions' },
+  CAPSTAN_NCF_ROW_INVALID: { status: 400, title: 'A row of the ratings file is not valid' },
+  CAPSTAN_NCF_ID_NOT_NUMERIC: { status: 400, title: 'A user or item id is not a number' },
+  CAPSTAN_NCF_TOO_FEW_ITEMS: { status: 400, title: 'More negatives were requested than items exist' },
+  CAPSTAN_NCF_NOTHING_TO_EVALUATE: { status: 400, title: 'No user has enough interactions to hold one out' },
+  CAPSTAN_NCF_HYPERPARAMETER_INVALID: { status: 400, title: 'An NCF hyperparameter is not valid' },
+  CAPSTAN_NCF_DATASET_INVALID: { status: 400, title: 'The prepared NCF dataset is missing or not valid' },
+
+  // demo
+  CAPSTAN_DEMO_FAILED: { status: 500, title: 'The demo did not complete' },
+
+  // pipelines
+  CAPSTAN_PIPELINE_INVALID: { status: 400, title: 'The pipeline definition is not valid' },
+  CAPSTAN_PIPELINE_NOT_FOUND: { status: 404, title: 'No such pipeline' },
+  CAPSTAN_PIPELINE_EXECUTION_NOT_FOUND: { status: 404, title: 'No such pipeline execution' },
+  CAPSTAN_PIPELINE_EXECUTION_FINISHED: { status: 409, title: 'The execution has already finished' },
+  CAPSTAN_PIPELINE_PARAMETER_INVALID: { status: 400, title: 'A pipeline parameter is missing, unknown or of the wrong type' },
+  CAPSTAN_PIPELINE_REFERENCE_UNRESOLVED: { status: 422, title: 'A reference has no value in this execution' },
+  CAPSTAN_PIPELINE_CONDITION_NOT_BOOLEAN: { status: 422, title: 'The condition did not evaluate to a boolean' },
+  CAPSTAN_PIPELINE_CONDITION_FAILED: { status: 422, title: 'The condition could not be evaluated' },
+  CAPSTAN_PIPELINE_COMMAND_NOT_FOUND: { status: 422, title: 'The step command does not exist' },
+  CAPSTAN_PIPELINE_STEP_EXIT: { status: 422, title: 'The step exited with a non-zero code' },
+  CAPSTAN_PIPELINE_STEP_TIMEOUT: { status: 504, title: 'The step exceeded its timeout' },
+  CAPSTAN_PIPELINE_STEP_CANCELLED: { status: 409, title: 'The step was cancelled' },
+  CAPSTAN_PIPELINE_OUTPUT_MISSING: { status: 422, title: 'The step did not write a declared output' },
+  CAPSTAN_PIPELINE_INPUT_NOT_FOUND: { status: 422, title: 'A step input does not exist in the artifact store' },
+  CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID: { status: 422, title: 'A property file is missing or not a JSON object' },
+  CAPSTAN_PIPELINE_BUILTIN_UNKNOWN: { status: 422, title: 'No such built-in step function' },
+  CAPSTAN_PIPELINE_FUNCTION_INVALID: { status: 422, title: 'The function step module or handler cannot be loaded' },
+  CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN: { status: 422, title: 'No such step executor' },
+  CAPSTAN_PIPELINE_CODE_INVALID: { status: 400, title: 'The pipeline code directory cannot be snapshotted' },
+  CAPSTAN_PIPELINE_FAIL_STEP: { status: 422, title: 'The pipeline reached a fail step' },
+  CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register the model' },
+  CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
+  CAPSTAN_PIPELINE_TRIGGER_NOT_FOUND: { status: 404, title: 'No such pipeline trigger' },
+  CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
+
+  // real-time serving
+  CAPSTAN_SERVING_ENDPOINT_NOT_FOUND: { status: 404, title: 'No such endpoint' },
+  CAPSTAN_SERVING_ENDPOINT_EXISTS: { status: 409, title: 'The endpoint already exists' },
+  CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID: { status: 400, title: 'The endpoint configuration is not valid' },
+  CAPSTAN_SERVING_ENDPOINT_NOT_READY: { status: 503, title: 'The endpoint is not in service' },
+  CAPSTAN_SERVING_VARIANT_NOT_FOUND: { status: 400, title: 'The endpoint has no such variant' },
+  CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED: { status: 400, title: 'The endpoint does not host multiple models' },
+  CAPSTAN_SERVING_MODEL_REF_UNRESOLVED: { status: 400, title: 'The model reference does not resolve to a registered version' },
+  CAPSTAN_SERVING_MODEL_PACKAGE_INVALID: { status: 400, title: 'The model package is not valid' },
+  CAPSTAN_SERVING_MODEL_LOAD_FAILED: { status: 500, title: 'The model could not be loaded' },
+  CAPSTAN_SERVING_MALFORMED_JSON: { status: 400, title: 'The invocation body is not valid JSON' },
+  CAPSTAN_SERVING_INVALID_INPUT: { status: 400, title: 'The input does not fit the model' },
+  CAPSTAN_SERVING_UNKNOWN_IDS: { status: 400, title: 'The request names users or items the model does not know' },
+  CAPSTAN_SERVING_PAYLOAD_TOO_LARGE: { status: 413, title: 'The invocation body is too large' },
+  CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The invocation content type is not supported' },
+  CAPSTAN_SERVING_PROTOCOL_UNSUPPORTED: { status: 400, title: 'The model does not support this protocol' },
+  CAPSTAN_SERVING_MODEL_ERROR: { status: 500, title: 'The model failed while handling the request' },
+  CAPSTAN_SERVING_MODEL_CRASHED: { status: 500, title: 'The model worker crashed while handling the request' },
+  CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
+  CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A code from the catalogue. */
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** Options for a CapstanError: the underlying cause and structured, client-safe fields. */
+export interface CapstanErrorOptions {
+  cause?: unknown;
+  /** Structured fields (e.g. `modelName`, `version`) copied into the problem+json body. */
+  fields?: Record<string, unknown>;
+  /** Extra response headers (e.g. `Retry-After`). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * An error with a catalogue code. `message` (the detail) must be safe to show a client: never a
+ * stack, an internal path or a secret. The cause stays server-side.
+ */
+export class CapstanError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly fields: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, detail?: string, options: CapstanErrorOptions = {}) {
+    const spec: ErrorSpec = errorCatalogue[code];
+    super(detail ?? spec.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CapstanError';
+    this.code = code;
+    this.status = spec.status;
+    this.title = spec.title;
+    this.fields = options.fields ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  /** The RFC 9457 problem document for this error. */
+  toProblem(instance?: string): ProblemDocument {
+    return {
+      type: `https://capstan.dev/errors#${this.code}`,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      code: this.code,
+      ...(instance ? { instance } : {}),
+      ...this.fields,
+    };
+  }
+}
+
+/** An `application/problem+json` body as Capstan sends it. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  [field: string]: unknown;
+}
+
+/** True when `err` is a CapstanError, optionally with the given code. */
+export function isCapstanError(err: unknown, code?: ErrorCode): err is CapstanError {
+  return err instanceof CapstanError && (code === undefined || err.code === code);
+}
+
+/** Wraps any thrown value as a CapstanError; unknown errors become CAPSTAN_INTERNAL with a safe message. */
+export function toCapstanError(err: unknown): CapstanError {
+  if (err instanceof CapstanError) return err;
+  return new CapstanError('CAPSTAN_INTERNAL', undefined, { cause: err });
+}

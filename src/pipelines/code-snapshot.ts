@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CapstanError } from '../core/errors.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { compareKeys } from '../storage/artifacts/local-tree.js';
+
+const SKIP = new Set(['.git', 'node_modules', '__pycache__', '.capstan', '.venv', '.DS_Store']);
+const MAX_FILES = 2000;
+const MAX_BYTES = 50 * 1024 * 1024;
+
+/** A snapshot of a pipeline's code directory in the artifact store. */
+export interface CodeSnapshot {
+  /** Store prefix holding the files (content-addressed, so identical code is stored once). */
+  prefix: string;
+  /** `sha256:<hex>` over the files (path + content). */
+  digest: string;
+  files: number;
+}
+
+/**
+ * Copies a code directory into the store under `pipelines/<name>/code/<digest>/`. Steps run in a
+ * download of it, so a cron or artifact trigger days later runs exactly the applied code, and the
+ * digest is the code part of every step's cache key. Symbolic links are refused; VCS and
+ * dependency folders are skipped.
+ */
+export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: string): Promise<CodeSnapshot> {
+  const files: { rel: string; abs: string; sha256: string; size: number }[] = [];
+  let bytes = 0;
+  const walk = async (rel: string): Promise<void> => {
+    let entries: string[];
+    try {
+      entries = await readdir(path.join(dir, rel));
+    } catch (err) {
+      throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `cannot read the code directory ${JSON.stringify(rel || '.')}`, { cause: err });
+    }
+    for (const name of entries) {
+      if (SKIP.has(name)) continue;
+      const r = rel ? `${rel}/${name}` : name;
+      const abs = path.join(dir, r);
+      const st = await lstat(abs);
+      if (st.isSymbolicLink()) throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `the code directory holds a symbolic link: ${r}`);
+      if (st.isDirectory()) await walk(r);
+      else if (st.isFile()) {
+        if (files.length >= MAX_FILES) throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `the code directory holds more than ${MAX_FILES} files`);
+        bytes += st.size;
+        if (bytes > MAX_BYTES) throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `the code directory is larger than ${MAX_BYTES / 1024 / 1024} MiB`);
+        const content = await readFile(abs);
+        files.push({ rel: r, abs, sha256: createHash('sha256').update(content).digest('hex'), size: st.size });
+      }
+    }
+  };
+  await walk('');
+  files.sort((a, b) => compareKeys(a.rel, b.rel));
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(`${f.sha256}  ${f.rel}\n`);
+  const digest = `sha256:${hash.digest('hex')}`;
+  const prefix = `pipelines/${pipeline}/code/${digest.slice(7, 23)}/`;
+  const existing = await store.list(prefix);
+  if (existing.length !== files.length) {
+    for (const f of files) await store.put(prefix + f.rel, await readFile(f.abs));
+  }
+  return { prefix, digest, files: files.length };
+}

@@ -1,0 +1,210 @@
+import path from 'node:path';
+import { CapstanError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import { newId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { RegistryService } from '../registry/registry-service.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import type { Database } from '../storage/database.js';
+import { snapshotCode } from './code-snapshot.js';
+import type { PipelineDefinition } from './definition.js';
+import type { ExecutionRecord, ExecutionState, ExecutionTrigger, LogLine, PipelineRecord } from './execution.js';
+import { ExecutionRunner } from './execution-runner.js';
+import { LocalExecutor, type LocalExecutorOptions } from './executor/local-executor.js';
+import type { StepExecutor } from './executor/step-executor.js';
+import { LogFollower, LogStore, type LogSearch } from './log-store.js';
+import { compileParams } from './parameters.js';
+import { parsePipelineYaml, type PipelineSource } from './pipeline-source.js';
+import { PipelineScheduler, type SchedulerOptions } from './scheduler.js';
+import { SqlPipelineStore } from './sql-pipeline-store.js';
+import type { PipelineDeployer, StepServices } from './steps/step-handler.js';
+import { TriggerStore, type TriggerRecord } from './triggers/trigger-store.js';
+import { TriggerWatcher, type TriggerWatcherOptions } from './triggers/trigger-watcher.js';
+import { compilePipeline } from './validate.js';
+
+/** Options of the pipelines context; every field has a default. */
+export interface PipelinesOptions {
+  scheduler?: SchedulerOptions;
+  local?: LocalExecutorOptions;
+  triggers?: TriggerWatcherOptions;
+}
+
+/** Result of applying a definition. */
+export interface ApplyResult {
+  pipeline: PipelineRecord;
+  /** False when the stored definition and code were already identical. */
+  changed: boolean;
+  /** Secrets of newly created webhook triggers, shown only now. */
+  webhookSecrets: Record<string, string>;
+}
+
+/** A pipeline with its triggers, as `describe` shows it. */
+export interface PipelineDescription extends PipelineRecord {
+  triggers: TriggerRecord[];
+  lastExecution: ExecutionRecord | null;
+}
+
+/** Input for starting an execution. */
+export interface RunInput {
+  params?: Record<string, unknown>;
+  trigger?: ExecutionTrigger;
+}
+
+/** Dependencies of the service. */
+export interface PipelinesDeps {
+  db: Database;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  events?: EventBus;
+  /** Looked up lazily: the registry context may be wired after pipelines. */
+  registry?: () => RegistryService | undefined;
+}
+
+/**
+ * The pipelines context: validate and apply definitions, start and follow executions, read and
+ * search step logs. The scheduler (a background service) runs executions; `wait` runs one in this
+ * process when nobody else holds it, which is how `capstan pipeline run --wait` works without a server.
+ */
+export class PipelineService {
+  readonly store: SqlPipelineStore;
+  readonly logs: LogStore;
+  readonly triggers: TriggerStore;
+  readonly scheduler: PipelineScheduler;
+  /** Fires cron and artifact-arrival triggers (a background service). */
+  readonly triggerWatcher: TriggerWatcher;
+  readonly executors = new Map<string, StepExecutor>();
+  private deployer: PipelineDeployer | undefined;
+
+  constructor(private readonly deps: PipelinesDeps, options: PipelinesOptions = {}) {
+    this.store = new SqlPipelineStore(deps.db);
+    this.logs = new LogStore(deps.db);
+    this.triggers = new TriggerStore(deps.db);
+    this.executors.set('local', new LocalExecutor(deps.artifacts, options.local));
+    const services: StepServices = {
+      artifacts: deps.artifacts,
+      executors: this.executors,
+      registry: deps.registry,
+      deployer: () => this.deployer,
+      logger: deps.logger,
+    };
+    this.scheduler = new PipelineScheduler(
+      this.store,
+      (owner, leaseMs) => new ExecutionRunner(this.store, this.logs, services, { owner, leaseMs, events: deps.events }),
+      deps.logger,
+      options.scheduler,
+    );
+    this.triggerWatcher = new TriggerWatcher(
+      { listPipelines: () => this.store.listPipelines(), start: (name, input) => this.start(name, input) },
+      this.triggers,
+      deps.artifacts,
+      deps.logger,
+      options.triggers,
+    );
+  }
+
+  /** Installs the serving context's deployer used by deploy steps. */
+  setDeployer(deployer: PipelineDeployer | undefined): void {
+    this.deployer = deployer;
+  }
+
+  /** Adds an executor (e.g. a Kubernetes Job executor) steps can name with `executor:`. */
+  registerExecutor(executor: StepExecutor): void {
+    this.executors.set(executor.name, executor);
+  }
+
+  /** Validates a parsed document; throws CAPSTAN_PIPELINE_INVALID listing every issue. */
+  validate(source: PipelineSource): PipelineDefinition {
+    return compilePipeline(source);
+  }
+
+  /** Validates YAML text (the API's entry point). */
+  validateYaml(text: string, file = 'pipeline.yaml'): PipelineDefinition {
+    return compilePipeline(parsePipelineYaml(text, file));
+  }
+
+  /**
+   * Validates and stores a definition; its code directory (when it names one) is snapshotted into
+   * the artifact store. Re-applying an unchanged pipeline changes nothing.
+   */
+  async apply(source: PipelineSource): Promise<ApplyResult> {
+    const def = compilePipeline(source);
+    let code: { prefix: string; digest: string } | undefined;
+    if (def.code) code = await snapshotCode(this.deps.artifacts, def.name, path.resolve(source.baseDir, def.code));
+    if (!def.code && def.steps.some((s) => s.type === 'function')) {
+      throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `${source.file} code: function steps load their module from the "code" directory; set "code"`);
+    }
+    const { record, changed } = await this.store.upsertPipeline(def, source.text ?? null, code?.prefix ?? null, code?.digest ?? null);
+    const webhookSecrets = await this.triggers.sync(def.name, def.triggers);
+    return { pipeline: record, changed, webhookSecrets };
+  }
+
+  /** Every applied pipeline. */
+  list(): Promise<PipelineRecord[]> {
+    return this.store.listPipelines();
+  }
+
+  /** One pipeline with its triggers and latest execution. */
+  async describe(name: string): Promise<PipelineDescription> {
+    const p = await this.store.getPipeline(name);
+    const [last] = await this.store.listExecutions({ pipeline: name, limit: 1 });
+    return { ...p, triggers: await this.triggers.list(name), lastExecution: last ?? null };
+  }
+
+  /** Deletes a pipeline definition; its executions and logs stay. */
+  async delete(name: string): Promise<void> {
+    await this.store.deletePipeline(name);
+    await this.triggers.sync(name, []);
+  }
+
+  /** Queues an execution with parameter overrides; the scheduler (or `wait`) runs it. */
+  async start(name: string, input: RunInput = {}): Promise<ExecutionRecord> {
+    const pipeline = await this.store.getPipeline(name);
+    const params = compileParams(pipeline.definition, input.params);
+    const exec = await this.store.createExecution({ id: newId('exe'), pipeline, params, trigger: input.trigger ?? { type: 'manual', by: 'unknown' } });
+    this.scheduler.nudge();
+    return exec;
+  }
+
+  /** Runs an execution here when nobody else holds it, otherwise waits; resolves when it ends. */
+  wait(id: string): Promise<ExecutionRecord> {
+    return this.scheduler.runNow(id);
+  }
+
+  /** One execution with its steps. */
+  execution(id: string): Promise<ExecutionRecord> {
+    return this.store.getExecution(id);
+  }
+
+  /** Executions, newest first. */
+  executions(filter: { pipeline?: string; state?: ExecutionState; limit?: number } = {}): Promise<ExecutionRecord[]> {
+    return this.store.listExecutions(filter);
+  }
+
+  /** Requests cancellation; running steps are stopped, pending ones marked cancelled. */
+  cancel(id: string): Promise<ExecutionRecord> {
+    return this.store.requestCancel(id);
+  }
+
+  /** An execution's stored log lines. */
+  async executionLogs(id: string, filter: { step?: string; attempt?: number } = {}): Promise<LogLine[]> {
+    await this.store.getExecution(id);
+    return this.logs.read(id, filter);
+  }
+
+  /** A follower returning new lines of an execution on each call (SSE, `capstan logs --follow`). */
+  follow(id: string, step?: string): LogFollower {
+    return new LogFollower(this.logs, id, step);
+  }
+
+  /** Searches log lines across executions. */
+  searchLogs(search: LogSearch): Promise<LogLine[]> {
+    return this.logs.search(search);
+  }
+
+  /** Stops the scheduler and the executors. */
+  async close(): Promise<void> {
+    await this.triggerWatcher.stop();
+    await this.scheduler.stop();
+    for (const e of this.executors.values()) await e.close?.();
+  }
+}

@@ -1,0 +1,67 @@
+import type { Logger } from '../../core/logger.js';
+import type { RegistryService } from '../../registry/registry-service.js';
+import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
+import type { StepDefinition } from '../definition.js';
+import type { ExecutionWork, StepOutput, StepRecord } from '../execution.js';
+import type { StepExecutor } from '../executor/step-executor.js';
+import type { StepGraph } from '../graph.js';
+import type { ReferenceScope } from '../references.js';
+
+/** What a deploy step asks of the serving context. */
+export interface DeployRequest {
+  endpoint: string;
+  model: string;
+  version?: number;
+  alias?: string;
+  config: Record<string, unknown>;
+  /** For the serving context's audit trail. */
+  actor: string;
+  executionId: string;
+  step: string;
+}
+
+/** Creates or updates an endpoint; the serving context provides one and registers it on the platform. */
+export interface PipelineDeployer {
+  deploy(request: DeployRequest): Promise<Record<string, unknown>>;
+}
+
+/** Services step handlers use; registry and deployer are absent until their contexts are installed. */
+export interface StepServices {
+  artifacts: ArtifactStore;
+  executors: Map<string, StepExecutor>;
+  registry?: () => RegistryService | undefined;
+  deployer?: () => PipelineDeployer | undefined;
+  logger: Logger;
+}
+
+/** One attempt of one step, as a handler sees it. */
+export interface StepInvocation {
+  work: ExecutionWork;
+  graph: StepGraph;
+  /** The step with every reference resolved. */
+  step: StepDefinition;
+  attempt: number;
+  scope: ReferenceScope;
+  /** Finished step records of this execution by name (for metrics and lineage). */
+  finished: Map<string, StepRecord>;
+  signal: AbortSignal;
+  log(stream: 'stdout' | 'stderr' | 'system', line: string): void;
+}
+
+/** What a successful attempt produced. */
+export interface StepOutcome {
+  outputs: Record<string, StepOutput>;
+  properties: Record<string, unknown>;
+  metrics: Record<string, number>;
+  warnings: string[];
+  /** Condition steps: the branch taken. */
+  branch?: 'then' | 'else';
+}
+
+/** Runs one step type; throws a CapstanError on failure (`fields.retryable === false` stops retries). */
+export type StepHandler = (inv: StepInvocation, services: StepServices) => Promise<StepOutcome>;
+
+/** An outcome with nothing in it. */
+export function emptyOutcome(): StepOutcome {
+  return { outputs: {}, properties: {}, metrics: {}, warnings: [] };
+}

@@ -1,0 +1,397 @@
+import { Cron } from 'croner';
+import { isValidName } from '../core/names.js';
+import { builtinNames, isKnownBuiltin } from './builtins/builtin-catalogue.js';
+import { checkCondition } from './cel.js';
+import {
+  DEFAULT_RETRY,
+  STEP_TYPES,
+  stepOutputs,
+  type CommandStep,
+  type ParameterDefinition,
+  type PipelineDefinition,
+  type RetryPolicy,
+  type StepDefinition,
+  type TriggerDefinition,
+} from './definition.js';
+import { parseDuration } from './duration.js';
+import { buildGraph, conditionSteps, findCycle, referenceFields } from './graph.js';
+import { formatPath, throwIssues, type PipelineSource, type ValidationIssue } from './pipeline-source.js';
+import { collectReferences } from './references.js';
+
+type P = (string | number)[];
+type Obj = Record<string, unknown>;
+
+const STEP_FIELDS: Record<string, string[]> = {
+  common: ['name', 'type', 'description', 'depends_on', 'retry', 'timeout', 'cache'],
+  command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor'],
+  condition: ['if', 'then', 'else'],
+  'register-model': ['model', 'model_data', 'approval', 'metrics_from', 'metadata'],
+  deploy: ['endpoint', 'model', 'version', 'alias', 'config'],
+  function: ['module', 'handler', 'args'],
+  fail: ['message'],
+};
+const STEP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const OUTPUT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED_ENV = /^CAPSTAN_/;
+
+/** Collects issues while turning the raw document into a definition. */
+class Checker {
+  readonly issues: ValidationIssue[] = [];
+  constructor(private readonly source: PipelineSource) {}
+
+  issue(at: P, message: string): void {
+    const pos = this.source.locate(at);
+    this.issues.push({ file: this.source.file, line: pos?.line, column: pos?.column, path: formatPath(at), message });
+  }
+
+  obj(v: unknown, at: P, required = false): Obj | undefined {
+    if (v === undefined || v === null) {
+      if (required) this.issue(at, 'is required');
+      return undefined;
+    }
+    if (typeof v !== 'object' || Array.isArray(v)) return void this.issue(at, 'must be a mapping');
+    return v as Obj;
+  }
+
+  str(o: Obj, key: string, at: P, required = false): string | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (required) this.issue([...at, key], 'is required');
+      return undefined;
+    }
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (typeof v !== 'string' || v === '') return void this.issue([...at, key], 'must be a non-empty string');
+    return v;
+  }
+
+  strList(o: Obj, key: string, at: P): string[] {
+    const v = o[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
+      this.issue([...at, key], 'must be a list of non-empty strings');
+      return [];
+    }
+    return v as string[];
+  }
+
+  scalarMap(o: Obj, key: string, at: P): Record<string, string | number | boolean> {
+    const m = this.obj(o[key], [...at, key]);
+    if (!m) return {};
+    for (const [k, v] of Object.entries(m)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) this.issue([...at, key, k], 'must be a string, number or boolean');
+    }
+    return m as Record<string, string | number | boolean>;
+  }
+
+  unknownKeys(o: Obj, allowed: string[], at: P): void {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.issue([...at, k], `unknown field "${k}"`);
+  }
+}
+
+function compileParameters(c: Checker, raw: unknown): Record<string, ParameterDefinition> {
+  const out: Record<string, ParameterDefinition> = {};
+  const params = c.obj(raw, ['parameters']);
+  for (const [name, spec] of Object.entries(params ?? {})) {
+    const at = ['parameters', name];
+    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/.test(name)) c.issue(at, 'parameter names use letters, digits, _ and -');
+    const o = c.obj(spec, at, true);
+    if (!o) continue;
+    c.unknownKeys(o, ['type', 'default', 'description'], at);
+    const type = o.type ?? 'string';
+    if (type !== 'string' && type !== 'integer' && type !== 'number' && type !== 'boolean') {
+      c.issue([...at, 'type'], 'must be one of string, integer, number, boolean');
+      continue;
+    }
+    const def: ParameterDefinition = { type };
+    if (o.default !== undefined) {
+      const problem = parameterTypeProblem(type, o.default);
+      if (problem) c.issue([...at, 'default'], problem);
+      else def.default = o.default as string | number | boolean;
+    }
+    if (typeof o.description === 'string') def.description = o.description;
+    out[name] = def;
+  }
+  return out;
+}
+
+/** Why `value` does not fit a parameter type, or undefined when it does. */
+export function parameterTypeProblem(type: ParameterDefinition['type'], value: unknown): string | undefined {
+  if (type === 'string' && typeof value === 'string') return undefined;
+  if (type === 'boolean' && typeof value === 'boolean') return undefined;
+  if (type === 'number' && typeof value === 'number' && Number.isFinite(value)) return undefined;
+  if (type === 'integer' && typeof value === 'number' && Number.isSafeInteger(value)) return undefined;
+  return `must be a${type === 'integer' ? 'n' : ''} ${type}, got ${JSON.stringify(value)}`;
+}
+
+function compileRetry(c: Checker, raw: unknown, at: P): RetryPolicy {
+  const o = c.obj(raw, at);
+  if (!o) return { ...DEFAULT_RETRY };
+  c.unknownKeys(o, ['attempts', 'backoff', 'backoff_rate', 'max_backoff'], at);
+  const retry = { ...DEFAULT_RETRY };
+  if (o.attempts !== undefined) {
+    if (!Number.isInteger(o.attempts) || (o.attempts as number) < 1 || (o.attempts as number) > 20) c.issue([...at, 'attempts'], 'must be an integer from 1 to 20');
+    else retry.attempts = o.attempts as number;
+  }
+  for (const [key, field] of [['backoff', 'backoffMs'], ['max_backoff', 'maxBackoffMs']] as const) {
+    if (o[key] === undefined) continue;
+    const ms = parseDuration(o[key]);
+    if (ms === undefined) c.issue([...at, key], 'must be a duration such as 2s, 500ms or 1m');
+    else retry[field] = ms;
+  }
+  if (o.backoff_rate !== undefined) {
+    if (typeof o.backoff_rate !== 'number' || o.backoff_rate < 1) c.issue([...at, 'backoff_rate'], 'must be a number >= 1');
+    else retry.backoffRate = o.backoff_rate;
+  }
+  return retry;
+}
+
+function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & { type: CommandStep['type'] }): CommandStep {
+  const step: CommandStep = {
+    ...base,
+    inputs: {},
+    outputs: c.strList(o, 'outputs', at),
+    hyperparameters: c.scalarMap(o, 'hyperparameters', at),
+    env: {},
+    metricDefinitions: [],
+    propertyFiles: [],
+    executor: c.str(o, 'executor', at) ?? 'local',
+  };
+  if (typeof o.command === 'string') step.command = o.command.trim().split(/\s+/).filter(Boolean);
+  else if (Array.isArray(o.command) && o.command.length > 0 && o.command.every((x) => typeof x === 'string' || typeof x === 'number')) step.command = o.command.map(String);
+  else if (o.command !== undefined) c.issue([...at, 'command'], 'must be a string or a non-empty list of strings');
+  step.builtin = c.str(o, 'builtin', at);
+  if (!step.command?.length && !step.builtin) c.issue(at, `a ${base.type} step needs "command" or "builtin"`);
+  if (step.command?.length && step.builtin) c.issue([...at, 'builtin'], 'give either "command" or "builtin", not both');
+  if (step.builtin && !isKnownBuiltin(step.builtin)) c.issue([...at, 'builtin'], `unknown built-in "${step.builtin}"; known: ${builtinNames().join(', ')}`);
+  for (const [k, v] of Object.entries(c.scalarMap(o, 'inputs', at))) {
+    if (!OUTPUT_NAME.test(k)) c.issue([...at, 'inputs', k], 'channel names use letters, digits, _ and -');
+    step.inputs[k] = String(v);
+  }
+  for (const [i, n] of step.outputs.entries()) if (!OUTPUT_NAME.test(n)) c.issue([...at, 'outputs', i], 'output names use letters, digits, _ and -');
+  if (new Set(step.outputs).size !== step.outputs.length) c.issue([...at, 'outputs'], 'output names must be unique');
+  for (const [k, v] of Object.entries(c.scalarMap(o, 'env', at))) {
+    if (!ENV_NAME.test(k)) c.issue([...at, 'env', k], 'is not a valid environment variable name');
+    else if (RESERVED_ENV.test(k)) c.issue([...at, 'env', k], 'CAPSTAN_* variables are set by the executor');
+    step.env[k] = String(v);
+  }
+  for (const [k] of Object.entries(step.hyperparameters)) if (!/^[A-Za-z0-9_.-]+$/.test(k)) c.issue([...at, 'hyperparameters', k], 'names use letters, digits, _, . and -');
+  const metrics = o.metric_definitions;
+  if (metrics !== undefined && !Array.isArray(metrics)) c.issue([...at, 'metric_definitions'], 'must be a list of {name, regex}');
+  for (const [i, m] of (Array.isArray(metrics) ? metrics : []).entries()) {
+    const mat = [...at, 'metric_definitions', i];
+    const mo = c.obj(m, mat, true);
+    if (!mo) continue;
+    c.unknownKeys(mo, ['name', 'regex'], mat);
+    const name = c.str(mo, 'name', mat, true);
+    const regex = c.str(mo, 'regex', mat, true);
+    if (!name || !regex) continue;
+    try {
+      new RegExp(regex);
+      step.metricDefinitions.push({ name, regex });
+    } catch (err) {
+      c.issue([...mat, 'regex'], `is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  const files = o.property_files;
+  if (files !== undefined && !Array.isArray(files)) c.issue([...at, 'property_files'], 'must be a list of {name, output, path}');
+  for (const [i, f] of (Array.isArray(files) ? files : []).entries()) {
+    const fat = [...at, 'property_files', i];
+    const fo = c.obj(f, fat, true);
+    if (!fo) continue;
+    c.unknownKeys(fo, ['name', 'output', 'path'], fat);
+    const name = c.str(fo, 'name', fat, true);
+    const output = c.str(fo, 'output', fat, true);
+    const file = c.str(fo, 'path', fat, true);
+    if (!name || !output || !file) continue;
+    if (!stepOutputs(step).includes(output)) c.issue([...fat, 'output'], `names output "${output}", which the step does not declare`);
+    if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) c.issue([...fat, 'path'], 'must be a relative path inside the output');
+    step.propertyFiles.push({ name, output, path: file });
+  }
+  return step;
+}
+
+function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | undefined {
+  const at: P = ['steps', i];
+  const o = c.obj(raw, at, true);
+  if (!o) return undefined;
+  const name = c.str(o, 'name', at, true) ?? `#${i}`;
+  if (!STEP_NAME.test(name)) c.issue([...at, 'name'], 'step names use a-z, 0-9, _ and -, starting with a letter or digit');
+  const type = o.type;
+  if (typeof type !== 'string' || !(STEP_TYPES as readonly string[]).includes(type)) {
+    c.issue([...at, 'type'], `unknown step type ${JSON.stringify(type ?? null)}; expected one of ${STEP_TYPES.join(', ')}`);
+    return undefined;
+  }
+  const group = ['processing', 'training', 'evaluation'].includes(type) ? 'command' : type;
+  c.unknownKeys(o, [...STEP_FIELDS.common, ...STEP_FIELDS[group]], at);
+  let timeoutMs: number | undefined;
+  if (o.timeout !== undefined) {
+    timeoutMs = parseDuration(o.timeout);
+    if (timeoutMs === undefined || timeoutMs === 0) c.issue([...at, 'timeout'], 'must be a positive duration such as 30s or 10m');
+  }
+  if (o.cache !== undefined && typeof o.cache !== 'boolean') c.issue([...at, 'cache'], 'must be true or false');
+  const cacheDefault = group === 'command' || type === 'register-model';
+  const base = {
+    name,
+    description: typeof o.description === 'string' ? o.description : undefined,
+    dependsOn: c.strList(o, 'depends_on', at),
+    retry: compileRetry(c, o.retry, [...at, 'retry']),
+    timeoutMs,
+    cache: typeof o.cache === 'boolean' ? o.cache : cacheDefault,
+  };
+  switch (type) {
+    case 'processing':
+    case 'training':
+    case 'evaluation':
+      return compileCommandFields(c, o, at, { ...base, type } as StepDefinition & { type: CommandStep['type'] });
+    case 'condition': {
+      const expr = c.str(o, 'if', at, true) ?? 'false';
+      const problem = o.if === undefined ? undefined : checkCondition(expr);
+      if (problem) c.issue([...at, 'if'], problem);
+      const then = c.strList(o, 'then', at);
+      const els = c.strList(o, 'else', at);
+      if (then.length + els.length === 0) c.issue(at, 'a condition needs "then" or "else" steps');
+      return { ...base, type, if: expr, then, else: els };
+    }
+    case 'register-model': {
+      const model = c.str(o, 'model', at, true) ?? '';
+      if (model && !isValidName(model)) c.issue([...at, 'model'], 'is not a valid model name');
+      const approval = o.approval ?? 'PendingManualApproval';
+      if (approval !== 'PendingManualApproval' && approval !== 'Approved') c.issue([...at, 'approval'], 'must be PendingManualApproval or Approved');
+      return {
+        ...base,
+        type,
+        model,
+        modelData: c.str(o, 'model_data', at, true) ?? '',
+        approval: approval === 'Approved' ? 'Approved' : 'PendingManualApproval',
+        metricsFrom: o.metrics_from === undefined ? undefined : c.strList(o, 'metrics_from', at),
+        metadata: Object.fromEntries(Object.entries(c.scalarMap(o, 'metadata', at)).map(([k, v]) => [k, String(v)])),
+      };
+    }
+    case 'deploy': {
+      const endpoint = c.str(o, 'endpoint', at, true) ?? '';
+      if (endpoint && !isValidName(endpoint)) c.issue([...at, 'endpoint'], 'is not a valid endpoint name');
+      const model = c.str(o, 'model', at, true) ?? '';
+      if (model && !isValidName(model)) c.issue([...at, 'model'], 'is not a valid model name');
+      const version = c.str(o, 'version', at);
+      const alias = c.str(o, 'alias', at);
+      if ((version === undefined) === (alias === undefined)) c.issue(at, 'a deploy step needs exactly one of "version" or "alias"');
+      return { ...base, type, endpoint, model, version, alias, config: c.obj(o.config, [...at, 'config']) ?? {} };
+    }
+    case 'function': {
+      const mod = c.str(o, 'module', at, true) ?? '';
+      if (mod && (mod.startsWith('/') || mod.split(/[\\/]/).includes('..'))) c.issue([...at, 'module'], 'must be a relative path inside the code directory');
+      if (mod && !/\.(m?js|m?ts|cjs)$/.test(mod)) c.issue([...at, 'module'], 'must be a .js, .mjs, .cjs, .ts or .mts file');
+      return { ...base, type, module: mod, handler: c.str(o, 'handler', at) ?? 'handler', args: c.obj(o.args, [...at, 'args']) ?? {}, timeoutMs: base.timeoutMs ?? 60_000 };
+    }
+    case 'fail':
+      return { ...base, type, message: c.str(o, 'message', at) ?? 'the pipeline reached a fail step' };
+  }
+  return undefined;
+}
+
+function compileTriggers(c: Checker, raw: unknown): TriggerDefinition[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    c.issue(['triggers'], 'must be a list');
+    return [];
+  }
+  const out: TriggerDefinition[] = [];
+  for (const [i, t] of raw.entries()) {
+    const at: P = ['triggers', i];
+    const o = c.obj(t, at, true);
+    if (!o) continue;
+    const name = c.str(o, 'name', at) ?? `${o.type}-${i}`;
+    if (!STEP_NAME.test(name)) c.issue([...at, 'name'], 'trigger names use a-z, 0-9, _ and -');
+    const params = c.obj(o.params, [...at, 'params']) ?? {};
+    if (o.type === 'cron') {
+      c.unknownKeys(o, ['name', 'type', 'schedule', 'timezone', 'params'], at);
+      const schedule = c.str(o, 'schedule', at, true) ?? '';
+      const timezone = c.str(o, 'timezone', at) ?? 'UTC';
+      if (schedule) {
+        try {
+          new Cron(schedule, { timezone, paused: true }).nextRun();
+        } catch (err) {
+          c.issue([...at, /timezone/i.test((err as Error).message) ? 'timezone' : 'schedule'], (err as Error).message.split('. ')[0]);
+        }
+      }
+      out.push({ name, type: 'cron', schedule, timezone, params });
+    } else if (o.type === 'artifact') {
+      c.unknownKeys(o, ['name', 'type', 'prefix', 'parameter', 'params'], at);
+      out.push({ name, type: 'artifact', prefix: c.str(o, 'prefix', at, true) ?? '', parameter: c.str(o, 'parameter', at, true) ?? '', params });
+    } else if (o.type === 'webhook') {
+      c.unknownKeys(o, ['name', 'type', 'params'], at);
+      out.push({ name, type: 'webhook', params });
+    } else c.issue([...at, 'type'], 'must be cron, artifact or webhook');
+  }
+  return out;
+}
+
+/** Checks references, dependencies, branches and cycles once every step is known. */
+function checkGraph(c: Checker, def: PipelineDefinition): void {
+  const index = new Map(def.steps.map((s, i) => [s.name, i]));
+  for (const [i, s] of def.steps.entries()) {
+    const at: P = ['steps', i];
+    for (const d of s.dependsOn) if (!index.has(d)) c.issue([...at, 'depends_on'], `depends on unknown step "${d}"`);
+    if (s.type === 'condition') {
+      for (const b of ['then', 'else'] as const) for (const n of s[b]) if (!index.has(n)) c.issue([...at, b], `names unknown step "${n}"`);
+      for (const n of conditionSteps(s.if)) if (!index.has(n)) c.issue([...at, 'if'], `reads unknown step "${n}"`);
+    }
+    if (s.type === 'register-model') for (const n of s.metricsFrom ?? []) if (!index.has(n)) c.issue([...at, 'metrics_from'], `names unknown step "${n}"`);
+    for (const { path: sub, ref } of collectReferences(referenceFields(s))) {
+      const where = [...at, ...sub];
+      if (typeof ref === 'string') c.issue(where, ref);
+      else if (ref.kind === 'param' && !(ref.name in def.parameters)) c.issue(where, `${ref.text} names an undeclared parameter "${ref.name}"`);
+      else if ('step' in ref) {
+        const target = def.steps[index.get(ref.step) ?? -1];
+        if (!target) c.issue(where, `${ref.text} refers to unknown step "${ref.step}"`);
+        else if (ref.step === s.name) c.issue(where, `${ref.text} refers to the step itself`);
+        else if (ref.kind === 'output' && !stepOutputs(target).includes(ref.name)) c.issue(where, `${ref.text}: step "${ref.step}" declares no output "${ref.name}"`);
+        else if (ref.kind === 'property' && !(target.type === 'function' || target.type === 'register-model' || target.type === 'deploy' || ('propertyFiles' in target && target.propertyFiles.some((f) => f.name === ref.path[0])))) {
+          c.issue(where, `${ref.text}: step "${ref.step}" declares no property file "${ref.path[0]}"`);
+        }
+      }
+    }
+  }
+  for (const [i, t] of def.triggers.entries()) {
+    if (t.type === 'artifact' && def.parameters[t.parameter]?.type !== 'string') c.issue(['triggers', i, 'parameter'], `must name a declared string parameter; "${t.parameter}" is not one`);
+    for (const k of Object.keys(t.params)) if (!(k in def.parameters)) c.issue(['triggers', i, 'params', k], `names an undeclared parameter "${k}"`);
+  }
+  if (c.issues.length) return;
+  const graph = buildGraph(def.steps);
+  const cycle = findCycle(graph.dependencies);
+  if (cycle) c.issue(['steps', index.get(cycle[0])!], `the steps form a cycle: ${cycle.join(' -> ')}`);
+}
+
+/**
+ * Turns a parsed document into a pipeline definition, or throws CAPSTAN_PIPELINE_INVALID listing
+ * every problem with file, line and path.
+ */
+export function compilePipeline(source: PipelineSource): PipelineDefinition {
+  const c = new Checker(source);
+  const root = c.obj(source.raw, [], true) ?? {};
+  c.unknownKeys(root, ['name', 'description', 'code', 'parameters', 'steps', 'triggers'], []);
+  const name = c.str(root, 'name', [], true) ?? '';
+  if (name && !isValidName(name)) c.issue(['name'], 'is not a valid pipeline name (a-z, 0-9, ., _, -)');
+  const steps: StepDefinition[] = [];
+  if (!Array.isArray(root.steps) || root.steps.length === 0) c.issue(['steps'], 'must be a non-empty list');
+  else {
+    for (const [i, s] of root.steps.entries()) {
+      const step = compileStep(c, s, i);
+      if (!step) continue;
+      if (steps.some((x) => x.name === step.name)) c.issue(['steps', i, 'name'], `duplicate step name "${step.name}"`);
+      steps.push(step);
+    }
+  }
+  const def: PipelineDefinition = {
+    name,
+    description: typeof root.description === 'string' ? root.description : undefined,
+    code: c.str(root, 'code', []),
+    parameters: compileParameters(c, root.parameters),
+    steps,
+    triggers: compileTriggers(c, root.triggers),
+  };
+  if (c.issues.length === 0) checkGraph(c, def);
+  if (c.issues.length) throwIssues(c.issues);
+  return def;
+}

@@ -1,0 +1,141 @@
+import { mkdirSync } from 'node:fs';
+import { Registry } from 'prom-client';
+import { compileConfig, type CapstanConfig, type ConfigSources } from '../core/config.js';
+import { EventBus } from '../core/events.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { createArtifactStore } from '../storage/artifacts/index.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { openDatabase, type Database } from '../storage/database.js';
+import { JobQueue } from '../storage/queue/job-queue.js';
+import { Worker } from '../storage/queue/worker.js';
+import type { JobHandler } from '../storage/queue/job.js';
+import { ApiKeyStore } from '../server/auth/api-key-store.js';
+import { createServing, type ServingContext } from '../serving/index.js';
+import type { RegistryService } from '../registry/registry-service.js';
+import { createRegistry } from '../registry/index.js';
+import { PipelineService } from '../pipelines/pipeline-service.js';
+import type { BackgroundService } from './background-service.js';
+
+/**
+ * The composition root: one object holding the configuration, the adapters chosen by it and the
+ * context services built on them. The server, the workers and the CLI all start from here, so the
+ * embedded default and a PostgreSQL + S3 deployment are wired the same way.
+ */
+export interface Platform {
+  readonly config: CapstanConfig;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly artifacts: ArtifactStore;
+  readonly queue: JobQueue;
+  readonly events: EventBus;
+  readonly apiKeys: ApiKeyStore;
+  /** Prometheus registry served at `/metrics`; contexts register their own metrics on it. */
+  readonly metrics: Registry;
+  /** Job handlers by job type; contexts register theirs when the platform opens, workers run them. */
+  readonly jobHandlers: Map<string, JobHandler>;
+  /** Background services contexts contribute; `capstan up` starts them all. */
+  readonly background: BackgroundService[];
+  /** Real-time endpoints (`src/serving`): the endpoint service, `deploy(endpoint, modelRef, options)`, and the endpoints this process serves. */
+  readonly serving: ServingContext;
+  /** Model registry and experiment tracking (`src/registry`); its webhook deliveries run as `webhook.deliver` jobs. */
+  readonly registry: RegistryService;
+  /** Pipelines (`src/pipelines`): definitions, executions, step logs; its scheduler and trigger watcher are background services. */
+  readonly pipelines: PipelineService;
+  /** Registers cleanup to run (in reverse order) on close. */
+  onClose(fn: () => Promise<void> | void): void;
+  /** Closes services, then adapters. */
+  close(): Promise<void>;
+}
+
+/** Options for opening the platform. */
+export interface PlatformOptions {
+  /** Already-resolved configuration; default: compiled from `sources`. */
+  config?: CapstanConfig;
+  /** Where configuration comes from when `config` is not given. */
+  sources?: ConfigSources;
+  /** Logger; default a pino logger at the configured level on stderr. */
+  logger?: Logger;
+  /** Apply migrations on open; default true. */
+  migrate?: boolean;
+}
+
+/** Opens the metadata DB and artifact store named by the configuration and builds the services. */
+export async function openPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const config = options.config ?? compileConfig(options.sources);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  mkdirSync(config.home, { recursive: true });
+  const db = await openDatabase(config.databaseUrl, {
+    synchronous: config.sqlite.synchronous,
+    busyTimeoutMs: config.sqlite.busyTimeoutMs,
+    migrate: options.migrate,
+  });
+  const closers: (() => Promise<void> | void)[] = [];
+  let artifacts: ArtifactStore;
+  try {
+    artifacts = await createArtifactStore(config);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const events = new EventBus((err, event) => logger.error({ err, event: event.type }, 'event subscriber failed'));
+  const queue = new JobQueue(db, config.queue);
+  const apiKeys = new ApiKeyStore(db);
+  const jobHandlers = new Map<string, JobHandler>();
+  // The queue worker runs whatever handlers contexts register in jobHandlers; `capstan up` starts it.
+  const background: BackgroundService[] = [new Worker({ queue, handlers: jobHandlers, logger })];
+  const metrics = new Registry();
+  let platformRef: Platform | undefined;
+  // Serving resolves models through the registry lazily, so the two contexts can be wired in any order.
+  const serving = createServing({
+    config,
+    db,
+    artifacts,
+    logger,
+    metrics,
+    registry: () => {
+      const registry = (platformRef as { registry?: RegistryService } | undefined)?.registry;
+      if (!registry) throw new Error('the model registry is not installed on this platform');
+      return registry;
+    },
+  });
+  background.push(serving.background);
+  closers.push(() => serving.close());
+  const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
+  for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
+  closers.push(() => registryContext.close());
+  // Pipelines register models in this registry and deploy through this serving context.
+  const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service });
+  pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
+  background.push(pipelines.scheduler, pipelines.triggerWatcher);
+  closers.push(() => pipelines.close());
+  let closed = false;
+  return (platformRef = {
+    config,
+    logger,
+    db,
+    artifacts,
+    queue,
+    events,
+    apiKeys,
+    metrics,
+    jobHandlers,
+    background,
+    serving,
+    registry: registryContext.service,
+    pipelines,
+    onClose: (fn) => void closers.push(fn),
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const fn of closers.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          logger.error({ err }, 'error while closing');
+        }
+      }
+      await artifacts.close();
+      await db.close();
+    },
+  });
+}

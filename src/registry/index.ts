@@ -1,0 +1,60 @@
+/**
+ * The registry context's public surface: the service interface and its types, reference parsing,
+ * package digests, webhook signature helpers, and the factory the platform uses.
+ */
+import type { CapstanConfig } from '../core/config.js';
+import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import type { Database } from '../storage/database.js';
+import type { JobQueue } from '../storage/queue/job-queue.js';
+import type { JobHandler } from '../storage/queue/job.js';
+import { LocalRegistry } from './local-registry.js';
+import type { RegistryService } from './registry-service.js';
+import { SqlExperimentStore } from './sql-experiment-store.js';
+import { SqlRegistryStore } from './sql-registry-store.js';
+import { SqlWebhookStore, WEBHOOK_JOB_TYPE } from './sql-webhook-store.js';
+import { webhookDelivery } from './webhook-delivery.js';
+
+export * from './registry-service.js';
+export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
+export { MANIFEST_FILE, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
+export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER, DELIVERY_HEADER } from './webhook-signature.js';
+export { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from './sql-webhook-store.js';
+export { localActor } from './experiment-tracking.js';
+
+/** What the registry is built from: a subset of the platform, so tests can build it alone. */
+export interface RegistryPlatformParts {
+  config: CapstanConfig;
+  db: Database;
+  artifacts: ArtifactStore;
+  queue: JobQueue;
+  events: EventBus;
+  logger: Logger;
+}
+
+/** The registry service plus its job handlers and cleanup, as the platform wires them. */
+export interface RegistryContext {
+  service: RegistryService;
+  /** Job handlers by type (`webhook.deliver`). */
+  jobHandlers: Map<string, JobHandler>;
+  /** Releases the webhook HTTP agent. */
+  close(): Promise<void>;
+}
+
+/** Builds the local registry on the platform's adapters. */
+export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
+  const webhooks = new SqlWebhookStore(parts.db, parts.queue);
+  const experiments = new SqlExperimentStore(parts.db, (runId) => parts.artifacts.uriFor(`runs/${runId}/artifacts`));
+  const service = new LocalRegistry({
+    store: new SqlRegistryStore(parts.db),
+    experiments,
+    webhooks,
+    artifacts: parts.artifacts,
+    events: parts.events,
+    outbound: parts.config.outbound,
+    logger: parts.logger,
+  });
+  const delivery = webhookDelivery({ webhooks, outbound: parts.config.outbound });
+  return { service, jobHandlers: new Map([[WEBHOOK_JOB_TYPE, delivery.handler as JobHandler]]), close: delivery.close };
+}

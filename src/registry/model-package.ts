@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { CapstanError } from '../core/errors.js';
+import { sha256Of, downloadToDirectory } from '../storage/artifacts/directory-transfer.js';
+import { compareKeys, scanLocalDirectory } from '../storage/artifacts/local-tree.js';
+import { normalizeRelativePath } from '../storage/artifacts/normalize-key.js';
+import type { TensorSpec } from './registry-service.js';
+
+/** The manifest file every model package carries at its root (DESIGN §4). */
+export const MANIFEST_FILE = 'model.json';
+
+/** Largest `model.json` accepted. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/** Frameworks a package can declare; serving has a runtime for each. */
+export const MODEL_FRAMEWORKS = ['onnx', 'js', 'http'] as const;
+
+/** The parts of `model.json` the registry reads; other fields are kept in the package untouched. */
+export interface ModelManifest {
+  name?: string;
+  framework: (typeof MODEL_FRAMEWORKS)[number];
+  /** The model file (onnx) or handler module (js), relative to the package root; optional for http. */
+  entry?: string;
+  signature: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  metadata: Record<string, unknown>;
+}
+
+/** One file of a package, as the digest sees it. */
+export interface PackageFile {
+  /** `/`-separated path relative to the package root. */
+  path: string;
+  /** Hex sha256 of the file's bytes. */
+  sha256: string;
+}
+
+function packageInvalid(detail: string, fields: Record<string, unknown> = {}): CapstanError {
+  return new CapstanError('CAPSTAN_REGISTRY_PACKAGE_INVALID', detail, { fields });
+}
+
+/**
+ * The content digest of a model package: sha256 over one line `<hex sha256>  <path>\n` per file
+ * (the `sha256sum` format), files ordered by the UTF-8 bytes of their `/`-separated relative paths.
+ * Any added, removed, renamed or changed file changes it; it does not depend on timestamps, the
+ * store or the order files were written. Shown as `sha256:<hex>`.
+ */
+export function packageDigest(files: readonly PackageFile[]): string {
+  const sorted = [...files].sort((a, b) => compareKeys(a.path, b.path));
+  const hash = createHash('sha256');
+  for (const f of sorted) hash.update(`${f.sha256}  ${f.path}\n`);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function tensorSpecs(value: unknown, where: string): TensorSpec[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw packageInvalid(`${MANIFEST_FILE}: ${where} must be a list`);
+  return value.map((v, i) => {
+    if (!v || typeof v !== 'object' || typeof (v as TensorSpec).name !== 'string' || !(v as TensorSpec).name) {
+      throw packageInvalid(`${MANIFEST_FILE}: ${where}[${i}] needs a "name"`);
+    }
+    const spec = v as TensorSpec;
+    return { name: spec.name, ...(spec.dtype !== undefined ? { dtype: String(spec.dtype) } : {}), ...(Array.isArray(spec.shape) ? { shape: spec.shape } : {}) };
+  });
+}
+
+/**
+ * Parses and checks `model.json` against the package's file list: a JSON object with a known
+ * `framework`, an `entry` that is a safe relative path to a file in the package (required for onnx
+ * and js), and an optional `signature` of named inputs and outputs.
+ */
+export function parseManifest(text: string | Buffer, filePaths: readonly string[]): ModelManifest {
+  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) throw packageInvalid(`${MANIFEST_FILE} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.toString());
+  } catch {
+    throw packageInvalid(`${MANIFEST_FILE} is not valid JSON`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw packageInvalid(`${MANIFEST_FILE} must hold a JSON object`);
+  const m = doc as Record<string, unknown>;
+  if (!MODEL_FRAMEWORKS.includes(m.framework as never)) {
+    throw packageInvalid(`${MANIFEST_FILE}: "framework" must be one of ${MODEL_FRAMEWORKS.join(', ')}`, { framework: String(m.framework ?? '') });
+  }
+  const framework = m.framework as ModelManifest['framework'];
+  let entry: string | undefined;
+  if (m.entry !== undefined) {
+    if (typeof m.entry !== 'string') throw packageInvalid(`${MANIFEST_FILE}: "entry" must be a relative path`);
+    entry = normalizeRelativePath(m.entry, { what: `${MANIFEST_FILE} entry` });
+    if (!filePaths.includes(entry)) throw packageInvalid(`${MANIFEST_FILE}: entry ${JSON.stringify(entry)} is not a file of the package`, { entry });
+  } else if (framework !== 'http') {
+    throw packageInvalid(`${MANIFEST_FILE}: a ${framework} package needs an "entry" naming its model file`);
+  }
+  const sig = (m.signature ?? {}) as Record<string, unknown>;
+  if (typeof sig !== 'object' || Array.isArray(sig)) throw packageInvalid(`${MANIFEST_FILE}: "signature" must be an object`);
+  const metadata = m.metadata && typeof m.metadata === 'object' && !Array.isArray(m.metadata) ? (m.metadata as Record<string, unknown>) : {};
+  return {
+    ...(typeof m.name === 'string' ? { name: m.name } : {}),
+    framework,
+    ...(entry ? { entry } : {}),
+    signature: { inputs: tensorSpecs(sig.inputs, 'signature.inputs'), outputs: tensorSpecs(sig.outputs, 'signature.outputs') },
+    metadata,
+  };
+}
+
+/** Reads and checks a local package directory before anything is uploaded: its files and manifest. */
+export async function inspectLocalPackage(dir: string): Promise<{ files: string[]; manifest: ModelManifest }> {
+  let isDir = false;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch {
+    throw packageInvalid('the model package directory does not exist');
+  }
+  if (!isDir) throw packageInvalid('the model package must be a directory holding model.json and the model files');
+  const files = (await scanLocalDirectory(dir)).map((f) => f.relPath);
+  if (!files.includes(MANIFEST_FILE)) throw packageInvalid(`the model package has no ${MANIFEST_FILE} at its root`);
+  return { files, manifest: parseManifest(await readFile(path.join(dir, MANIFEST_FILE)), files) };
+}
+
+/** Hashes every regular file under a local directory, as `PackageFile`s. */
+export async function hashLocalDirectory(dir: string): Promise<PackageFile[]> {
+  const files = await scanLocalDirectory(dir);
+  const out: PackageFile[] = [];
+  for (const f of files) out.push({ path: f.relPath, sha256: (await sha256Of(createReadStream(f.absPath))).sha256 });
+  return out;
+}
+
+async function checkDestination(dest: string): Promise<boolean> {
+  try {
+    const st = await stat(dest);
+    if (!st.isDirectory() || (await readdir(dest)).length > 0) {
+      throw new CapstanError('CAPSTAN_REGISTRY_DESTINATION_NOT_EMPTY', 'the download directory exists and is not empty; choose a new or empty directory');
+    }
+    return true;
+  } catch (err) {
+    if (err instanceof CapstanError) throw err;
+    return false;
+  }
+}
+
+/** What `downloadVerifiedPackage` needs to know about the version it fetches. */
+export interface PackageDownload {
+  name: string;
+  version: number;
+  digest: string;
+  /** Files as `{ key, relPath }`; `open` streams one key. */
+  entries: { key: string; relPath: string }[];
+  open: (key: string) => Promise<Readable>;
+}
+
+/**
+ * Downloads a package into a staging directory beside `dest`, recomputes its digest from the bytes on
+ * disk and only then moves it into place, so a tampered or corrupted package never appears at
+ * `dest` (CAPSTAN_ARTIFACT_DIGEST_MISMATCH instead). `dest` must be absent or empty.
+ */
+export async function downloadVerifiedPackage(dest: string, pkg: PackageDownload): Promise<string[]> {
+  const target = path.resolve(dest);
+  const existed = await checkDestination(target);
+  await mkdir(path.dirname(target), { recursive: true });
+  const staging = `${target}.capstan-${randomBytes(6).toString('hex')}.partial`;
+  await mkdir(staging);
+  try {
+    await downloadToDirectory(pkg.entries, staging, pkg.open);
+    const actual = packageDigest(await hashLocalDirectory(staging));
+    if (actual !== pkg.digest) {
+      throw new CapstanError('CAPSTAN_ARTIFACT_DIGEST_MISMATCH', `model ${pkg.name} version ${pkg.version}: the downloaded package has digest ${actual}, the registry recorded ${pkg.digest}`, {
+        fields: { modelName: pkg.name, version: pkg.version, expected: pkg.digest, actual },
+      });
+    }
+    if (existed) await rmdir(target);
+    await rename(staging, target);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+  return pkg.entries.map((e) => e.relPath).sort(compareKeys);
+}

@@ -1,0 +1,59 @@
+import type { EndpointConfigInput } from '../serving/endpoint-config.js';
+import type {
+  DeployOptions,
+  DeployResult,
+  EndpointService,
+  InvokeOptions,
+  InvokeResult,
+  ServingActionContext,
+  UpdateEndpointInput,
+} from '../serving/endpoint-service.js';
+import type { Endpoint } from '../serving/endpoint.js';
+import type { HttpClient } from './http-client.js';
+
+const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}`;
+
+/** Real-time endpoints over HTTP; the same interface as `platform.serving`. The server fills in the actor. */
+export class EndpointsClient implements EndpointService {
+  constructor(private readonly http: HttpClient) {}
+
+  /** POST /api/v1/endpoints */
+  create(name: string, input: EndpointConfigInput, _ctx?: ServingActionContext): Promise<Endpoint> {
+    return this.http.request<Endpoint>('POST', '/api/v1/endpoints', { body: { name, ...input } });
+  }
+
+  /** PATCH /api/v1/endpoints/{name} */
+  update(name: string, input: UpdateEndpointInput, _ctx?: ServingActionContext): Promise<Endpoint> {
+    return this.http.request<Endpoint>('PATCH', path(name), { body: input });
+  }
+
+  /** GET /api/v1/endpoints/{name} */
+  describe(name: string): Promise<Endpoint> {
+    return this.http.request<Endpoint>('GET', path(name));
+  }
+
+  /** GET /api/v1/endpoints */
+  async list(): Promise<Endpoint[]> {
+    return (await this.http.request<{ items: Endpoint[] }>('GET', '/api/v1/endpoints')).items;
+  }
+
+  /** DELETE /api/v1/endpoints/{name} */
+  async delete(name: string, _ctx?: ServingActionContext): Promise<void> {
+    await this.http.request<void>('DELETE', path(name));
+  }
+
+  /** POST /endpoints/{name}/invocations */
+  async invoke(name: string, body: string, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
+    if (options.targetVariant) headers['x-capstan-target-variant'] = options.targetVariant;
+    if (options.inferenceId) headers['x-capstan-inference-id'] = options.inferenceId;
+    if (options.customAttributes) headers['x-capstan-custom-attributes'] = options.customAttributes;
+    const res = await this.http.requestText('POST', `/endpoints/${encodeURIComponent(name)}/invocations`, { body, headers });
+    return { variant: res.headers.get('x-capstan-invoked-variant') ?? '', contentType: res.headers.get('content-type') ?? '', body: res.text };
+  }
+
+  /** POST /api/v1/endpoints/{name}/deploy */
+  deploy(name: string, modelRef: string, options: DeployOptions = {}, _ctx?: ServingActionContext): Promise<DeployResult> {
+    return this.http.request<DeployResult>('POST', `${path(name)}/deploy`, { body: { model: modelRef, ...options } });
+  }
+}

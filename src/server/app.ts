@@ -1,0 +1,64 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../platform/platform.js';
+import { installAuth } from './auth/auth-hook.js';
+import { installHttpMetrics } from './http-metrics.js';
+import { installProblemHandlers } from './problem.js';
+import { enforceRouteAccess, type RouteRecord } from './route-access.js';
+import { routePlugins, type RoutePlugin } from './routes/index.js';
+
+/** A Fastify instance with Capstan's type provider. */
+export type CapstanApp = FastifyInstance & { readonly capstanRoutes: RouteRecord[] };
+
+/** Options for building the HTTP app. */
+export interface AppOptions {
+  /** Log errors, and each request at debug level, through the platform logger; default false (quiet tests). */
+  logRequests?: boolean;
+  /** Route plugins registered after every context's, for embedding Capstan or for tests; default none. */
+  extraPlugins?: RoutePlugin[];
+}
+
+/** Builds the HTTP API: OpenAPI, problem+json errors, auth on every declared route, and every context's routes. */
+export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<CapstanApp> {
+  const { config } = platform;
+  const app = Fastify({
+    // pino's Logger type is wider than Fastify's base logger; typed as the base so hooks take the default instance type.
+    loggerInstance: options.logRequests ? (platform.logger as FastifyBaseLogger) : undefined,
+    logger: options.logRequests ? undefined : false,
+    bodyLimit: config.server.bodyLimit,
+    // Fastify's two info lines per request would dominate logs (and cost throughput) on invocation routes; one debug line is enough.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const routes: RouteRecord[] = [];
+  enforceRouteAccess(app, routes);
+  installProblemHandlers(app);
+  installAuth(app, platform.apiKeys, config.server.auth);
+  installHttpMetrics(app, platform.metrics);
+  if (options.logRequests) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Capstan API', version: '0.1.0', description: 'Self-hosted MLOps platform. Errors are application/problem+json with a stable `code`.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: config.server.auth ? [{ apiKey: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  // swagger-ui registers its own routes without our access config; they serve static documentation only.
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  for (const plugin of [...routePlugins, ...(options.extraPlugins ?? [])]) await app.register(plugin, { platform });
+
+  await app.ready();
+  return Object.assign(app, { capstanRoutes: routes }) as unknown as CapstanApp;
+}

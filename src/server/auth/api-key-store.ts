@@ -1,0 +1,134 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CapstanError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { assertName } from '../../core/names.js';
+import type { Database } from '../../storage/database.js';
+import { parseRole, type Role } from './roles.js';
+
+interface ApiKeysTable {
+  api_keys: {
+    id: string;
+    name: string;
+    role: string;
+    prefix: string;
+    hash: string;
+    created_at: number;
+    last_used_at: number | null;
+    revoked_at: number | null;
+  };
+}
+
+/** An API key as listed: never the secret, only its first characters. */
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** A newly created key: the secret (shown once) and its listing. */
+export interface CreatedApiKey {
+  key: string;
+  info: ApiKeyInfo;
+}
+
+/** Key administration as the CLI sees it, on the embedded DB (ApiKeyStore) or over HTTP (KeysClient). */
+export interface ApiKeyAdmin {
+  /** Creates a key; the secret is returned once and never stored. */
+  create(name: string, role: string): Promise<CreatedApiKey>;
+  /** Every key, newest first. */
+  list(): Promise<ApiKeyInfo[]>;
+  /** Revokes a key by id or name; throws CAPSTAN_AUTH_KEY_NOT_FOUND when none is active. */
+  revoke(idOrName: string): Promise<ApiKeyInfo>;
+}
+
+/** The identity a valid key authenticates as. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  role: Role;
+}
+
+// Keys are 32 random bytes, so a fast hash is enough (no dictionary to attack); sha256 keeps lookups indexable.
+function hashKey(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+
+/** API keys stored hashed in the metadata DB. */
+export class ApiKeyStore implements ApiKeyAdmin {
+  constructor(private readonly db: Database) {}
+
+  private get q() {
+    return this.db.as<ApiKeysTable>();
+  }
+
+  /** Creates a key; the secret is returned once and never stored. */
+  async create(name: string, role: string): Promise<CreatedApiKey> {
+    assertName(name, 'key name');
+    const r = parseRole(role);
+    const secret = `cap_${randomBytes(32).toString('base64url')}`;
+    const now = Date.now();
+    const row = { id: newId('key'), name, role: r, prefix: secret.slice(0, 10), hash: hashKey(secret), created_at: now, last_used_at: null, revoked_at: null };
+    await this.q.insertInto('api_keys').values(row).execute();
+    return { key: secret, info: toInfo(row) };
+  }
+
+  /** Every key, newest first. */
+  async list(): Promise<ApiKeyInfo[]> {
+    const rows = await this.q.selectFrom('api_keys').selectAll().orderBy('id', 'desc').execute();
+    return rows.map(toInfo);
+  }
+
+  /** Revokes a key by id or name; throws CAPSTAN_AUTH_KEY_NOT_FOUND when none matches. */
+  async revoke(idOrName: string): Promise<ApiKeyInfo> {
+    const now = Date.now();
+    const rows = await this.q
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .where('revoked_at', 'is', null)
+      .returningAll()
+      .execute();
+    if (rows.length === 0) throw new CapstanError('CAPSTAN_AUTH_KEY_NOT_FOUND', `no active API key ${JSON.stringify(idOrName)}`);
+    return toInfo(rows[0]);
+  }
+
+  /** The principal for a presented secret, or undefined when it is unknown or revoked. */
+  async authenticate(secret: string): Promise<Principal | undefined> {
+    if (!secret.startsWith('cap_')) return undefined;
+    const hash = hashKey(secret);
+    const row = await this.q.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    if (!row || row.revoked_at != null) return undefined;
+    // The index lookup already matched; compare again in constant time so timing says nothing about near-misses.
+    if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
+    return { keyId: row.id, name: row.name, role: row.role as Role };
+  }
+
+  /** Records use of a key, at most once a minute per key to keep hot paths read-only. */
+  async touch(keyId: string): Promise<void> {
+    const now = Date.now();
+    await this.q
+      .updateTable('api_keys')
+      .set({ last_used_at: now })
+      .where('id', '=', keyId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', now - 60_000)]))
+      .execute();
+  }
+}
+
+function toInfo(row: ApiKeysTable['api_keys']): ApiKeyInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as Role,
+    prefix: row.prefix,
+    createdAt: iso(row.created_at)!,
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+  };
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CapstanError } from '../../core/errors.js';
+import type { ApiKeyStore, Principal } from './api-key-store.js';
+import { roleSatisfies, type RouteAccess } from './roles.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated key, when auth is on and the route is not public. */
+    principal?: Principal;
+  }
+}
+
+/** Reads a key from `Authorization: Bearer …` or `X-Capstan-Api-Key`. */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const header = request.headers['x-capstan-api-key'];
+  return typeof header === 'string' ? header.trim() : undefined;
+}
+
+/** When auth is on, every non-public route needs a valid key whose role satisfies the route's access. */
+export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: boolean): void {
+  if (!enabled) return;
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config?.access as RouteAccess | undefined;
+    if (access === 'public') return;
+    const secret = presentedKey(request);
+    if (!secret) throw new CapstanError('CAPSTAN_AUTH_REQUIRED', 'send an API key as "Authorization: Bearer <key>"', { headers: { 'WWW-Authenticate': 'Bearer' } });
+    const principal = await keys.authenticate(secret);
+    if (!principal) throw new CapstanError('CAPSTAN_AUTH_INVALID_KEY', undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
+    // Unmatched routes (404s) carry no access: any valid key may learn that a route does not exist.
+    if (access && !roleSatisfies(principal.role, access)) {
+      throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `this action needs role ${access}; the key has role ${principal.role}`, { fields: { requiredRole: access, role: principal.role } });
+    }
+    request.principal = principal;
+    void keys.touch(principal.keyId).catch(() => {});
+  });
+}
+
+/** Who made a request, for audit records: the key's name, or `anonymous` when auth is off. */
+export function actorOf(request: FastifyRequest): string {
+  return request.principal ? `key:${request.principal.name}` : 'anonymous';
+}

@@ -1,0 +1,30 @@
+import { CapstanError } from '../../core/errors.js';
+
+/** The roles an API key can carry (DESIGN §6). */
+export const ROLES = ['admin', 'editor', 'approver', 'invoker', 'viewer'] as const;
+
+/** One API key role. */
+export type Role = (typeof ROLES)[number];
+
+/** What a route needs: a role, or `public` for health checks and docs. */
+export type RouteAccess = Role | 'public';
+
+/** Which required roles each key role satisfies; admin satisfies all. */
+const GRANTS: Record<Role, readonly Role[]> = {
+  admin: ROLES,
+  editor: ['editor', 'viewer', 'invoker'],
+  approver: ['approver', 'viewer'],
+  invoker: ['invoker'],
+  viewer: ['viewer'],
+};
+
+/** True when a key with role `have` may call a route that needs `need`. */
+export function roleSatisfies(have: Role, need: Role): boolean {
+  return GRANTS[have].includes(need);
+}
+
+/** Parses a role name or throws CAPSTAN_AUTH_ROLE_INVALID listing the valid ones. */
+export function parseRole(value: string): Role {
+  if ((ROLES as readonly string[]).includes(value)) return value as Role;
+  throw new CapstanError('CAPSTAN_AUTH_ROLE_INVALID', `unknown role ${JSON.stringify(value)}; use one of ${ROLES.join(', ')}`);
+}

@@ -1,0 +1,50 @@
+import { collectDefaultMetrics, Counter, Histogram, type Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+
+const REQUESTS = 'capstan_http_requests_total';
+const DURATION = 'capstan_http_request_duration_seconds';
+const UNMATCHED = '(unmatched)';
+
+// A scrape labels series by route template, never by raw URL: ids in paths would make cardinality unbounded.
+function routeLabel(url: string | undefined): string {
+  return url ?? UNMATCHED;
+}
+
+/** The request counter and latency histogram on `registry`, created once per registry. */
+function httpMetrics(registry: Registry): { requests: Counter<'method' | 'route' | 'status'>; duration: Histogram<'method' | 'route' | 'status'> } {
+  const requests =
+    (registry.getSingleMetric(REQUESTS) as Counter<'method' | 'route' | 'status'> | undefined) ??
+    new Counter({ name: REQUESTS, help: 'HTTP requests answered, by route template, method and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const duration =
+    (registry.getSingleMetric(DURATION) as Histogram<'method' | 'route' | 'status'> | undefined) ??
+    new Histogram({
+      name: DURATION,
+      help: 'HTTP request duration in seconds, by route template, method and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+  return { requests, duration };
+}
+
+/** Counts every answered request and its duration on the platform's registry. */
+export function installHttpMetrics(app: FastifyInstance, registry: Registry): void {
+  const { requests, duration } = httpMetrics(registry);
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: routeLabel(request.routeOptions.url), status: String(reply.statusCode) };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+}
+
+const withDefaults = new WeakSet<Registry>();
+
+/**
+ * Adds Node's process metrics (CPU, memory, event-loop lag, GC) to `registry`, once. Only a real
+ * server process does this: the collectors observe the whole process, so tests building many apps skip it.
+ */
+export function collectProcessMetrics(registry: Registry): void {
+  if (withDefaults.has(registry)) return;
+  withDefaults.add(registry);
+  collectDefaultMetrics({ register: registry });
+}

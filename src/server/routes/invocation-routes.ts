@@ -1,0 +1,124 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyError } from 'fastify';
+import { Type } from 'typebox';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
+import { decodeOipRequest, encodeOipResponse, oipTensorMetadata } from '../../serving/oip-codec.js';
+import { errorFromRequest, sendProblem } from '../problem.js';
+import type { RoutePlugin } from './index.js';
+
+const Name = Type.Object({ name: Type.String() });
+
+const PLATFORMS: Record<string, string> = { onnx: 'onnxruntime_onnx', js: 'capstan_js', http: 'capstan_http' };
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The data plane: `POST /endpoints/{name}/invocations` (SageMaker-compatible headers) and the Open
+ * Inference Protocol v2. Bodies arrive as raw text and go to the model worker untouched, so the
+ * gateway never parses a ranking request; the invocation body limit (default 6 MiB) answers 413.
+ */
+export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
+  const limit = platform.config.server.invocationBodyLimit;
+  const host = () => platform.serving.host;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limit }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    let error = errorFromRequest(err);
+    if (error.code === 'CAPSTAN_REQUEST_TOO_LARGE') {
+      error = new CapstanError('CAPSTAN_SERVING_PAYLOAD_TOO_LARGE', `the body is larger than the invocation limit of ${limit} bytes`, { fields: { limit } });
+    } else if (error.code === 'CAPSTAN_REQUEST_MALFORMED_JSON') {
+      error = new CapstanError('CAPSTAN_SERVING_MALFORMED_JSON', error.message);
+    }
+    if (error.status >= 500) request.log.error({ err }, 'invocation failed');
+    return sendProblem(reply, request, error);
+  });
+
+  app.post(
+    '/endpoints/:name/invocations',
+    {
+      config: { access: 'invoker' },
+      bodyLimit: limit,
+      schema: {
+        tags: ['invocations'],
+        summary: 'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes; the answer carries X-Capstan-Invoked-Variant',
+        params: Name,
+      },
+    },
+    async (request, reply) => {
+      const startedAt = performance.now();
+      const h = request.headers;
+      if (h['x-capstan-target-model'] !== undefined) {
+        throw new CapstanError('CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED', 'this endpoint hosts one model per variant; remove X-Capstan-Target-Model');
+      }
+      const inferenceId = header(h['x-capstan-inference-id']);
+      const out = await host().invoke((request.params as { name: string }).name, {
+        body: typeof request.body === 'string' ? request.body : '',
+        contentType: header(h['content-type']) ?? 'application/json',
+        targetVariant: header(h['x-capstan-target-variant']),
+        inferenceId,
+        customAttributes: header(h['x-capstan-custom-attributes']),
+        startedAt,
+      });
+      reply.header('x-capstan-invoked-variant', out.variant).header('content-type', out.contentType);
+      if (inferenceId) reply.header('x-capstan-inference-id', inferenceId);
+      return reply.send(out.body);
+    },
+  );
+
+  app.get('/v2/health/live', { config: { access: 'public' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: liveness' } }, async () => ({ live: true }));
+  app.get('/v2/health/ready', { config: { access: 'public' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: readiness (the metadata database answers)' } }, async () => {
+    try {
+      await platform.db.kysely.selectFrom('endpoints').select('name').limit(1).execute();
+    } catch (err) {
+      throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', 'the metadata database did not answer', { cause: err });
+    }
+    return { ready: true };
+  });
+
+  app.get(
+    '/v2/models/:name',
+    { config: { access: 'invoker' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: model metadata (the endpoint is the model)', params: Name } },
+    async (request) => {
+      const ep = await host().ensure((request.params as { name: string }).name);
+      const variant = ep.router.get(header(request.headers['x-capstan-target-variant']) ?? '') ?? ep.variants.find((v) => v.weight > 0) ?? ep.variants[0];
+      const sig = variant.pool.signature;
+      return {
+        name: ep.name,
+        versions: [...new Set(ep.variants.map((v) => String(v.config.resolved.version)))],
+        platform: PLATFORMS[variant.config.resolved.framework] ?? variant.config.resolved.framework,
+        inputs: sig.inputs.map(oipTensorMetadata),
+        outputs: sig.outputs.map(oipTensorMetadata),
+      };
+    },
+  );
+
+  app.get(
+    '/v2/models/:name/ready',
+    { config: { access: 'invoker' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: model readiness', params: Name } },
+    async (request) => {
+      const name = (request.params as { name: string }).name;
+      await host().ensure(name);
+      return { name, ready: true };
+    },
+  );
+
+  app.post(
+    '/v2/models/:name/infer',
+    { config: { access: 'invoker' }, bodyLimit: limit, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: inference on JSON tensors', params: Name } },
+    async (request, reply) => {
+      const name = (request.params as { name: string }).name;
+      const decoded = decodeOipRequest(typeof request.body === 'string' ? request.body : '');
+      try {
+        const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']));
+        reply.header('x-capstan-invoked-variant', variant.name).header('content-type', 'application/json');
+        return reply.send(encodeOipResponse(name, String(variant.config.resolved.version), decoded.id, outputs, decoded.outputs));
+      } catch (err) {
+        if (isCapstanError(err)) throw err;
+        throw new CapstanError('CAPSTAN_SERVING_MODEL_ERROR', undefined, { cause: err });
+      }
+    },
+  );
+};

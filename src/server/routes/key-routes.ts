@@ -1,0 +1,60 @@
+import { Type } from 'typebox';
+import { actorOf } from '../auth/auth-hook.js';
+import { ROLES } from '../auth/roles.js';
+import type { RoutePlugin } from './index.js';
+
+const ApiKeyInfo = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+  prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const CreatedKey = Type.Object({
+  key: Type.String({ description: 'The secret; shown once, stored only as a hash' }),
+  info: ApiKeyInfo,
+});
+
+/** API key administration under `/api/v1/keys`; admin only. */
+export const keyRoutes: RoutePlugin = async (app, { platform }) => {
+  const keys = platform.apiKeys;
+  app.get(
+    '/api/v1/keys',
+    { config: { access: 'admin' }, schema: { tags: ['keys'], summary: 'List API keys (never their secrets)', response: { 200: Type.Object({ items: Type.Array(ApiKeyInfo) }) } } },
+    async () => ({ items: await keys.list() }),
+  );
+  app.post(
+    '/api/v1/keys',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['keys'],
+        summary: 'Create an API key; the secret is in this response only',
+        body: Type.Object({ name: Type.String(), role: Type.String({ description: ROLES.join(' | ') }) }, { additionalProperties: false }),
+        response: { 201: CreatedKey },
+      },
+    },
+    async (request, reply) => {
+      const { name, role } = request.body as { name: string; role: string };
+      const created = await keys.create(name, role);
+      platform.logger.info({ keyId: created.info.id, name, role: created.info.role, actor: actorOf(request) }, 'API key created');
+      return reply.code(201).send(created);
+    },
+  );
+  app.delete(
+    '/api/v1/keys/:key',
+    {
+      config: { access: 'admin' },
+      schema: { tags: ['keys'], summary: 'Revoke an API key by id or name', params: Type.Object({ key: Type.String() }), response: { 200: ApiKeyInfo } },
+    },
+    async (request) => {
+      const { key } = request.params as { key: string };
+      const info = await keys.revoke(key);
+      platform.logger.info({ keyId: info.id, actor: actorOf(request) }, 'API key revoked');
+      return info;
+    },
+  );
+};

@@ -1,0 +1,137 @@
+import { CapstanError } from '../core/errors.js';
+import { isValidName } from '../core/names.js';
+
+/** Endpoint life cycle (SageMaker's names). */
+export const ENDPOINT_STATUSES = ['Creating', 'InService', 'Updating', 'Failed'] as const;
+
+/** One endpoint status. */
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
+
+/** One production variant as a user writes it; `compileEndpointConfig` fills the defaults. */
+export interface VariantInput {
+  /** Variant name; default `primary` for the first, `variant-<n>` after. */
+  name?: string;
+  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. */
+  model: string;
+  /** Relative traffic share; default 1. Weights need not sum to anything. */
+  weight?: number;
+  /** Worker threads, each holding a copy of the model; default 1. */
+  instances?: number;
+  /** Merge concurrent requests into one model call; default maxBatchSize 1 (off), maxDelayMs 0. */
+  batching?: { maxBatchSize?: number; maxDelayMs?: number };
+  /** ONNX Runtime threads per worker; default 1 each. */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** Requests slower than this answer 504; default 60000 ms. */
+  timeoutMs?: number;
+  /** For `http` models: the external server's URL, overriding model.json. */
+  url?: string;
+  /** Handler options (e.g. `{ "unknownIds": "popularity" }` for builtin:ncf-ranking); default none. */
+  handlerOptions?: Record<string, unknown>;
+}
+
+/** Data capture as a user writes it; every field has a default. */
+export interface DataCaptureInput {
+  /** Default false. */
+  enabled?: boolean;
+  /** Share of requests captured, 0-100; default 100. */
+  samplingPercent?: number;
+  /** A capture file is closed at this size; default 16 MiB. */
+  rotateBytes?: number;
+  /** ...or this long after its first record; default 60000 ms. */
+  rotateMs?: number;
+}
+
+/** What `create` / `update` take. */
+export interface EndpointConfigInput {
+  variants: VariantInput[];
+  dataCapture?: DataCaptureInput;
+}
+
+/** A variant with every default filled in. */
+export interface VariantConfig {
+  name: string;
+  model: string;
+  weight: number;
+  instances: number;
+  batching: { maxBatchSize: number; maxDelayMs: number };
+  intraOpThreads: number;
+  interOpThreads: number;
+  timeoutMs: number;
+  url?: string;
+  handlerOptions: Record<string, unknown>;
+}
+
+/** Data capture with every default filled in. */
+export interface DataCaptureConfig {
+  enabled: boolean;
+  samplingPercent: number;
+  rotateBytes: number;
+  rotateMs: number;
+}
+
+/** A validated endpoint configuration. */
+export interface EndpointConfig {
+  variants: VariantConfig[];
+  dataCapture: DataCaptureConfig;
+}
+
+function invalid(detail: string, field?: string): CapstanError {
+  return new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', detail, { fields: field ? { field } : {} });
+}
+
+function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw invalid(`${field} must be an integer from ${min} to ${max}`, field);
+  return value;
+}
+
+/** Validates a configuration and fills its defaults; throws CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID naming the field. */
+export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfig {
+  if (!input || !Array.isArray(input.variants) || input.variants.length === 0) throw invalid('an endpoint needs at least one production variant', 'variants');
+  if (input.variants.length > 10) throw invalid('an endpoint has at most 10 production variants', 'variants');
+  const names = new Set<string>();
+  const variants = input.variants.map((v, i): VariantConfig => {
+    const at = `variants[${i}]`;
+    if (!v || typeof v !== 'object') throw invalid(`${at} must be an object`, at);
+    const name = v.name ?? (i === 0 ? 'primary' : `variant-${i + 1}`);
+    if (!isValidName(name)) throw invalid(`${at}.name ${JSON.stringify(name)} is not a valid name (a-z, 0-9, '.', '_', '-')`, `${at}.name`);
+    if (names.has(name)) throw invalid(`variant name ${name} is used twice`, `${at}.name`);
+    names.add(name);
+    if (typeof v.model !== 'string' || !v.model.trim()) throw invalid(`${at}.model must name a model version, e.g. models:/ncf/3 or models:/ncf@champion`, `${at}.model`);
+    const weight = v.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalid(`${at}.weight must be a number >= 0`, `${at}.weight`);
+    if (v.handlerOptions !== undefined && (typeof v.handlerOptions !== 'object' || v.handlerOptions === null || Array.isArray(v.handlerOptions))) {
+      throw invalid(`${at}.handlerOptions must be an object`, `${at}.handlerOptions`);
+    }
+    if (v.url !== undefined && typeof v.url !== 'string') throw invalid(`${at}.url must be a URL`, `${at}.url`);
+    return {
+      name,
+      model: v.model.trim(),
+      weight,
+      instances: int(v.instances, `${at}.instances`, 1, 32, 1),
+      batching: {
+        maxBatchSize: int(v.batching?.maxBatchSize, `${at}.batching.maxBatchSize`, 1, 1_000_000, 1),
+        maxDelayMs: int(v.batching?.maxDelayMs, `${at}.batching.maxDelayMs`, 0, 10_000, 0),
+      },
+      intraOpThreads: int(v.intraOpThreads, `${at}.intraOpThreads`, 1, 64, 1),
+      interOpThreads: int(v.interOpThreads, `${at}.interOpThreads`, 1, 64, 1),
+      timeoutMs: int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000),
+      ...(v.url !== undefined ? { url: v.url } : {}),
+      handlerOptions: v.handlerOptions ?? {},
+    };
+  });
+  if (variants.every((v) => v.weight === 0)) throw invalid('at least one variant needs a weight above 0', 'variants');
+  const dc = input.dataCapture ?? {};
+  const samplingPercent = dc.samplingPercent ?? 100;
+  if (typeof samplingPercent !== 'number' || !(samplingPercent >= 0 && samplingPercent <= 100)) throw invalid('dataCapture.samplingPercent must be from 0 to 100', 'dataCapture.samplingPercent');
+  return {
+    variants,
+    dataCapture: {
+      enabled: dc.enabled === true,
+      samplingPercent,
+      rotateBytes: int(dc.rotateBytes, 'dataCapture.rotateBytes', 1024, 1024 ** 3, 16 * 1024 * 1024),
+      rotateMs: int(dc.rotateMs, 'dataCapture.rotateMs', 100, 86_400_000, 60_000),
+    },
+  };
+}

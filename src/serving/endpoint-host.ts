@@ -1,0 +1,355 @@
+import { performance } from 'node:perf_hooks';
+import { CapstanError, isCapstanError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { OutboundSettings } from '../core/outbound-guard.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { DataCaptureWriter } from './data-capture.js';
+import type { Endpoint, LiveVariantState, StoredVariant } from './endpoint.js';
+import { readManifest } from './model-manifest.js';
+import type { ModelSource } from './model-source.js';
+import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
+import type { SqlEndpointStore } from './sql-endpoint-store.js';
+import type { Tensors } from './runtimes/tensors.js';
+import { VariantPool } from './variant-pool.js';
+import { VariantRouter } from './variant-router.js';
+
+/** One variant being served: its pool of workers, bound metrics and weight in this generation. */
+export interface LiveVariant {
+  readonly name: string;
+  readonly weight: number;
+  readonly config: StoredVariant;
+  readonly pool: VariantPool;
+  readonly metrics: VariantMetrics;
+  /** Identity of the pool: a variant whose key is unchanged keeps its workers across updates. */
+  readonly poolKey: string;
+}
+
+/** One endpoint being served in this process. */
+export interface LiveEndpoint {
+  readonly name: string;
+  readonly generation: number;
+  readonly router: VariantRouter<LiveVariant>;
+  readonly variants: readonly LiveVariant[];
+  readonly capture: DataCaptureWriter | undefined;
+  readonly captureKey: string;
+}
+
+/** An invocation as the gateway received it. */
+export interface InvocationInput {
+  body: string;
+  contentType: string;
+  targetVariant?: string;
+  inferenceId?: string;
+  customAttributes?: string;
+  /** `performance.now()` when the request arrived, for the overhead histogram; default: now. */
+  startedAt?: number;
+}
+
+/** The answer to an invocation and the variant that produced it. */
+export interface InvocationOutput {
+  variant: string;
+  body: string;
+  contentType: string;
+}
+
+/** What the host needs from the platform. */
+export interface EndpointHostDeps {
+  store: SqlEndpointStore;
+  models: ModelSource;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  metrics: ServingMetrics;
+  outbound: OutboundSettings;
+  /** How long a removed or replaced variant may finish in-flight requests; default 30000 ms. */
+  drainMs?: number;
+}
+
+/** New pools started for a configuration, not yet receiving traffic. */
+export interface PreparedVariants {
+  variants: StoredVariant[];
+  started: Map<string, VariantPool>;
+}
+
+function poolKey(v: StoredVariant): string {
+  const { weight: _w, resolved, name, ...rest } = v;
+  return JSON.stringify([name, resolved.name, resolved.version, resolved.digest, rest]);
+}
+
+const MISSING_TTL_MS = 1000;
+
+/**
+ * The endpoints this process serves. The routing table for each endpoint is an immutable object
+ * swapped in one assignment, so a request sees either the old or the new configuration, never a mix.
+ * Updates are blue/green: new pools start and load first, traffic switches, then the old pools drain
+ * their in-flight requests and stop. Nothing on the request path reads the database.
+ */
+export class EndpointHost {
+  private readonly live = new Map<string, LiveEndpoint>();
+  private readonly loading = new Map<string, Promise<LiveEndpoint>>();
+  private readonly missing = new Map<string, number>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly deps: EndpointHostDeps) {}
+
+  /** The endpoint if this process already serves it (the request fast path). */
+  get(name: string): LiveEndpoint | undefined {
+    return this.live.get(name);
+  }
+
+  /** Names of the endpoints loaded here. */
+  names(): string[] {
+    return [...this.live.keys()];
+  }
+
+  /** Serves the endpoint, loading it from the database the first time; 404 / 503 when it cannot. */
+  async ensure(name: string): Promise<LiveEndpoint> {
+    const hit = this.live.get(name);
+    if (hit) return hit;
+    if ((this.missing.get(name) ?? 0) > Date.now()) throw notFound(name);
+    let pending = this.loading.get(name);
+    if (!pending) {
+      pending = this.exclusive(name, async () => {
+        const again = this.live.get(name);
+        if (again) return again;
+        const record = await this.deps.store.find(name);
+        if (!record) {
+          this.missing.set(name, Date.now() + MISSING_TTL_MS);
+          throw notFound(name);
+        }
+        if (record.status !== 'InService' && record.status !== 'Updating') {
+          throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', `endpoint ${name} is ${record.status}${record.statusReason ? `: ${record.statusReason}` : ''}`, { fields: { endpoint: name, status: record.status } });
+        }
+        await this.applyUnlocked(record, await this.prepare(name, record.variants));
+        return this.live.get(name)!;
+      }).finally(() => this.loading.delete(name));
+      this.loading.set(name, pending);
+    }
+    return pending;
+  }
+
+  /** Runs `fn` with no other change to the same endpoint in progress in this process. */
+  exclusive<R>(name: string, fn: () => Promise<R>): Promise<R> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(fn);
+    const tail = next.catch(() => {});
+    this.locks.set(name, tail);
+    void tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
+    return next;
+  }
+
+  /** Starts and loads the pools a configuration needs that are not already running (the green side). */
+  async prepare(name: string, variants: StoredVariant[]): Promise<PreparedVariants> {
+    const current = this.live.get(name);
+    const reusable = new Set(current?.variants.map((v) => v.poolKey));
+    const started = new Map<string, VariantPool>();
+    try {
+      await Promise.all(
+        variants.map(async (v) => {
+          const key = poolKey(v);
+          if (reusable.has(key)) return;
+          const dir = await this.deps.models.localPackage(v.resolved);
+          const manifest = readManifest(dir);
+          const metrics = this.deps.metrics.forVariant(name, v.name);
+          const pool = new VariantPool(
+            {
+              dir,
+              manifest,
+              options: {
+                intraOpThreads: v.intraOpThreads,
+                interOpThreads: v.interOpThreads,
+                batching: v.batching,
+                handlerOptions: v.handlerOptions,
+                outbound: this.deps.outbound,
+                ...(v.url ? { url: v.url } : {}),
+              },
+            },
+            { instances: v.instances, timeoutMs: v.timeoutMs, logger: this.deps.logger, onRestart: () => metrics.workerRestarts.inc() },
+          );
+          started.set(key, pool);
+          await pool.start();
+        }),
+      );
+    } catch (err) {
+      await Promise.all([...started.values()].map((p) => p.close()));
+      throw err;
+    }
+    return { variants, started };
+  }
+
+  /** Discards pools started by `prepare` when the change is abandoned. */
+  async discard(prepared: PreparedVariants): Promise<void> {
+    await Promise.all([...prepared.started.values()].map((p) => p.close()));
+  }
+
+  /** Switches traffic to a configuration whose pools are prepared, then drains what it no longer uses. */
+  async activate(record: Endpoint, prepared: PreparedVariants): Promise<void> {
+    await this.exclusive(record.name, () => this.applyUnlocked(record, prepared));
+  }
+
+  private async applyUnlocked(record: Endpoint, prepared: PreparedVariants): Promise<void> {
+    if (this.closed) {
+      await this.discard(prepared);
+      return;
+    }
+    const current = this.live.get(record.name);
+    const oldByKey = new Map(current?.variants.map((v) => [v.poolKey, v]));
+    const variants: LiveVariant[] = prepared.variants.map((v) => {
+      const key = poolKey(v);
+      const pool = prepared.started.get(key) ?? oldByKey.get(key)?.pool;
+      if (!pool) throw new CapstanError('CAPSTAN_INTERNAL', `variant ${v.name} has no prepared workers`);
+      const metrics = this.deps.metrics.forVariant(record.name, v.name);
+      metrics.workers.set(pool.size);
+      return { name: v.name, weight: v.weight, config: v, pool, metrics, poolKey: key };
+    });
+    const captureKey = JSON.stringify(record.dataCapture);
+    const capture =
+      current && current.captureKey === captureKey
+        ? current.capture
+        : record.dataCapture.enabled
+          ? new DataCaptureWriter(record.name, record.dataCapture, this.deps.artifacts, this.deps.logger, (n) => this.deps.metrics.captured.labels({ endpoint: record.name }).inc(n))
+          : undefined;
+    this.live.set(record.name, { name: record.name, generation: record.generation, router: new VariantRouter(variants), variants, capture, captureKey });
+    this.missing.delete(record.name);
+    if (current) await this.retire(current, variants);
+  }
+
+  /** Drains the pools and capture writer of an old generation that the new one does not use. */
+  private async retire(old: LiveEndpoint, keep: readonly LiveVariant[]): Promise<void> {
+    const kept = new Set(keep.map((v) => v.pool));
+    const keptNames = new Set(keep.map((v) => v.name));
+    const drains: Promise<void>[] = [];
+    for (const v of old.variants) {
+      if (kept.has(v.pool)) continue;
+      if (!keptNames.has(v.name)) this.deps.metrics.forget(old.name, v.name);
+      drains.push(v.pool.drain(this.deps.drainMs ?? 30_000));
+    }
+    if (old.capture && old.capture !== this.live.get(old.name)?.capture) drains.push(old.capture.flush());
+    await Promise.all(drains);
+  }
+
+  /** Stops serving an endpoint here: in-flight requests finish, then its workers stop. */
+  async remove(name: string): Promise<void> {
+    await this.exclusive(name, async () => {
+      const current = this.live.get(name);
+      this.live.delete(name);
+      if (current) await this.retire(current, []);
+    });
+  }
+
+  /** Reconciles with the database: reloads endpoints whose generation moved, drops deleted ones. */
+  async sync(): Promise<void> {
+    const rows = new Map((await this.deps.store.versions()).map((r) => [r.name, r]));
+    for (const [name, ep] of this.live) {
+      const row = rows.get(name);
+      if (!row) {
+        await this.remove(name);
+        continue;
+      }
+      if (row.generation === ep.generation || (row.status !== 'InService' && row.status !== 'Updating')) continue;
+      try {
+        const record = await this.deps.store.get(name);
+        const prepared = await this.prepare(name, record.variants);
+        await this.exclusive(name, async () => {
+          // Another path (an update through this process) may have applied a newer generation meanwhile.
+          if ((this.live.get(name)?.generation ?? 0) >= record.generation) return this.discard(prepared);
+          return this.applyUnlocked(record, prepared);
+        });
+      } catch (err) {
+        this.deps.logger.error({ err, endpoint: name }, 'could not apply the new endpoint configuration; still serving the previous one');
+      }
+    }
+  }
+
+  /** Loads every endpoint that is in service (a server's start-up). */
+  async loadAll(): Promise<void> {
+    for (const row of await this.deps.store.versions()) {
+      if (row.status !== 'InService' && row.status !== 'Updating') continue;
+      await this.ensure(row.name).catch((err) => this.deps.logger.error({ err, endpoint: row.name }, 'endpoint failed to load'));
+    }
+  }
+
+  /** What this process does for each variant of an endpoint, by variant name. */
+  liveState(name: string): Map<string, LiveVariantState> {
+    const ep = this.live.get(name);
+    const out = new Map<string, LiveVariantState>();
+    if (!ep) return out;
+    const shares = ep.router.shares();
+    for (const v of ep.variants) {
+      out.set(v.name, { trafficPercent: Math.round((shares.get(v.name) ?? 0) * 100) / 100, workers: v.pool.size, inFlight: v.pool.inFlight, workerRestarts: v.pool.restarts });
+    }
+    return out;
+  }
+
+  /** Routes one invocation to a variant and answers it; counts it in the variant's metrics. */
+  async invoke(name: string, input: InvocationInput): Promise<InvocationOutput> {
+    const startedAt = input.startedAt ?? performance.now();
+    const ep = this.live.get(name) ?? (await this.ensure(name));
+    const variant = pickVariant(ep, input.targetVariant);
+    const m = variant.metrics;
+    m.invocations.inc();
+    try {
+      const result = await variant.pool.invoke(input.body, input.contentType, input.customAttributes);
+      m.modelLatency.observe(result.modelMs / 1000);
+      m.overheadLatency.observe(Math.max(0, performance.now() - startedAt - result.modelMs) / 1000);
+      if (ep.capture && ep.capture.sample()) {
+        ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: input.body, responseContentType: result.contentType, response: result.body, status: 200 });
+      }
+      return { variant: variant.name, body: result.body, contentType: result.contentType };
+    } catch (err) {
+      countError(m, err);
+      throw withVariant(err, variant.name);
+    }
+  }
+
+  /** Runs tensors through an endpoint's model (Open Inference Protocol). */
+  async infer(name: string, inputs: Tensors, targetVariant?: string): Promise<{ variant: LiveVariant; outputs: Tensors }> {
+    const startedAt = performance.now();
+    const ep = this.live.get(name) ?? (await this.ensure(name));
+    const variant = pickVariant(ep, targetVariant);
+    const m = variant.metrics;
+    m.invocations.inc();
+    try {
+      const result = await variant.pool.infer(inputs);
+      m.modelLatency.observe(result.modelMs / 1000);
+      m.overheadLatency.observe(Math.max(0, performance.now() - startedAt - result.modelMs) / 1000);
+      return { variant, outputs: result.outputs };
+    } catch (err) {
+      countError(m, err);
+      throw withVariant(err, variant.name);
+    }
+  }
+
+  /** Stops every endpoint here, letting in-flight requests finish first. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.live.keys()].map((n) => this.remove(n)));
+  }
+}
+
+function notFound(name: string): CapstanError {
+  return new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', `no endpoint ${name}`, { fields: { endpoint: name } });
+}
+
+function pickVariant(ep: LiveEndpoint, target: string | undefined): LiveVariant {
+  if (target === undefined) return ep.router.pick();
+  const v = ep.router.get(target);
+  if (!v) {
+    throw new CapstanError('CAPSTAN_SERVING_VARIANT_NOT_FOUND', `endpoint ${ep.name} has no variant ${target}; it has ${ep.variants.map((x) => x.name).join(', ')}`, { fields: { endpoint: ep.name, variant: target } });
+  }
+  return v;
+}
+
+function countError(m: VariantMetrics, err: unknown): void {
+  const status = isCapstanError(err) ? err.status : 500;
+  if (status >= 500) m.errors5xx.inc();
+  else m.errors4xx.inc();
+}
+
+function withVariant(err: unknown, variant: string): unknown {
+  // The invoked-variant header belongs on errors too, so a client can tell which model refused it.
+  if (isCapstanError(err)) return new CapstanError(err.code, err.message, { cause: err.cause, fields: err.fields, headers: { ...err.headers, 'X-Capstan-Invoked-Variant': variant } });
+  return err;
+}

@@ -1,0 +1,76 @@
+import type { DataCaptureInput, EndpointConfigInput, VariantInput } from './endpoint-config.js';
+import type { Endpoint, ResolvedModel } from './endpoint.js';
+
+/** Who performs an action, for logs and status reasons. */
+export interface ServingActionContext {
+  /** `key:<name>` over HTTP, `local:<user>` in the CLI, `system:<what>` for automation. */
+  actor?: string;
+}
+
+/**
+ * Input for `update`. `variants` replaces the variant list (unchanged variants keep their workers;
+ * their model references are resolved again, so an alias that moved is picked up); `weights` only
+ * changes traffic shares of existing variants. `dataCapture` replaces the capture settings.
+ */
+export interface UpdateEndpointInput {
+  variants?: VariantInput[];
+  weights?: Record<string, number>;
+  dataCapture?: DataCaptureInput;
+}
+
+/** Options of `deploy`; each defaults to the current variant's setting, or the variant default on create. */
+export interface DeployOptions extends Omit<VariantInput, 'model' | 'weight'> {
+  /** Variant name; default the current single variant's name, or `primary`. */
+  variant?: string;
+  /** Data capture settings; default unchanged (off on create). */
+  dataCapture?: DataCaptureInput;
+}
+
+/** What `deploy` did. */
+export interface DeployResult {
+  action: 'created' | 'updated' | 'unchanged';
+  endpoint: Endpoint;
+  /** The model served before, when the endpoint existed. */
+  previous?: ResolvedModel[];
+  /** The version now served. */
+  model: ResolvedModel;
+}
+
+/** Options of one invocation: the DESIGN §4 headers. */
+export interface InvokeOptions {
+  /** Default `application/json`. */
+  contentType?: string;
+  targetVariant?: string;
+  inferenceId?: string;
+  customAttributes?: string;
+}
+
+/** The answer to an invocation. */
+export interface InvokeResult {
+  /** The variant that answered (`X-Capstan-Invoked-Variant`). */
+  variant: string;
+  contentType: string;
+  /** The response body as sent by the model. */
+  body: string;
+}
+
+/**
+ * Real-time endpoints: the operations the API, the CLI and the pipelines' deploy step use. The local
+ * service (`LocalEndpointService`) and the HTTP client (`EndpointsClient`) implement it alike.
+ */
+export interface EndpointService {
+  /** Creates an endpoint and loads its variants; resolves to the endpoint, `Failed` with a reason if a model did not load. */
+  create(name: string, input: EndpointConfigInput, ctx?: ServingActionContext): Promise<Endpoint>;
+  /** Changes variants, weights or data capture blue/green; the old configuration serves until the new one is ready. */
+  update(name: string, input: UpdateEndpointInput, ctx?: ServingActionContext): Promise<Endpoint>;
+  /** One endpoint with each variant's pinned version and, where served here, live weight and workers. */
+  describe(name: string): Promise<Endpoint>;
+  /** Every endpoint, by name. */
+  list(): Promise<Endpoint[]>;
+  /** Deletes an endpoint; in-flight requests finish first. */
+  delete(name: string, ctx?: ServingActionContext): Promise<void>;
+  /** Sends one request to an endpoint. */
+  invoke(name: string, body: string, options?: InvokeOptions): Promise<InvokeResult>;
+  /** Creates the endpoint serving `modelRef`, or updates it to that model blue/green. */
+  deploy(name: string, modelRef: string, options?: DeployOptions, ctx?: ServingActionContext): Promise<DeployResult>;
+}

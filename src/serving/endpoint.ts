@@ -1,0 +1,45 @@
+import type { DataCaptureConfig, EndpointStatus, VariantConfig } from './endpoint-config.js';
+
+/** The registry version a variant's model reference resolved to when the configuration was applied. */
+export interface ResolvedModel {
+  /** Model group name. */
+  name: string;
+  version: number;
+  /** `sha256:<hex>` of the package. */
+  digest: string;
+  framework: string;
+}
+
+/** A variant as stored: its configuration plus the pinned model version. */
+export interface StoredVariant extends VariantConfig {
+  resolved: ResolvedModel;
+}
+
+/** What this process is doing for a variant right now. */
+export interface LiveVariantState {
+  /** Share of traffic in percent, from the weights in effect in this process. */
+  trafficPercent: number;
+  workers: number;
+  inFlight: number;
+  workerRestarts: number;
+}
+
+/** One variant in `describe`: configuration, pinned version and, where this process serves it, live state. */
+export interface EndpointVariant extends StoredVariant {
+  live?: LiveVariantState;
+}
+
+/** A real-time endpoint as the API and CLI show it. */
+export interface Endpoint {
+  name: string;
+  status: EndpointStatus;
+  /** Why the endpoint failed, or why its last update did not apply; null otherwise. */
+  statusReason: string | null;
+  variants: EndpointVariant[];
+  dataCapture: DataCaptureConfig;
+  /** Bumped on every applied configuration change; servers reload when it moves. */
+  generation: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}

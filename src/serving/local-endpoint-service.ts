@@ -1,0 +1,176 @@
+import os from 'node:os';
+import { CapstanError, isCapstanError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { assertName } from '../core/names.js';
+import { compileEndpointConfig, type EndpointConfigInput, type VariantInput } from './endpoint-config.js';
+import type { EndpointHost } from './endpoint-host.js';
+import type {
+  DeployOptions,
+  DeployResult,
+  EndpointService,
+  InvokeOptions,
+  InvokeResult,
+  ServingActionContext,
+  UpdateEndpointInput,
+} from './endpoint-service.js';
+import type { Endpoint, StoredVariant } from './endpoint.js';
+import type { ModelSource } from './model-source.js';
+import type { SqlEndpointStore, StoredConfig } from './sql-endpoint-store.js';
+
+/** What the local service is built from. */
+export interface LocalEndpointServiceDeps {
+  store: SqlEndpointStore;
+  host: EndpointHost;
+  models: ModelSource;
+  logger: Logger;
+}
+
+function defaultActor(): string {
+  try {
+    return `local:${os.userInfo().username}`;
+  } catch {
+    return 'local:unknown';
+  }
+}
+
+function reasonOf(err: unknown): string {
+  return isCapstanError(err) ? `${err.message} (${err.code})` : 'internal error while loading the model';
+}
+
+/** The variant settings a user gave, recovered from a stored variant (for update and deploy). */
+function inputOf(v: StoredVariant): VariantInput {
+  const { resolved: _r, ...rest } = v;
+  return rest;
+}
+
+/**
+ * The endpoint service on the embedded platform. The database only ever holds a configuration that
+ * has loaded: an update starts the new workers first, stores the configuration (bumping the
+ * generation other servers watch), then switches traffic and drains the old workers.
+ */
+export class LocalEndpointService implements EndpointService {
+  constructor(private readonly deps: LocalEndpointServiceDeps) {}
+
+  private async resolveVariants(input: EndpointConfigInput): Promise<StoredConfig> {
+    const config = compileEndpointConfig(input);
+    const variants = await Promise.all(config.variants.map(async (v) => ({ ...v, resolved: await this.deps.models.resolve(v.model) })));
+    return { variants, dataCapture: config.dataCapture };
+  }
+
+  private async withLive(endpoint: Endpoint): Promise<Endpoint> {
+    const live = this.deps.host.liveState(endpoint.name);
+    return { ...endpoint, variants: endpoint.variants.map((v) => (live.has(v.name) ? { ...v, live: live.get(v.name)! } : v)) };
+  }
+
+  async create(name: string, input: EndpointConfigInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
+    assertName(name, 'endpoint name');
+    const config = await this.resolveVariants(input);
+    const actor = ctx.actor ?? defaultActor();
+    const created = await this.deps.store.insert(name, 'Creating', config, actor);
+    this.deps.logger.info({ endpoint: name, actor, variants: config.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}`) }, 'creating endpoint');
+    try {
+      const prepared = await this.deps.host.prepare(name, config.variants);
+      await this.deps.store.setStatus(name, 'InService', null);
+      await this.deps.host.activate({ ...created, status: 'InService' }, prepared);
+    } catch (err) {
+      this.deps.logger.warn({ err, endpoint: name }, 'endpoint failed to start');
+      await this.deps.store.setStatus(name, 'Failed', reasonOf(err));
+    }
+    return this.describe(name);
+  }
+
+  async update(name: string, input: UpdateEndpointInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
+    const current = await this.deps.store.get(name);
+    if (current.status === 'Creating' || current.status === 'Updating') {
+      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} is ${current.status}; wait until it is InService or Failed`, { fields: { endpoint: name, status: current.status } });
+    }
+    if (!input.variants && !input.weights && !input.dataCapture) {
+      throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'nothing to update: give variants, weights or dataCapture');
+    }
+    let config: StoredConfig;
+    if (input.variants) {
+      config = await this.resolveVariants({ variants: input.variants, dataCapture: input.dataCapture ?? current.dataCapture });
+    } else {
+      // Weights and capture only: keep each variant's pinned version, so no model is reloaded.
+      const compiled = compileEndpointConfig({ variants: current.variants.map(inputOf), dataCapture: input.dataCapture ?? current.dataCapture });
+      config = { variants: compiled.variants.map((v, i) => ({ ...v, resolved: current.variants[i].resolved })), dataCapture: compiled.dataCapture };
+    }
+    if (input.weights) {
+      for (const [variant, weight] of Object.entries(input.weights)) {
+        const v = config.variants.find((x) => x.name === variant);
+        if (!v) throw new CapstanError('CAPSTAN_SERVING_VARIANT_NOT_FOUND', `endpoint ${name} has no variant ${variant}`, { fields: { endpoint: name, variant } });
+        if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', `weight of ${variant} must be a number >= 0`);
+        v.weight = weight;
+      }
+      if (config.variants.every((v) => v.weight === 0)) throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'at least one variant needs a weight above 0');
+    }
+    const actor = ctx.actor ?? defaultActor();
+    this.deps.logger.info({ endpoint: name, actor, variants: config.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}@${v.weight}`) }, 'updating endpoint');
+    const wasFailed = current.status === 'Failed';
+    await this.deps.store.setStatus(name, wasFailed ? 'Creating' : 'Updating', null);
+    let prepared;
+    try {
+      prepared = await this.deps.host.prepare(name, config.variants);
+    } catch (err) {
+      await this.deps.store.setStatus(name, wasFailed ? 'Failed' : 'InService', wasFailed ? reasonOf(err) : `the last update did not apply: ${reasonOf(err)}`);
+      throw err;
+    }
+    let updated: Endpoint;
+    try {
+      updated = await this.deps.store.replaceConfig(name, current.generation, config, 'InService');
+    } catch (err) {
+      await this.deps.host.discard(prepared);
+      throw err;
+    }
+    await this.deps.host.activate(updated, prepared);
+    return this.withLive(updated);
+  }
+
+  async describe(name: string): Promise<Endpoint> {
+    return this.withLive(await this.deps.store.get(name));
+  }
+
+  async list(): Promise<Endpoint[]> {
+    return Promise.all((await this.deps.store.list()).map((e) => this.withLive(e)));
+  }
+
+  async delete(name: string, ctx: ServingActionContext = {}): Promise<void> {
+    if (!(await this.deps.store.delete(name))) {
+      throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', `no endpoint ${name}`, { fields: { endpoint: name } });
+    }
+    this.deps.logger.info({ endpoint: name, actor: ctx.actor ?? defaultActor() }, 'endpoint deleted');
+    await this.deps.host.remove(name);
+  }
+
+  async invoke(name: string, body: string, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const out = await this.deps.host.invoke(name, {
+      body,
+      contentType: options.contentType ?? 'application/json',
+      targetVariant: options.targetVariant,
+      inferenceId: options.inferenceId,
+      customAttributes: options.customAttributes,
+    });
+    return { variant: out.variant, contentType: out.contentType, body: out.body };
+  }
+
+  async deploy(name: string, modelRef: string, options: DeployOptions = {}, ctx: ServingActionContext = {}): Promise<DeployResult> {
+    assertName(name, 'endpoint name');
+    const { variant, dataCapture, ...settings } = options;
+    const model = await this.deps.models.resolve(modelRef);
+    const current = await this.deps.store.find(name);
+    if (!current) {
+      const endpoint = await this.create(name, { variants: [{ ...settings, name: variant ?? 'primary', model: modelRef }], dataCapture }, ctx);
+      if (endpoint.status === 'Failed') throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `endpoint ${name} failed to start: ${endpoint.statusReason}`, { fields: { endpoint: name } });
+      return { action: 'created', endpoint, model };
+    }
+    const previous = current.variants.map((v) => v.resolved);
+    const base = current.variants.find((v) => v.name === variant) ?? (current.variants.length === 1 ? current.variants[0] : undefined);
+    const variantName = variant ?? base?.name ?? 'primary';
+    const next: VariantInput = { ...(base ? inputOf(base) : {}), ...settings, name: variantName, model: `models:/${model.name}/${model.version}`, weight: 1 };
+    const sameModel = current.status === 'InService' && current.variants.length === 1 && base && base.resolved.digest === model.digest && base.resolved.version === model.version && Object.keys(settings).length === 0 && !dataCapture;
+    if (sameModel) return { action: 'unchanged', endpoint: await this.describe(name), previous, model };
+    // A deploy replaces every variant with the one new model: blue/green for the whole endpoint.
+    const endpoint = await this.update(name, { variants: [next], ...(dataCapture ? { dataCapture } : {}) }, ctx);
+    return { action: 'updated', endpoint, previous, model };
+  }
+}

@@ -1,0 +1,267 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CapstanError, errorCatalogue, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { TensorSpec } from './model-manifest.js';
+import type { EngineSpec } from './runtimes/engine.js';
+import type { Tensors } from './runtimes/tensors.js';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './runtimes/worker-protocol.js';
+
+// The published package runs the compiled .js worker. Under tsx (tests, benchmarks) the sources are
+// .ts, and worker threads do not get tsx's loader hooks on Node 20 (importing through tsx inside a
+// worker can even deadlock the loader), so the worker is bundled once with esbuild — the compiler tsx
+// itself uses — into a cached .mjs keyed by the sources' content.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_SOURCE = fileURLToPath(new URL(`./runtimes/runtime-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
+let bundled: Promise<string> | undefined;
+
+function sourceDigest(): string {
+  const hash = createHash('sha256');
+  const srcRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) hash.update(full).update(readFileSync(full));
+    }
+  };
+  for (const dir of ['core', 'serving']) walk(path.join(srcRoot, dir));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function workerEntry(): Promise<string> {
+  if (!FROM_SOURCE) return Promise.resolve(WORKER_SOURCE);
+  // One bundling per process, however many workers start at once.
+  bundled ??= (async () => {
+    // Inside node_modules/.cache so the bundle resolves the same packages the sources do.
+    const cacheDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/capstan');
+    const out = path.join(cacheDir, `runtime-worker-${sourceDigest()}.mjs`);
+    if (!existsSync(out)) {
+      mkdirSync(cacheDir, { recursive: true });
+      const esbuild = (await import('esbuild')) as typeof import('esbuild');
+      const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+      await esbuild.build({ entryPoints: [WORKER_SOURCE], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'silent' });
+      renameSync(tmp, out);
+    }
+    return out;
+  })();
+  bundled.catch(() => (bundled = undefined));
+  return bundled;
+}
+
+/** The longest a request waits for a crashed worker's replacement before it answers 504. */
+const RESTART_WAIT_MS = 30_000;
+
+/** A worker's answer to one invocation. */
+export interface WorkerResult {
+  body: string;
+  contentType: string;
+  modelMs: number;
+}
+
+/** Options of one model worker. */
+export interface ModelWorkerOptions {
+  /** Requests slower than this answer 504; default 60000 ms. */
+  timeoutMs: number;
+  logger: Logger;
+  /** Called each time a crashed or wedged worker is replaced. */
+  onRestart?: (reason: string) => void;
+}
+
+interface Pending {
+  resolve: (value: any) => void;
+  reject: (err: CapstanError) => void;
+  deadline: number;
+}
+
+/** Rebuilds a CapstanError from its wire form; unknown codes become a model error. */
+export function fromWire(e: WireError): CapstanError {
+  const code = (e.code in errorCatalogue ? e.code : 'CAPSTAN_SERVING_MODEL_ERROR') as ErrorCode;
+  return new CapstanError(code, e.detail, { fields: e.fields });
+}
+
+/**
+ * The gateway's handle on one worker thread running one model. Requests carry ids and resolve when
+ * the worker answers; a sweeper answers 504 for requests past their deadline. A worker that crashes,
+ * or stays silent past a deadline (stuck in a loop), is replaced and counted; its in-flight requests
+ * fail with CAPSTAN_SERVING_MODEL_CRASHED while the others keep being served.
+ */
+export class ModelWorker {
+  private worker: Worker | undefined;
+  private starting: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closing = false;
+  private lastHeardAt = Date.now();
+  private consecutiveCrashes = 0;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly heartbeatMs: number;
+  /** Times this worker was replaced after a crash or a hang. */
+  restarts = 0;
+  /** The model's signature as the runtime reports it, once started. */
+  signature: { inputs: TensorSpec[]; outputs: TensorSpec[] } = { inputs: [], outputs: [] };
+
+  constructor(
+    private readonly spec: EngineSpec,
+    private readonly options: ModelWorkerOptions,
+  ) {
+    this.heartbeatMs = Math.max(5, Math.min(1000, Math.floor(options.timeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), this.heartbeatMs);
+    this.sweeper.unref();
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Starts the thread and resolves once the model is loaded; rejects with the load error. */
+  async start(): Promise<void> {
+    const entry = await workerEntry();
+    return new Promise<void>((resolve, reject) => {
+      // The bundle is plain JavaScript: workers need none of the parent's loader flags (tsx).
+      const init: WorkerInit = { spec: this.spec, heartbeatMs: this.heartbeatMs };
+      const worker = new Worker(entry, { workerData: init, execArgv: [] });
+      this.starting = worker;
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        this.lastHeardAt = Date.now();
+        if (m.t === 'beat') return;
+        if (m.t === 'ready') {
+          ready = true;
+          this.worker = worker;
+          this.starting = undefined;
+          this.signature = { inputs: m.inputs, outputs: m.outputs };
+          // Requests that arrived while a crashed thread was being replaced go to the new one.
+          const handedOver = Date.now() + this.options.timeoutMs;
+          for (const q of this.queued.splice(0)) {
+            const p = this.pending.get(q.message.id);
+            if (!p) continue;
+            p.deadline = handedOver;
+            worker.postMessage(q.message, q.transfer ?? []);
+          }
+          resolve();
+        } else if (m.t === 'failed') {
+          if (m.error.cause) this.options.logger.warn({ cause: m.error.cause, code: m.error.code }, 'model failed to load');
+          reject(fromWire(m.error));
+        } else this.settle(m);
+      });
+      worker.on('error', (err) => {
+        if (!ready) reject(new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', 'the model worker failed while loading', { cause: err }));
+        else this.crashed(worker, `uncaught error: ${err.message}`);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) reject(new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `the model worker exited while loading (code ${code})`));
+        else this.crashed(worker, `exited with code ${code}`);
+      });
+    });
+  }
+
+  private settle(m: Exclude<FromWorker, { t: 'ready' } | { t: 'failed' } | { t: 'beat' }>): void {
+    const p = this.pending.get(m.id);
+    if (!p) return; // already answered 504
+    this.pending.delete(m.id);
+    this.consecutiveCrashes = 0;
+    if (m.t === 'error') {
+      if (m.error.cause && m.error.code === 'CAPSTAN_SERVING_MODEL_ERROR') this.options.logger.warn({ cause: m.error.cause }, 'model error');
+      p.reject(fromWire(m.error));
+    } else if (m.t === 'result') p.resolve({ body: m.body, contentType: m.contentType, modelMs: m.modelMs });
+    else p.resolve({ outputs: m.outputs, modelMs: m.modelMs });
+  }
+
+  private crashed(worker: Worker, reason: string): void {
+    if (this.worker !== worker || this.closing) return;
+    this.worker = undefined;
+    this.failAll(new CapstanError('CAPSTAN_SERVING_MODEL_CRASHED', 'the model worker stopped while handling the request; it is being restarted'));
+    this.restarts++;
+    this.consecutiveCrashes++;
+    this.options.logger.error({ reason, model: this.spec.manifest.name }, 'model worker crashed; restarting');
+    this.options.onRestart?.(reason);
+    // Back off when a model crashes over and over, so a poison request cannot spin a core.
+    const delay = Math.min(5000, 50 * 2 ** Math.min(this.consecutiveCrashes - 1, 7));
+    this.respawn(delay);
+  }
+
+  private respawn(delay: number): void {
+    setTimeout(() => {
+      if (this.closing) return;
+      this.start().catch((err) => {
+        this.options.logger.error({ err }, 'model worker restart failed; retrying');
+        this.consecutiveCrashes++;
+        this.respawn(Math.min(5000, 50 * 2 ** Math.min(this.consecutiveCrashes - 1, 7)));
+      });
+    }, delay).unref();
+  }
+
+  private failAll(err: CapstanError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    let expired = false;
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.pending.delete(id);
+      expired = true;
+      p.reject(new CapstanError('CAPSTAN_SERVING_MODEL_TIMEOUT', `the model did not answer within ${this.options.timeoutMs} ms`, { fields: { timeoutMs: this.options.timeoutMs } }));
+    }
+    // No answer and no heartbeat for a whole timeout: the thread is stuck in synchronous code; replace it.
+    if (this.worker && (expired || this.pending.size > 0) && now - this.lastHeardAt >= this.options.timeoutMs) {
+      const stuck = this.worker;
+      this.crashed(stuck, 'no answer and no heartbeat within the timeout');
+      void stuck.terminate();
+    }
+  }
+
+  private send<T>(message: ToWorker, transfer?: ArrayBuffer[]): Promise<T> {
+    if (this.closing) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model is shutting down'));
+    return new Promise<T>((resolve, reject) => {
+      const now = Date.now();
+      if (this.worker) {
+        this.pending.set(message.id, { resolve, reject, deadline: now + this.options.timeoutMs });
+        this.worker.postMessage(message, transfer ?? []);
+      } else {
+        // Between a crash and the restart there is no thread: the request waits for the new one, and
+        // its model timeout starts when it is handed over (loading a model can take longer than that).
+        this.pending.set(message.id, { resolve, reject, deadline: now + Math.max(this.options.timeoutMs, RESTART_WAIT_MS) });
+        this.queued.push({ message, transfer });
+      }
+    });
+  }
+
+  private readonly queued: { message: ToWorker; transfer?: ArrayBuffer[] }[] = [];
+
+  /** Sends one invocation. */
+  invoke(body: string, contentType: string, customAttributes?: string): Promise<WorkerResult> {
+    return this.send({ t: 'invoke', id: this.nextId++, body, contentType, ...(customAttributes ? { customAttributes } : {}) });
+  }
+
+  /** Sends tensors (Open Inference Protocol); their buffers are transferred, not copied. */
+  infer(inputs: Tensors): Promise<{ outputs: Tensors; modelMs: number }> {
+    const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
+    return this.send({ t: 'infer', id: this.nextId++, inputs }, transfer);
+  }
+
+  /** Waits for in-flight requests (up to `graceMs`), then stops the thread. */
+  async drain(graceMs = this.options.timeoutMs): Promise<void> {
+    const until = Date.now() + graceMs;
+    while (this.pending.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    await this.close();
+  }
+
+  /** Stops the thread now; in-flight requests fail. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    this.failAll(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model was stopped'));
+    const threads = [this.worker, this.starting];
+    this.worker = this.starting = undefined;
+    await Promise.all(threads.map((w) => w?.terminate()));
+  }
+}

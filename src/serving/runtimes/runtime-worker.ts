@@ -1,0 +1,66 @@
+// The entry of every model worker thread: loads one model package into an engine and answers the
+// gateway's messages. Everything slow or fragile about a model (loading, pre/post-processing,
+// inference, a crash) stays in this thread, never on the gateway's event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { isCapstanError } from '../../core/errors.js';
+import type { Engine, EngineSpec } from './engine.js';
+import { createHttpEngine } from './http-runtime.js';
+import { createJsEngine } from './js-runtime.js';
+import { createOnnxEngine } from './onnx-runtime.js';
+import type { TensorData } from './tensors.js';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.js';
+
+function toWire(err: unknown): WireError {
+  const causeOf = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  if (isCapstanError(err)) {
+    return { code: err.code, detail: err.message, fields: err.fields, ...(err.cause !== undefined ? { cause: causeOf(err.cause) } : {}) };
+  }
+  return { code: 'CAPSTAN_SERVING_MODEL_ERROR', detail: 'the model failed while handling the request', cause: causeOf(err) };
+}
+
+async function createEngine(spec: EngineSpec): Promise<Engine> {
+  switch (spec.manifest.framework) {
+    case 'onnx':
+      return createOnnxEngine(spec);
+    case 'js':
+      return createJsEngine(spec);
+    case 'http':
+      return createHttpEngine(spec);
+  }
+}
+
+const port = parentPort!;
+const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+
+const init = workerData as WorkerInit;
+try {
+  const engine = await createEngine(init.spec);
+  port.on('message', (m: ToWorker) => {
+    if (m.t === 'invoke') {
+      engine.invoke(m).then(
+        (r) => post({ t: 'result', id: m.id, body: r.body, contentType: r.contentType, modelMs: r.modelMs }),
+        (err) => post({ t: 'error', id: m.id, error: toWire(err) }),
+      );
+    } else if (m.t === 'infer') {
+      engine.infer(m.inputs).then(
+        (r) => {
+          // Output tensors move to the gateway without a second copy. ORT's own buffers cannot be
+          // detached and slices of a batch share one, so each gets its own buffer first.
+          const transfer: ArrayBuffer[] = [];
+          for (const [name, t] of Object.entries(r.outputs)) {
+            const own: TensorData = { ...t, data: t.data.slice() as TensorData['data'] };
+            r.outputs[name] = own;
+            transfer.push(own.data.buffer as ArrayBuffer);
+          }
+          post({ t: 'tensors', id: m.id, outputs: r.outputs, modelMs: r.modelMs }, transfer);
+        },
+        (err) => post({ t: 'error', id: m.id, error: toWire(err) }),
+      );
+    }
+  });
+  post({ t: 'ready', inputs: engine.inputs, outputs: engine.outputs });
+  // Beats only get out while the event loop is free: a model stuck in synchronous code goes silent.
+  setInterval(() => post({ t: 'beat' }), init.heartbeatMs);
+} catch (err) {
+  post({ t: 'failed', error: toWire(err) });
+}

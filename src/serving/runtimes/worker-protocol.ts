@@ -1,0 +1,47 @@
+import type { TensorSpec } from '../model-manifest.js';
+import type { EngineSpec } from './engine.js';
+import type { Tensors } from './tensors.js';
+
+/** Gateway → worker: one invocation (kept small: it is structured-cloned per request). */
+export interface InvokeMessage {
+  t: 'invoke';
+  id: number;
+  body: string;
+  contentType: string;
+  customAttributes?: string;
+}
+
+/** Gateway → worker: one Open Inference Protocol tensor request. */
+export interface InferMessage {
+  t: 'infer';
+  id: number;
+  inputs: Tensors;
+}
+
+/** Messages the gateway sends. */
+export type ToWorker = InvokeMessage | InferMessage;
+
+/** An error as it crosses the thread boundary: a catalogue code, a client-safe detail, and a log line. */
+export interface WireError {
+  code: string;
+  detail: string;
+  fields?: Record<string, unknown>;
+  /** Server-side description of the cause, for the gateway's log only. */
+  cause?: string;
+}
+
+/** What a worker thread is started with. */
+export interface WorkerInit {
+  spec: EngineSpec;
+  /** How often the worker proves its event loop is free; silence for a whole timeout means it is stuck. */
+  heartbeatMs: number;
+}
+
+/** Worker → gateway messages. */
+export type FromWorker =
+  | { t: 'ready'; inputs: TensorSpec[]; outputs: TensorSpec[] }
+  | { t: 'beat' }
+  | { t: 'failed'; error: WireError }
+  | { t: 'result'; id: number; body: string; contentType: string; modelMs: number }
+  | { t: 'tensors'; id: number; outputs: Tensors; modelMs: number }
+  | { t: 'error'; id: number; error: WireError };

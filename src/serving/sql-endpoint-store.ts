@@ -1,0 +1,126 @@
+import { CapstanError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { nowMs, parseJson, type Database } from '../storage/database.js';
+import type { DataCaptureConfig, EndpointStatus } from './endpoint-config.js';
+import type { Endpoint, StoredVariant } from './endpoint.js';
+
+interface EndpointsTable {
+  endpoints: {
+    id: string;
+    name: string;
+    status: string;
+    status_reason: string | null;
+    config: string;
+    generation: number;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+  };
+}
+
+/** The configuration part of an endpoint row. */
+export interface StoredConfig {
+  variants: StoredVariant[];
+  dataCapture: DataCaptureConfig;
+}
+
+/** Just enough of every endpoint to notice a change without reading configurations. */
+export interface EndpointVersionInfo {
+  name: string;
+  status: EndpointStatus;
+  generation: number;
+}
+
+type Row = EndpointsTable['endpoints'];
+
+function toEndpoint(row: Row): Endpoint {
+  const config = parseJson<StoredConfig>(row.config, { variants: [], dataCapture: { enabled: false, samplingPercent: 100, rotateBytes: 16 * 1024 * 1024, rotateMs: 60_000 } });
+  return {
+    name: row.name,
+    status: row.status as EndpointStatus,
+    statusReason: row.status_reason,
+    variants: config.variants,
+    dataCapture: config.dataCapture,
+    generation: Number(row.generation),
+    createdBy: row.created_by,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  };
+}
+
+/** Endpoint rows in the metadata DB (SQLite or PostgreSQL). */
+export class SqlEndpointStore {
+  constructor(private readonly db: Database) {}
+
+  private get k() {
+    return this.db.as<EndpointsTable>();
+  }
+
+  /** Inserts a new endpoint; CAPSTAN_SERVING_ENDPOINT_EXISTS when the name is taken. */
+  async insert(name: string, status: EndpointStatus, config: StoredConfig, createdBy: string): Promise<Endpoint> {
+    const now = nowMs();
+    const row: Row = { id: newId('ep'), name, status, status_reason: null, config: JSON.stringify(config), generation: 1, created_by: createdBy, created_at: now, updated_at: now };
+    try {
+      await this.k.insertInto('endpoints').values(row).execute();
+    } catch (err) {
+      if (/unique|duplicate/i.test(String((err as Error).message))) {
+        throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_EXISTS', `endpoint ${name} already exists; use update or deploy`, { fields: { endpoint: name } });
+      }
+      throw err;
+    }
+    return toEndpoint(row);
+  }
+
+  /** One endpoint, or undefined. */
+  async find(name: string): Promise<Endpoint | undefined> {
+    const row = await this.k.selectFrom('endpoints').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? toEndpoint(row) : undefined;
+  }
+
+  /** One endpoint; CAPSTAN_SERVING_ENDPOINT_NOT_FOUND when missing. */
+  async get(name: string): Promise<Endpoint> {
+    const found = await this.find(name);
+    if (!found) throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', `no endpoint ${name}`, { fields: { endpoint: name } });
+    return found;
+  }
+
+  /** Every endpoint, by name. */
+  async list(): Promise<Endpoint[]> {
+    const rows = await this.k.selectFrom('endpoints').selectAll().orderBy('name').execute();
+    return rows.map(toEndpoint);
+  }
+
+  /** Name, status and generation of every endpoint: the cheap query servers poll. */
+  async versions(): Promise<EndpointVersionInfo[]> {
+    const rows = await this.k.selectFrom('endpoints').select(['name', 'status', 'generation']).execute();
+    return rows.map((r) => ({ name: r.name, status: r.status as EndpointStatus, generation: Number(r.generation) }));
+  }
+
+  /** Sets the status (and reason) without touching the configuration. */
+  async setStatus(name: string, status: EndpointStatus, reason: string | null): Promise<void> {
+    await this.k.updateTable('endpoints').set({ status, status_reason: reason, updated_at: nowMs() }).where('name', '=', name).execute();
+  }
+
+  /**
+   * Stores a configuration that has loaded and bumps the generation, only if the generation is still
+   * `expected` — two concurrent updates cannot silently overwrite each other (CAPSTAN_DB_CONFLICT).
+   */
+  async replaceConfig(name: string, expected: number, config: StoredConfig, status: EndpointStatus): Promise<Endpoint> {
+    const result = await this.k
+      .updateTable('endpoints')
+      .set({ config: JSON.stringify(config), generation: expected + 1, status, status_reason: null, updated_at: nowMs() })
+      .where('name', '=', name)
+      .where('generation', '=', expected)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} was changed by someone else meanwhile; describe it and retry`, { fields: { endpoint: name } });
+    }
+    return this.get(name);
+  }
+
+  /** Deletes an endpoint; false when it did not exist. */
+  async delete(name: string): Promise<boolean> {
+    const result = await this.k.deleteFrom('endpoints').where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openTestPlatform } from '../../platform/test-support/test-platform.js';
+import type { Platform } from '../../platform/platform.js';
+import { createRegistry } from '../../registry/index.js';
+import type { RegistryService } from '../../registry/registry-service.js';
+import { writeNcfPackage, type NcfFixture, type NcfFixtureOptions } from './ncf-package-fixture.js';
+
+/** A test platform with a registry and helpers to register NCF-shaped packages. */
+export interface ServingTestPlatform {
+  platform: Platform;
+  registry: RegistryService;
+  /** A scratch directory removed on dispose. */
+  scratch: string;
+  /** Writes an NCF package, registers it as the next version of `model` and returns the fixture and version. */
+  registerNcf(model?: string, options?: NcfFixtureOptions): Promise<{ fixture: NcfFixture; version: number }>;
+  dispose(): Promise<void>;
+}
+
+/** Opens a throwaway platform for serving tests (SQLite, file artifacts, real registry, real workers). */
+export async function openServingTestPlatform(flags: Record<string, unknown> = {}): Promise<ServingTestPlatform> {
+  const test = await openTestPlatform(flags);
+  const platform = test.platform;
+  let registry = (platform as { registry?: RegistryService }).registry;
+  if (!registry) {
+    // Until the registry is wired into the platform, serving tests install it the way the platform will.
+    const ctx = createRegistry(platform);
+    registry = ctx.service;
+    Object.assign(platform, { registry });
+    platform.onClose(() => ctx.close());
+  }
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'capstan-serving-'));
+  let n = 0;
+  return {
+    platform,
+    registry,
+    scratch,
+    async registerNcf(model = 'ncf', options = {}) {
+      const fixture = writeNcfPackage(path.join(scratch, `pkg-${++n}`), options);
+      const v = await registry.registerVersion(model, { packageDir: fixture.dir });
+      return { fixture, version: v.version };
+    },
+    async dispose() {
+      await test.dispose();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { Logger } from '../core/logger.js';
+import { ModelWorker, type WorkerResult } from './model-worker.js';
+import type { TensorSpec } from './model-manifest.js';
+import type { EngineSpec } from './runtimes/engine.js';
+import type { Tensors } from './runtimes/tensors.js';
+
+/** Options of one variant's pool of workers. */
+export interface VariantPoolOptions {
+  /** Worker threads, each with its own copy of the model. */
+  instances: number;
+  timeoutMs: number;
+  logger: Logger;
+  onRestart?: (reason: string) => void;
+}
+
+/**
+ * The workers serving one production variant. Requests go to the instance with the fewest in flight
+ * (round robin among equals), so one slow request does not queue others behind it when another
+ * instance is free.
+ */
+export class VariantPool {
+  private readonly workers: ModelWorker[];
+  private cursor = 0;
+
+  constructor(spec: EngineSpec, private readonly options: VariantPoolOptions) {
+    this.workers = Array.from({ length: options.instances }, () => new ModelWorker(spec, { timeoutMs: options.timeoutMs, logger: options.logger, onRestart: options.onRestart }));
+  }
+
+  /** Starts every instance; if one fails to load, stops the rest and rethrows its error. */
+  async start(): Promise<void> {
+    const results = await Promise.allSettled(this.workers.map((w) => w.start()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.close();
+      throw failed.reason;
+    }
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Requests in flight across the instances. */
+  get inFlight(): number {
+    let n = 0;
+    for (const w of this.workers) n += w.inFlight;
+    return n;
+  }
+
+  /** Worker replacements after crashes or hangs, summed over the instances. */
+  get restarts(): number {
+    let n = 0;
+    for (const w of this.workers) n += w.restarts;
+    return n;
+  }
+
+  /** The model signature reported by the runtime. */
+  get signature(): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
+    return this.workers[0].signature;
+  }
+
+  private pick(): ModelWorker {
+    const ws = this.workers;
+    if (ws.length === 1) return ws[0];
+    let best = ws[this.cursor++ % ws.length];
+    for (const w of ws) if (w.inFlight < best.inFlight) best = w;
+    return best;
+  }
+
+  /** Sends one invocation to an instance. */
+  invoke(body: string, contentType: string, customAttributes?: string): Promise<WorkerResult> {
+    return this.pick().invoke(body, contentType, customAttributes);
+  }
+
+  /** Sends tensors to an instance. */
+  infer(inputs: Tensors): Promise<{ outputs: Tensors; modelMs: number }> {
+    return this.pick().infer(inputs);
+  }
+
+  /** Lets in-flight requests finish, then stops every instance. */
+  async drain(graceMs = this.options.timeoutMs): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.drain(graceMs)));
+  }
+
+  /** Stops every instance now. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

@@ -1,0 +1,145 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type DatabaseConnection,
+  type Driver,
+  type Transaction,
+} from 'kysely';
+import { CapstanError } from '../core/errors.js';
+import { redactUrl } from '../core/config.js';
+import { migrateToLatest } from './migrator.js';
+
+/** The SQL dialect behind a Database. */
+export type DialectName = 'sqlite' | 'postgres';
+
+/** Options for opening the metadata database; every field has a default. */
+export interface DatabaseOptions {
+  /** SQLite `synchronous` pragma; default `FULL`. */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** SQLite busy timeout in ms; default 5000. */
+  busyTimeoutMs?: number;
+  /** Apply pending migrations on open; default true. */
+  migrate?: boolean;
+  /** PostgreSQL pool size; default 10. */
+  poolSize?: number;
+}
+
+/**
+ * The metadata database: one Kysely instance over SQLite or PostgreSQL. Contexts take a typed view
+ * of their own tables with `as<T>()`; columns use portable types only (text, integer, bigint ms
+ * timestamps, double precision, JSON as text) so the same queries run on both dialects.
+ */
+export interface Database {
+  /** Which dialect this is, for the few queries that must differ (`FOR UPDATE SKIP LOCKED`). */
+  readonly dialect: DialectName;
+  /** The URL with its password redacted, for logs and `capstan config`. */
+  readonly displayUrl: string;
+  /** An untyped Kysely handle. */
+  readonly kysely: Kysely<any>;
+  /** A Kysely handle typed with one context's tables. */
+  as<T>(): Kysely<T>;
+  /** Runs `fn` in a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of deadlocking). */
+  transaction<R>(fn: (trx: Transaction<any>) => Promise<R>): Promise<R>;
+  /** Closes the pool or file handle. */
+  close(): Promise<void>;
+}
+
+/** Kysely's SQLite driver begins with a plain BEGIN, which upgrades to a write lock too late under
+ * concurrent writers (SQLITE_BUSY without waiting); IMMEDIATE takes the lock up front and honours busy_timeout. */
+function immediateSqliteDialect(dialect: SqliteDialect): SqliteDialect {
+  const createDriver = dialect.createDriver.bind(dialect);
+  return Object.assign(Object.create(Object.getPrototypeOf(dialect)), dialect, {
+    createDriver(): Driver {
+      const driver = createDriver();
+      driver.beginTransaction = async (connection: DatabaseConnection) => {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      };
+      return driver;
+    },
+  });
+}
+
+async function openSqlite(file: string, options: DatabaseOptions): Promise<Kysely<any>> {
+  const { default: SQLite } = await import('better-sqlite3');
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const handle = new SQLite(file);
+  handle.pragma('journal_mode = WAL');
+  handle.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  handle.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  handle.pragma('foreign_keys = ON');
+  return new Kysely<any>({ dialect: immediateSqliteDialect(new SqliteDialect({ database: handle })) });
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Kysely<any>> {
+  const pg = await import('pg');
+  const Pool = pg.default.Pool;
+  const types = pg.default.types;
+  const pool = new Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    // bigint (epoch ms, counters) and numeric come back as strings by default; every value we store fits a double.
+    types: {
+      getTypeParser: ((oid: number, format?: any) => {
+        if (oid === types.builtins.INT8 || oid === types.builtins.NUMERIC) return (v: string) => Number(v);
+        return types.getTypeParser(oid, format);
+      }) as any,
+    },
+  });
+  return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Opens the database named by `url` (`sqlite://file`, `sqlite::memory:`, `postgres://…`) and migrates it. */
+export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
+  let dialect: DialectName;
+  let kysely: Kysely<any>;
+  const displayUrl = redactUrl(url);
+  try {
+    if (url.startsWith('sqlite:')) {
+      dialect = 'sqlite';
+      const file = url === 'sqlite::memory:' ? ':memory:' : decodeURIComponent(url.replace(/^sqlite:(\/\/)?/, ''));
+      if (!file) throw new CapstanError('CAPSTAN_DB_URL_INVALID', 'sqlite:// URL names no file');
+      kysely = await openSqlite(file, options);
+    } else if (/^postgres(ql)?:\/\//.test(url)) {
+      dialect = 'postgres';
+      kysely = await openPostgres(url, options);
+    } else {
+      throw new CapstanError('CAPSTAN_DB_URL_INVALID', 'the database URL must start with sqlite:// or postgres://');
+    }
+  } catch (err) {
+    if (err instanceof CapstanError) throw err;
+    throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot open ${displayUrl}`, { cause: err });
+  }
+  const database: Database = {
+    dialect,
+    displayUrl,
+    kysely,
+    as: <T>() => kysely as unknown as Kysely<T>,
+    transaction: (fn) => kysely.transaction().execute(fn),
+    close: () => kysely.destroy(),
+  };
+  if (options.migrate !== false) {
+    try {
+      await migrateToLatest(database);
+    } catch (err) {
+      await kysely.destroy().catch(() => {});
+      if (err instanceof CapstanError) throw err;
+      throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot reach ${displayUrl}`, { cause: err });
+    }
+  }
+  return database;
+}
+
+/** Current time in epoch milliseconds, as stored in every `*_at` column. */
+export function nowMs(): number {
+  return Date.now();
+}
+
+/** Parses a JSON text column, tolerating null. */
+export function parseJson<T>(text: string | null | undefined, fallback: T): T {
+  if (text == null || text === '') return fallback;
+  return JSON.parse(text) as T;
+}

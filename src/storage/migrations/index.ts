@@ -1,0 +1,16 @@
+import type { Migration } from 'kysely';
+import { foundation } from './0001-foundation.js';
+import { registry } from './0002-registry.js';
+import { pipelines } from './0003-pipelines.js';
+import { serving } from './0004-serving.js';
+
+/**
+ * Every migration, by name; names sort in the order they apply. Each context adds its own file
+ * (`0002-registry.ts`, `0003-pipelines.ts`, …) and one line here. Applied migrations never change.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': foundation,
+  '0002_registry': registry,
+  '0003_pipelines': pipelines,
+  '0004_serving': serving,
+};

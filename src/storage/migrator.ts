@@ -1,0 +1,35 @@
+import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
+import { CapstanError } from '../core/errors.js';
+import type { Database } from './database.js';
+import { migrations } from './migrations/index.js';
+
+/** The outcome of a migration run, for `capstan migrate --json`. */
+export interface MigrationReport {
+  applied: string[];
+  current: string | null;
+}
+
+function migrator(db: Database): Migrator {
+  const provider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
+  return new Migrator({ db: db.kysely, provider, migrationTableName: 'capstan_migrations', migrationLockTableName: 'capstan_migrations_lock' });
+}
+
+function report(result: MigrationResultSet, all: string[]): MigrationReport {
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new CapstanError('CAPSTAN_DB_MIGRATION_FAILED', `migration ${failed ?? '(unknown)'} failed`, { cause: result.error, fields: { migration: failed } });
+  }
+  const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return { applied, current: all.length ? all[all.length - 1] : null };
+}
+
+/** Applies every pending migration; safe to call from several processes at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Database): Promise<MigrationReport> {
+  return report(await migrator(db).migrateToLatest(), Object.keys(migrations).sort());
+}
+
+/** Names of the applied and pending migrations. */
+export async function migrationStatus(db: Database): Promise<{ name: string; appliedAt: string | null }[]> {
+  const list = await migrator(db).getMigrations();
+  return list.map((m) => ({ name: m.name, appliedAt: m.executedAt ? m.executedAt.toISOString() : null }));
+}

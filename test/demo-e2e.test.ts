@@ -1,0 +1,79 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openPlatform } from '../src/platform/platform.js';
+import { compileConfig } from '../src/core/config.js';
+import { silentLogger } from '../src/core/logger.js';
+
+const ENTRY = path.resolve('src/cli/entry.ts');
+
+function runDemo(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'demo', '--home', home, '--port', '0', '--exit', '--json', ...args], {
+      env: { ...process.env, CAPSTAN_LOG_LEVEL: 'error' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('capstan demo (end to end on the embedded default)', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-demo-'));
+  after(() => rmSync(home, { recursive: true, force: true }));
+  const small = ['--users', '120', '--items', '200', '--interactions', '3000', '--epochs', '2', '--hr-threshold', '0.05'];
+
+  it('trains, registers, auto-approves and serves a model started by the artifact trigger, and prints recommendations', async () => {
+    const { code, stdout, stderr } = await runDemo(home, small);
+    assert.equal(code, 0, `demo failed:\n${stderr.slice(-3000)}`);
+    const summary = JSON.parse(stdout);
+    assert.equal(summary.execution.state, 'succeeded');
+    assert.equal(summary.execution.trigger, 'artifact:new-interactions', 'the trigger, not a direct call, started it');
+    assert.deepEqual(
+      summary.execution.steps.map((s: { name: string }) => s.name).sort(),
+      ['check-quality', 'deploy', 'evaluate', 'prepare', 'quality-too-low', 'register', 'train'],
+    );
+    assert.equal(summary.model_version.name, 'ncf');
+    assert.equal(summary.model_version.version, 1);
+    assert.equal(summary.model_version.approval, 'Approved');
+    assert.ok(summary.model_version.metrics['hr@10'] >= 0.05);
+    assert.equal(summary.endpoint.status, 'InService');
+    const users = Object.keys(summary.recommendations);
+    assert.equal(users.length, 3);
+    for (const u of users) {
+      const items = summary.recommendations[u].items as { score: number }[];
+      assert.equal(items.length, 5);
+      for (let i = 1; i < items.length; i++) assert.ok(items[i - 1].score >= items[i].score, 'ranked by score');
+    }
+    assert.match(stderr, /epoch\s+1\s+HR@10/, 'live progress shows training epochs');
+
+    // The registry holds the version and its auto-approval in the audit history.
+    const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {} }), logger: silentLogger() });
+    try {
+      const history = await platform.registry.history('ncf');
+      const approval = history.find((e) => e.action === 'approval.changed' && e.version === 1);
+      assert.ok(approval, 'approval recorded');
+      assert.equal(approval!.to, 'Approved');
+      assert.match(approval!.actor, /^system:/);
+    } finally {
+      await platform.close();
+    }
+  });
+
+  it('on a second run with the same data reuses cached steps and registers no new version', async () => {
+    const { code, stdout, stderr } = await runDemo(home, small);
+    assert.equal(code, 0, `demo failed:\n${stderr.slice(-3000)}`);
+    const summary = JSON.parse(stdout);
+    const steps = Object.fromEntries(summary.execution.steps.map((s: { name: string; cached: boolean }) => [s.name, s]));
+    assert.equal(steps.prepare.cached, true);
+    assert.equal(steps.train.cached, true);
+    assert.equal(summary.model_version.version, 1, 'same data: no new version');
+    assert.equal(summary.model_version.newlyRegistered, false);
+    assert.equal(summary.endpoint.status, 'InService');
+  });
+});

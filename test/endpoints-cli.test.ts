@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { compileConfig } from '../src/core/config.js';
+import { silentLogger } from '../src/core/logger.js';
+import { openPlatform } from '../src/platform/platform.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
+
+const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function capstan(args: string[], home: string): Promise<Run> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAPSTAN_') && v !== undefined) env[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...env, CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function json(run: Run): any {
+  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}${run.stdout}`);
+  return JSON.parse(run.stdout);
+}
+
+describe('capstan endpoints (embedded and through --url)', () => {
+  let home: string;
+
+  before(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'capstan-endpoints-cli-'));
+    const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger() });
+    try {
+      for (const seed of [1, 2]) {
+        const dir = writeNcfPackage(path.join(home, `pkg-${seed}`), { users: 10, items: 30, seed }).dir;
+        await platform.registry.registerVersion('ncf', { packageDir: dir });
+      }
+      await platform.registry.setAlias('ncf', 'champion', 1);
+    } finally {
+      await platform.close();
+    }
+  });
+  after(() => rmSync(home, { recursive: true, force: true }));
+
+  it('creates an endpoint from an alias and ranks items with invoke', async () => {
+    const ep = json(await capstan(['endpoints', 'create', 'ncf', '--model', 'models:/ncf@champion', '--json'], home));
+    assert.equal(ep.status, 'InService');
+    assert.equal(ep.variants[0].resolved.version, 1);
+    const run = await capstan(['endpoints', 'invoke', 'ncf', '--body', '{"user":[1000,1000,1000],"item":[5001,5002,5003]}'], home);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^variant: primary$/m);
+    assert.match(run.stdout, /RANK\s+ITEM\s+SCORE/);
+    const items = [...run.stdout.matchAll(/^\d+\s+(\d+)\s+[\d.]+$/gm)].map((m) => Number(m[1])).sort();
+    assert.deepEqual(items, [5001, 5002, 5003]);
+  });
+
+  it('describes, lists and changes weights', async () => {
+    const described = json(await capstan(['endpoints', 'describe', 'ncf', '--json'], home));
+    assert.equal(described.variants[0].model, 'models:/ncf@champion');
+    const human = await capstan(['endpoints', 'describe', 'ncf'], home);
+    assert.match(human.stdout, /status:\s+InService/);
+    assert.match(human.stdout, /primary\s+ncf\/1/);
+    const updated = json(await capstan(['endpoints', 'update', 'ncf', '--weights', 'primary=5', '--json'], home));
+    assert.equal(updated.variants[0].weight, 5);
+    assert.equal(updated.generation, 2);
+    const list = json(await capstan(['endpoints', 'list', '--json'], home));
+    assert.deepEqual(list.map((e: { name: string }) => e.name), ['ncf']);
+  });
+
+  it('reports bad input with the code and changes nothing', async () => {
+    const unknown = await capstan(['endpoints', 'invoke', 'ncf', '--body', '{"user":42,"items":[5001]}', '--json'], home);
+    assert.equal(unknown.code, 1);
+    assert.equal(JSON.parse(unknown.stdout).code, 'CAPSTAN_SERVING_UNKNOWN_IDS');
+    const missing = await capstan(['endpoints', 'deploy', 'ncf', '--model', 'models:/ncf/9'], home);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /CAPSTAN_SERVING_MODEL_REF_UNRESOLVED/);
+    const still = json(await capstan(['endpoints', 'describe', 'ncf', '--json'], home));
+    assert.equal(still.variants[0].resolved.version, 1);
+    assert.equal(still.generation, 2);
+  });
+
+  it('deploys and invokes through a running server with --url, then deletes', async () => {
+    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: home }), logger: silentLogger() });
+    let server: RunningServer | undefined;
+    try {
+      server = await startServer(platform, { logRequests: false });
+      const deployed = json(await capstan(['--url', server.url, 'endpoints', 'deploy', 'ncf', '--model', 'models:/ncf/2', '--json'], home));
+      assert.equal(deployed.action, 'updated');
+      assert.equal(deployed.model.version, 2);
+      const invoked = json(await capstan(['--url', server.url, 'endpoints', 'invoke', 'ncf', '--body', '{"user":1001,"items":[5001,5002]}', '--json'], home));
+      assert.equal(invoked.variant, 'primary');
+      assert.equal(invoked.body.items.length, 2);
+      json(await capstan(['--url', server.url, 'endpoints', 'delete', 'ncf', '--json'], home));
+      const gone = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf', '--json'], home);
+      assert.equal(gone.code, 1);
+      assert.equal(JSON.parse(gone.stdout).code, 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
+    } finally {
+      if (server) await server.shutdown();
+      else await platform.close();
+    }
+  });
+});

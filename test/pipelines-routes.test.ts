@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { compileConfig } from '../src/core/config.js';
+import { silentLogger } from '../src/core/logger.js';
+import { signWebhook } from '../src/pipelines/triggers/webhook-signature.js';
+import { openPlatform, type Platform } from '../src/platform/platform.js';
+import { buildApp, type CapstanApp } from '../src/server/app.js';
+
+const YAML = `name: hello
+parameters:
+  who: { type: string, default: world }
+steps:
+  - name: greet
+    type: processing
+    command: [sh, -c, 'echo "hello \${params.who}"; echo "Loss=0.5;"']
+    metric_definitions: [{ name: loss, regex: "Loss=([0-9.]+);" }]
+triggers:
+  - { name: ci, type: webhook }
+`;
+
+describe('pipelines HTTP API', () => {
+  let home: string;
+  let platform: Platform;
+  let app: CapstanApp;
+  let secret: string;
+  before(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'capstan-pl-routes-'));
+    platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger() });
+    app = await buildApp(platform);
+  });
+  after(async () => {
+    await app?.close();
+    await platform?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('refuses an invalid definition with problem+json naming file, line and path, and stores nothing', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml: 'name: bad\nsteps:\n  - name: a\n    type: teleport\n', file: 'bad.yaml' } });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.headers['content-type'] as string, /problem\+json/);
+    const body = res.json();
+    assert.equal(body.code, 'CAPSTAN_PIPELINE_INVALID');
+    assert.match(body.detail, /^bad\.yaml:4:11 steps\[0\]\.type: unknown step type "teleport"/);
+    assert.equal(body.issues[0].line, 4);
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/api/v1/pipelines' })).json(), { pipelines: [] });
+  });
+
+  it('applies, runs with a parameter override, and serves the execution, its logs (JSON and SSE) and log search', async () => {
+    const applied = await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml: YAML } });
+    assert.equal(applied.statusCode, 200, applied.body);
+    secret = applied.json().webhookSecrets.ci;
+    assert.ok(secret);
+    const started = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/executions', payload: { params: { who: 'capstan' } } });
+    assert.equal(started.statusCode, 201, started.body);
+    const id = started.json().id;
+    const done = await platform.pipelines.wait(id);
+    assert.equal(done.state, 'succeeded');
+    const exec = (await app.inject({ method: 'GET', url: `/api/v1/pipelines/hello/executions/${id}` })).json();
+    assert.deepEqual(exec.steps[0].metrics, { loss: 0.5 });
+    const logs = (await app.inject({ method: 'GET', url: `/api/v1/pipelines/hello/executions/${id}/logs?step=greet` })).json();
+    assert.ok(logs.lines.some((l: { line: string }) => l.line === 'hello capstan'));
+    const sse = await app.inject({ method: 'GET', url: `/api/v1/pipelines/hello/executions/${id}/logs`, headers: { accept: 'text/event-stream' } });
+    assert.match(sse.headers['content-type'] as string, /text\/event-stream/);
+    assert.match(sse.body, /event: log\ndata: .*hello capstan/);
+    assert.match(sse.body, /event: end\ndata: {"state":"succeeded"}/);
+    const found = (await app.inject({ method: 'GET', url: '/api/v1/pipeline-logs?q=loss%3D&pipeline=hello' })).json();
+    const printed = found.lines.filter((l: { stream: string }) => l.stream === 'stdout');
+    assert.equal(printed.length, 1, 'the step printed it once (the logged command line matches too)');
+    assert.equal(printed[0].executionId, id);
+    assert.equal(printed[0].line, 'Loss=0.5;');
+  });
+
+  it('starts an execution from a correctly signed webhook only', async () => {
+    const body = JSON.stringify({ params: { who: 'hook' } });
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-signature': signWebhook('wrong', body) }, payload: body });
+    assert.equal(bad.statusCode, 401);
+    assert.equal(bad.json().code, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID');
+    const ok = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-signature': signWebhook(secret, body) }, payload: body });
+    assert.equal(ok.statusCode, 202, ok.body);
+    assert.deepEqual(ok.json().params, { who: 'hook' });
+    assert.equal(ok.json().trigger.type, 'webhook');
+  });
+
+  it('refuses unknown parameters', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/executions', payload: { params: { nope: 1 } } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'CAPSTAN_PIPELINE_PARAMETER_INVALID');
+    assert.match(res.json().detail, /has no parameter "nope"; it has who/);
+  });
+});

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../src/core/logger.js';
+import type { ExecutionRecord } from '../src/pipelines/execution.js';
+import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
+import { PipelineService, type PipelinesOptions } from '../src/pipelines/pipeline-service.js';
+import type { RegistryService } from '../src/registry/registry-service.js';
+import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
+import type { TestDatabaseFactory } from '../src/storage/test-support/test-databases.js';
+
+/** A pipelines context on a throwaway database and artifact directory. */
+export interface PipelinesFixture {
+  service: PipelineService;
+  artifacts: FileArtifactStore;
+  dir: string;
+  /** The database URL (for child processes). */
+  url: string;
+  /** Applies YAML (code dir = `dir`), starts an execution and runs it to the end in this process. */
+  run(yaml: string, params?: Record<string, unknown>): Promise<ExecutionRecord>;
+  dispose(): Promise<void>;
+}
+
+/** Builds a fixture; `registry` is optional (register-model steps need it). */
+export async function pipelinesFixture(factory: TestDatabaseFactory, options: PipelinesOptions & { registry?: RegistryService } = {}): Promise<PipelinesFixture> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-pl-'));
+  const database = await factory.create();
+  const artifacts = await FileArtifactStore.open(path.join(dir, 'artifacts'));
+  const service = new PipelineService(
+    { db: database.db, artifacts, logger: silentLogger(), registry: options.registry ? () => options.registry : undefined },
+    { scheduler: { leaseMs: 5000, ...options.scheduler }, local: { workRoot: path.join(dir, 'work'), killGraceMs: 500, ...options.local } },
+  );
+  return {
+    service,
+    artifacts,
+    dir,
+    url: database.url,
+    async run(yaml, params) {
+      const { pipeline } = await service.apply(parsePipelineYaml(yaml, 'test.yaml', dir));
+      const exec = await service.start(pipeline.name, { params, trigger: { type: 'manual', by: 'test' } });
+      return service.wait(exec.id);
+    },
+    async dispose() {
+      await service.close();
+      await artifacts.close();
+      await database.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

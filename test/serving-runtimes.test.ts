@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildApp, type CapstanApp } from '../src/server/app.js';
+import { openServingTestPlatform, type ServingTestPlatform } from '../src/serving/test-support/serving-test-platform.js';
+
+/** A js model package: sums a and b; can sleep, spin until a flag file appears, spin forever, or crash its thread. */
+const JS_MODEL = `
+import { existsSync } from 'node:fs';
+export function load(dir, options) { return { offset: options.offset ?? 0 }; }
+export function preprocess(body) {
+  if (body && body.bad) { const e = new Error('a and b must be numbers'); e.status = 422; throw e; }
+  return body;
+}
+export async function predict(model, input) {
+  if (input.sleep) await new Promise((r) => setTimeout(r, input.sleep));
+  if (input.waitFor) { const until = Date.now() + 60000; while (!existsSync(input.waitFor) && Date.now() < until) {} }
+  if (input.spinForever) { for (;;) {} }
+  if (input.crash) setTimeout(() => { throw new Error('model bug'); });
+  if (input.crash) await new Promise((r) => setTimeout(r, 10000));
+  return input.a + input.b + model.offset;
+}
+export function postprocess(output) { return { sum: output }; }
+`;
+
+function writeJsPackage(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'model.mjs'), JS_MODEL);
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'adder', framework: 'js', entry: 'model.mjs' }));
+  return dir;
+}
+
+describe('js and http runtimes in worker threads', () => {
+  let t: ServingTestPlatform;
+  let app: CapstanApp;
+  const invoke = (endpoint: string, body: unknown) =>
+    app.inject({ method: 'POST', url: `/endpoints/${endpoint}/invocations`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+
+  before(async () => {
+    t = await openServingTestPlatform();
+    await t.registry.registerVersion('adder', { packageDir: writeJsPackage(path.join(t.scratch, 'adder')) });
+    app = await buildApp(t.platform);
+    const ep = await t.platform.serving.create('adder', { variants: [{ model: 'models:/adder/1', timeoutMs: 8000, handlerOptions: { offset: 100 } }] });
+    assert.equal(ep.status, 'InService', ep.statusReason ?? '');
+  });
+
+  after(async () => {
+    await app?.close();
+    await t?.dispose();
+  });
+
+  it('runs load, preprocess, predict and postprocess of a js module, with handler options', async () => {
+    const res = await invoke('adder', { a: 2, b: 3 });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json(), { sum: 105 });
+  });
+
+  it('turns a handler error with a 4xx status into a 400 problem', async () => {
+    const res = await invoke('adder', { bad: true });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'CAPSTAN_SERVING_INVALID_INPUT');
+    assert.match(res.json().detail, /a and b must be numbers/);
+  });
+
+  it('answers other requests while a model blocks its thread', async () => {
+    const flag = path.join(t.scratch, 'release');
+    const ep = await t.platform.serving.create('blocking', { variants: [{ model: 'models:/adder/1', timeoutMs: 120_000 }] });
+    assert.equal(ep.status, 'InService');
+    let settled = false;
+    const blocked = invoke('blocking', { a: 1, b: 1, waitFor: flag }).finally(() => (settled = true));
+    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(health.statusCode, 200);
+    const other = await invoke('adder', { a: 1, b: 2 });
+    assert.equal(other.statusCode, 200);
+    assert.equal(settled, false, 'the blocked request finished before it was released');
+    writeFileSync(flag, '');
+    assert.equal((await blocked).statusCode, 200);
+  });
+
+  it('answers 504 when the model is slower than the timeout, and serves the next request from the same worker', async () => {
+    const res = await invoke('adder', { a: 1, b: 1, sleep: 60_000 });
+    assert.equal(res.statusCode, 504);
+    assert.equal(res.json().code, 'CAPSTAN_SERVING_MODEL_TIMEOUT');
+    assert.match(res.json().detail, /within 8000 ms/);
+    assert.equal((await invoke('adder', { a: 1, b: 1 })).statusCode, 200);
+    assert.equal((await t.platform.serving.describe('adder')).variants[0].live?.workerRestarts, 0, 'a slow but responsive worker must not be replaced');
+  });
+
+  it('restarts a crashed worker, counts the restart, and serves the next request', async () => {
+    const crashed = await invoke('adder', { a: 1, b: 1, crash: true });
+    assert.equal(crashed.statusCode, 500);
+    assert.equal(crashed.json().code, 'CAPSTAN_SERVING_MODEL_CRASHED');
+    const next = await invoke('adder', { a: 4, b: 4 });
+    assert.equal(next.statusCode, 200, next.body);
+    assert.deepEqual(next.json(), { sum: 108 });
+    const ep = await t.platform.serving.describe('adder');
+    assert.ok((ep.variants[0].live?.workerRestarts ?? 0) >= 1);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /capstan_endpoint_worker_restarts_total\{endpoint="adder",variant="primary"\} [1-9]/);
+    assert.match(metrics, /capstan_endpoint_invocation_5xx_errors_total\{endpoint="adder",variant="primary"\} [1-9]/);
+  });
+
+  it('replaces a worker stuck in a loop after the timeout', async () => {
+    const before = (await t.platform.serving.describe('adder')).variants[0].live?.workerRestarts ?? 0;
+    const stuck = await invoke('adder', { a: 1, b: 1, spinForever: true });
+    assert.equal(stuck.statusCode, 504);
+    const next = await invoke('adder', { a: 1, b: 2 });
+    assert.equal(next.statusCode, 200, next.body);
+    assert.ok(((await t.platform.serving.describe('adder')).variants[0].live?.workerRestarts ?? 0) > before);
+  });
+});
+
+describe('http runtime: forwarding to an external model server behind the outbound guard', () => {
+  let upstream: Server;
+  let port: number;
+  const seen: { body: string; contentType?: string }[] = [];
+
+  before(async () => {
+    upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ body, contentType: req.headers['content-type'] });
+        if (body.includes('fail')) {
+          res.writeHead(500).end('upstream broke at /srv/secret/path');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ echoed: JSON.parse(body) }));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    port = (upstream.address() as { port: number }).port;
+  });
+  after(() => new Promise<void>((r) => upstream.close(() => r())));
+
+  async function withEndpoint(flags: Record<string, unknown>, fn: (t: ServingTestPlatform, app: CapstanApp) => Promise<void>): Promise<void> {
+    const t = await openServingTestPlatform(flags);
+    const dir = path.join(t.scratch, 'remote');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'remote', framework: 'http', url: `http://127.0.0.1:${port}/invocations` }));
+    await t.registry.registerVersion('remote', { packageDir: dir });
+    const app = await buildApp(t.platform);
+    try {
+      await fn(t, app);
+    } finally {
+      await app.close();
+      await t.dispose();
+    }
+  }
+
+  it('refuses a loopback model server by default: the endpoint fails with the guard named', async () => {
+    await withEndpoint({}, async (t) => {
+      const ep = await t.platform.serving.create('remote', { variants: [{ model: 'models:/remote/1' }] });
+      assert.equal(ep.status, 'Failed');
+      assert.match(ep.statusReason ?? '', /CAPSTAN_OUTBOUND_ADDRESS_BLOCKED/);
+      assert.match(ep.statusReason ?? '', /loopback/);
+    });
+  });
+
+  it('forwards invocations to an allowed host and hides upstream failures behind 502', async () => {
+    await withEndpoint({ 'outbound.allowHosts': [`127.0.0.1:${port}`] }, async (t, app) => {
+      const ep = await t.platform.serving.create('remote', { variants: [{ model: 'models:/remote/1' }] });
+      assert.equal(ep.status, 'InService', ep.statusReason ?? '');
+      const ok = await app.inject({ method: 'POST', url: '/endpoints/remote/invocations', headers: { 'content-type': 'application/json' }, payload: '{"x":1}' });
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.deepEqual(ok.json(), { echoed: { x: 1 } });
+      assert.equal(seen.at(-1)?.contentType, 'application/json');
+      const bad = await app.inject({ method: 'POST', url: '/endpoints/remote/invocations', headers: { 'content-type': 'application/json' }, payload: '{"fail":1}' });
+      assert.equal(bad.statusCode, 502);
+      assert.equal(bad.json().code, 'CAPSTAN_SERVING_UPSTREAM_ERROR');
+      assert.doesNotMatch(bad.body, /secret/);
+    });
+  });
+});
