@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
-import { ROLES, roleSatisfies, type Role } from '../src/server/auth/roles.js';
+import { ROLES, isKeyless, roleSatisfies, type Role } from '../src/server/auth/roles.js';
 import type { RouteRecord } from '../src/server/route-access.js';
 import type { RoutePlugin } from '../src/server/routes/index.js';
 
@@ -45,7 +45,7 @@ describe('route access with auth on', () => {
     await t.dispose();
   });
 
-  const protectedRoutes = () => app.capstanRoutes.filter((r) => r.access !== 'public');
+  const protectedRoutes = () => app.capstanRoutes.filter((r) => !isKeyless(r.access));
 
   it('enumerates every registered route, including ones a context adds later', () => {
     const urls = app.capstanRoutes.map(describeRoute);
@@ -58,6 +58,18 @@ describe('route access with auth on', () => {
   it('has no public route under /api/v1', () => {
     const open = app.capstanRoutes.filter((r) => r.access === 'public' && r.url.startsWith('/api/'));
     assert.deepEqual(open.map(describeRoute), []);
+  });
+
+  it('refuses every signature-checked route without a valid signature, whatever key is sent', async () => {
+    const signed = app.capstanRoutes.filter((r) => r.access === 'signature');
+    assert.ok(signed.length >= 1, 'the pipeline webhook is signature-checked');
+    for (const r of signed) {
+      for (const headers of [{}, { authorization: `Bearer ${keyOf.get('admin')}` }, { 'x-capstan-signature': 't=1,v1=00' }]) {
+        const res = await app.inject({ method: r.method as Method, url: sampleUrl(r.url), headers: { 'content-type': 'application/json', ...headers }, payload: '{}' });
+        assert.equal(res.statusCode, 401, `${describeRoute(r)} with ${JSON.stringify(headers)}`);
+        assert.equal(res.json().code, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID');
+      }
+    }
   });
 
   it('answers every non-public route without a key with 401 problem+json CAPSTAN_AUTH_REQUIRED', async () => {

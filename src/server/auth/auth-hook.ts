@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CapstanError } from '../../core/errors.js';
 import type { ApiKeyStore, Principal } from './api-key-store.js';
-import { roleSatisfies, type RouteAccess } from './roles.js';
+import { isKeyless, roleSatisfies, type RouteAccess } from './roles.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +23,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
   if (!enabled) return;
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;
-    if (access === 'public') return;
+    if (isKeyless(access)) return;
     const secret = presentedKey(request);
     if (!secret) throw new CapstanError('CAPSTAN_AUTH_REQUIRED', 'send an API key as "Authorization: Bearer <key>"', { headers: { 'WWW-Authenticate': 'Bearer' } });
     const principal = await keys.authenticate(secret);

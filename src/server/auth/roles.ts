@@ -6,8 +6,16 @@ export const ROLES = ['admin', 'editor', 'approver', 'invoker', 'viewer'] as con
 /** One API key role. */
 export type Role = (typeof ROLES)[number];
 
-/** What a route needs: a role, or `public` for health checks and docs. */
-export type RouteAccess = Role | 'public';
+/**
+ * What a route needs: a role; `public` for health checks and docs; or `signature` for a route that takes no
+ * API key because its handler verifies an HMAC signature over the body (pipeline webhooks).
+ */
+export type RouteAccess = Role | 'public' | 'signature';
+
+/** True when a route with this access is checked by something other than an API key. */
+export function isKeyless(access: RouteAccess | undefined): access is 'public' | 'signature' {
+  return access === 'public' || access === 'signature';
+}
 
 /** Which required roles each key role satisfies; admin satisfies all. */
 const GRANTS: Record<Role, readonly Role[]> = {

@@ -185,7 +185,7 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
     hook.post(
       '/api/v1/pipelines/:name/webhooks/:trigger',
       {
-        config: { access: 'public' },
+        config: { access: 'signature' },
         schema: {
           tags,
           summary: 'Start an execution from a signed webhook (`X-Capstan-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`)',
