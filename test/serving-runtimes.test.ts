@@ -22,7 +22,7 @@ export async function predict(model, input) {
   if (input.crash) await new Promise((r) => setTimeout(r, 10000));
   return input.a + input.b + model.offset;
 }
-export function postprocess(output) { return { sum: output }; }
+export function postprocess(output, ctx) { return ctx.customAttributes ? { sum: output, attributes: ctx.customAttributes } : { sum: output }; }
 `;
 
 function writeJsPackage(dir: string): string {
@@ -55,6 +55,42 @@ describe('js and http runtimes in worker threads', () => {
     const res = await invoke('adder', { a: 2, b: 3 });
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), { sum: 105 });
+  });
+
+  it('passes custom attributes to the handler, echoes the inference id, and captures request and response as JSONL', async () => {
+    const ep = await t.platform.serving.create('captured', {
+      variants: [{ model: 'models:/adder/1' }],
+      dataCapture: { enabled: true, samplingPercent: 100, rotateMs: 100 },
+    });
+    assert.equal(ep.status, 'InService', ep.statusReason ?? '');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/endpoints/captured/invocations',
+      headers: { 'content-type': 'application/json', 'x-capstan-inference-id': 'req-42', 'x-capstan-custom-attributes': 'tenant=shop-7' },
+      payload: JSON.stringify({ a: 20, b: 22 }),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json(), { sum: 42, attributes: 'tenant=shop-7' });
+    assert.equal(res.headers['x-capstan-inference-id'], 'req-42');
+    assert.equal(res.headers['x-capstan-invoked-variant'], 'primary');
+
+    // The writer closes a file 100 ms after its first record; wait for it to land in the artifact store.
+    let files = await t.platform.artifacts.list('data-capture/captured/');
+    for (let i = 0; i < 100 && files.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      files = await t.platform.artifacts.list('data-capture/captured/');
+    }
+    assert.equal(files.length, 1, 'one capture file');
+    assert.match(files[0].key, /^data-capture\/captured\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/.+\.jsonl$/);
+    const lines = (await t.platform.artifacts.get(files[0].key)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].endpoint, 'captured');
+    assert.equal(lines[0].variant, 'primary');
+    assert.equal(lines[0].inferenceId, 'req-42');
+    assert.deepEqual(JSON.parse(lines[0].request), { a: 20, b: 22 });
+    assert.deepEqual(JSON.parse(lines[0].response), { sum: 42, attributes: 'tenant=shop-7' });
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /capstan_endpoint_data_capture_records_total\{endpoint="captured"\} 1/);
   });
 
   it('turns a handler error with a 4xx status into a 400 problem', async () => {
