@@ -45,6 +45,7 @@ export const errorCatalogue = {
   CAPSTAN_ARTIFACT_DIGEST_MISMATCH: { status: 409, title: 'The artifact digest does not match' },
   CAPSTAN_ARTIFACT_URI_INVALID: { status: 400, title: 'The artifact store URI is not valid' },
   CAPSTAN_ARTIFACT_STORE_UNAVAILABLE: { status: 503, title: 'The artifact store is not reachable' },
+  CAPSTAN_ARTIFACT_LOCAL_FILE_INVALID: { status: 400, title: 'The local file to upload does not exist or is not a regular file' },
 
   // job queue
   CAPSTAN_QUEUE_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
@@ -109,6 +110,7 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID: { status: 422, title: 'A property file is missing or not a JSON object' },
   CAPSTAN_PIPELINE_BUILTIN_UNKNOWN: { status: 422, title: 'No such built-in step function' },
   CAPSTAN_PIPELINE_FUNCTION_INVALID: { status: 422, title: 'The function step module or handler cannot be loaded' },
+  CAPSTAN_PIPELINE_FUNCTION_FAILED: { status: 422, title: 'The function step handler threw an error' },
   CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN: { status: 422, title: 'No such step executor' },
   CAPSTAN_PIPELINE_CODE_INVALID: { status: 400, title: 'The pipeline code directory cannot be snapshotted' },
   CAPSTAN_PIPELINE_FAIL_STEP: { status: 422, title: 'The pipeline reached a fail step' },

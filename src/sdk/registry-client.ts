@@ -1,7 +1,4 @@
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { newId } from '../core/ids.js';
 import { downloadVerifiedPackage, inspectLocalPackage } from '../registry/model-package.js';
 import { isFile } from '../registry/package-source.js';
@@ -34,10 +31,11 @@ import type {
   Webhook,
 } from '../registry/registry-service.js';
 import { scanLocalDirectory } from '../storage/artifacts/local-tree.js';
+import type { StoredArtifact } from '../storage/artifacts/artifacts-service.js';
+import { ArtifactsClient } from './artifacts-client.js';
 import type { HttpClient } from './http-client.js';
 
 const seg = encodeURIComponent;
-const keyPath = (key: string) => key.split('/').map(seg).join('/');
 
 /**
  * The registry over HTTP, implementing the same `RegistryService` as the local one. Methods that take
@@ -46,17 +44,19 @@ const keyPath = (key: string) => key.split('/').map(seg).join('/');
  * server decides the actor from the API key, so `ActionContext` is ignored.
  */
 export class RegistryClient implements RegistryService {
-  constructor(private readonly http: HttpClient) {}
+  private readonly artifacts: ArtifactsClient;
+
+  constructor(private readonly http: HttpClient) {
+    this.artifacts = new ArtifactsClient(http);
+  }
 
   private model(name: string): string {
     return `/api/v1/models/${seg(name)}`;
   }
 
   /** Uploads one local file to a store key and returns its info with the store URI. */
-  private async upload(localPath: string, key: string): Promise<{ key: string; uri: string; size: number; sha256: string }> {
-    const body = Readable.toWeb(createReadStream(localPath)) as unknown as ReadableStream<Uint8Array>;
-    const res = await this.http.requestRaw('PUT', `/api/v1/artifacts/${keyPath(key)}`, body);
-    return (await res.json()) as { key: string; uri: string; size: number; sha256: string };
+  private upload(localPath: string, key: string): Promise<StoredArtifact> {
+    return this.artifacts.upload(localPath, key);
   }
 
   /** Uploads every file of a local directory under `prefix` (ending in `/`). */
@@ -211,10 +211,7 @@ export class RegistryClient implements RegistryService {
       version: v.version,
       digest: v.digest,
       entries: files.map((f) => ({ key: f.key, relPath: f.path })),
-      open: async (key) => {
-        const res = await this.http.requestRaw('GET', `/api/v1/artifacts/${keyPath(key)}`);
-        return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
-      },
+      open: (key) => this.artifacts.open(key),
     });
     return { name: v.name, version: v.version, digest: v.digest, directory, files: written };
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { artifactsCommand } from './artifacts-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { configCommand } from './config-command.js';
 import { demoCommand } from './demo-command.js';
@@ -17,4 +18,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, ncfCommand, pipelineCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, ncfCommand, pipelineCommand, artifactsCommand];

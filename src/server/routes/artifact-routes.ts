@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
-import { normalizeKey } from '../../storage/artifacts/normalize-key.js';
+import { normalizeKey, normalizePrefix } from '../../storage/artifacts/normalize-key.js';
 import type { RoutePlugin } from './index.js';
 
 /** Largest single artifact accepted over HTTP (1 GiB); bigger files belong in the store directly (S3). */
@@ -35,6 +35,23 @@ export const artifactRoutes: RoutePlugin = async (app, { platform }) => {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   const KeyParams = Type.Object({ '*': Type.String({ minLength: 1, maxLength: 1024 }) });
+
+  app.get(
+    '/api/v1/artifacts',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'List the artifacts under a key prefix (a key prefix, not a directory: `a` matches `a/x` and `ab`)',
+        querystring: Type.Object({ prefix: Type.Optional(Type.String({ maxLength: 1024 })) }),
+        response: { 200: Type.Object({ artifacts: Type.Array(ArtifactInfoSchema) }) },
+      },
+    },
+    async (request) => {
+      const prefix = normalizePrefix((request.query as { prefix?: string }).prefix ?? '');
+      return { artifacts: (await artifacts.list(prefix)).map((info) => ({ ...info, uri: artifacts.uriFor(info.key) })) };
+    },
+  );
 
   app.put(
     '/api/v1/artifacts/*',

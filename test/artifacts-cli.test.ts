@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { compileConfig } from '../src/core/config.js';
+import { silentLogger } from '../src/core/logger.js';
+import { openPlatform } from '../src/platform/platform.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
+
+describe('capstan artifacts (embedded and through --url)', () => {
+  let dir: string;
+  let home: string;
+  const capstan = (...args: string[]) => runCapstan(args, { cwd: dir, env: { CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'silent' } });
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-artifacts-cli-'));
+    home = path.join(dir, 'home');
+    writeFileSync(path.join(dir, 'interactions.csv'), 'user,item\n1,2\n1,3\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uploads a file under a prefix, lists it with the URI a pipeline parameter takes, and downloads it back', async () => {
+    const put = cliJson(await capstan('artifacts', 'put', 'interactions.csv', 'datasets/interactions/', '--json'));
+    assert.equal(put.key, 'datasets/interactions/interactions.csv');
+    assert.equal(put.size, 18);
+    assert.match(put.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(put.uri, `file://${path.join(home, 'artifacts', 'datasets', 'interactions', 'interactions.csv')}`);
+    assert.equal(readFileSync(new URL(put.uri), 'utf8'), 'user,item\n1,2\n1,3\n');
+
+    const ls = cliJson(await capstan('artifacts', 'ls', 'datasets/', '--json'));
+    assert.deepEqual(ls.artifacts.map((a: { key: string }) => a.key), ['datasets/interactions/interactions.csv']);
+    assert.equal(ls.artifacts[0].uri, put.uri);
+
+    const got = cliJson(await capstan('artifacts', 'get', 'datasets/interactions/interactions.csv', 'copy.csv', '--json'));
+    assert.equal(got.path, path.join(dir, 'copy.csv'));
+    assert.equal(readFileSync(path.join(dir, 'copy.csv'), 'utf8'), 'user,item\n1,2\n1,3\n');
+  });
+
+  it('refuses a missing local file, an unsafe key and a missing object with their codes, writing nothing', async () => {
+    const before = cliJson(await capstan('artifacts', 'ls', '--json')).artifacts.length;
+    const missing = cliProblem(await capstan('artifacts', 'put', 'no-such.csv', 'datasets/x.csv', '--json'));
+    assert.equal(missing.code, 'CAPSTAN_ARTIFACT_LOCAL_FILE_INVALID');
+    assert.match(missing.detail, /no-such\.csv does not exist/);
+    const unsafe = cliProblem(await capstan('artifacts', 'put', 'interactions.csv', '../outside.csv', '--json'));
+    assert.equal(unsafe.code, 'CAPSTAN_ARTIFACT_UNSAFE_PATH');
+    assert.equal(existsSync(path.join(home, 'outside.csv')), false);
+    const gone = cliProblem(await capstan('artifacts', 'get', 'datasets/none.csv', 'none.csv', '--json'));
+    assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
+    assert.equal(existsSync(path.join(dir, 'none.csv')), false);
+    assert.equal(cliJson(await capstan('artifacts', 'ls', '--json')).artifacts.length, before);
+  });
+
+  it('does the same through a running server with --url', async () => {
+    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: dir }), logger: silentLogger() });
+    let server: RunningServer | undefined;
+    try {
+      server = await startServer(platform, { logRequests: false });
+      const put = cliJson(await capstan('--url', server.url, 'artifacts', 'put', 'interactions.csv', 'remote/a b.csv', '--json'));
+      assert.equal(put.key, 'remote/a b.csv');
+      const ls = cliJson(await capstan('--url', server.url, 'artifacts', 'ls', 'remote/', '--json'));
+      assert.deepEqual(ls.artifacts.map((a: { key: string; size: number }) => [a.key, a.size]), [['remote/a b.csv', 18]]);
+      const got = cliJson(await capstan('--url', server.url, 'artifacts', 'get', 'remote/a b.csv', 'remote-copy.csv', '--json'));
+      assert.equal(got.sha256, put.sha256);
+      assert.equal(readFileSync(path.join(dir, 'remote-copy.csv'), 'utf8'), 'user,item\n1,2\n1,3\n');
+      const gone = cliProblem(await capstan('--url', server.url, 'artifacts', 'get', 'remote/none.csv', 'r-none.csv', '--json'));
+      assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
+      assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('r-none')), [], 'no partial file is left');
+    } finally {
+      if (server) await server.shutdown();
+      else await platform.close();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
+const tsx = import.meta.resolve('tsx');
+
+/** What one `capstan` process did. */
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run it; every field is optional. */
+export interface CliRunOptions {
+  /** Working directory; default this process's. */
+  cwd?: string;
+  /** Variables on top of the caller's environment, from which every CAPSTAN_* variable is removed first. */
+  env?: Record<string, string>;
+  /** Sees stdout as it arrives, with a way to signal the process (for long-running commands). */
+  onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void;
+  /** The process is killed after this long; default 10 minutes. */
+  timeoutMs?: number;
+}
+
+/** The environment without the caller's CAPSTAN_* settings, so a test sees only what it sets. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAPSTAN_') && v !== undefined) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Runs `capstan <args>` from source, as a user would in a terminal, and collects its output. */
+export function runCapstan(args: string[], options: CliRunOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const deadline = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+    child.stdout.on('data', (c) => {
+      stdout += c;
+      options.onStdout?.(stdout, (s) => child.kill(s));
+    });
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The JSON a successful `--json` run printed; fails the test with its stderr otherwise. */
+export function cliJson(run: CliRun): any {
+  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}${run.stdout}`);
+  return JSON.parse(run.stdout);
+}
+
+/** The problem document a failed `--json` run printed (exit code 1). */
+export function cliProblem(run: CliRun): { code: string; detail: string; status: number } {
+  assert.equal(run.code, 1, `expected a failure, got exit ${run.code}: ${run.stdout}`);
+  return JSON.parse(run.stdout);
+}
