@@ -7,41 +7,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
+import { cleanEnv, cliJson, runCapstan } from './support/capstan-cli.js';
 
 const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 
-/** The environment without the caller's CAPSTAN_* settings, so the test sees only what it sets. */
-function cleanEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAPSTAN_') && v !== undefined) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `capstan <args>` from source in `cwd` and collects its output. */
-function capstan(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-function json(run: Run): any {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  return JSON.parse(run.stdout);
-}
+/** Runs `capstan <args>` from source in `cwd` with only the given CAPSTAN_* variables. */
+const capstan = (args: string[], cwd: string, env: Record<string, string> = {}) => runCapstan(args, { cwd, env });
+const json = cliJson;
 
 describe('capstan CLI', () => {
   let dir: string;

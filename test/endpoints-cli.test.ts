@@ -1,42 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform } from '../src/platform/platform.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
+import { cliJson, runCapstan } from './support/capstan-cli.js';
 
-const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function capstan(args: string[], home: string): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAPSTAN_') && v !== undefined) env[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...env, CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function json(run: Run): any {
-  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}${run.stdout}`);
-  return JSON.parse(run.stdout);
-}
+const capstan = (args: string[], home: string) => runCapstan(args, { env: { CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'silent' } });
+const json = cliJson;
 
 describe('capstan endpoints (embedded and through --url)', () => {
   let home: string;

@@ -1,50 +1,17 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config.js';
 import { openDatabase, type Database } from '../src/storage/database.js';
 import { JobQueue } from '../src/storage/queue/job-queue.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-
-const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without the caller's CAPSTAN_* settings. */
-function cleanEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAPSTAN_') && v !== undefined) env[k] = v;
-  return { ...env, ...extra };
-}
+import { runCapstan, type CliRunOptions } from './support/capstan-cli.js';
 
 /** Runs `capstan <args>`; with `onStdout`, the callback sees output as it arrives (to signal a long-running command). */
-function capstan(args: string[], env: Record<string, string>, onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 600_000);
-    child.stdout.on('data', (c) => {
-      stdout += c;
-      onStdout?.(stdout, (s) => child.kill(s));
-    });
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(deadline);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const capstan = (args: string[], env: Record<string, string>, onStdout?: CliRunOptions['onStdout']) => runCapstan(args, { env, onStdout });
 
 describe('capstan jobs and capstan worker', () => {
   let home: string;

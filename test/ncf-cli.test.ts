@@ -1,33 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { synthesize } from '../src/algorithms/ncf/synth.js';
+import { runCapstan } from './support/capstan-cli.js';
 
-const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `capstan <args>` from source and collects its output. */
-function capstan(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const capstan = (args: string[], cwd: string) => runCapstan(args, { cwd });
 
 const FAST = ['--hp', 'epochs=2', '--hp', 'factor_num=8', '--hp', 'test_negatives=50'];
 
