@@ -1,75 +1,14 @@
-import protobuf from 'protobufjs';
+import { OnnxAttr, OnnxType, onnxModelType } from '../../algorithms/ncf/onnx-proto.js';
 
 /**
- * A minimal ONNX writer for tests and benchmarks: just the messages a small feed-forward graph
- * needs, encoded with protobufjs from field numbers of onnx.proto (IR version 8, opset 13).
+ * A small ONNX graph writer for tests and benchmarks (IR version 8, opset 13), on the same protobuf
+ * schema subset the NCF exporter uses.
  */
 
-const ONNX_DESCRIPTOR = {
-  nested: {
-    onnx: {
-      nested: {
-        ModelProto: {
-          fields: {
-            irVersion: { type: 'int64', id: 1 },
-            producerName: { type: 'string', id: 2 },
-            graph: { type: 'GraphProto', id: 7 },
-            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
-          },
-        },
-        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
-        GraphProto: {
-          fields: {
-            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
-            name: { type: 'string', id: 2 },
-            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
-            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
-            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
-          },
-        },
-        NodeProto: {
-          fields: {
-            input: { rule: 'repeated', type: 'string', id: 1 },
-            output: { rule: 'repeated', type: 'string', id: 2 },
-            name: { type: 'string', id: 3 },
-            opType: { type: 'string', id: 4 },
-            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
-          },
-        },
-        AttributeProto: {
-          fields: {
-            name: { type: 'string', id: 1 },
-            f: { type: 'float', id: 2 },
-            i: { type: 'int64', id: 3 },
-            ints: { rule: 'repeated', type: 'int64', id: 8 },
-            type: { type: 'int32', id: 20 },
-          },
-        },
-        TensorProto: {
-          fields: {
-            dims: { rule: 'repeated', type: 'int64', id: 1 },
-            dataType: { type: 'int32', id: 2 },
-            name: { type: 'string', id: 8 },
-            rawData: { type: 'bytes', id: 9 },
-          },
-        },
-        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
-        TypeProto: { fields: { tensorType: { type: 'TypeTensor', id: 1 } } },
-        TypeTensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
-        TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
-        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
-      },
-    },
-  },
-};
-
-const root = protobuf.Root.fromJSON(ONNX_DESCRIPTOR);
-const ModelProto = root.lookupType('onnx.ModelProto');
-
 /** ONNX element types used here. */
-export const ONNX_FLOAT = 1;
+export const ONNX_FLOAT = OnnxType.FLOAT;
 /** ONNX int64 element type. */
-export const ONNX_INT64 = 7;
+export const ONNX_INT64 = OnnxType.INT64;
 
 /** One graph node: op type, inputs, outputs and int/float attributes. */
 export interface OnnxNode {
@@ -106,6 +45,7 @@ export function encodeOnnxModel(graph: { nodes: OnnxNode[]; inputs: OnnxValue[];
       },
     },
   });
+  const ModelProto = onnxModelType();
   const message = ModelProto.fromObject({
     irVersion: 8,
     producerName: 'capstan-test',
@@ -119,10 +59,10 @@ export function encodeOnnxModel(graph: { nodes: OnnxNode[]; inputs: OnnxValue[];
         output: n.outputs,
         attribute: Object.entries(n.attrs ?? {}).map(([name, value]) =>
           Array.isArray(value)
-            ? { name, ints: value, type: 7 }
+            ? { name, ints: value, type: OnnxAttr.INTS }
             : n.floatAttrs?.includes(name)
-              ? { name, f: value, type: 1 }
-              : { name, i: value, type: 2 },
+              ? { name, f: value, type: OnnxAttr.FLOAT }
+              : { name, i: value, type: OnnxAttr.INT },
         ),
       })),
       initializer: graph.initializers.map((t) => ({
