@@ -7,7 +7,7 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { compileApprovalPolicy, evaluateApprovalPolicy } from './approval-policy.js';
 import { buildComparison, checkColumns } from './comparison.js';
 import { ExperimentTracking, localActor } from './experiment-tracking.js';
-import { downloadVerifiedPackage } from './model-package.js';
+import { pullVerifiedVersion } from './model-package.js';
 import { assertAlias, assertModelName, assertVersionNumber, parseModelRef } from './model-ref.js';
 import { openPackageSource, readStoredPackage } from './package-source.js';
 import {
@@ -336,17 +336,8 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
   }
 
   /** @inheritdoc */
-  async pullVersion(ref: string, directory: string): Promise<PullResult> {
-    const v = await this.resolve(ref);
-    const files = await this.listVersionFiles(v.name, v.version);
-    const written = await downloadVerifiedPackage(directory, {
-      name: v.name,
-      version: v.version,
-      digest: v.digest,
-      entries: files.map((f) => ({ key: f.key, relPath: f.path })),
-      open: (key) => this.deps.artifacts.stream(key),
-    });
-    return { name: v.name, version: v.version, digest: v.digest, directory, files: written };
+  pullVersion(ref: string, directory: string): Promise<PullResult> {
+    return pullVerifiedVersion(this, ref, directory, (key) => this.deps.artifacts.stream(key));
   }
 
   // ---- webhooks ----

@@ -7,7 +7,7 @@ import { CapstanError } from '../core/errors.js';
 import { sha256Of, downloadToDirectory } from '../storage/artifacts/directory-transfer.js';
 import { compareKeys, scanLocalDirectory } from '../storage/artifacts/local-tree.js';
 import { normalizeRelativePath } from '../storage/artifacts/normalize-key.js';
-import type { TensorSpec } from './registry-service.js';
+import type { PullResult, RegistryService, TensorSpec } from './registry-service.js';
 
 /** The manifest file every model package carries at its root (DESIGN §4). */
 export const MANIFEST_FILE = 'model.json';
@@ -175,4 +175,26 @@ export async function downloadVerifiedPackage(dest: string, pkg: PackageDownload
     throw err;
   }
   return pkg.entries.map((e) => e.relPath).sort(compareKeys);
+}
+
+/**
+ * `pullVersion` for any registry implementation: resolves the reference, lists the version's files and
+ * downloads them with digest verification; `open` is how this side reads one stored object.
+ */
+export async function pullVerifiedVersion(
+  registry: Pick<RegistryService, 'resolve' | 'listVersionFiles'>,
+  ref: string,
+  directory: string,
+  open: (key: string) => Promise<Readable>,
+): Promise<PullResult> {
+  const v = await registry.resolve(ref);
+  const files = await registry.listVersionFiles(v.name, v.version);
+  const written = await downloadVerifiedPackage(directory, {
+    name: v.name,
+    version: v.version,
+    digest: v.digest,
+    entries: files.map((f) => ({ key: f.key, relPath: f.path })),
+    open,
+  });
+  return { name: v.name, version: v.version, digest: v.digest, directory, files: written };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { newId } from '../core/ids.js';
-import { downloadVerifiedPackage, inspectLocalPackage } from '../registry/model-package.js';
+import { pullVerifiedVersion, inspectLocalPackage } from '../registry/model-package.js';
 import { isFile } from '../registry/package-source.js';
 import type {
   ActionContext,
@@ -203,17 +203,8 @@ export class RegistryClient implements RegistryService {
     });
   }
   /** @inheritdoc */
-  async pullVersion(ref: string, directory: string): Promise<PullResult> {
-    const v = await this.resolve(ref);
-    const files = await this.listVersionFiles(v.name, v.version);
-    const written = await downloadVerifiedPackage(directory, {
-      name: v.name,
-      version: v.version,
-      digest: v.digest,
-      entries: files.map((f) => ({ key: f.key, relPath: f.path })),
-      open: (key) => this.artifacts.open(key),
-    });
-    return { name: v.name, version: v.version, digest: v.digest, directory, files: written };
+  pullVersion(ref: string, directory: string): Promise<PullResult> {
+    return pullVerifiedVersion(this, ref, directory, (key) => this.artifacts.open(key));
   }
 
   /** @inheritdoc */

@@ -7,7 +7,7 @@ import { CapstanError } from '../../core/errors.js';
 import type { ArtifactBody, ArtifactInfo, ArtifactStore } from './artifact-store.js';
 import { bodyChunks, downloadToDirectory, sha256Of, uploadDirectoryToStore } from './directory-transfer.js';
 import { compareKeys, fsFailure, walkUnder } from './local-tree.js';
-import { directoryPrefix, isSafeKey, normalizeKey, normalizePrefix } from './normalize-key.js';
+import { directoryPrefix, isSafeKey, normalizeKey, normalizePrefix, keyInStore, uriInStore } from './normalize-key.js';
 
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const STAGING = '.staging';
@@ -64,14 +64,11 @@ export class FileArtifactStore implements ArtifactStore {
   }
 
   uriFor(key: string): string {
-    return `${this.rootUri}/${normalizeKey(key)}`;
+    return uriInStore(this.rootUri, key);
   }
 
   keyFor(uri: string): string {
-    if (typeof uri !== 'string' || !uri.startsWith(`${this.rootUri}/`)) {
-      throw new CapstanError('CAPSTAN_ARTIFACT_UNSAFE_PATH', 'the URI is not inside this artifact store');
-    }
-    return normalizeKey(uri.slice(this.rootUri.length + 1));
+    return keyInStore(this.rootUri, uri);
   }
 
   async put(key: string, body: ArtifactBody): Promise<ArtifactInfo> {

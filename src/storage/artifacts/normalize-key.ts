@@ -140,3 +140,16 @@ export function isSafeKey(key: string): boolean {
     return false;
   }
 }
+
+/** The URI of `key` in a store rooted at `rootUri` (`file:///…/artifacts` or `s3://bucket/prefix`). */
+export function uriInStore(rootUri: string, key: string): string {
+  return `${rootUri}/${normalizeKey(key)}`;
+}
+
+/** The key of a URI inside the store rooted at `rootUri`; CAPSTAN_ARTIFACT_UNSAFE_PATH for a URI outside it. */
+export function keyInStore(rootUri: string, uri: string): string {
+  if (typeof uri !== 'string' || !uri.startsWith(`${rootUri}/`)) {
+    throw new CapstanError('CAPSTAN_ARTIFACT_UNSAFE_PATH', 'the URI is not inside this artifact store');
+  }
+  return normalizeKey(uri.slice(rootUri.length + 1));
+}

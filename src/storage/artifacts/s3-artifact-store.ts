@@ -21,7 +21,7 @@ import type { CapstanConfig } from '../../core/config.js';
 import type { ArtifactBody, ArtifactInfo, ArtifactStore } from './artifact-store.js';
 import { bodyChunks, downloadToDirectory, sha256Of, uploadDirectoryToStore } from './directory-transfer.js';
 import { compareKeys } from './local-tree.js';
-import { directoryPrefix, isSafeKey, normalizeKey, normalizePrefix, RESERVED_SEGMENTS } from './normalize-key.js';
+import { directoryPrefix, isSafeKey, normalizeKey, normalizePrefix, RESERVED_SEGMENTS, keyInStore, uriInStore } from './normalize-key.js';
 
 /** Where an S3 store lives and how uploads are cut up. */
 export interface S3ArtifactStoreOptions {
@@ -126,14 +126,11 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   uriFor(key: string): string {
-    return `${this.rootUri}/${normalizeKey(key)}`;
+    return uriInStore(this.rootUri, key);
   }
 
   keyFor(uri: string): string {
-    if (typeof uri !== 'string' || !uri.startsWith(`${this.rootUri}/`)) {
-      throw new CapstanError('CAPSTAN_ARTIFACT_UNSAFE_PATH', 'the URI is not inside this artifact store');
-    }
-    return normalizeKey(uri.slice(this.rootUri.length + 1));
+    return keyInStore(this.rootUri, uri);
   }
 
   async put(key: string, body: ArtifactBody): Promise<ArtifactInfo> {
