@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CapstanError } from '../../core/errors.js';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
 import type { FunctionStep } from '../definition.js';
 import { emptyOutcome, type StepHandler } from './step-handler.js';
 
@@ -17,6 +17,18 @@ export interface FunctionEvent {
 export interface FunctionContext {
   log(line: string): void;
   signal: AbortSignal;
+}
+
+/**
+ * What the handler threw, as a step error: the user's code failing is not an internal error of
+ * Capstan, and the message keeps the error's class and `code` so the step record says what broke.
+ * Retryable: the handler may call something that fails transiently; the step's retry policy decides.
+ */
+function handlerError(step: string, err: unknown): CapstanError {
+  if (isCapstanError(err)) return err;
+  const e = err instanceof Error ? (err as Error & { code?: unknown }) : undefined;
+  const what = e ? `${e.name}${typeof e.code === 'string' || typeof e.code === 'number' ? ` (${e.code})` : ''}: ${e.message}` : `the value ${String(err)}`;
+  return new CapstanError('CAPSTAN_PIPELINE_FUNCTION_FAILED', `step "${step}": the handler threw ${what}`, { cause: err });
 }
 
 /**
@@ -58,7 +70,15 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
     });
     let result: unknown;
     try {
-      result = await Promise.race([Promise.resolve((handler as (e: FunctionEvent, c: FunctionContext) => unknown)(event, context)), timeout, cancelled]);
+      // async so that a synchronous throw becomes a rejection like an asynchronous one.
+      const call = async () => {
+        try {
+          return await (handler as (e: FunctionEvent, c: FunctionContext) => unknown)(event, context);
+        } catch (err) {
+          throw handlerError(step.name, err);
+        }
+      };
+      result = await Promise.race([call(), timeout, cancelled]);
     } finally {
       clearTimeout(timer);
     }

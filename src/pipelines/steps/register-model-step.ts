@@ -1,6 +1,7 @@
 import { CapstanError } from '../../core/errors.js';
 import type { RegisterModelStep } from '../definition.js';
 import { ancestors } from '../graph.js';
+import { resolveValue } from '../references.js';
 import { emptyOutcome, type StepHandler } from './step-handler.js';
 
 /** Numeric leaves of a property document, as `a.b` paths (`{metrics: {auc: 0.9}}` → `auc` from `metrics`). */
@@ -40,7 +41,8 @@ export const runRegisterModelStep: StepHandler = async (inv, services) => {
     for (const [file, doc] of Object.entries(rec.properties)) if (file !== '_capstan') Object.assign(metrics, numericLeaves(doc));
     Object.assign(metrics, rec.metrics);
     if (def.type === 'training') {
-      Object.assign(params, def.hyperparameters);
+      // The definition holds the templates (`${params.epochs}`); the version records the values the step ran with.
+      Object.assign(params, resolveValue(def.hyperparameters, inv.scope));
       trainingStep = name;
       runId = ((rec.properties._capstan ?? {}) as { runId?: string }).runId ?? runId;
     }
