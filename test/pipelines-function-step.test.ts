@@ -40,6 +40,8 @@ export async function handler(event, { log }) {
 `,
   'throws-sync.js': `export function handler() { throw new Error('synchronous failure'); }\n`,
   'hang.mjs': `export const handler = () => new Promise(() => {});\n`,
+  // Blocks its thread for good: only terminating the thread stops it.
+  'spin.mjs': `export function handler() { for (;;) {} }\n`,
   'no-handler.mjs': `export function somethingElse() { return {}; }\n`,
   'broken.mjs': `export function handler( {\n`,
   'number.mjs': `export const handler = () => 42;\n`,
@@ -152,6 +154,18 @@ steps:
       const exec = await fx.run(`name: fn-hangs\ncode: fn-code\nsteps:\n  - { name: s, type: function, module: hang.mjs, timeout: 200ms }\n`);
       assert.equal(exec.state, 'failed');
       assert.deepEqual(step(exec, 's').error, { code: 'CAPSTAN_PIPELINE_STEP_TIMEOUT', message: 'step "s" ran longer than 200 ms' });
+    });
+
+    it('stops a handler stuck in a synchronous loop at its timeout, while the scheduler keeps running other steps', async () => {
+      const exec = await fx.run(`name: fn-spins
+code: fn-code
+steps:
+  - { name: spin, type: function, module: spin.mjs, timeout: 1s }
+  - { name: beside, type: processing, cache: false, command: [sh, -c, 'sleep 0.2; echo done'] }
+`);
+      assert.equal(exec.state, 'failed');
+      assert.deepEqual(step(exec, 'spin').error, { code: 'CAPSTAN_PIPELINE_STEP_TIMEOUT', message: 'step "spin" ran longer than 1000 ms' });
+      assert.equal(step(exec, 'beside').state, 'succeeded', 'the event loop was not blocked by the spinning handler');
     });
 
     for (const [title, fields, message] of [
