@@ -114,8 +114,9 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN: { status: 422, title: 'No such step executor' },
   CAPSTAN_PIPELINE_CODE_INVALID: { status: 400, title: 'The pipeline code directory cannot be snapshotted' },
   CAPSTAN_PIPELINE_FAIL_STEP: { status: 422, title: 'The pipeline reached a fail step' },
-  CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register the model' },
+  CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register or check the model' },
   CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
+  CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED: { status: 409, title: 'The model version to deploy is not approved' },
   CAPSTAN_PIPELINE_TRIGGER_NOT_FOUND: { status: 404, title: 'No such pipeline trigger' },
   CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
 

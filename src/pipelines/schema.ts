@@ -82,7 +82,7 @@ export const pipelineJsonSchema = {
             metrics_from: nameList,
             metadata: scalarMap,
           }, ['model', 'model_data']),
-          stepSchema(['deploy'], { endpoint: str, model: str, version: scalar, alias: str, config: { type: 'object' } }, ['endpoint', 'model']),
+          stepSchema(['deploy'], { endpoint: str, model: str, version: scalar, alias: str, config: { type: 'object' }, require_approval: { type: 'boolean' } }, ['endpoint', 'model']),
           stepSchema(['function'], { module: str, handler: str, args: { type: 'object' } }, ['module']),
           stepSchema(['fail'], { message: str }, []),
         ],

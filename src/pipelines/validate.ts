@@ -26,7 +26,7 @@ const STEP_FIELDS: Record<string, string[]> = {
   command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor'],
   condition: ['if', 'then', 'else'],
   'register-model': ['model', 'model_data', 'approval', 'metrics_from', 'metadata'],
-  deploy: ['endpoint', 'model', 'version', 'alias', 'config'],
+  deploy: ['endpoint', 'model', 'version', 'alias', 'config', 'require_approval'],
   function: ['module', 'handler', 'args'],
   fail: ['message'],
 };
@@ -276,7 +276,9 @@ function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | unde
       const version = c.str(o, 'version', at);
       const alias = c.str(o, 'alias', at);
       if ((version === undefined) === (alias === undefined)) c.issue(at, 'a deploy step needs exactly one of "version" or "alias"');
-      return { ...base, type, endpoint, model, version, alias, config: c.obj(o.config, [...at, 'config']) ?? {} };
+      if (o.require_approval !== undefined && typeof o.require_approval !== 'boolean') c.issue([...at, 'require_approval'], 'must be true or false');
+      const requireApproval = o.require_approval !== false;
+      return { ...base, type, endpoint, model, version, alias, config: c.obj(o.config, [...at, 'config']) ?? {}, requireApproval };
     }
     case 'function': {
       const mod = c.str(o, 'module', at, true) ?? '';

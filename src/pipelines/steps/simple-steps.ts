@@ -1,7 +1,7 @@
 import { CapstanError } from '../../core/errors.js';
 import { evaluateCondition } from '../cel.js';
 import type { ConditionStep, DeployStep, FailStep } from '../definition.js';
-import { emptyOutcome, type StepHandler } from './step-handler.js';
+import { emptyOutcome, type StepHandler, type StepServices } from './step-handler.js';
 
 /** condition: evaluates the CEL expression; the scheduler skips the steps of the branch not taken. */
 export const runConditionStep: StepHandler = async (inv) => {
@@ -19,7 +19,26 @@ export const runFailStep: StepHandler = async (inv) => {
   throw new CapstanError('CAPSTAN_PIPELINE_FAIL_STEP', step.message, { fields: { retryable: false } });
 };
 
-/** deploy: hands the request to the serving context's deployer. */
+/**
+ * The human-approval gate before anything is deployed: a version still pending (or rejected) stops the
+ * step, naming the commands that approve and deploy it. Checked when the step runs, so an approval
+ * given by the group's auto-approval policy at registration counts.
+ */
+async function assertApproved(step: DeployStep, ref: string, services: StepServices): Promise<void> {
+  const registry = services.registry?.();
+  if (!registry) {
+    throw new CapstanError('CAPSTAN_PIPELINE_REGISTRY_MISSING', `step "${step.name}" cannot check the approval of ${ref}: no registry is installed`, { fields: { retryable: false } });
+  }
+  const v = await registry.resolve(ref);
+  if (v.approval === 'Approved') return;
+  throw new CapstanError(
+    'CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED',
+    `step "${step.name}": ${v.name}/${v.version} is ${v.approval}, so it was not deployed; approve it (capstan models approve ${v.name} ${v.version}) and deploy it (capstan endpoints deploy ${step.endpoint} --model models:/${v.name}/${v.version}), or set require_approval: false on the step`,
+    { fields: { retryable: false, modelName: v.name, version: v.version } },
+  );
+}
+
+/** deploy: hands the request to the serving context's deployer, once the version is approved. */
 export const runDeployStep: StepHandler = async (inv, services) => {
   const step = inv.step as DeployStep;
   const deployer = services.deployer?.();
@@ -33,7 +52,9 @@ export const runDeployStep: StepHandler = async (inv, services) => {
       throw new CapstanError('CAPSTAN_PIPELINE_REFERENCE_UNRESOLVED', `step "${step.name}": version ${JSON.stringify(step.version)} is not a positive integer`, { fields: { retryable: false } });
     }
   }
-  inv.log('system', `deploying ${step.model}${version ? `/${version}` : `@${step.alias}`} to endpoint ${step.endpoint}`);
+  const ref = `models:/${step.model}${version ? `/${version}` : `@${step.alias}`}`;
+  if (step.requireApproval) await assertApproved(step, ref, services);
+  inv.log('system', `deploying ${ref} to endpoint ${step.endpoint}`);
   const properties = await deployer.deploy({
     endpoint: step.endpoint,
     model: step.model,
