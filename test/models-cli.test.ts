@@ -104,6 +104,27 @@ describe('capstan models (embedded)', () => {
     assert.deepEqual([group.latestVersion, group.aliases], [3, { champion: 2 }]);
   });
 
+  it('creates a group with its auto-approval policy before the first version, which the policy then approves', async () => {
+    const h = ['--home', home];
+    const created = await capstan(...h, 'models', 'create', 'fraud', '--description', 'card fraud', '--auto-approve', 'metrics["auc"] >= 0.9', '--json');
+    assert.equal(created.code, 0, created.err + created.out);
+    const group = JSON.parse(created.out);
+    assert.deepEqual([group.name, group.description, group.latestVersion, group.approvalPolicy], ['fraud', 'card fraud', 0, { autoApprove: 'metrics["auc"] >= 0.9' }]);
+    const v = await capstan(...h, 'models', 'register', 'fraud', '--artifact', path.join(home, 'pkg0'), '--metric', 'auc=0.93', '--json');
+    assert.equal(JSON.parse(v.out).approval, 'Approved');
+    const again = await capstan(...h, 'models', 'create', 'fraud', '--json');
+    assert.equal(JSON.parse(again.out).code, 'CAPSTAN_REGISTRY_MODEL_EXISTS');
+  });
+
+  it('refuses a bad auto-approval condition before creating the group', async () => {
+    const h = ['--home', home];
+    const bad = await capstan(...h, 'models', 'create', 'credit', '--auto-approve', 'metrics["auc"] >=', '--json');
+    assert.equal(bad.code, 1);
+    assert.equal(JSON.parse(bad.out).code, 'CAPSTAN_REGISTRY_POLICY_INVALID');
+    const missing = await capstan(...h, 'models', 'show', 'credit', '--json');
+    assert.equal(JSON.parse(missing.out).code, 'CAPSTAN_REGISTRY_MODEL_NOT_FOUND');
+  });
+
   it('draws one bar per row, scaled to the largest value', () => {
     const chart = barChart({ metrics: ['hr@10'], params: [], rows: [{ id: 'a', metrics: { 'hr@10': 0.5 }, params: {} }, { id: 'b', metrics: { 'hr@10': 1 }, params: {} }], best: { 'hr@10': 'b' } }, 10);
     assert.equal(chart, ['hr@10  (best: b)', `  a  ${'█'.repeat(5).padEnd(10)}  0.5`, `  b  ${'█'.repeat(10)}  1`].join('\n'));

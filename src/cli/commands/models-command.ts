@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
+import { compileApprovalPolicy } from '../../registry/approval-policy.js';
 import { isBareModelName, parseModelRef } from '../../registry/model-ref.js';
 import type { AuditEvent, Comparison, ModelGroup, ModelVersion, RegistryService } from '../../registry/registry-service.js';
 import { RegistryClient } from '../../sdk/registry-client.js';
@@ -111,6 +112,23 @@ export const modelsCommand: CommandModule = (program: Command) => {
     .action(async (_o, cmd: Command) => {
       const groups = await withService(cmd, access, (s) => s.listModels());
       printResult(cmd, groups, () => table(groups.map((g) => ({ name: g.name, versions: g.latestVersion, aliases: fmtMap(g.aliases), updated: g.updatedAt }))));
+    });
+
+  models
+    .command('create <name>')
+    .description('create a model group before its first version, with its description and auto-approval policy')
+    .option('--description <text>', 'what the model is for')
+    .option('--auto-approve <condition>', 'approve each new version when this CEL condition holds, e.g. \'metrics["auc"] >= 0.9\'')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = allOptions<{ description?: string; autoApprove?: string }>(cmd);
+      // Checked before the group exists, so a bad condition creates nothing.
+      const policy = o.autoApprove === undefined ? undefined : compileApprovalPolicy({ autoApprove: o.autoApprove });
+      const g = await withService(cmd, access, async (s) => {
+        const created = await s.createModel(name, { description: o.description });
+        return policy ? s.setApprovalPolicy(name, policy) : created;
+      });
+      printResult(cmd, g, () => showGroup(g));
     });
 
   models
