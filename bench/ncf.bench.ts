@@ -1,7 +1,7 @@
 // NCF benchmark: NeuMF with the recipe's defaults (dropout 0) for 20 epochs on MovieLens
 // ml-latest-small, leave-one-out HR@10/NDCG@10 against 99 sampled negatives. The last line printed
 // is the JSON result recorded in bench/RESULTS.md.
-// Usage: npm run bench:ncf [-- --ratings <file> --epochs <n> --threads <1|2>]
+// Usage: npm run bench:ncf [-- --ratings <file> --epochs <n> --threads <1|2> --seed <n>]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ function arg(name: string, fallback: string): string {
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const ratings = path.resolve(arg('ratings', path.join(repo, '..', 'shared', 'data', 'ml-latest-small', 'ratings.csv')));
 const epochs = arg('epochs', '20');
+const seed = process.argv.includes('--seed') ? arg('seed', '42') : undefined;
 const threads = process.argv.includes('--threads') ? Number(arg('threads', '2')) : undefined;
 const out = mkdtempSync(path.join(os.tmpdir(), 'capstan-ncf-bench-'));
 try {
@@ -24,7 +25,7 @@ try {
   const summary = await trainNcf({
     ratings,
     out,
-    hyperparameters: { epochs, dropout: 0 },
+    hyperparameters: { epochs, dropout: 0, ...(seed === undefined ? {} : { seed }) },
     threads,
     log: (line) => process.stdout.write(`${line}\n`),
   });
