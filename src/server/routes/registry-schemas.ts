@@ -13,7 +13,9 @@ export const VersionParams = Type.Object({ name: Type.String({ maxLength: 200 })
 /** Run id path parameter. */
 export const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 
+/** A version's approval state. */
 export const ApprovalStatusSchema = Type.Union([Type.Literal('PendingManualApproval'), Type.Literal('Approved'), Type.Literal('Rejected')]);
+/** The registry events a webhook can subscribe to. */
 export const RegistryEventSchema = Type.Union([
   Type.Literal('model_version.created'),
   Type.Literal('model_version.approved'),
@@ -23,6 +25,7 @@ export const RegistryEventSchema = Type.Union([
 
 const TensorSpecSchema = Type.Object({ name: Type.String(), dtype: Type.Optional(Type.String()), shape: Type.Optional(Type.Array(Type.Union([Type.Number(), Type.String(), Type.Null()]))) });
 
+/** Where a version came from: run, execution, step, dataset and code digests. */
 export const LineageSchema = Type.Object({
   runId: Type.Optional(Type.String({ maxLength: 200 })),
   pipelineExecutionId: Type.Optional(Type.String({ maxLength: 200 })),
@@ -31,6 +34,7 @@ export const LineageSchema = Type.Object({
   codeDigest: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
+/** A model group as the API returns it. */
 export const ModelGroupSchema = Type.Object(
   {
     name: Type.String(),
@@ -45,6 +49,7 @@ export const ModelGroupSchema = Type.Object(
   { description: 'A model group: versions, aliases and an optional auto-approval policy' },
 );
 
+/** A model version as the API returns it. */
 export const ModelVersionSchema = Type.Object(
   {
     name: Type.String(),
@@ -66,8 +71,10 @@ export const ModelVersionSchema = Type.Object(
   { description: 'An immutable model version' },
 );
 
+/** One file of a version's package. */
 export const ArtifactFileSchema = Type.Object({ path: Type.String(), key: Type.String(), size: Type.Integer(), sha256: Type.String() });
 
+/** One entry of a group's or version's audit history. */
 export const AuditEventSchema = Type.Object({
   id: Type.String(),
   model: Type.String(),
@@ -81,6 +88,7 @@ export const AuditEventSchema = Type.Object({
   at: Type.String(),
 });
 
+/** A table of metrics and params across versions or runs, with the best per metric. */
 export const ComparisonSchema = Type.Object({
   metrics: Type.Array(Type.String()),
   params: Type.Array(Type.String()),
@@ -97,6 +105,7 @@ export const ComparisonSchema = Type.Object({
   best: Type.Record(Type.String(), Nullable(Type.String())),
 });
 
+/** A registered webhook (its secret is shown only when created). */
 export const WebhookSchema = Type.Object({
   id: Type.String(),
   url: Type.String(),
@@ -110,10 +119,13 @@ export const WebhookSchema = Type.Object({
   secret: Type.Optional(Type.String({ description: 'Shown only in the answer to the create request' })),
 });
 
+/** An experiment: a named set of runs. */
 export const ExperimentSchema = Type.Object({ id: Type.String(), name: Type.String(), description: Type.String(), tags: StringMap, createdAt: Type.String(), updatedAt: Type.String() });
 
+/** A run's state. */
 export const RunStatusSchema = Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed'), Type.Literal('killed')]);
 
+/** A tracked run with params, tags, latest metrics and links. */
 export const RunSchema = Type.Object({
   id: Type.String(),
   experiment: Type.String(),
@@ -131,6 +143,7 @@ export const RunSchema = Type.Object({
   durationMs: Nullable(Type.Integer()),
 });
 
+/** One point of a metric's time series. */
 export const MetricPointSchema = Type.Object({
   key: Type.String({ minLength: 1, maxLength: 250 }),
   value: Type.Number(),
