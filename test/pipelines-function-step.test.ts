@@ -45,6 +45,7 @@ export async function handler(event, { log }) {
   'no-handler.mjs': `export function somethingElse() { return {}; }\n`,
   'broken.mjs': `export function handler( {\n`,
   'number.mjs': `export const handler = () => 42;\n`,
+  'bad-import.mjs': `import { x } from './lib/missing.mjs';\nexport const handler = () => ({ x });\n`,
 };
 
 for (const factory of await testDatabases()) {
@@ -174,6 +175,7 @@ steps:
       ['a module that names another handler than it exports', 'module: scale.ts\n    handler: handler', /^step "s": scale\.ts exports no function "handler"$/],
       ['a module that does not parse', 'module: broken.mjs', /^step "s": cannot load broken\.mjs: /],
       ['a handler that returns a number', 'module: number.mjs', /^step "s": the handler must return an object or nothing$/],
+      ['a module importing a file that is not there (named inside the code directory, not by a server path)', 'module: bad-import.mjs', /^step "s": cannot load bad-import\.mjs: Cannot find module '<code>\/lib\/missing\.mjs' imported from <code>\/bad-import\.mjs$/],
     ] as const) {
       it(`fails with CAPSTAN_PIPELINE_FUNCTION_INVALID, without retrying, for ${title}`, async () => {
         const exec = await fx.run(`name: fn-invalid\ncode: fn-code\nsteps:\n  - name: s\n    type: function\n    retry: { attempts: 3, backoff: 10ms }\n    ${fields}\n  - { name: after, type: processing, command: "true", depends_on: [s] }\n`);

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CapstanError } from '../../core/errors.js';
 import type { FunctionStep } from '../definition.js';
 import { callInSandbox } from './function-sandbox.js';
@@ -39,7 +40,9 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
     }
     const event: FunctionEvent = { args: step.args, params: inv.scope.params, execution: inv.scope.execution };
     const timeoutMs = step.timeoutMs ?? 60_000;
-    const outcome = await callInSandbox({ file, module: step.module, handler: step.handler, event, timeoutMs, signal: inv.signal, log: (line) => inv.log('stdout', line) });
+    const raw = await callInSandbox({ file, module: step.module, handler: step.handler, event, timeoutMs, signal: inv.signal, log: (line) => inv.log('stdout', line) });
+    // Messages (import errors especially) name the snapshot's temporary copy; show the code directory instead.
+    const outcome = 'message' in raw ? { ...raw, message: raw.message.split(pathToFileURL(dir).href).join('<code>').split(dir).join('<code>') } : raw;
     switch (outcome.kind) {
       case 'result':
         return { ...emptyOutcome(), properties: outcome.value as Record<string, unknown> };
