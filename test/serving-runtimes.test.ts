@@ -93,6 +93,18 @@ describe('js and http runtimes in worker threads', () => {
     assert.match(metrics, /capstan_endpoint_data_capture_records_total\{endpoint="captured"\} 1/);
   });
 
+  it('fails an endpoint whose model cannot be imported, with a reason that shows no server path', async () => {
+    const dir = path.join(t.scratch, 'broken-import');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.mjs'), `import { w } from './weights/missing.mjs';\nexport function predict() { return w; }\n`);
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'broken', framework: 'js', entry: 'model.mjs' }));
+    await t.registry.registerVersion('broken', { packageDir: dir });
+    const ep = await t.platform.serving.create('broken', { variants: [{ model: 'models:/broken/1' }] });
+    assert.equal(ep.status, 'Failed');
+    assert.match(ep.statusReason ?? '', /cannot import model\.mjs: Cannot find module '<package>\/weights\/missing\.mjs' imported from <package>\/model\.mjs/);
+    assert.ok(!(ep.statusReason ?? '').includes(t.home), 'no path of the server in the reason');
+  });
+
   it('turns a handler error with a 4xx status into a 400 problem', async () => {
     const res = await invoke('adder', { bad: true });
     assert.equal(res.statusCode, 400);
