@@ -102,7 +102,7 @@ describe('js and http runtimes in worker threads', () => {
     const ep = await t.platform.serving.create('broken', { variants: [{ model: 'models:/broken/1' }] });
     assert.equal(ep.status, 'Failed');
     assert.match(ep.statusReason ?? '', /cannot import model\.mjs: Cannot find module '<package>\/weights\/missing\.mjs' imported from <package>\/model\.mjs/);
-    assert.ok(!(ep.statusReason ?? '').includes(t.home), 'no path of the server in the reason');
+    assert.ok(!(ep.statusReason ?? '').includes(t.platform.config.home), 'no path of the server in the reason');
   });
 
   it('turns a handler error with a 4xx status into a 400 problem', async () => {
