@@ -6,13 +6,14 @@ import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { PipelineService, type PipelinesOptions } from '../src/pipelines/pipeline-service.js';
 import type { RegistryService } from '../src/registry/registry-service.js';
+import type { ArtifactStore } from '../src/storage/artifacts/artifact-store.js';
 import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
 import type { TestDatabaseFactory } from '../src/storage/test-support/test-databases.js';
 
 /** A pipelines context on a throwaway database and artifact directory. */
 export interface PipelinesFixture {
   service: PipelineService;
-  artifacts: FileArtifactStore;
+  artifacts: ArtifactStore;
   dir: string;
   /** The database URL (for child processes). */
   url: string;
@@ -21,11 +22,11 @@ export interface PipelinesFixture {
   dispose(): Promise<void>;
 }
 
-/** Builds a fixture; `registry` is optional (register-model steps need it). */
-export async function pipelinesFixture(factory: TestDatabaseFactory, options: PipelinesOptions & { registry?: RegistryService } = {}): Promise<PipelinesFixture> {
+/** Builds a fixture; `registry` is optional (register-model steps need it); `artifacts` defaults to a directory store. */
+export async function pipelinesFixture(factory: TestDatabaseFactory, options: PipelinesOptions & { registry?: RegistryService; artifacts?: ArtifactStore } = {}): Promise<PipelinesFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-pl-'));
   const database = await factory.create();
-  const artifacts = await FileArtifactStore.open(path.join(dir, 'artifacts'));
+  const artifacts = options.artifacts ?? (await FileArtifactStore.open(path.join(dir, 'artifacts')));
   const service = new PipelineService(
     { db: database.db, artifacts, logger: silentLogger(), registry: options.registry ? () => options.registry : undefined },
     { scheduler: { leaseMs: 5000, ...options.scheduler }, local: { workRoot: path.join(dir, 'work'), killGraceMs: 500, ...options.local } },

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../src/core/logger.js';
+import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
+import { TriggerWatcher } from '../src/pipelines/triggers/trigger-watcher.js';
+import { S3ArtifactStore } from '../src/storage/artifacts/s3-artifact-store.js';
+import { startS3TestServer, type S3TestServer } from '../src/storage/test-support/s3-test-server.js';
+import { testDatabases } from '../src/storage/test-support/test-databases.js';
+import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
+
+const step = (exec: { steps: { name: string }[] }, name: string) => exec.steps.find((s) => s.name === name)! as any;
+
+// The same pipeline behaviour on the S3 protocol as on a directory: step inputs and outputs, the code
+// snapshot, caching by content digest and artifact-arrival triggers all go through the store port.
+describe('pipelines on an S3 artifact store (s3rver)', () => {
+  let s3: S3TestServer;
+  let fx: PipelinesFixture;
+
+  before(async () => {
+    s3 = await startS3TestServer();
+    const bucket = await s3.createBucket();
+    const sqlite = (await testDatabases()).find((f) => f.name === 'sqlite')!;
+    fx = await pipelinesFixture(sqlite, { artifacts: new S3ArtifactStore({ bucket, prefix: 'capstan', s3: s3.s3 }) });
+  });
+  after(async () => {
+    await fx?.dispose();
+    await s3?.dispose();
+  });
+
+  const yaml = `name: on-s3
+steps:
+  - name: produce
+    type: processing
+    command: [sh, -c, 'echo "a,b" > "$CAPSTAN_OUTPUT_DIR/data/rows.csv"; mkdir -p "$CAPSTAN_OUTPUT_DIR/data/nested"; echo x > "$CAPSTAN_OUTPUT_DIR/data/nested/part"; echo "{\\"n\\": 2}" > "$CAPSTAN_OUTPUT_DIR/report/p.json"']
+    outputs: [data, report]
+    property_files: [{ name: p, output: report, path: p.json }]
+  - name: consume
+    type: training
+    command: [sh, -c, 'cat "$CAPSTAN_INPUT_DIR/data/rows.csv" "$CAPSTAN_INPUT_DIR/data/nested/part" > "$CAPSTAN_MODEL_DIR/model.txt"; echo "n=$2;"', sh]
+    inputs: { data: "\${steps.produce.outputs.data}" }
+    hyperparameters: { n: "\${steps.produce.properties.p.n}" }
+    metric_definitions: [{ name: n, regex: "n=([0-9]+);" }]
+`;
+
+  it('passes outputs to inputs through S3, with s3:// URIs, property files and metrics, and caches a re-run', async () => {
+    const first = await fx.run(yaml);
+    assert.equal(first.state, 'succeeded', first.error ?? '');
+    const data = step(first, 'produce').outputs.data;
+    assert.match(data.uri, /^s3:\/\/capstan-test-[0-9a-f]+\/capstan\/pipelines\/on-s3\/executions\/.+\/produce\/attempt-1\/data$/);
+    assert.deepEqual(step(first, 'consume').metrics, { n: 2 });
+    const model = step(first, 'consume').outputs.model;
+    const key = fx.artifacts.keyFor(model.uri);
+    assert.equal((await fx.artifacts.get(`${key}/model.txt`)).toString(), 'a,b\nx\n');
+
+    const second = await fx.run(yaml);
+    assert.equal(second.state, 'succeeded');
+    assert.deepEqual(second.steps.map((s) => [s.name, s.cached]), [['produce', true], ['consume', true]]);
+    assert.equal(step(second, 'consume').outputs.model.digest, model.digest);
+  });
+
+  it('refuses a step output holding a symlink before uploading anything', async () => {
+    const exec = await fx.run(`name: link-on-s3
+steps:
+  - name: s
+    type: processing
+    cache: false
+    command: [sh, -c, 'echo ok > "$CAPSTAN_OUTPUT_DIR/o/fine"; ln -s /etc/passwd "$CAPSTAN_OUTPUT_DIR/o/link"']
+    outputs: [o]
+`);
+    assert.equal(exec.state, 'failed');
+    assert.equal(step(exec, 's').error.code, 'CAPSTAN_ARTIFACT_UNSAFE_PATH');
+    assert.deepEqual(await fx.artifacts.list('pipelines/link-on-s3/'), [], 'nothing of the refused output was written');
+  });
+
+  it('starts one execution per new object under an S3 prefix, also after a watcher restart', async () => {
+    await fx.service.apply(parsePipelineYaml(`name: arrivals-s3
+parameters:
+  dataset: { type: string }
+steps:
+  - { name: s, type: processing, command: "true" }
+triggers:
+  - { name: arrivals, type: artifact, prefix: incoming/, parameter: dataset }
+`, 't.yaml', fx.dir));
+    await new Promise((r) => setTimeout(r, 20));
+    await fx.artifacts.put('incoming/day-1.csv', 'user,item\n1,2\n');
+    const watcher = () => new TriggerWatcher({ listPipelines: () => fx.service.list(), start: (n, i) => fx.service.start(n, i) }, fx.service.triggers, fx.artifacts, silentLogger(), { artifactPollMs: 0 });
+    const fired = await watcher().tick();
+    assert.deepEqual(fired.map((e) => e.params.dataset), [fx.artifacts.uriFor('incoming/day-1.csv')]);
+    assert.match(String(fired[0].params.dataset), /^s3:\/\//);
+    assert.equal((await watcher().tick()).length, 0, 'the same object never fires twice');
+    const exec = await fx.service.wait(fired[0].id);
+    assert.equal(exec.state, 'succeeded');
+  });
+});
