@@ -39,7 +39,6 @@ for (const factory of await testDatabases()) {
 
     it('starts one execution per new object under the prefix, also across watcher restarts', async () => {
       await fx.artifacts.put('incoming/old.csv', 'before the trigger existed');
-      await new Promise((r) => setTimeout(r, 20));
       await fx.service.apply(parsePipelineYaml(`name: on-arrival
 parameters:
   dataset: { type: string }
@@ -48,7 +47,6 @@ steps:
 triggers:
   - { name: arrivals, type: artifact, prefix: incoming/, parameter: dataset }
 `, 't.yaml', fx.dir));
-      await new Promise((r) => setTimeout(r, 20));
       await fx.artifacts.put('incoming/a.csv', 'a');
       const watcher = () => new TriggerWatcher({ listPipelines: () => fx.service.list(), start: (n, i) => fx.service.start(n, i) }, fx.service.triggers, fx.artifacts, silentLogger(), { artifactPollMs: 0 });
       const first = await watcher().tick();

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { RegistryService } from '../registry/registry-service.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { Database } from '../storage/database.js';
+import { inputKey } from './artifact-digest.js';
 import { snapshotCode } from './code-snapshot.js';
 import type { PipelineDefinition } from './definition.js';
 import type { ExecutionRecord, ExecutionState, ExecutionTrigger, LogLine, PipelineRecord } from './execution.js';
@@ -123,6 +124,21 @@ export class PipelineService {
   }
 
   /**
+   * A new artifact trigger fires for objects that arrive after it exists: what is under its prefix
+   * now is recorded as seen. Comparing object times with the trigger's creation time instead would
+   * lose objects written in the same second, as S3 keeps only whole seconds. Done before the trigger
+   * row exists, so a crash in between leaves nothing that could fire on old objects.
+   */
+  private async baselineNewArtifactTriggers(def: PipelineDefinition): Promise<void> {
+    const existing = new Set((await this.triggers.list(def.name)).map((t) => `${t.type}:${t.name}`));
+    for (const t of def.triggers) {
+      if (t.type !== 'artifact' || existing.has(`artifact:${t.name}`)) continue;
+      const objects = await this.deps.artifacts.list(inputKey(this.deps.artifacts, t.prefix));
+      await this.triggers.markAllSeen(def.name, t.name, objects);
+    }
+  }
+
+  /**
    * Validates and stores a definition; its code directory (when it names one) is snapshotted into
    * the artifact store. Re-applying an unchanged pipeline changes nothing.
    */
@@ -134,6 +150,7 @@ export class PipelineService {
       throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `${source.file} code: function steps load their module from the "code" directory; set "code"`);
     }
     const { record, changed } = await this.store.upsertPipeline(def, source.text ?? null, code?.prefix ?? null, code?.digest ?? null);
+    await this.baselineNewArtifactTriggers(def);
     const webhookSecrets = await this.triggers.sync(def.name, def.triggers);
     return { pipeline: record, changed, webhookSecrets };
   }

@@ -95,6 +95,15 @@ export class TriggerStore {
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
+  /** Records objects as seen without starting anything (the baseline of a new artifact trigger). */
+  async markAllSeen(pipeline: string, trigger: string, objects: { key: string; sha256: string }[]): Promise<void> {
+    const now = Date.now();
+    for (let i = 0; i < objects.length; i += 500) {
+      const rows = objects.slice(i, i + 500).map((o) => ({ pipeline, trigger, object_key: o.key, sha256: o.sha256, execution_id: null, seen_at: now }));
+      await this.k.insertInto('pipeline_trigger_objects').values(rows).onConflict((oc) => oc.columns(['pipeline', 'trigger', 'object_key']).doNothing()).execute();
+    }
+  }
+
   /** Links a seen object to the execution it started. */
   async linkExecution(pipeline: string, trigger: string, key: string, executionId: string): Promise<void> {
     await this.k.updateTable('pipeline_trigger_objects').set({ execution_id: executionId }).where('pipeline', '=', pipeline).where('trigger', '=', trigger).where('object_key', '=', key).execute();

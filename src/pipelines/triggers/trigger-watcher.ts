@@ -91,7 +91,7 @@ export class TriggerWatcher implements BackgroundService {
         if (!rec) continue;
         try {
           if (t.type === 'cron') started.push(...(await this.fireCron(p.name, t, Date.parse(rec.lastFiredAt ?? rec.createdAt), now)));
-          else if (t.type === 'artifact' && pollArtifacts) started.push(...(await this.fireArtifacts(p.name, t, Date.parse(rec.createdAt))));
+          else if (t.type === 'artifact' && pollArtifacts) started.push(...(await this.fireArtifacts(p.name, t)));
         } catch (err) {
           this.logger.warn({ err, pipeline: p.name, trigger: t.name }, 'pipeline trigger failed');
         }
@@ -107,14 +107,14 @@ export class TriggerWatcher implements BackgroundService {
     return [await this.target.start(pipeline, { params: t.params, trigger: { type: 'cron', by: `cron:${t.name}`, detail: { schedule: t.schedule, timezone: t.timezone, slot: at } } })];
   }
 
-  private async fireArtifacts(pipeline: string, t: Extract<TriggerDefinition, { type: 'artifact' }>, createdAt: number): Promise<ExecutionRecord[]> {
+  /** Every object under the prefix that is not seen yet (objects there before the trigger are, see `apply`). */
+  private async fireArtifacts(pipeline: string, t: Extract<TriggerDefinition, { type: 'artifact' }>): Promise<ExecutionRecord[]> {
     const prefix = inputKey(this.artifacts, t.prefix);
     const seen = await this.triggers.seenKeys(pipeline, t.name);
     const out: ExecutionRecord[] = [];
     for (const obj of await this.artifacts.list(prefix)) {
       if (seen.has(obj.key)) continue;
       if (!(await this.triggers.markSeen(pipeline, t.name, obj.key, obj.sha256))) continue;
-      if (Date.parse(obj.modifiedAt) < createdAt) continue;
       const exec = await this.target.start(pipeline, {
         params: { ...t.params, [t.parameter]: this.artifacts.uriFor(obj.key) },
         trigger: { type: 'artifact', by: `artifact:${t.name}`, detail: { key: obj.key, sha256: obj.sha256 } },
