@@ -1,26 +1,16 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openPlatform } from '../src/platform/platform.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
+import { runCapstan } from './support/capstan-cli.js';
 
-const ENTRY = path.resolve('src/cli/entry.ts');
-
-function runDemo(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'demo', '--home', home, '--port', '0', '--exit', '--json', ...args], {
-      env: { ...process.env, CAPSTAN_LOG_LEVEL: 'error' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs `capstan demo` on `home`; a demo that hangs is killed after 4 minutes, so the test fails instead of stalling CI. */
+function runDemo(home: string, args: string[]) {
+  return runCapstan(['demo', '--home', home, '--port', '0', '--exit', '--json', ...args], { env: { CAPSTAN_LOG_LEVEL: 'error' }, timeoutMs: 240_000 });
 }
 
 describe('capstan demo (end to end on the embedded default)', () => {

@@ -42,7 +42,7 @@ describe('capstan demo on PostgreSQL and S3 (s3rver)', { skip: postgres.skip }, 
       CAPSTAN_LOG_LEVEL: 'error',
     };
     const small = ['--users', '120', '--items', '200', '--interactions', '3000', '--epochs', '2', '--hr-threshold', '0.05'];
-    const summary = cliJson(await runCapstan(['demo', '--port', '0', '--exit', '--json', ...small], { env }));
+    const summary = cliJson(await runCapstan(['demo', '--port', '0', '--exit', '--json', ...small], { env, timeoutMs: 240_000 }));
     assert.equal(summary.execution.state, 'succeeded');
     assert.equal(summary.execution.trigger, 'artifact:new-interactions');
     assert.equal(summary.model_version.version, 1);
