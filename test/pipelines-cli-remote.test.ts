@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { compileConfig } from '../src/core/config.js';
+import { silentLogger } from '../src/core/logger.js';
+import { openPlatform } from '../src/platform/platform.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// The pipeline commands against a running server: the definition and its code directory travel to
+// the server, its scheduler runs the steps, and the CLI follows the execution, its logs and search.
+describe('capstan pipeline and logs through a server (--url)', () => {
+  let home: string;
+  let server: RunningServer;
+  const capstan = (...args: string[]) => runCapstan(['--url', server.url, ...args], { cwd: root, env: { CAPSTAN_LOG_LEVEL: 'silent' } });
+
+  before(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'capstan-pl-remote-'));
+    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: home }), logger: silentLogger() });
+    server = await startServer(platform, { logRequests: false, background: true });
+  });
+  after(async () => {
+    await server?.shutdown();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('runs the fraud example on the server and waits for it, with steps, metrics and the registered version', async () => {
+    const exec = cliJson(await capstan('pipeline', 'run', '-f', 'examples/fraud-python/config.yaml', '--param', 'rows=3000', '--param', 'epochs=60', '--wait', '--json'));
+    assert.equal(exec.state, 'succeeded', JSON.stringify(exec.steps.map((s: { name: string; state: string; error?: unknown }) => [s.name, s.state, s.error])));
+    const evaluate = exec.steps.find((s: { name: string }) => s.name === 'evaluate');
+    assert.ok(evaluate.metrics.auc >= 0.8, `auc ${evaluate.metrics.auc}`);
+    const version = cliJson(await capstan('models', 'show', 'fraud-detector/1', '--json'));
+    assert.equal(version.lineage.pipelineExecutionId, exec.id);
+
+    const logs = await capstan('logs', exec.id, '--step', 'train');
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /loss=[0-9.]+;/);
+    const found = cliJson(await capstan('logs', 'search', 'train_auc=', '--pipeline', 'fraud-python', '--json'));
+    assert.ok(found.lines.length >= 1);
+    assert.ok(found.lines.every((l: { line: string; executionId: string }) => l.line.includes('train_auc=') && l.executionId === exec.id));
+  });
+
+  it('refuses an invalid definition with the file, line and path, and stores nothing', async () => {
+    const file = path.join(home, 'cycle.yaml');
+    writeFileSync(file, 'name: cyclic\nsteps:\n  - { name: a, type: processing, command: "true", depends_on: [b] }\n  - { name: b, type: processing, command: "true", depends_on: [a] }\n');
+    const bad = cliProblem(await capstan('pipeline', 'apply', '-f', file, '--json'));
+    assert.equal(bad.code, 'CAPSTAN_PIPELINE_INVALID');
+    const { pipelines } = cliJson(await capstan('pipeline', 'list', '--json'));
+    assert.deepEqual(pipelines.map((p: { name: string }) => p.name), ['fraud-python']);
+  });
+});
