@@ -9,6 +9,7 @@ import { parseParamPairs } from '../../pipelines/parameters.js';
 import { localPipelinesApi, type DefinitionInput, type PipelinesApi } from '../../pipelines/pipelines-api.js';
 import { PipelinesClient } from '../../sdk/pipelines-client.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
+import { reportStepChanges } from '../step-progress.js';
 
 const access: ServiceAccess<PipelinesApi> = {
   local: (platform) => localPipelinesApi(platform.pipelines),
@@ -104,8 +105,11 @@ export function pipelineCommand(program: Command): void {
         const target = o.file ? (await api.apply(readDefinition(o.file))).pipeline.name : name!;
         const started = await api.start(target, params, me());
         if (!o.wait) return started;
-        if (!allOptions(cmd).json) process.stderr.write(`execution ${started.id} started; waiting…\n`);
-        return api.wait(started.id);
+        if (allOptions(cmd).json) return api.wait(started.id);
+        process.stderr.write(`execution ${started.id} started; waiting…\n`);
+        const done = api.wait(started.id);
+        await reportStepChanges(() => api.execution(started.id), done, (line) => process.stderr.write(`  ${line}\n`));
+        return done;
       });
       printResult(cmd, exec, () => (o.wait ? renderExecution(exec) : `execution ${exec.id} queued (capstan up runs it; follow with: capstan logs ${exec.id} --follow)`));
       if (o.wait && exec.state !== 'succeeded') process.exitCode = 1;

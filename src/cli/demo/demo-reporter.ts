@@ -1,7 +1,7 @@
 import type { StepRecord } from '../../pipelines/execution.js';
+import { stepLine } from '../step-progress.js';
 import type { UserRecommendations } from './demo-recommendations.js';
 
-const SYMBOL: Record<string, string> = { running: '▶', waiting: '…', succeeded: '✓', failed: '✗', skipped: '–', cancelled: '■' };
 const EPOCH = /Epoch=(\d+);\s*HR=([0-9.]+);\s*NDCG=([0-9.]+);\s*Loss=([0-9.]+);/;
 
 /**
@@ -29,14 +29,7 @@ export class DemoReporter {
 
   /** A step changed state. */
   step(step: StepRecord): void {
-    const took = step.durationMs != null ? ` ${(step.durationMs / 1000).toFixed(1)}s` : '';
-    const cached = step.cached ? ' (cached)' : '';
-    const metrics = Object.entries(step.metrics ?? {})
-      .filter(([k]) => k === 'hr@10' || k === 'ndcg@10')
-      .map(([k, v]) => ` ${k}=${v.toFixed(4)}`)
-      .join('');
-    const why = step.state === 'failed' && step.error ? ` — ${step.error.message}` : '';
-    this.write(`  ${SYMBOL[step.state] ?? '·'} ${step.name.padEnd(16)} ${step.state}${took}${cached}${metrics}${why}`);
+    this.write(`  ${stepLine(step, ['hr@10', 'ndcg@10'])}`);
     if (step.name === 'train' && step.state === 'succeeded' && this.epochs.length > 0) this.chart();
   }
 
