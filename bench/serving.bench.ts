@@ -7,7 +7,7 @@
 //    the source team's 25-item request.
 // 3. Measures a bare node:http + onnxruntime-node server (bench/baseline-server.ts) the same way.
 // The last line is JSON: {"req_per_s","p50_ms","p99_ms","errors","baseline_req_per_s","ratio","req_per_s_25"}.
-// Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (30), BENCH_CONNECTIONS (50), BENCH_MAX_BATCH (1024).
+// Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (30), BENCH_CONNECTIONS (50), BENCH_MAX_BATCH (1024), BENCH_INSTANCES (1).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +30,7 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 1024);
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const USERS = 6040;
 const ITEMS = 3706;
 
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
       }
       log('registering the package and creating endpoint ncf …');
       const v = await registry.registerVersion('ncf', { packageDir: pkg });
-      const ep = await platform.serving.create('ncf', { variants: [{ model: `models:/ncf/${v.version}`, batching: { maxBatchSize: MAX_BATCH, maxDelayMs: 0 } }] });
+      const ep = await platform.serving.create('ncf', { variants: [{ model: `models:/ncf/${v.version}`, instances: INSTANCES, batching: { maxBatchSize: MAX_BATCH, maxDelayMs: 0 } }] });
       if (ep.status !== 'InService') throw new Error(`endpoint failed: ${ep.statusReason}`);
     } finally {
       await platform.close();
