@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../src/core/logger.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
@@ -56,6 +58,30 @@ steps:
     assert.equal(second.state, 'succeeded');
     assert.deepEqual(second.steps.map((s) => [s.name, s.cached]), [['produce', true], ['consume', true]]);
     assert.equal(step(second, 'consume').outputs.model.digest, model.digest);
+  });
+
+  it('gives a function step its inputs as local directories, downloaded from S3', async () => {
+    mkdirSync(path.join(fx.dir, 'fn'), { recursive: true });
+    writeFileSync(
+      path.join(fx.dir, 'fn', 'count.mjs'),
+      `import { readFileSync } from 'node:fs';
+export function handler(event) {
+  const rows = readFileSync(event.inputs.data + '/rows.csv', 'utf8').trim().split('\\n');
+  const part = readFileSync(event.inputs.data + '/nested/part', 'utf8').trim();
+  return { rows: rows.length, part, uri: event.args.uri };
+}
+`,
+    );
+    const exec = await fx.run(yaml.replace('name: on-s3', 'name: fn-on-s3\ncode: fn') + `  - name: count
+    type: function
+    module: count.mjs
+    inputs: { data: "\${steps.produce.outputs.data}" }
+    args: { uri: "\${steps.produce.outputs.data}" }
+`);
+    assert.equal(exec.state, 'succeeded', JSON.stringify(step(exec, 'count').error));
+    const props = step(exec, 'count').properties;
+    assert.deepEqual([props.rows, props.part], [1, 'x']);
+    assert.match(props.uri, /^s3:\/\//, 'args still carry the URI');
   });
 
   it('refuses a step output holding a symlink before uploading anything', async () => {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { CapstanError } from '../core/errors.js';
 import type { ArtifactInfo, ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { compareKeys } from '../storage/artifacts/local-tree.js';
@@ -41,4 +43,16 @@ export async function resolveInput(store: ArtifactStore, channel: string, value:
     throw new CapstanError('CAPSTAN_PIPELINE_INPUT_NOT_FOUND', `input "${channel}": nothing stored at ${JSON.stringify(value)}`, { fields: { channel } });
   }
   return { key: prefix, kind: 'prefix', objects, digest: digestOf(objects, prefix) };
+}
+
+/**
+ * Downloads an input into `target` (created): an object as `target/<its base name>`, a prefix as the
+ * tree below it. The same layout for command steps (`CAPSTAN_INPUT_DIR/<channel>/`) and function steps.
+ */
+export async function downloadInput(store: ArtifactStore, channel: string, value: string, target: string): Promise<ResolvedInput> {
+  const input = await resolveInput(store, channel, value);
+  await mkdir(target, { recursive: true });
+  if (input.kind === 'object') await writeFile(path.join(target, path.posix.basename(input.key)), await store.get(input.key));
+  else await store.downloadDirectory(input.key, target);
+  return input;
 }

@@ -30,7 +30,7 @@ export type StepDocument = StepDocumentBase &
     | { type: 'condition'; if: string; then?: string[]; else?: string[] }
     | { type: 'register-model'; model: string; model_data: string; approval?: 'PendingManualApproval' | 'Approved'; metrics_from?: string[]; metadata?: Record<string, string> }
     | { type: 'deploy'; endpoint: string; model: string; version?: string | number; alias?: string; config?: Record<string, unknown>; require_approval?: boolean }
-    | { type: 'function'; module: string; handler?: string; args?: Record<string, unknown> }
+    | { type: 'function'; module: string; handler?: string; args?: Record<string, unknown>; inputs?: Record<string, string> }
     | { type: 'fail'; message?: string }
   );
 

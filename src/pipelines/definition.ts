@@ -127,6 +127,8 @@ export interface FunctionStep extends StepBase {
   handler: string;
   /** Arguments passed to the handler (may hold references). */
   args: Record<string, unknown>;
+  /** Artifacts (URIs or references) downloaded before the call; the handler gets their local paths in `event.inputs`. */
+  inputs: Record<string, string>;
 }
 
 /** Ends the execution as failed with a message. */

@@ -22,7 +22,7 @@ export function referenceFields(step: StepDefinition): unknown {
     case 'deploy':
       return { version: step.version, alias: step.alias, config: step.config };
     case 'function':
-      return { args: step.args };
+      return { args: step.args, inputs: step.inputs };
     case 'fail':
       return { message: step.message };
     default:

@@ -27,7 +27,7 @@ const STEP_FIELDS: Record<string, string[]> = {
   condition: ['if', 'then', 'else'],
   'register-model': ['model', 'model_data', 'approval', 'metrics_from', 'metadata'],
   deploy: ['endpoint', 'model', 'version', 'alias', 'config', 'require_approval'],
-  function: ['module', 'handler', 'args'],
+  function: ['module', 'handler', 'args', 'inputs'],
   fail: ['message'],
 };
 const STEP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -284,7 +284,12 @@ function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | unde
       const mod = c.str(o, 'module', at, true) ?? '';
       if (mod && (mod.startsWith('/') || mod.split(/[\\/]/).includes('..'))) c.issue([...at, 'module'], 'must be a relative path inside the code directory');
       if (mod && !/\.(m?js|m?ts|cjs)$/.test(mod)) c.issue([...at, 'module'], 'must be a .js, .mjs, .cjs, .ts or .mts file');
-      return { ...base, type, module: mod, handler: c.str(o, 'handler', at) ?? 'handler', args: c.obj(o.args, [...at, 'args']) ?? {}, timeoutMs: base.timeoutMs ?? 60_000 };
+      const inputs: Record<string, string> = {};
+      for (const [k, v] of Object.entries(c.scalarMap(o, 'inputs', at))) {
+        if (!OUTPUT_NAME.test(k)) c.issue([...at, 'inputs', k], 'channel names use letters, digits, _ and -');
+        inputs[k] = String(v);
+      }
+      return { ...base, type, module: mod, handler: c.str(o, 'handler', at) ?? 'handler', args: c.obj(o.args, [...at, 'args']) ?? {}, inputs, timeoutMs: base.timeoutMs ?? 60_000 };
     }
     case 'fail':
       return { ...base, type, message: c.str(o, 'message', at) ?? 'the pipeline reached a fail step' };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CapstanError } from '../../core/errors.js';
 import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
-import { digestOf, resolveInput } from '../artifact-digest.js';
+import { digestOf, downloadInput } from '../artifact-digest.js';
 import type { StepOutput } from '../execution.js';
 import { builtinCommand } from './builtin-command.js';
 import { Semaphore } from './semaphore.js';
@@ -65,13 +65,7 @@ export class LocalExecutor implements StepExecutor {
     const dirs = { code: path.join(work, 'code'), input: path.join(work, 'input'), output: path.join(work, 'output'), model: path.join(work, 'model') };
     for (const d of Object.values(dirs)) await mkdir(d, { recursive: true });
     if (task.codePrefix) await this.artifacts.downloadDirectory(task.codePrefix, dirs.code);
-    for (const [channel, key] of Object.entries(task.inputs)) {
-      const input = await resolveInput(this.artifacts, channel, key);
-      const target = path.join(dirs.input, channel);
-      await mkdir(target, { recursive: true });
-      if (input.kind === 'object') await writeFile(path.join(target, path.posix.basename(input.key)), await this.artifacts.get(input.key));
-      else await this.artifacts.downloadDirectory(input.key, target);
-    }
+    for (const [channel, key] of Object.entries(task.inputs)) await downloadInput(this.artifacts, channel, key, path.join(dirs.input, channel));
     for (const o of task.outputs) await mkdir(path.join(dirs.output, o), { recursive: true });
     const hpFile = path.join(work, 'hyperparameters.json');
     await writeFile(hpFile, JSON.stringify(task.hyperparameters, null, 2));

@@ -4,12 +4,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CapstanError } from '../../core/errors.js';
 import type { FunctionStep } from '../definition.js';
+import { downloadInput } from '../artifact-digest.js';
 import { callInSandbox } from './function-sandbox.js';
 import { emptyOutcome, type StepHandler } from './step-handler.js';
 
 /** What a function step's handler receives as its first argument. */
 export interface FunctionEvent {
   args: Record<string, unknown>;
+  /** Local directory of each input channel, downloaded from the artifact store (whatever store it is). */
+  inputs: Record<string, string>;
   params: Record<string, unknown>;
   execution: { id: string; pipeline: string };
 }
@@ -38,7 +41,12 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
     if (!(await stat(file).catch(() => undefined))?.isFile()) {
       throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": module ${step.module} is not in the code directory`, { fields: { retryable: false } });
     }
-    const event: FunctionEvent = { args: step.args, params: inv.scope.params, execution: inv.scope.execution };
+    const inputs: Record<string, string> = {};
+    for (const [channel, value] of Object.entries(step.inputs)) {
+      inputs[channel] = path.join(dir, '.capstan-inputs', channel);
+      await downloadInput(services.artifacts, channel, value, inputs[channel]);
+    }
+    const event: FunctionEvent = { args: step.args, inputs, params: inv.scope.params, execution: inv.scope.execution };
     const timeoutMs = step.timeoutMs ?? 60_000;
     const raw = await callInSandbox({ file, module: step.module, handler: step.handler, event, timeoutMs, signal: inv.signal, log: (line) => inv.log('stdout', line) });
     // Messages (import errors especially) name the snapshot's temporary copy; show the code directory instead.
