@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../src/cli/main.js';
-import { barChart } from '../src/cli/commands/models-command.js';
+import { barChart, comparisonText } from '../src/cli/commands/models-command.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
@@ -128,6 +128,26 @@ describe('capstan models (embedded)', () => {
   it('draws one bar per row, scaled to the largest value', () => {
     const chart = barChart({ metrics: ['hr@10'], params: [], rows: [{ id: 'a', metrics: { 'hr@10': 0.5 }, params: {} }, { id: 'b', metrics: { 'hr@10': 1 }, params: {} }], best: { 'hr@10': 'b' } }, 10);
     assert.equal(chart, ['hr@10  (best: b)', `  a  ${'█'.repeat(5).padEnd(10)}  0.5`, `  b  ${'█'.repeat(10)}  1`].join('\n'));
+  });
+});
+
+describe('models compare as a table', () => {
+  const c = {
+    metrics: ['auc'],
+    params: ['epochs', 'lr', 'seed'],
+    rows: [
+      { id: 'm/1', metrics: { auc: 0.9 }, params: { epochs: '10', lr: '0.1', seed: '7' } },
+      { id: 'm/2', metrics: { auc: 0.93 }, params: { epochs: '20', lr: '0.1', seed: '7' } },
+    ],
+    best: { auc: 'm/2' },
+  };
+
+  it('shows only the params that differ between versions, and says how many it left out', () => {
+    assert.equal(comparisonText(c, false), ['ID   AUC   EPOCHS', 'm/1  0.9   10', 'm/2  0.93  20', '(2 params equal in every row not shown; --params a,b to choose)'].join('\n'));
+  });
+
+  it('shows every chosen param, equal or not', () => {
+    assert.match(comparisonText(c, false, true), /^ID\s+AUC\s+EPOCHS\s+LR\s+SEED$/m);
   });
 });
 

@@ -91,9 +91,16 @@ export function barChart(c: Comparison, width = 30): string {
   return out.join('\n');
 }
 
-function comparisonText(c: Comparison, tty: boolean): string {
-  const rows = c.rows.map((r) => ({ id: r.id, ...(r.approval ? { approval: r.approval } : {}), ...Object.fromEntries(c.metrics.map((m) => [m, r.metrics[m] ?? '-'])), ...Object.fromEntries(c.params.map((p) => [p, r.params[p] ?? '-'])) }));
-  const text = table(rows);
+/**
+ * The comparison as a table. Unless params were chosen, only those that differ between the rows are
+ * shown: the ones every version shares say nothing about why their metrics differ.
+ */
+export function comparisonText(c: Comparison, tty: boolean, paramsChosen = false): string {
+  const differs = (p: string) => new Set(c.rows.map((r) => r.params[p] ?? null)).size > 1;
+  const params = paramsChosen || c.rows.length < 2 ? c.params : c.params.filter(differs);
+  const rows = c.rows.map((r) => ({ id: r.id, ...(r.approval ? { approval: r.approval } : {}), ...Object.fromEntries(c.metrics.map((m) => [m, r.metrics[m] ?? '-'])), ...Object.fromEntries(params.map((p) => [p, r.params[p] ?? '-'])) }));
+  const hidden = c.params.length - params.length;
+  const text = table(rows) + (hidden > 0 ? `\n(${hidden} params equal in every row not shown; --params a,b to choose)` : '');
   return tty && c.metrics.length ? `${text}\n\n${barChart(c)}` : text;
 }
 
@@ -226,7 +233,7 @@ export const modelsCommand: CommandModule = (program: Command) => {
     .action(async (name: string, _o, cmd: Command) => {
       const o = allOptions<{ versions?: string[]; metrics?: string[]; params?: string[] }>(cmd);
       const c = await withService(cmd, access, (s) => s.compareVersions(name, { versions: o.versions?.map(versionNumber), metrics: o.metrics, params: o.params }));
-      printResult(cmd, c, () => comparisonText(c, Boolean(process.stdout.isTTY)));
+      printResult(cmd, c, () => comparisonText(c, Boolean(process.stdout.isTTY), o.params !== undefined));
     });
 
   models
