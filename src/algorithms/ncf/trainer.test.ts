@@ -26,6 +26,8 @@ describe('NeuMF training', () => {
     assert.equal(result.best.hr, Math.max(...result.history.map((h) => h.hr)));
     assert.equal(result.history[result.bestEpoch - 1].hr, result.best.hr);
     assert.ok(Math.abs(Math.max(...hrs) - result.best.hr) < 1e-4);
+    const lastHr = [...lines].reverse().find((l) => /HR=([0-9.]+);/.test(l))!;
+    assert.equal(Number(/HR=([0-9.]+);/.exec(lastHr)![1]), Number(result.best.hr.toFixed(4)), "a metric regex's last match is the kept epoch's HR");
     assert.ok(result.best.hr > 0.3, `HR@10 ${result.best.hr} is well above the 0.1 of random ranking`);
     assert.equal(result.best.users, ds.testUser.length);
     assert.ok(result.samplesPerSecond > 0);

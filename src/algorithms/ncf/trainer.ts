@@ -182,7 +182,8 @@ export async function trainNeuMF(ds: NcfDataset, hp: NcfHyperparameters, options
       }
     }
     const bs = bestStats!;
-    log(`Best epoch ${bs.epoch}: hr@${hp.top_k}=${bs.hr.toFixed(4)}; ndcg@${hp.top_k}=${bs.ndcg.toFixed(4)}; ${Math.round(trainSamples / trainSeconds)} samples/s on ${threads} thread(s)`);
+    // Same HR=/NDCG= shape as the epoch lines, so a metric regex's last match is the kept (best) model.
+    log(`Best: Epoch=${bs.epoch}; HR=${bs.hr.toFixed(4)}; NDCG=${bs.ndcg.toFixed(4)}; (${Math.round(trainSamples / trainSeconds)} samples/s on ${threads} thread(s))`);
     return {
       params: best!,
       bestEpoch: bs.epoch,

@@ -42,7 +42,7 @@ export class DemoReporter {
       this.write(`      epoch ${String(e.epoch).padStart(2)}  HR@10 ${e.hr.toFixed(4)}  NDCG@10 ${e.ndcg.toFixed(4)}  loss ${e.loss.toFixed(4)}`);
       return;
     }
-    if (/ItemPop|Prepared|Evaluation:|registered|best epoch/i.test(line)) this.write(`      ${step}: ${line}`);
+    if (/ItemPop|Prepared|Evaluation:|registered|^Best:/i.test(line)) this.write(`      ${step}: ${line}`);
   }
 
   /** HR@10 per epoch as horizontal bars: quicker to read than a column of numbers. */
