@@ -15,6 +15,7 @@ import type { RegistryService } from '../registry/registry-service.js';
 import { createRegistry } from '../registry/index.js';
 import { PipelineService } from '../pipelines/pipeline-service.js';
 import type { BackgroundService } from './background-service.js';
+import { installPlatformMetrics } from './platform-metrics.js';
 
 /**
  * The composition root: one object holding the configuration, the adapters chosen by it and the
@@ -107,6 +108,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service });
   pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
   background.push(pipelines.scheduler, pipelines.triggerWatcher);
+  installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
   closers.push(() => pipelines.close());
   let closed = false;
   return (platformRef = {
