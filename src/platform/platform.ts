@@ -69,6 +69,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
     migrate: options.migrate,
+    onIdleConnectionError: (err) => logger.warn({ err }, 'the database ended an idle connection; the next query opens a new one'),
   });
   const closers: (() => Promise<void> | void)[] = [];
   let artifacts: ArtifactStore;

@@ -1,5 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { openDatabase } from './database.js';
 import { testDatabases } from './test-support/test-databases.js';
 import { migrationStatus, migrateToLatest } from './migrator.js';
 import type { TestDatabase } from './test-support/test-databases.js';
@@ -42,3 +44,24 @@ for (const factory of await testDatabases()) {
     });
   });
 }
+
+const postgresFactory = (await testDatabases()).find((f) => f.name === 'postgres')!;
+describe('PostgreSQL connections ended by the server', { skip: postgresFactory.skip }, () => {
+  it('survives the server ending its idle connections: the error is reported and the next query reconnects', async () => {
+    const t = await postgresFactory.create();
+    const errors: Error[] = [];
+    const db = await openDatabase(t.url, { poolSize: 2, onIdleConnectionError: (err) => errors.push(err) });
+    try {
+      await sql`select 1`.execute(db.kysely);
+      // Another session ends every connection of this database but its own, as a restart or failover would.
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(t.db.kysely);
+      for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(errors[0]?.message ?? '', /terminating connection/);
+      const row = await sql<{ n: number }>`select 2 as n`.execute(db.kysely);
+      assert.equal(row.rows[0].n, 2);
+    } finally {
+      await db.close();
+      await t.dispose();
+    }
+  });
+});

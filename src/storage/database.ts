@@ -26,6 +26,11 @@ export interface DatabaseOptions {
   migrate?: boolean;
   /** PostgreSQL pool size; default 10. */
   poolSize?: number;
+  /**
+   * Told when the server ends an idle PostgreSQL connection (a restart, a failover, an administrator);
+   * the pool drops that connection and opens a new one for the next query. Default: ignored.
+   */
+  onIdleConnectionError?: (err: Error) => void;
 }
 
 /**
@@ -89,6 +94,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Kyse
       }) as any,
     },
   });
+  // Without a listener, node-postgres turns the error of an idle client into a process crash.
+  pool.on('error', (err) => options.onIdleConnectionError?.(err));
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }
 
