@@ -112,6 +112,27 @@ steps:
     assert.match(issues[2].message, /undeclared parameter "missing"/);
   });
 
+  it('checks a function step\'s inputs like a command step\'s: channel names and the outputs they reference', () => {
+    const fn = (inputs: string) => `name: x
+code: .
+steps:
+  - name: a
+    type: processing
+    command: "true"
+    outputs: [data]
+  - name: f
+    type: function
+    module: f.mjs
+    inputs:
+${inputs}`;
+    const badName = issuesOf(fn('      "bad channel": ${steps.a.outputs.data}\n'));
+    assert.deepEqual(badName.map((i) => [i.path, i.line]), [['steps[1].inputs.bad channel', 12]]);
+    assert.match(badName[0].message, /channel names use letters, digits, _ and -/);
+    const badRef = issuesOf(fn('      ok: ${steps.a.outputs.other}\n'));
+    assert.deepEqual(badRef.map((i) => [i.path, i.line]), [['steps[1].inputs.ok', 12]]);
+    assert.match(badRef[0].message, /declares no output "other"/);
+  });
+
   it('reports a bad CEL expression and a non-boolean condition type', () => {
     const issues = issuesOf(`name: x
 steps:
