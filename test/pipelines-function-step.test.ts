@@ -40,6 +40,8 @@ export async function handler(event, { log }) {
 `,
   'throws-sync.js': `export function handler() { throw new Error('synchronous failure'); }\n`,
   'hang.mjs': `export const handler = () => new Promise(() => {});\n`,
+  // Imports a package installed where Capstan runs.
+  'uses-package.mjs': `import YAML from 'yaml';\nexport const handler = (event) => ({ parsed: YAML.parse(event.args.text) });\n`,
   // Blocks its thread for good: only terminating the thread stops it.
   'spin.mjs': `export function handler() { for (;;) {} }\n`,
   'no-handler.mjs': `export function somethingElse() { return {}; }\n`,
@@ -155,6 +157,12 @@ steps:
       const exec = await fx.run(`name: fn-hangs\ncode: fn-code\nsteps:\n  - { name: s, type: function, module: hang.mjs, timeout: 200ms }\n`);
       assert.equal(exec.state, 'failed');
       assert.deepEqual(step(exec, 's').error, { code: 'CAPSTAN_PIPELINE_STEP_TIMEOUT', message: 'step "s" ran longer than 200 ms' });
+    });
+
+    it('resolves bare imports from the packages installed where Capstan runs', async () => {
+      const exec = await fx.run(`name: fn-package\ncode: fn-code\nsteps:\n  - { name: s, type: function, module: uses-package.mjs, args: { text: "a: 1" } }\n`);
+      assert.equal(exec.state, 'succeeded', JSON.stringify(step(exec, 's').error));
+      assert.deepEqual(step(exec, 's').properties.parsed, { a: 1 });
     });
 
     it('stops a handler stuck in a synchronous loop at its timeout, while the scheduler keeps running other steps', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,6 +37,10 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), `capstan-fn-${step.name}-`));
   try {
     await services.artifacts.downloadDirectory(inv.work.codePrefix, dir);
+    // Bare imports (`import YAML from 'yaml'`) resolve from the packages installed where Capstan runs,
+    // as they would for the module in the user's project; the link goes with the copy afterwards.
+    const packages = path.join(process.cwd(), 'node_modules');
+    if ((await stat(packages).catch(() => undefined))?.isDirectory()) await symlink(packages, path.join(dir, 'node_modules'), 'dir').catch(() => {});
     const file = path.join(dir, step.module);
     if (!(await stat(file).catch(() => undefined))?.isFile()) {
       throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": module ${step.module} is not in the code directory`, { fields: { retryable: false } });
