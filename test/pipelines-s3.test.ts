@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../src/core/logger.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
-import { TriggerWatcher } from '../src/pipelines/triggers/trigger-watcher.js';
 import { S3ArtifactStore } from '../src/storage/artifacts/s3-artifact-store.js';
 import { startS3TestServer, type S3TestServer } from '../src/storage/test-support/s3-test-server.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
@@ -110,7 +108,7 @@ triggers:
 `, 't.yaml', fx.dir));
     // S3 keeps whole seconds: this object's time is not after the trigger's creation, yet it is new.
     await fx.artifacts.put('incoming/day-1.csv', 'user,item\n1,2\n');
-    const watcher = () => new TriggerWatcher({ listPipelines: () => fx.service.list(), start: (n, i) => fx.service.start(n, i) }, fx.service.triggers, fx.artifacts, silentLogger(), { artifactPollMs: 0 });
+    const watcher = () => fx.watcher();
     const fired = await watcher().tick();
     assert.deepEqual(fired.map((e) => e.params.dataset), [fx.artifacts.uriFor('incoming/day-1.csv')]);
     assert.match(String(fired[0].params.dataset), /^s3:\/\//);

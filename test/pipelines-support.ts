@@ -5,6 +5,7 @@ import { silentLogger } from '../src/core/logger.js';
 import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { PipelineService, type PipelinesOptions } from '../src/pipelines/pipeline-service.js';
+import { TriggerWatcher, type TriggerWatcherOptions } from '../src/pipelines/triggers/trigger-watcher.js';
 import type { RegistryService } from '../src/registry/registry-service.js';
 import type { ArtifactStore } from '../src/storage/artifacts/artifact-store.js';
 import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
@@ -17,6 +18,8 @@ export interface PipelinesFixture {
   dir: string;
   /** The database URL (for child processes). */
   url: string;
+  /** A trigger watcher over this fixture's pipelines and store, as `capstan up` runs one. */
+  watcher(options?: TriggerWatcherOptions): TriggerWatcher;
   /** Applies YAML (code dir = `dir`), starts an execution and runs it to the end in this process. */
   run(yaml: string, params?: Record<string, unknown>): Promise<ExecutionRecord>;
   dispose(): Promise<void>;
@@ -36,6 +39,9 @@ export async function pipelinesFixture(factory: TestDatabaseFactory, options: Pi
     artifacts,
     dir,
     url: database.url,
+    watcher(watcherOptions = { artifactPollMs: 0 }) {
+      return new TriggerWatcher({ listPipelines: () => service.list(), start: (n, i) => service.start(n, i) }, service.triggers, artifacts, silentLogger(), watcherOptions);
+    },
     async run(yaml, params) {
       const { pipeline } = await service.apply(parsePipelineYaml(yaml, 'test.yaml', dir));
       const exec = await service.start(pipeline.name, { params, trigger: { type: 'manual', by: 'test' } });

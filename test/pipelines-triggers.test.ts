@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../src/core/logger.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
-import { dueSlot, TriggerWatcher } from '../src/pipelines/triggers/trigger-watcher.js';
+import { dueSlot } from '../src/pipelines/triggers/trigger-watcher.js';
 import { signWebhook, verifyWebhookSignature } from '../src/pipelines/triggers/webhook-signature.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
@@ -48,7 +47,7 @@ triggers:
   - { name: arrivals, type: artifact, prefix: incoming/, parameter: dataset }
 `, 't.yaml', fx.dir));
       await fx.artifacts.put('incoming/a.csv', 'a');
-      const watcher = () => new TriggerWatcher({ listPipelines: () => fx.service.list(), start: (n, i) => fx.service.start(n, i) }, fx.service.triggers, fx.artifacts, silentLogger(), { artifactPollMs: 0 });
+      const watcher = () => fx.watcher();
       const first = await watcher().tick();
       assert.equal(first.length, 1);
       assert.equal(first[0].params.dataset, fx.artifacts.uriFor('incoming/a.csv'));
@@ -66,7 +65,7 @@ steps:
 triggers:
   - { name: every-minute, type: cron, schedule: "* * * * *", timezone: UTC }
 `, 't.yaml', fx.dir));
-      const w = new TriggerWatcher({ listPipelines: () => fx.service.list(), start: (n, i) => fx.service.start(n, i) }, fx.service.triggers, fx.artifacts, silentLogger(), { artifactPollMs: 1e9 });
+      const w = fx.watcher({ artifactPollMs: 1e9 });
       const later = Date.now() + 5 * 60_000;
       const fired = (await w.tick(later)).filter((e) => e.pipeline === 'nightly');
       assert.equal(fired.length, 1);
