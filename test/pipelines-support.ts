@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,4 +55,31 @@ export async function pipelinesFixture(factory: TestDatabaseFactory, options: Pi
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The artifact-trigger scenario, run on every store: an object there before the trigger never fires;
+ * one written right after it (the same second, which S3 cannot tell apart) does, once, also after the
+ * watcher restarts; a later one fires too; the started execution runs.
+ */
+export async function artifactArrivals(fx: PipelinesFixture): Promise<void> {
+  await fx.artifacts.put('incoming/old.csv', 'before the trigger existed');
+  await fx.service.apply(parsePipelineYaml(`name: on-arrival
+parameters:
+  dataset: { type: string }
+steps:
+  - { name: s, type: processing, command: "true" }
+triggers:
+  - { name: arrivals, type: artifact, prefix: incoming/, parameter: dataset }
+`, 't.yaml', fx.dir));
+  await fx.artifacts.put('incoming/a.csv', 'a');
+  const first = await fx.watcher().tick();
+  assert.equal(first.length, 1);
+  assert.equal(first[0].params.dataset, fx.artifacts.uriFor('incoming/a.csv'));
+  assert.deepEqual(first[0].trigger, { type: 'artifact', by: 'artifact:arrivals', detail: { key: 'incoming/a.csv', sha256: first[0].trigger.detail!.sha256 } });
+  assert.equal((await fx.watcher().tick()).length, 0, 'a restarted watcher does not fire the same object again');
+  await fx.artifacts.put('incoming/b.csv', 'b');
+  const third = await fx.watcher().tick();
+  assert.deepEqual(third.map((e) => e.params.dataset), [fx.artifacts.uriFor('incoming/b.csv')]);
+  assert.equal((await fx.service.wait(first[0].id)).state, 'succeeded');
 }

@@ -4,7 +4,7 @@ import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { dueSlot } from '../src/pipelines/triggers/trigger-watcher.js';
 import { signWebhook, verifyWebhookSignature } from '../src/pipelines/triggers/webhook-signature.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
-import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
+import { artifactArrivals, pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
 
 describe('cron slots and webhook signatures', () => {
   it('finds the latest due slot in the schedule time zone, and none before it', () => {
@@ -36,27 +36,7 @@ for (const factory of await testDatabases()) {
       await fx?.dispose();
     });
 
-    it('starts one execution per new object under the prefix, also across watcher restarts', async () => {
-      await fx.artifacts.put('incoming/old.csv', 'before the trigger existed');
-      await fx.service.apply(parsePipelineYaml(`name: on-arrival
-parameters:
-  dataset: { type: string }
-steps:
-  - { name: s, type: processing, command: "true" }
-triggers:
-  - { name: arrivals, type: artifact, prefix: incoming/, parameter: dataset }
-`, 't.yaml', fx.dir));
-      await fx.artifacts.put('incoming/a.csv', 'a');
-      const watcher = () => fx.watcher();
-      const first = await watcher().tick();
-      assert.equal(first.length, 1);
-      assert.equal(first[0].params.dataset, fx.artifacts.uriFor('incoming/a.csv'));
-      assert.deepEqual(first[0].trigger, { type: 'artifact', by: 'artifact:arrivals', detail: { key: 'incoming/a.csv', sha256: first[0].trigger.detail!.sha256 } });
-      assert.equal((await watcher().tick()).length, 0, 'a restarted watcher does not fire the same object again');
-      await fx.artifacts.put('incoming/b.csv', 'b');
-      const third = await watcher().tick();
-      assert.deepEqual(third.map((e) => e.params.dataset), [fx.artifacts.uriFor('incoming/b.csv')]);
-    });
+    it('starts one execution per new object under the prefix, also across watcher restarts', () => artifactArrivals(fx));
 
     it('fires a cron slot once', async () => {
       await fx.service.apply(parsePipelineYaml(`name: nightly
