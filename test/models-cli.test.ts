@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../src/cli/main.js';
-import { barChart, comparisonText } from '../src/cli/commands/models-command.js';
+import { barChart, comparisonText } from '../src/cli/comparison-text.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
