@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
@@ -75,6 +76,16 @@ export function demoCommand(program: Command): void {
       try {
         const summary = await runDemo(platform, server, dataset, reporter, { hrThreshold, epochs, titles });
         if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        // The same state, one command at a time (docs/quickstart.md walks through them).
+        const home = config.home === path.resolve('.capstan') ? '' : ` --home ${config.home}`;
+        reporter.phase(`Look around${o.exit ? '' : ' (in another terminal)'}:`);
+        for (const line of [
+          `npx capstan${home} pipeline describe ${summary.execution.id}  # steps, cache hits, metrics`,
+          `npx capstan${home} logs ${summary.execution.id} --step train`,
+          `npx capstan${home} runs list --experiment ncf-recommender  # then: runs metric <run> hr@10`,
+          `npx capstan${home} models history ncf  # the auto-approval in the audit trail`,
+          `npx capstan${home} endpoints describe ncf`,
+        ]) reporter.info(line);
         if (!o.exit) {
           reporter.phase(`Serving at ${server.url} — try:\n  curl -s -X POST ${server.url}/endpoints/ncf/invocations -H 'content-type: application/json' -d '{"user":${firstUser(summary)},"k":10}'\n  Ctrl-C to stop`);
           await shutdownSignal();
