@@ -63,6 +63,17 @@ describe('pipeline deploy step: the approval gate before anything is deployed', 
     await assert.rejects(t.platform.serving.describe('pending-ep'), (err) => isCapstanError(err) && err.code === 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
   });
 
+  it('deploys the version on the next run once a person approved it; the cached register step reports the approval as it is now', async () => {
+    await t.platform.registry.setApproval('pending', 1, { status: 'Approved', comment: 'checked' }, { actor: 'reviewer' });
+    const exec = await run(pipeline('pending', 'pending-ep', { approval: 'PendingManualApproval', offset: 0 }));
+    assert.equal(exec.state, 'succeeded', exec.error ?? '');
+    const register = step(exec, 'register');
+    assert.equal(register.cached, true, 'the same model is not registered twice');
+    assert.deepEqual([register.properties.version, register.properties.approval], [1, 'Approved']);
+    assert.equal((await t.platform.serving.describe('pending-ep')).variants[0].resolved.version, 1);
+    assert.deepEqual((await invoke('pending-ep')).json(), { sum: 3 });
+  });
+
   it('deploys an approved version and serves it', async () => {
     const exec = await run(pipeline('approved', 'approved-ep', { approval: 'Approved', offset: 10 }));
     assert.equal(exec.state, 'succeeded', exec.error ?? '');
