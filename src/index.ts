@@ -9,3 +9,4 @@ export { ROLES, type Role } from './server/auth/roles.js';
 export type { ApiKeyAdmin, ApiKeyInfo, CreatedApiKey } from './server/auth/api-key-store.js';
 export { HttpClient, type HttpClientOptions } from './sdk/http-client.js';
 export { KeysClient } from './sdk/keys-client.js';
+export type { FunctionContext, FunctionEvent } from './pipelines/steps/function-step.js';

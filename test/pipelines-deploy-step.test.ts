@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
+import { startPipeline } from './pipelines-support.js';
 import { isCapstanError } from '../src/core/errors.js';
 
 const step = (exec: { steps: { name: string }[] }, name: string) => exec.steps.find((s) => s.name === name)! as any;
@@ -31,11 +32,7 @@ ${opts.requireApproval === undefined ? '' : `    require_approval: ${opts.requir
 describe('pipeline deploy step: the approval gate before anything is deployed', () => {
   let t: TestPlatform;
   let app: CapstanApp;
-  const run = async (yaml: string) => {
-    const { pipeline: p } = await t.platform.pipelines.apply(parsePipelineYaml(yaml, 'test.yaml', t.home));
-    const exec = await t.platform.pipelines.start(p.name, { trigger: { type: 'manual', by: 'test' } });
-    return t.platform.pipelines.wait(exec.id);
-  };
+  const run = async (yaml: string) => (await startPipeline(t.platform.pipelines, yaml, t.home)).done;
   const invoke = (endpoint: string) =>
     app.inject({ method: 'POST', url: `/endpoints/${endpoint}/invocations`, headers: { 'content-type': 'application/json' }, payload: { a: 1, b: 2 } });
 

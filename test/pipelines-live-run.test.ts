@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
+import { startPipeline } from './pipelines-support.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 
 const until = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
@@ -25,11 +25,7 @@ describe('registry runs of pipeline steps, live', () => {
     await t?.dispose();
   });
 
-  const start = async (yaml: string) => {
-    const { pipeline } = await t.platform.pipelines.apply(parsePipelineYaml(yaml, 'live.yaml', t.home));
-    const exec = await t.platform.pipelines.start(pipeline.name, { trigger: { type: 'manual', by: 'test' } });
-    return { id: exec.id, done: t.platform.pipelines.wait(exec.id) };
-  };
+  const start = (yaml: string) => startPipeline(t.platform.pipelines, yaml, t.home);
 
   it('shows the metric points of a running step in its run, then closes the run as finished', async () => {
     const flag = path.join(t.home, 'go');

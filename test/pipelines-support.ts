@@ -12,6 +12,13 @@ import type { ArtifactStore } from '../src/storage/artifacts/artifact-store.js';
 import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
 import type { TestDatabaseFactory } from '../src/storage/test-support/test-databases.js';
 
+/** Applies YAML (code dir = `baseDir`) and starts an execution; `done` runs it to the end in this process. */
+export async function startPipeline(service: PipelineService, yaml: string, baseDir: string, params?: Record<string, unknown>): Promise<{ id: string; done: Promise<ExecutionRecord> }> {
+  const { pipeline } = await service.apply(parsePipelineYaml(yaml, 'test.yaml', baseDir));
+  const exec = await service.start(pipeline.name, { params, trigger: { type: 'manual', by: 'test' } });
+  return { id: exec.id, done: service.wait(exec.id) };
+}
+
 /** A pipelines context on a throwaway database and artifact directory. */
 export interface PipelinesFixture {
   service: PipelineService;
@@ -44,9 +51,7 @@ export async function pipelinesFixture(factory: TestDatabaseFactory, options: Pi
       return new TriggerWatcher({ listPipelines: () => service.list(), start: (n, i) => service.start(n, i) }, service.triggers, artifacts, silentLogger(), watcherOptions);
     },
     async run(yaml, params) {
-      const { pipeline } = await service.apply(parsePipelineYaml(yaml, 'test.yaml', dir));
-      const exec = await service.start(pipeline.name, { params, trigger: { type: 'manual', by: 'test' } });
-      return service.wait(exec.id);
+      return (await startPipeline(service, yaml, dir, params)).done;
     },
     async dispose() {
       await service.close();

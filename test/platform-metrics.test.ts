@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
+import { startPipeline } from './pipelines-support.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
 
@@ -8,11 +8,7 @@ describe('queue and pipeline metrics on /metrics', () => {
   let t: TestPlatform;
   let app: CapstanApp;
   const scrape = async () => (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  const run = async (yaml: string) => {
-    const { pipeline } = await t.platform.pipelines.apply(parsePipelineYaml(yaml, 'm.yaml', t.home));
-    const exec = await t.platform.pipelines.start(pipeline.name, { trigger: { type: 'manual', by: 'test' } });
-    return t.platform.pipelines.wait(exec.id);
-  };
+  const run = async (yaml: string) => (await startPipeline(t.platform.pipelines, yaml, t.home)).done;
 
   before(async () => {
     t = await openTestPlatform();

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CapstanError } from '../core/errors.js';
 import { compileConfig, type CapstanConfig } from '../core/config.js';
 import { silentLogger } from '../core/logger.js';
 import type { Platform } from '../platform/platform.js';
@@ -83,4 +84,20 @@ export async function withService<S, R>(cmd: Command, access: ServiceAccess<S>, 
   const config = configFrom(cmd);
   if (config.url) return fn(access.remote(new HttpClient({ baseUrl: config.url, apiKey: config.apiKey })));
   return withPlatform(cmd, (platform) => fn(access.local(platform)));
+}
+
+/** `k=v k=v`, the one-line rendering of params, tags and metrics in tables. */
+export function keyValues(m: Record<string, unknown>): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/** A commander parser for an integer option within [min, max]; anything else is CAPSTAN_REQUEST_INVALID. */
+export function integerOption(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
 }

@@ -15,23 +15,35 @@ export function stepLine(step: StepRecord, metricNames?: string[]): string {
   return `${STEP_SYMBOL[step.state] ?? '·'} ${step.name.padEnd(16)} ${step.state}${took}${cached}${metrics}${why}`;
 }
 
+/** Remembers the state last reported for each step, so a poller reports each change once. */
+export class StepChanges {
+  private readonly seen = new Map<string, string>();
+
+  /** The steps of `exec` whose state moved since the last call (pending steps are not news). */
+  changed(exec: ExecutionRecord): StepRecord[] {
+    const out: StepRecord[] = [];
+    for (const step of exec.steps) {
+      if (step.state === 'pending' || this.seen.get(step.name) === step.state) continue;
+      this.seen.set(step.name, step.state);
+      out.push(step);
+    }
+    return out;
+  }
+}
+
 /**
  * Writes a line each time a step of the execution changes state, until `done` settles: the live view of
  * `pipeline run --wait`, whether the execution runs in this process or on a server.
  */
 export async function reportStepChanges(read: () => Promise<ExecutionRecord>, done: Promise<unknown>, write: (line: string) => void, intervalMs = 500): Promise<void> {
-  const seen = new Map<string, string>();
+  const changes = new StepChanges();
   let finished = false;
   const settled = done.then(
     () => (finished = true),
     () => (finished = true),
   );
   const report = (exec: ExecutionRecord) => {
-    for (const step of exec.steps) {
-      if (step.state === 'pending' || seen.get(step.name) === step.state) continue;
-      seen.set(step.name, step.state);
-      write(stepLine(step));
-    }
+    for (const step of changes.changed(exec)) write(stepLine(step));
   };
   while (!finished) {
     report(await read());

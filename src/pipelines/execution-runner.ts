@@ -10,7 +10,7 @@ import { buildGraph, type StepGraph } from './graph.js';
 import type { LogStore } from './log-store.js';
 import { resolveValue, type ReferenceScope } from './references.js';
 import type { SqlPipelineStore, StepPatch } from './sql-pipeline-store.js';
-import { stepHandlers } from './steps/index.js';
+import { cachedPropertyRefreshers, stepHandlers } from './steps/index.js';
 import type { StepOutcome, StepServices } from './steps/step-handler.js';
 
 /** How one process runs executions it holds a lease on. */
@@ -162,21 +162,6 @@ export class ExecutionRunner {
     }
   }
 
-  /**
-   * A register step taken from the cache names the version it registered back then; its approval is
-   * reported as it is now (a person may have approved it since), not as it was at registration.
-   */
-  private async withCurrentApproval(properties: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const registry = this.services.registry?.();
-    const { model, version } = properties as { model?: unknown; version?: unknown };
-    if (!registry || typeof model !== 'string' || typeof version !== 'number') return properties;
-    try {
-      return { ...properties, approval: (await registry.getVersion(model, version)).approval };
-    } catch {
-      return properties;
-    }
-  }
-
   private decide(def: StepDefinition, graph: StepGraph, records: Map<string, StepRecord>): 'ready' | 'skip' | 'wait' {
     let ready = true;
     for (const d of graph.dependencies.get(def.name) ?? []) {
@@ -234,7 +219,7 @@ export class ExecutionRunner {
         if (hit && (await this.outputsExist(hit.step))) {
           log('system', `cache hit (key ${key}): reusing the result of execution ${hit.executionId}`);
           await this.patch(work.id, rec, {
-            state: 'succeeded', cacheKey: key, cachedFrom: hit.executionId, outputs: hit.step.outputs, properties: def.type === 'register-model' ? await this.withCurrentApproval(hit.step.properties) : hit.step.properties,
+            state: 'succeeded', cacheKey: key, cachedFrom: hit.executionId, outputs: hit.step.outputs, properties: (await cachedPropertyRefreshers[def.type]?.(hit.step.properties, this.services)) ?? hit.step.properties,
             metrics: hit.step.metrics, warnings: hit.step.warnings, finishedAt: Date.now(),
           });
           return undefined;

@@ -3,7 +3,6 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { assertLocalFile, writeFileAtomically, type ArtifactsService, type StoredArtifact } from '../storage/artifacts/artifacts-service.js';
 import { normalizeKey } from '../storage/artifacts/normalize-key.js';
-import { CapstanError } from '../core/errors.js';
 import type { HttpClient } from './http-client.js';
 
 /** `a/b c/d` → `a/b%20c/d`: each key segment encoded, the slashes kept. */
@@ -28,19 +27,26 @@ export class ArtifactsClient implements ArtifactsService {
     return (await this.http.request<{ artifacts: StoredArtifact[] }>('GET', '/api/v1/artifacts', { query: { prefix } })).artifacts;
   }
 
+  private async get(key: string): Promise<{ body: Readable; info: StoredArtifact }> {
+    const res = await this.http.requestRaw('GET', `/api/v1/artifacts/${artifactKeyPath(key)}`);
+    const h = (name: string) => res.headers.get(name) ?? '';
+    return {
+      body: Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>),
+      info: { key, size: Number(h('content-length')), sha256: h('x-capstan-sha256'), modifiedAt: h('x-capstan-modified-at'), uri: h('x-capstan-uri') },
+    };
+  }
+
   /** Opens one object as a stream (the registry's package pulls verify digests on top of it). */
   async open(key: string): Promise<Readable> {
-    const res = await this.http.requestRaw('GET', `/api/v1/artifacts/${artifactKeyPath(key)}`);
-    return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+    return (await this.get(key)).body;
   }
 
   /** @inheritdoc */
   async download(key: string, localPath: string): Promise<StoredArtifact> {
-    const normalized = normalizeKey(key);
-    // The GET answers CAPSTAN_ARTIFACT_NOT_FOUND for a missing key before anything is written locally.
-    await writeFileAtomically(localPath, await this.open(normalized));
-    const info = (await this.list(normalized)).find((a) => a.key === normalized);
-    if (!info) throw new CapstanError('CAPSTAN_ARTIFACT_NOT_FOUND', `no artifact ${normalized}`, { fields: { key: normalized } });
+    // The GET answers CAPSTAN_ARTIFACT_NOT_FOUND for a missing key before anything is written locally;
+    // its headers carry the object's info, so no second request is needed.
+    const { body, info } = await this.get(normalizeKey(key));
+    await writeFileAtomically(localPath, body);
     return info;
   }
 }

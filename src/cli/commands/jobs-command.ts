@@ -3,19 +3,13 @@ import { CapstanError } from '../../core/errors.js';
 import type { Job, JobState } from '../../storage/queue/job.js';
 import { JOB_STATES, type JobsService } from '../../storage/queue/jobs-service.js';
 import { JobsClient } from '../../sdk/jobs-client.js';
-import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
+import { allOptions, integerOption, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
 
 const access: ServiceAccess<JobsService> = {
   local: (platform) => platform.queue,
   remote: (http) => new JobsClient(http),
 };
-
-function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 500) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--limit must be an integer from 1 to 500, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 function parseState(value: string): JobState {
   if (!(JOB_STATES as string[]).includes(value)) {
@@ -58,7 +52,7 @@ export const jobsCommand: CommandModule = (program: Command) => {
     .option('--state <state>', `only jobs in this state (${JOB_STATES.join(', ')})`, parseState)
     .option('--queue <name>', 'only jobs of this queue')
     .option('--type <type>', 'only jobs of this type')
-    .option('--limit <n>', 'page size, 1-500; default 50', parseLimit)
+    .option('--limit <n>', 'page size, 1-500; default 50', integerOption('--limit', 1, 500))
     .option('--cursor <cursor>', 'the next-page cursor a previous list printed')
     .option('--json', 'print JSON')
     .action(async (_opts, cmd: Command) => {

@@ -5,7 +5,7 @@ import { compileApprovalPolicy } from '../../registry/approval-policy.js';
 import { isBareModelName, parseModelRef } from '../../registry/model-ref.js';
 import type { AuditEvent, ModelGroup, ModelVersion, RegistryService } from '../../registry/registry-service.js';
 import { RegistryClient } from '../../sdk/registry-client.js';
-import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
+import { allOptions, keyValues, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import { comparisonText } from '../comparison-text.js';
 import type { CommandModule } from './index.js';
 
@@ -48,20 +48,14 @@ function versionNumber(v: string): number {
 }
 
 function versionLine(v: ModelVersion): Record<string, unknown> {
-  return { version: v.version, approval: v.approval, aliases: v.aliases.join(','), framework: v.framework, metrics: fmtMap(v.metrics), createdBy: v.createdBy, createdAt: v.createdAt };
-}
-
-function fmtMap(m: Record<string, unknown>): string {
-  return Object.entries(m)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
+  return { version: v.version, approval: v.approval, aliases: v.aliases.join(','), framework: v.framework, metrics: keyValues(v.metrics), createdBy: v.createdBy, createdAt: v.createdAt };
 }
 
 function showVersion(v: ModelVersion): string {
   const rows: [string, unknown][] = [
     ['model', v.name], ['version', v.version], ['approval', v.approval], ['aliases', v.aliases.join(', ') || '-'],
-    ['framework', v.framework], ['artifact', v.artifactUri], ['digest', v.digest], ['metrics', fmtMap(v.metrics)],
-    ['params', fmtMap(v.params)], ['tags', fmtMap(v.tags)], ['lineage', fmtMap(v.lineage as Record<string, unknown>)],
+    ['framework', v.framework], ['artifact', v.artifactUri], ['digest', v.digest], ['metrics', keyValues(v.metrics)],
+    ['params', keyValues(v.params)], ['tags', keyValues(v.tags)], ['lineage', keyValues(v.lineage as Record<string, unknown>)],
     ['description', v.description], ['created', `${v.createdAt} by ${v.createdBy}`],
   ];
   return rows.map(([k, val]) => `${`${k}:`.padEnd(13)}${val}`).join('\n');
@@ -71,7 +65,7 @@ function showGroup(g: ModelGroup): string {
   return [
     `model:       ${g.name}`,
     `versions:    ${g.latestVersion}`,
-    `aliases:     ${fmtMap(g.aliases) || '-'}`,
+    `aliases:     ${keyValues(g.aliases) || '-'}`,
     `policy:      ${g.approvalPolicy ? `auto-approve when ${g.approvalPolicy.autoApprove}` : '-'}`,
     `description: ${g.description}`,
     `created:     ${g.createdAt}`,
@@ -92,7 +86,7 @@ export const modelsCommand: CommandModule = (program: Command) => {
     .option('--json', 'print JSON')
     .action(async (_o, cmd: Command) => {
       const groups = await withService(cmd, access, (s) => s.listModels());
-      printResult(cmd, groups, () => table(groups.map((g) => ({ name: g.name, versions: g.latestVersion, aliases: fmtMap(g.aliases), updated: g.updatedAt }))));
+      printResult(cmd, groups, () => table(groups.map((g) => ({ name: g.name, versions: g.latestVersion, aliases: keyValues(g.aliases), updated: g.updatedAt }))));
     });
 
   models

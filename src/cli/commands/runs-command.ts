@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
 import type { MetricPoint, Run, RunStatus } from '../../registry/registry-service.js';
-import { allOptions, printResult, table, withService } from '../cli-context.js';
+import { allOptions, integerOption, keyValues, printResult, table, withService } from '../cli-context.js';
 import { comparisonText } from '../comparison-text.js';
 import type { CommandModule } from './index.js';
 import { list, registryAccess as access } from './models-command.js';
@@ -13,22 +13,15 @@ function parseStatus(v: string): RunStatus {
   return v as RunStatus;
 }
 
-function parseLimit(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--limit must be an integer from 1 to 1000, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
-
-const short = (m: Record<string, number>) =>
-  Object.entries(m)
-    .map(([k, v]) => `${k}=${Number(v.toFixed(4))}`)
-    .join(' ');
+/** Latest metric values, rounded for a table. */
+const rounded = (m: Record<string, number>) => keyValues(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v.toFixed(4))])));
 
 function runText(r: Run): string {
   const rows: [string, unknown][] = [
     ['id', r.id], ['experiment', r.experiment], ['name', r.name], ['status', r.status], ['started', r.startedAt], ['ended', r.endedAt],
     ['duration', r.durationMs == null ? null : `${(r.durationMs / 1000).toFixed(1)}s`], ['created by', r.createdBy],
     ['pipeline', r.pipelineExecutionId ? `${r.pipelineExecutionId} step ${r.pipelineStep}` : null], ['artifacts', r.artifactUri],
-    ['metrics', short(r.metrics)], ['params', Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ')], ['tags', Object.entries(r.tags).map(([k, v]) => `${k}=${v}`).join(' ')],
+    ['metrics', rounded(r.metrics)], ['params', keyValues(r.params)], ['tags', keyValues(r.tags)],
   ];
   return rows.filter(([, v]) => v != null && v !== '').map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`).join('\n');
 }
@@ -69,13 +62,13 @@ export const runsCommand: CommandModule = (program: Command) => {
     .description('list runs, newest first')
     .option('--experiment <name>', 'only this experiment')
     .option('--status <status>', `only runs in this status (${STATUSES.join(', ')})`, parseStatus)
-    .option('--limit <n>', 'at most this many, 1-1000; default 100', parseLimit)
+    .option('--limit <n>', 'at most this many, 1-1000; default 100', integerOption('--limit', 1, 1000))
     .option('--json', 'print JSON')
     .action(async (_o, cmd: Command) => {
       const o = allOptions<{ experiment?: string; status?: RunStatus; limit?: number }>(cmd);
       const found = await withService(cmd, access, (s) => s.listRuns({ experiment: o.experiment, status: o.status, limit: o.limit }));
       printResult(cmd, found, () =>
-        table(found.map((r) => ({ id: r.id, experiment: r.experiment, name: r.name, status: r.status, started: r.startedAt, duration: r.durationMs == null ? '' : `${(r.durationMs / 1000).toFixed(1)}s`, metrics: short(r.metrics) }))),
+        table(found.map((r) => ({ id: r.id, experiment: r.experiment, name: r.name, status: r.status, started: r.startedAt, duration: r.durationMs == null ? '' : `${(r.durationMs / 1000).toFixed(1)}s`, metrics: rounded(r.metrics) }))),
       );
     });
 

@@ -8,6 +8,7 @@ import type { ModelVersion } from '../../registry/registry-service.js';
 import type { RunningServer } from '../../server/server.js';
 import type { DemoDataset } from './demo-data.js';
 import type { DemoReporter } from './demo-reporter.js';
+import { StepChanges } from '../step-progress.js';
 import { recommendFor, type UserRecommendations } from './demo-recommendations.js';
 
 /** The pipeline `capstan demo` applies, shipped with the package. */
@@ -156,15 +157,11 @@ async function waitForTriggeredExecution(platform: Platform, key: string, deadli
 /** Polls the execution, reporting step changes and training epochs, until it ends. */
 async function followExecution(platform: Platform, id: string, reporter: DemoReporter, deadline: number): Promise<ExecutionRecord> {
   const follower = platform.pipelines.follow(id);
-  const seen = new Map<string, string>();
+  const changes = new StepChanges();
   while (Date.now() < deadline) {
     const exec = await platform.pipelines.execution(id);
     for (const line of await follower.next()) reporter.logLine(line.step, line.line);
-    for (const step of exec.steps) {
-      if (seen.get(step.name) === step.state) continue;
-      seen.set(step.name, step.state);
-      if (step.state !== 'pending') reporter.step(step);
-    }
+    for (const step of changes.changed(exec)) reporter.step(step);
     if (exec.state === 'succeeded' || exec.state === 'failed' || exec.state === 'cancelled') {
       for (const line of await follower.next()) reporter.logLine(line.step, line.line);
       return exec;

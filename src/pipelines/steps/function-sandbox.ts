@@ -47,11 +47,12 @@ const post = (m) => parentPort.postMessage(m);
   }
   const fn = mod[handler] ?? (mod.default && mod.default[handler]);
   if (typeof fn !== 'function') return post({ kind: 'invalid', message: module + ' exports no function "' + handler + '"' });
-  const controller = new AbortController();
-  parentPort.on('message', (m) => { if (m === 'abort') controller.abort(); });
+  // A handler may await a promise that never settles; without a listening port the thread would exit
+  // at once. The parent ends the thread (answer, timeout or cancel), so the listener is never removed.
+  parentPort.on('message', () => {});
   let value;
   try {
-    value = await fn(event, { log: (line) => post({ kind: 'log', line: String(line) }), signal: controller.signal });
+    value = await fn(event, { log: (line) => post({ kind: 'log', line: String(line) }) });
   } catch (err) {
     const e = err instanceof Error ? err : undefined;
     const code = e && (typeof e.code === 'string' || typeof e.code === 'number') ? e.code : undefined;
@@ -70,13 +71,18 @@ const post = (m) => parentPort.postMessage(m);
 })();
 `;
 
+let tsxApi: { url: string | undefined } | undefined;
+
+/** Where tsx's API lives, resolved once, from here: the worker's own resolution starts from the module copy. */
 function tsxApiUrl(): string | undefined {
-  try {
-    // Resolved here: the worker's own resolution starts from wherever the module copy lives.
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    return undefined;
+  if (!tsxApi) {
+    try {
+      tsxApi = { url: import.meta.resolve('tsx/esm/api') };
+    } catch {
+      tsxApi = { url: undefined };
+    }
   }
+  return tsxApi.url;
 }
 
 /**
@@ -100,10 +106,7 @@ export function callInSandbox(call: SandboxCall): Promise<SandboxOutcome> {
       resolve(outcome);
     };
     const timer = setTimeout(() => finish({ kind: 'timeout' }), call.timeoutMs);
-    const onAbort = () => {
-      worker.postMessage('abort');
-      finish({ kind: 'cancelled' });
-    };
+    const onAbort = () => finish({ kind: 'cancelled' });
     if (call.signal.aborted) return onAbort();
     call.signal.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (m: SandboxOutcome | { kind: 'log'; line: string }) => {

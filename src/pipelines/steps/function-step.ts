@@ -1,8 +1,8 @@
 import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { CapstanError } from '../../core/errors.js';
+import { hidePath } from '../../core/hide-path.js';
 import type { FunctionStep } from '../definition.js';
 import { downloadInput } from '../artifact-digest.js';
 import { callInSandbox } from './function-sandbox.js';
@@ -17,10 +17,9 @@ export interface FunctionEvent {
   execution: { id: string; pipeline: string };
 }
 
-/** The second argument: a logger and a cancellation signal. */
+/** The second argument: a logger. A cancel or timeout terminates the handler's thread, so it needs no signal. */
 export interface FunctionContext {
   log(line: string): void;
-  signal: AbortSignal;
 }
 
 /**
@@ -54,7 +53,7 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
     const timeoutMs = step.timeoutMs ?? 60_000;
     const raw = await callInSandbox({ file, module: step.module, handler: step.handler, event, timeoutMs, signal: inv.signal, log: (line) => inv.log('stdout', line) });
     // Messages (import errors especially) name the snapshot's temporary copy; show the code directory instead.
-    const outcome = 'message' in raw ? { ...raw, message: raw.message.split(pathToFileURL(dir).href).join('<code>').split(dir).join('<code>') } : raw;
+    const outcome = 'message' in raw ? { ...raw, message: hidePath(raw.message, dir, '<code>') } : raw;
     switch (outcome.kind) {
       case 'result':
         return { ...emptyOutcome(), properties: outcome.value as Record<string, unknown> };

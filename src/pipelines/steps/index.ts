@@ -1,9 +1,9 @@
 import type { StepType } from '../definition.js';
 import { runCommandStep } from './command-step.js';
 import { runFunctionStep } from './function-step.js';
-import { runRegisterModelStep } from './register-model-step.js';
+import { refreshCachedRegistration, runRegisterModelStep } from './register-model-step.js';
 import { runConditionStep, runDeployStep, runFailStep } from './simple-steps.js';
-import type { StepHandler } from './step-handler.js';
+import type { StepHandler, StepServices } from './step-handler.js';
 
 /** The handler of every step type. */
 export const stepHandlers: Record<StepType, StepHandler> = {
@@ -15,6 +15,14 @@ export const stepHandlers: Record<StepType, StepHandler> = {
   deploy: runDeployStep,
   function: runFunctionStep,
   fail: runFailStep,
+};
+
+/**
+ * Step types whose result, when taken from the cache, still reflects state that may have moved since
+ * (a registered version's approval); the rest reuse the cached properties as they are.
+ */
+export const cachedPropertyRefreshers: Partial<Record<StepType, (properties: Record<string, unknown>, services: StepServices) => Promise<Record<string, unknown>>>> = {
+  'register-model': refreshCachedRegistration,
 };
 
 export type { DeployRequest, PipelineDeployer, StepServices } from './step-handler.js';

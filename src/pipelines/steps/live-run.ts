@@ -41,17 +41,18 @@ export class LiveRun {
     this.buffer.push(point);
   }
 
-  /** Writes the queued points in one batch, after any batch still being written. */
+  /** Writes the queued points (in batches of at most 10,000, the registry's limit) after any still being written. */
   flush(): Promise<void> {
-    if (this.buffer.length === 0) return this.writing;
-    const batch = this.buffer.splice(0, 10_000);
-    this.writing = this.writing
-      .then(() => this.registry.logMetrics(this.id, batch.map((p) => ({ key: p.name, value: p.value, step: p.step, timestamp: p.at }))))
-      .then(
-        () => undefined,
-        (err) => this.logger.warn({ err, runId: this.id }, 'could not record metric points of the run'),
-      );
-    return this.buffer.length ? this.flush() : this.writing;
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, 10_000).map((p) => ({ key: p.name, value: p.value, step: p.step, timestamp: p.at }));
+      this.writing = this.writing
+        .then(() => this.registry.logMetrics(this.id, batch))
+        .then(
+          () => undefined,
+          (err) => this.logger.warn({ err, runId: this.id }, 'could not record metric points of the run'),
+        );
+    }
+    return this.writing;
   }
 
   /** Stops the periodic flush, writes what is left and closes the run with the step's outcome. */

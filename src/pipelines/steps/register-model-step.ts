@@ -2,7 +2,7 @@ import { CapstanError } from '../../core/errors.js';
 import type { RegisterModelStep } from '../definition.js';
 import { ancestors } from '../graph.js';
 import { resolveValue } from '../references.js';
-import { emptyOutcome, type StepHandler } from './step-handler.js';
+import { emptyOutcome, type StepHandler, type StepServices } from './step-handler.js';
 
 /** Numeric leaves of a property document, as `a.b` paths (`{metrics: {auc: 0.9}}` → `auc` from `metrics`). */
 function numericLeaves(value: unknown, prefix = ''): Record<string, number> {
@@ -80,3 +80,18 @@ export const runRegisterModelStep: StepHandler = async (inv, services) => {
     properties: { model: step.model, version: version.version, digest: version.digest, artifactUri: version.artifactUri, approval },
   };
 };
+
+/**
+ * A register step taken from the cache names the version it registered back then; its approval is
+ * reported as it is now (a person may have approved it since), not as it was at registration.
+ */
+export async function refreshCachedRegistration(properties: Record<string, unknown>, services: StepServices): Promise<Record<string, unknown>> {
+  const registry = services.registry?.();
+  const { model, version } = properties as { model?: unknown; version?: unknown };
+  if (!registry || typeof model !== 'string' || typeof version !== 'number') return properties;
+  try {
+    return { ...properties, approval: (await registry.getVersion(model, version)).approval };
+  } catch {
+    return properties;
+  }
+}

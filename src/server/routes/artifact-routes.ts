@@ -82,6 +82,8 @@ export const artifactRoutes: RoutePlugin = async (app, { platform }) => {
       reply.header('content-type', 'application/octet-stream');
       reply.header('content-length', String(info.size));
       reply.header('x-capstan-sha256', info.sha256);
+      reply.header('x-capstan-modified-at', info.modifiedAt);
+      reply.header('x-capstan-uri', artifacts.uriFor(key));
       return reply.send(await artifacts.stream(key));
     },
   );

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
+import { hidePath } from '../../core/hide-path.js';
 import { packagePath } from '../model-manifest.js';
 import { Batcher } from './batcher.js';
 import type { Engine, EngineSpec } from './engine.js';
@@ -31,11 +32,6 @@ export interface JsModelModule {
   postprocess?(output: unknown, ctx: JsHandlerContext): unknown;
 }
 
-/** Error texts name the package's cache directory on this host; clients see `<package>` instead. */
-function withoutPackagePath(message: string, dir: string): string {
-  return message.split(pathToFileURL(dir).href).join('<package>').split(dir).join('<package>');
-}
-
 function userError(err: unknown, stage: string): CapstanError {
   if (isCapstanError(err)) return err;
   // A handler may throw `{ status: 4xx, message }` for bad input; anything else is the model failing.
@@ -53,14 +49,14 @@ export async function createJsEngine(spec: EngineSpec): Promise<Engine> {
   try {
     mod = (await import(pathToFileURL(packagePath(dir, manifest.entry)).href)) as JsModelModule;
   } catch (err) {
-    throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `cannot import ${manifest.entry}: ${withoutPackagePath(String((err as Error).message ?? err).split('\n')[0], dir).slice(0, 300)}`, { cause: err });
+    throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `cannot import ${manifest.entry}: ${hidePath(String((err as Error).message ?? err).split('\n')[0], dir, '<package>').slice(0, 300)}`, { cause: err });
   }
   if (typeof mod.predict !== 'function') throw new CapstanError('CAPSTAN_SERVING_MODEL_PACKAGE_INVALID', `${manifest.entry} exports no predict function`);
   let model: unknown;
   try {
     model = mod.load ? await mod.load(dir, options.handlerOptions) : undefined;
   } catch (err) {
-    throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `load() of ${manifest.entry} failed: ${withoutPackagePath(String((err as Error).message ?? err), dir).slice(0, 300)}`, { cause: err });
+    throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `load() of ${manifest.entry} failed: ${hidePath(String((err as Error).message ?? err), dir, '<package>').slice(0, 300)}`, { cause: err });
   }
   const predictBatch = mod.predictBatch;
   const batcher = predictBatch
