@@ -1,6 +1,7 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { networkInterfaces } from 'node:os';
 import assert from 'node:assert/strict';
-import { assertOutboundUrl, classifyAddress, hostAllowed, outboundLookup, parseIPv6, type HostResolver } from './outbound-guard.js';
+import { assertOutboundUrl, classifyAddress, hostAllowed, outboundLookup, parseIPv6, type AddressClass, type HostResolver } from './outbound-guard.js';
 import { isCapstanError } from './errors.js';
 
 const closed = { allowPrivate: false, allowHosts: [] as string[] };
@@ -15,43 +16,137 @@ async function refused(url: string, code: string, message: RegExp, settings = cl
   });
 }
 
+// Every block of the IANA IPv4 and IPv6 special-purpose registries (and multicast), probed at its
+// first, an inner and (where the block ends) its last address, plus the IPv4-embedding IPv6 forms.
+const probes: [string, AddressClass][] = [
+  ['8.8.8.8', 'public'],
+  ['93.184.216.34', 'public'],
+  ['1.1.1.1', 'public'],
+  ['0.0.0.0', 'unspecified'],
+  ['0.255.255.255', 'unspecified'],
+  ['10.0.0.0', 'private'],
+  ['10.1.2.3', 'private'],
+  ['10.255.255.255', 'private'],
+  ['100.63.255.255', 'public'],
+  ['100.64.0.1', 'private'],
+  ['100.127.255.255', 'private'],
+  ['100.128.0.0', 'public'],
+  ['127.0.0.1', 'loopback'],
+  ['127.255.255.254', 'loopback'],
+  ['169.254.1.1', 'link-local'],
+  ['169.254.169.254', 'metadata'],
+  ['100.100.100.200', 'metadata'],
+  ['172.15.255.255', 'public'],
+  ['172.16.0.1', 'private'],
+  ['172.31.255.255', 'private'],
+  ['172.32.0.1', 'public'],
+  ['192.0.0.0', 'reserved'],
+  ['192.0.0.9', 'reserved'],
+  ['192.0.0.170', 'reserved'],
+  ['192.0.2.0', 'documentation'],
+  ['192.0.2.255', 'documentation'],
+  ['192.0.3.1', 'public'],
+  ['192.31.196.1', 'reserved'],
+  ['192.52.193.1', 'reserved'],
+  ['192.88.99.1', 'reserved'],
+  ['192.168.0.0', 'private'],
+  ['192.168.255.255', 'private'],
+  ['192.175.48.6', 'reserved'],
+  ['198.17.255.255', 'public'],
+  ['198.18.0.0', 'reserved'],
+  ['198.19.255.255', 'reserved'],
+  ['198.20.0.0', 'public'],
+  ['198.51.100.7', 'documentation'],
+  ['203.0.113.9', 'documentation'],
+  ['224.0.0.1', 'multicast'],
+  ['239.255.255.255', 'multicast'],
+  ['240.0.0.1', 'reserved'],
+  ['255.255.255.254', 'reserved'],
+  ['255.255.255.255', 'reserved'],
+  ['::', 'unspecified'],
+  ['::1', 'loopback'],
+  ['::ffff:127.0.0.1', 'loopback'],
+  ['::ffff:7f00:1', 'loopback'],
+  ['::ffff:10.0.0.1', 'private'],
+  ['::ffff:169.254.169.254', 'metadata'],
+  ['::ffff:192.0.2.1', 'documentation'],
+  ['::ffff:8.8.8.8', 'public'],
+  ['::ffff:0:127.0.0.1', 'loopback'],
+  ['::ffff:0:10.0.0.1', 'private'],
+  ['::ffff:0:8.8.8.8', 'public'],
+  ['::127.0.0.1', 'loopback'],
+  ['::8.8.8.8', 'public'],
+  ['64:ff9b::10.0.0.1', 'private'],
+  ['64:ff9b::127.0.0.1', 'loopback'],
+  ['64:ff9b::8.8.8.8', 'public'],
+  ['64:ff9b:1::8.8.8.8', 'private'],
+  ['100::1', 'reserved'],
+  ['100::1:0:0:1', 'reserved'],
+  ['2001::', 'unspecified'], // Teredo with server 0.0.0.0
+  ['2001:1::1', 'reserved'],
+  ['2001:2::1', 'reserved'],
+  ['2001:3::1', 'reserved'],
+  ['2001:4:112::1', 'reserved'],
+  ['2001:10::1', 'reserved'],
+  ['2001:20::1', 'reserved'],
+  ['2001:30::1', 'reserved'],
+  ['2001:1ff:ffff::1', 'reserved'],
+  ['2001:200::1', 'public'],
+  ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback'], // Teredo, client 127.0.0.1
+  ['2001:0:4136:e378:8000:63bf:f5ff:fffe', 'private'], // Teredo, client 10.0.0.1
+  ['2001:0:a00:1:8000:63bf:f7f7:f7f7', 'private'], // Teredo, server 10.0.0.1
+  ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', 'public'], // Teredo, client 8.8.8.8
+  ['2001:db8::1', 'documentation'],
+  ['2001:db8:ffff::1', 'documentation'],
+  ['2002:a00:1::', 'private'],
+  ['2002:7f00:1::1', 'loopback'],
+  ['2002:c000:201::1', 'documentation'],
+  ['2002:808:808::1', 'public'],
+  ['2606:4700:4700::1111', 'public'],
+  ['2620:4f:8000::1', 'reserved'],
+  ['3fff::1', 'documentation'],
+  ['3fff:fff::1', 'documentation'],
+  ['5f00::1', 'reserved'],
+  ['fc00::1', 'private'],
+  ['fd12:3456::1', 'private'],
+  ['fd00:ec2::254', 'metadata'],
+  ['fe80::1', 'link-local'],
+  ['febf::1', 'link-local'],
+  ['fec0::1', 'private'],
+  ['ff02::1', 'multicast'],
+  ['ff0e::1', 'multicast'],
+  ['4000::1', 'reserved'],
+  ['e000::1', 'reserved'],
+  ['not-an-ip', 'reserved'],
+];
+let probesRun = 0;
+after(() => console.log(`outbound-guard: ${probesRun} probes`));
+
 describe('outbound address classification', () => {
-  const cases: [string, string][] = [
-    ['8.8.8.8', 'public'],
-    ['93.184.216.34', 'public'],
-    ['127.0.0.1', 'loopback'],
-    ['127.255.255.254', 'loopback'],
-    ['10.1.2.3', 'private'],
-    ['172.16.0.1', 'private'],
-    ['172.31.255.255', 'private'],
-    ['172.32.0.1', 'public'],
-    ['192.168.1.1', 'private'],
-    ['100.64.0.1', 'private'],
-    ['169.254.1.1', 'link-local'],
-    ['169.254.169.254', 'metadata'],
-    ['0.0.0.0', 'unspecified'],
-    ['224.0.0.1', 'multicast'],
-    ['255.255.255.255', 'reserved'],
-    ['::1', 'loopback'],
-    ['::', 'unspecified'],
-    ['fe80::1', 'link-local'],
-    ['fc00::1', 'private'],
-    ['fd12:3456::1', 'private'],
-    ['fd00:ec2::254', 'metadata'],
-    ['ff02::1', 'multicast'],
-    ['2606:4700:4700::1111', 'public'],
-    ['::ffff:127.0.0.1', 'loopback'],
-    ['::ffff:7f00:1', 'loopback'],
-    ['::ffff:10.0.0.1', 'private'],
-    ['::ffff:169.254.169.254', 'metadata'],
-    ['::ffff:8.8.8.8', 'public'],
-    ['64:ff9b::10.0.0.1', 'private'],
-    ['2002:a00:1::', 'private'],
-    ['not-an-ip', 'reserved'],
-  ];
-  for (const [address, kind] of cases) {
-    it(`classifies ${address} as ${kind}`, () => assert.equal(classifyAddress(address), kind));
+  for (const [address, kind] of probes) {
+    it(`classifies ${address} as ${kind}`, () => {
+      probesRun++;
+      assert.equal(classifyAddress(address, { ownAddresses: [] }), kind);
+    });
   }
+
+  it("classifies this machine's own interface addresses as non-public, also IPv4-embedded", () => {
+    const own = ['93.184.216.34', '2606:4700:4700::1111'];
+    probesRun += 4;
+    assert.equal(classifyAddress('93.184.216.34', { ownAddresses: own }), 'own');
+    assert.equal(classifyAddress('::ffff:93.184.216.34', { ownAddresses: own }), 'own');
+    assert.equal(classifyAddress('2606:4700:4700:0::1111', { ownAddresses: own }), 'own');
+    assert.equal(classifyAddress('93.184.216.35', { ownAddresses: own }), 'public');
+  });
+
+  it('reads the own addresses from the network interfaces by default', () => {
+    const listed = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((e) => e.address));
+    assert.ok(listed.length > 0);
+    for (const address of listed) {
+      probesRun++;
+      assert.notEqual(classifyAddress(address), 'public', address);
+    }
+  });
 
   it('expands IPv6 forms with :: and embedded dotted quads to 16 bytes', () => {
     assert.deepEqual(parseIPv6('::ffff:1.2.3.4'), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]);
@@ -93,6 +188,28 @@ describe('assertOutboundUrl', () => {
     await refused('http://0.0.0.0/', 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED', /unspecified address/);
     await refused('http://169.254.169.254/latest/meta-data/', 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED', /metadata address/);
     await refused('http://[fd00:ec2::254]/', 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED', /metadata address/);
+  });
+
+  it('refuses IPv4-translated, documentation and own-address URLs (audit probes)', async () => {
+    const probes: [string, RegExp][] = [
+      ['http://[::ffff:0:127.0.0.1]:9999/', /loopback address/],
+      ['http://192.0.2.10/', /documentation address/],
+      ['http://198.51.100.10/', /documentation address/],
+      ['http://203.0.113.10/', /documentation address/],
+      ['http://[2001:db8::1]/', /documentation address/],
+      ['http://[64:ff9b::a9fe:a9fe]/', /metadata address/],
+      ['http://[2002:a9fe:a9fe::]/', /metadata address/],
+      ['http://192.88.99.1/', /reserved address/],
+    ];
+    for (const [url, message] of probes) {
+      probesRun++;
+      await refused(url, 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED', message);
+    }
+    probesRun++;
+    await assert.rejects(
+      assertOutboundUrl('http://own.example.com/', closed, { resolve: resolveTo('93.184.216.34'), ownAddresses: ['93.184.216.34'] }),
+      (err: unknown) => isCapstanError(err, 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED') && /this machine's own addresses \(93\.184\.216\.34\)/.test(err.message),
+    );
   });
 
   it('refuses a host name when any of its addresses is private (not only the first)', async () => {
