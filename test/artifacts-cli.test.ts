@@ -46,6 +46,8 @@ describe('capstan artifacts (embedded and through --url)', () => {
     const unsafe = cliProblem(await capstan('artifacts', 'put', 'interactions.csv', '../outside.csv', '--json'));
     assert.equal(unsafe.code, 'CAPSTAN_ARTIFACT_UNSAFE_PATH');
     assert.equal(existsSync(path.join(home, 'outside.csv')), false);
+    const dotted = cliProblem(await capstan('artifacts', 'put', 'interactions.csv', 'x/../ok/a.txt', '--json'));
+    assert.equal(dotted.code, 'CAPSTAN_ARTIFACT_UNSAFE_PATH');
     const gone = cliProblem(await capstan('artifacts', 'get', 'datasets/none.csv', 'none.csv', '--json'));
     assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
     assert.equal(existsSync(path.join(dir, 'none.csv')), false);
@@ -64,6 +66,13 @@ describe('capstan artifacts (embedded and through --url)', () => {
       const got = cliJson(await capstan('--url', server.url, 'artifacts', 'get', 'remote/a b.csv', 'remote-copy.csv', '--json'));
       assert.equal(got.sha256, put.sha256);
       assert.equal(readFileSync(path.join(dir, 'remote-copy.csv'), 'utf8'), 'user,item\n1,2\n1,3\n');
+      const dotted = cliProblem(await capstan('--url', server.url, 'artifacts', 'put', 'interactions.csv', 'x/../ok/a.txt', '--json'));
+      assert.equal(dotted.code, 'CAPSTAN_ARTIFACT_UNSAFE_PATH');
+      assert.deepEqual(cliJson(await capstan('--url', server.url, 'artifacts', 'ls', 'ok/', '--json')).artifacts, [], '".." is refused, not resolved away');
+      const unicode = cliJson(await capstan('--url', server.url, 'artifacts', 'put', 'interactions.csv', 'remote/日本.txt', '--json'));
+      const gotUnicode = cliJson(await capstan('--url', server.url, 'artifacts', 'get', 'remote/日本.txt', 'unicode-copy.csv', '--json'));
+      assert.equal(gotUnicode.uri, unicode.uri, 'the percent-encoded URI header is decoded');
+      assert.match(gotUnicode.uri, /remote\/日本\.txt$/);
       const gone = cliProblem(await capstan('--url', server.url, 'artifacts', 'get', 'remote/none.csv', 'r-none.csv', '--json'));
       assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
       assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('r-none')), [], 'no partial file is left');

@@ -83,7 +83,8 @@ export const artifactRoutes: RoutePlugin = async (app, { platform }) => {
       reply.header('content-length', String(info.size));
       reply.header('x-capstan-sha256', info.sha256);
       reply.header('x-capstan-modified-at', info.modifiedAt);
-      reply.header('x-capstan-uri', artifacts.uriFor(key));
+      // Header values are Latin-1 at most; percent-encoding lets keys in any script through.
+      reply.header('x-capstan-uri', encodeURI(artifacts.uriFor(key)));
       return reply.send(await artifacts.stream(key));
     },
   );

@@ -151,6 +151,27 @@ const hostileKeys: [string, RegExp][] = [
   ['.staging/x', /reserved area/],
 ];
 
+/** Keys that are not traversal but still refused (audit issue 10): unprintable characters and over-long segments. */
+const invalidKeys: [string, RegExp][] = [
+  ['bidi/invoice\u202Etxt.exe', /not printable \(U\+202E\)/],
+  ['bidi/a\u202Ab', /not printable \(U\+202A\)/],
+  ['bidi/a\u2069b', /not printable \(U\+2069\)/],
+  ['bidi/a\u200Fb', /not printable \(U\+200F\)/],
+  ['zero/a\uFEFFb', /not printable \(U\+FEFF\)/],
+  ['unassigned/a\u0378b', /not printable \(U\+0378\)/],
+  ['encoded/a%E2%80%AEb', /not printable \(U\+202E\)/],
+  [`long/${'s'.repeat(300)}.txt`, /segment longer than 255 bytes/],
+  [`long/${'日'.repeat(86)}`, /segment longer than 255 bytes/],
+];
+
+/** Every refused key with its catalogue code. */
+const refusedKeys: [string, RegExp, string][] = [
+  ...hostileKeys.map(([key, message]): [string, RegExp, string] => [key, message, 'CAPSTAN_ARTIFACT_UNSAFE_PATH']),
+  ...invalidKeys.map(([key, message]): [string, RegExp, string] => [key, message, 'CAPSTAN_ARTIFACT_KEY_INVALID']),
+];
+let probesRun = 0;
+after(() => console.log(`artifact-safety (stores): ${probesRun} probes`));
+
 const hostileArchives: [string, RawTarEntry[], RegExp][] = [
   ['a ".." escape', [{ name: 'ok.txt', content: 'fine' }, { name: '../escape.txt', content: 'pwned' }], /archive entry "\.\.\/escape\.txt" contains a "\.\." segment/],
   ['a nested ".." escape', [{ name: 'a/../../escape.txt', content: 'pwned' }], /contains a "\.\." segment/],
@@ -285,12 +306,23 @@ for (const adapter of [fileAdapter, s3Adapter]) {
       assert.equal(readFileSync(path.join(dst, 'out/model.json'), 'utf8'), '{"name":"ncf"}');
     });
 
-    for (const [key, message] of hostileKeys) {
-      it(`refuses the key ${JSON.stringify(key)} for every operation, writing nothing`, async () => {
+    it('stores keys in any script and reads them back under the same key', async () => {
+      const { store } = await adapter.create();
+      for (const key of ['日本/日本.txt', 'ελληνικά/κλειδί.csv', 'emoji/🚀 launch.json', 'nfc/cafe\u0301.txt']) {
+        probesRun++;
+        const info = await store.put(key, key);
+        assert.equal(info.key, key.normalize('NFC'));
+        assert.equal((await store.get(info.key)).toString(), key);
+      }
+      assert.deepEqual((await store.list('nfc/')).map((i) => i.key), ['nfc/caf\u00e9.txt']);
+    });
+
+    for (const [key, message, code] of refusedKeys) {
+      it(`refuses the key ${JSON.stringify(key.slice(0, 40))} for every operation, writing nothing`, async () => {
+        probesRun++;
         const h = await adapter.create();
         await h.store.put('existing/file.txt', 'data');
         const before = await h.raw();
-        const code = 'CAPSTAN_ARTIFACT_UNSAFE_PATH';
         await refused(h.store.put(key, 'pwned'), code, message);
         await refused(h.store.put(key, failingStream(10)), code, message);
         await refused(h.store.get(key), code, message);

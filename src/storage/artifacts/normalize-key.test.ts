@@ -88,9 +88,47 @@ describe('normalizeKey', () => {
     ['a\nb', /control character/],
     ['%c0%ae%c0%ae/x', /not valid UTF-8/],
     ['%ff', /not valid UTF-8/],
-    ['x'.repeat(1025), /longer than 1024 bytes/],
+    [Array(6).fill('x'.repeat(200)).join('/'), /longer than 1024 bytes/],
   ] as const) {
     it(`refuses ${JSON.stringify(key.slice(0, 20))} as an invalid key`, () => {
+      refused(() => normalizeKey(key), 'CAPSTAN_ARTIFACT_KEY_INVALID', reason);
+    });
+  }
+
+  it('accepts letters, digits, marks, punctuation, symbols and spaces of any script', () => {
+    for (const key of ['日本.txt', 'données/été.csv', 'עברית/קובץ', 'emoji/🚀.json', 'a b/c-d_e(1)[2]{3}.txt', `max/${'日'.repeat(85)}`]) {
+      assert.equal(normalizeKey(key), key.normalize('NFC'));
+    }
+  });
+
+  for (const [key, reason] of [
+    ['a\u202Ab', /not printable \(U\+202A\)/],
+    ['a\u202Bb', /U\+202B/],
+    ['a\u202Cb', /U\+202C/],
+    ['a\u202Db', /U\+202D/],
+    ['a\u202Eb', /U\+202E/],
+    ['a\u2066b', /U\+2066/],
+    ['a\u2067b', /U\+2067/],
+    ['a\u2068b', /U\+2068/],
+    ['a\u2069b', /U\+2069/],
+    ['a\u200Eb', /U\+200E/],
+    ['a\u200Fb', /U\+200F/],
+    ['a\u200Bb', /U\+200B/],
+    ['a\u200Db', /U\+200D/],
+    ['a\u00ADb', /U\+00AD/],
+    ['a\uFEFFb', /U\+FEFF/],
+    ['a\u2028b', /U\+2028/],
+    ['a\u0378b', /U\+0378/],
+    ['a\uE000b', /U\+E000/],
+    ['a\uD800b', /U\+D800/],
+    ['a\u0085b', /control character \(U\+0085\)/],
+    ['a%E2%80%AEb', /U\+202E/],
+    ['a%25E2%2580%25AEb', /U\+202E/],
+    ['a%0Ab', /control character \(U\+000A\)/],
+    [`${'s'.repeat(256)}`, /segment longer than 255 bytes/],
+    [`a/${'日'.repeat(86)}/b`, /segment longer than 255 bytes/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(key.slice(0, 20))} as unprintable or over-long`, () => {
       refused(() => normalizeKey(key), 'CAPSTAN_ARTIFACT_KEY_INVALID', reason);
     });
   }

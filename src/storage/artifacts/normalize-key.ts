@@ -10,6 +10,17 @@ export const RESERVED_SEGMENTS: readonly string[] = ['.staging', '.meta'];
 /** Longest key accepted, in UTF-8 bytes (S3's own limit). */
 export const MAX_KEY_BYTES = 1024;
 
+/** Longest key segment accepted, in UTF-8 bytes (the NAME_MAX of common file systems, so both stores agree). */
+export const MAX_SEGMENT_BYTES = 255;
+
+/**
+ * Characters no key may hold: controls (Cc), format characters (Cf: bidi controls such as U+202E,
+ * zero-width characters, U+FEFF), unassigned code points (Cn), private use (Co), lone surrogates (Cs)
+ * and the line/paragraph separators. A key is a name people read and tools display; these make one
+ * name look like another or cannot be shown at all.
+ */
+const REFUSED_CHARACTERS = /[\p{C}\p{Zl}\p{Zp}]/u;
+
 /** How many rounds of percent-decoding are tried before a key is declared hostile. */
 const MAX_DECODE_ROUNDS = 8;
 
@@ -69,6 +80,15 @@ function decodedForms(raw: string, what: string): string[] {
   }
 }
 
+function checkCharacters(form: string, raw: string, what: string): void {
+  const bad = REFUSED_CHARACTERS.exec(form);
+  if (!bad) return;
+  const codePoint = `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  // eslint-disable-next-line no-control-regex
+  const kind = /[\u0000-\u001f\u007f-\u009f]/.test(bad[0]) ? 'a control character' : 'a character that is not printable';
+  throw invalid(what, raw, `contains ${kind} (${codePoint})`);
+}
+
 function checkForm(form: string, raw: string, what: string): void {
   if (form.includes('\0')) throw unsafe(what, raw, 'contains a NUL byte');
   if (form.includes('\\')) throw unsafe(what, raw, 'contains a backslash');
@@ -80,8 +100,9 @@ function checkForm(form: string, raw: string, what: string): void {
 /**
  * Checks and normalises a `/`-separated relative path: refuses `..` segments, absolute paths
  * (`/x`, `C:\x`), backslashes and NUL bytes, in the raw value and after every round of
- * percent-decoding (so `%2e%2e%2f` and `%252e%252e%252f` are caught); refuses control characters
- * and over-long keys. Returns the key in NFC with empty and `.` segments removed. The stored key is
+ * percent-decoding (so `%2e%2e%2f` and `%252e%252e%252f` are caught); refuses control, format
+ * (bidi, zero-width), unassigned and private-use characters, also percent-encoded, segments over
+ * 255 bytes and keys over 1024 bytes. Returns the key in NFC with empty and `.` segments removed. The stored key is
  * never decoded: `%41` stays the three characters `%41`.
  */
 export function normalizeRelativePath(value: unknown, options: PathCheckOptions = {}): string {
@@ -92,8 +113,7 @@ export function normalizeRelativePath(value: unknown, options: PathCheckOptions 
     throw invalid(what, value, 'must not be empty');
   }
   for (const form of decodedForms(value, what)) checkForm(form, value, what);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0001-\u001f\u007f]/.test(value)) throw invalid(what, value, 'contains a control character');
+  for (const form of decodedForms(value, what)) checkCharacters(form, value, what);
   const trailing = value.endsWith('/');
   if (trailing && !options.allowTrailingSlash) throw invalid(what, value, 'must not end with "/"');
   const segments = value.normalize('NFC').split('/').filter((s) => s !== '' && s !== '.');
@@ -104,6 +124,8 @@ export function normalizeRelativePath(value: unknown, options: PathCheckOptions 
   if (!options.allowReserved && RESERVED_SEGMENTS.includes(segments[0])) {
     throw unsafe(what, value, `is inside the reserved area "${segments[0]}/"`);
   }
+  const long = segments.find((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES);
+  if (long) throw invalid(what, value, `has a segment longer than ${MAX_SEGMENT_BYTES} bytes`);
   const key = segments.join('/') + (trailing ? '/' : '');
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw invalid(what, value, `is longer than ${MAX_KEY_BYTES} bytes`);
   return key;
