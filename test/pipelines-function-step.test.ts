@@ -44,6 +44,8 @@ export async function handler(event, { log }) {
   'uses-package.mjs': `import YAML from 'yaml';\nexport const handler = (event) => ({ parsed: YAML.parse(event.args.text) });\n`,
   // Blocks its thread for good: only terminating the thread stops it.
   'spin.mjs': `export function handler() { for (;;) {} }\n`,
+  // Reports which of the server's variables it can read.
+  'env.mjs': `export const handler = () => ({ secret: process.env.CAPSTAN_FN_ENV_PROBE ?? null, hasPath: typeof process.env.PATH === 'string' });\n`,
   'no-handler.mjs': `export function somethingElse() { return {}; }\n`,
   'broken.mjs': `export function handler( {\n`,
   'number.mjs': `export const handler = () => 42;\n`,
@@ -163,6 +165,17 @@ steps:
       const exec = await fx.run(`name: fn-package\ncode: fn-code\nsteps:\n  - { name: s, type: function, module: uses-package.mjs, args: { text: "a: 1" } }\n`);
       assert.equal(exec.state, 'succeeded', JSON.stringify(step(exec, 's').error));
       assert.deepEqual(step(exec, 's').properties.parsed, { a: 1 });
+    });
+
+    it("gives a handler the host variables a command step gets, not the server's secrets", async () => {
+      process.env.CAPSTAN_FN_ENV_PROBE = 'server-secret';
+      try {
+        const exec = await fx.run(`name: fn-env\ncode: fn-code\nsteps:\n  - { name: s, type: function, module: env.mjs }\n`);
+        assert.equal(exec.state, 'succeeded', JSON.stringify(step(exec, 's').error));
+        assert.deepEqual(step(exec, 's').properties, { secret: null, hasPath: true });
+      } finally {
+        delete process.env.CAPSTAN_FN_ENV_PROBE;
+      }
     });
 
     it('stops a handler stuck in a synchronous loop at its timeout, while the scheduler keeps running other steps', async () => {

@@ -9,6 +9,7 @@ import type { StepOutput } from '../execution.js';
 import { builtinCommand } from './builtin-command.js';
 import { Semaphore } from './semaphore.js';
 import { NO_RETRY_EXIT_CODE, type StepExecutor, type StepRunContext, type StepRunResult, type StepTask } from './step-executor.js';
+import { DEFAULT_PASS_ENV, passedEnvironment } from '../steps/step-environment.js';
 
 /** Options of the local executor; every field has a default. */
 export interface LocalExecutorOptions {
@@ -17,14 +18,12 @@ export interface LocalExecutorOptions {
   /** Parent directory of per-step working directories; default the OS temp dir. */
   workRoot?: string;
   /** Host variables passed to every step besides the declared ones; default PATH, HOME, LANG, LC_ALL, TZ, TMPDIR. */
-  passEnv?: string[];
+  passEnv?: readonly string[];
   /** Grace period between SIGTERM and SIGKILL on timeout or cancel, in ms; default 5000. */
   killGraceMs?: number;
   /** Keep working directories after the step (debugging); default false. */
   keepWorkDirs?: boolean;
 }
-
-const DEFAULT_PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
 
 /**
  * Runs command steps as local subprocesses: a fresh working directory per attempt (code snapshot,
@@ -72,8 +71,7 @@ export class LocalExecutor implements StepExecutor {
 
     const hpArgs = Object.entries(task.hyperparameters).flatMap(([k, v]) => [`--${k}`, String(v)]);
     const argv = task.builtin ? [...builtinCommand(task.builtin), ...hpArgs] : [...(task.command ?? []), ...hpArgs];
-    const env: Record<string, string> = {};
-    for (const k of this.o.passEnv) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+    const env = passedEnvironment(this.o.passEnv);
     Object.assign(env, task.env, {
       CAPSTAN_INPUT_DIR: dirs.input,
       CAPSTAN_OUTPUT_DIR: dirs.output,

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { passedEnvironment } from './step-environment.js';
 
 /** How one handler call ended inside its thread. */
 export type SandboxOutcome =
@@ -21,6 +22,8 @@ export interface SandboxCall {
   signal: AbortSignal;
   /** Receives each `context.log(line)` of the handler. */
   log: (line: string) => void;
+  /** The thread's `process.env`; default: only the host variables command steps get (`DEFAULT_PASS_ENV`). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -94,6 +97,8 @@ export function callInSandbox(call: SandboxCall): Promise<SandboxOutcome> {
     const worker = new Worker(THREAD_SCRIPT, {
       eval: true,
       execArgv: [],
+      // Without this the thread would see a copy of the server's whole environment (secrets included).
+      env: call.env ?? passedEnvironment(),
       workerData: { file: call.file, module: call.module, fileUrl: pathToFileURL(call.file).href, handler: call.handler, event: call.event, tsxApi: tsxApiUrl() },
     });
     let settled = false;
