@@ -64,7 +64,8 @@ export interface PlatformOptions {
 export async function openPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const config = options.config ?? compileConfig(options.sources);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(config.home, { recursive: true });
+  // Owner-only: the home holds the database (key hashes, webhook secrets) and the secret key file.
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const db = await openDatabase(config.databaseUrl, {
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,

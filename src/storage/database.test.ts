@@ -1,6 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { openDatabase } from './database.js';
 import { testDatabases } from './test-support/test-databases.js';
 import { migrationStatus, migrateToLatest } from './migrator.js';
@@ -62,6 +65,39 @@ describe('PostgreSQL connections ended by the server', { skip: postgresFactory.s
     } finally {
       await db.close();
       await t.dispose();
+    }
+  });
+});
+
+describe('SQLite file permissions', () => {
+  it('creates the database file 0600 in a new 0700 directory, and its WAL file 0600 too', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'capstan-db-mode-'));
+    try {
+      const file = path.join(root, 'home', 'capstan.db');
+      const db = await openDatabase(`sqlite://${file}`);
+      try {
+        assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
+        assert.equal(statSync(file).mode & 0o777, 0o600);
+        assert.equal(statSync(`${file}-wal`).mode & 0o777, 0o600);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('takes group and other access away from an existing database file', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'capstan-db-mode-'));
+    try {
+      const file = path.join(root, 'capstan.db');
+      writeFileSync(file, '');
+      chmodSync(file, 0o644);
+      const db = await openDatabase(`sqlite://${file}`);
+      await db.close();
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

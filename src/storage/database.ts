@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   CompiledQuery,
@@ -68,9 +68,21 @@ function immediateSqliteDialect(dialect: SqliteDialect): SqliteDialect {
   });
 }
 
+/**
+ * Creates the SQLite file owner-only (0600, its directory 0700) before SQLite opens it, and takes
+ * group and other access away from an existing one: it holds API key hashes and webhook secrets.
+ * SQLite gives its -wal and -shm files the database file's mode.
+ */
+function restrictDatabaseFile(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) chmodSync(file, mode & 0o700);
+}
+
 async function openSqlite(file: string, options: DatabaseOptions): Promise<Kysely<any>> {
   const { default: SQLite } = await import('better-sqlite3');
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') restrictDatabaseFile(file);
   const handle = new SQLite(file);
   handle.pragma('journal_mode = WAL');
   handle.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
