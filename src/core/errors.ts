@@ -31,6 +31,7 @@ export const errorCatalogue = {
   CAPSTAN_AUTH_FORBIDDEN: { status: 403, title: 'The API key does not have the role this action needs' },
   CAPSTAN_AUTH_ROLE_INVALID: { status: 400, title: 'Unknown role' },
   CAPSTAN_AUTH_KEY_NOT_FOUND: { status: 404, title: 'No such API key' },
+  CAPSTAN_AUTH_KEY_NAME_TAKEN: { status: 409, title: 'An active API key already has this name' },
 
   // metadata database
   CAPSTAN_DB_URL_INVALID: { status: 500, title: 'The database URL is not valid' },

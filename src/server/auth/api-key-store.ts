@@ -37,11 +37,11 @@ export interface CreatedApiKey {
 
 /** Key administration as the CLI sees it, on the embedded DB (ApiKeyStore) or over HTTP (KeysClient). */
 export interface ApiKeyAdmin {
-  /** Creates a key; the secret is returned once and never stored. */
+  /** Creates a key; the secret is returned once and never stored. CAPSTAN_AUTH_KEY_NAME_TAKEN when an active key has the name. */
   create(name: string, role: string): Promise<CreatedApiKey>;
   /** Every key, newest first. */
   list(): Promise<ApiKeyInfo[]>;
-  /** Revokes a key by id or name; throws CAPSTAN_AUTH_KEY_NOT_FOUND when none is active. */
+  /** Revokes a key by id or name (names are unique among active keys); throws CAPSTAN_AUTH_KEY_NOT_FOUND when none is active. */
   revoke(idOrName: string): Promise<ApiKeyInfo>;
 }
 
@@ -55,6 +55,11 @@ export interface Principal {
 // Keys are 32 random bytes, so a fast hash is enough (no dictionary to attack); sha256 keeps lookups indexable.
 function hashKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -74,7 +79,16 @@ export class ApiKeyStore implements ApiKeyAdmin {
     const secret = `cap_${randomBytes(32).toString('base64url')}`;
     const now = Date.now();
     const row = { id: newId('key'), name, role: r, prefix: secret.slice(0, 10), hash: hashKey(secret), created_at: now, last_used_at: null, revoked_at: null };
-    await this.q.insertInto('api_keys').values(row).execute();
+    const taken = () => new CapstanError('CAPSTAN_AUTH_KEY_NAME_TAKEN', `an active API key is already named ${JSON.stringify(name)}; revoke it first or choose another name`, { fields: { name } });
+    const existing = await this.q.selectFrom('api_keys').select('id').where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+    if (existing) throw taken();
+    try {
+      await this.q.insertInto('api_keys').values(row).execute();
+    } catch (err) {
+      // Two creates racing past the check: the unique index on active names decides.
+      if (isUniqueViolation(err)) throw taken();
+      throw err;
+    }
     return { key: secret, info: toInfo(row) };
   }
 
