@@ -68,6 +68,8 @@ export interface CapstanConfig {
   url?: string;
   /** API key the CLI sends to `url`. */
   apiKey?: string;
+  /** Key that encrypts stored secrets (webhook secrets), at least 32 characters; default: `$CAPSTAN_HOME/secret.key`, created on first use. */
+  secretKey?: string;
   /** pino level; default `info`. */
   logLevel: string;
 }
@@ -113,6 +115,7 @@ export const settings: readonly Setting[] = [
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
   { path: 'apiKey', env: 'CAPSTAN_API_KEY', kind: 'string', secret: true, doc: 'API key the CLI sends. Default none' },
+  { path: 'secretKey', env: 'CAPSTAN_SECRET_KEY', kind: 'string', secret: true, doc: 'Key encrypting stored webhook secrets (32+ characters). Default: $CAPSTAN_HOME/secret.key, created on first use' },
   { path: 'logLevel', env: 'CAPSTAN_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level. Default info' },
 ];
 
@@ -250,6 +253,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     },
     url: out.url,
     apiKey: out.apiKey,
+    secretKey: out.secretKey,
     logLevel: out.logLevel ?? 'info',
   };
   if (!/^(sqlite|postgres|postgresql):\/\//.test(config.databaseUrl)) {
@@ -257,6 +261,9 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
   }
   if (!/^(file|s3):\/\//.test(config.artifacts)) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'artifacts must start with file:// or s3://', { fields: { setting: 'artifacts' } });
+  }
+  if (config.secretKey !== undefined && config.secretKey.length < 32) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'secretKey must be at least 32 characters (e.g. openssl rand -base64 32)', { fields: { setting: 'secretKey' } });
   }
   if (config.queue.heartbeatMs >= config.queue.leaseMs) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'queue.heartbeatMs must be shorter than queue.leaseMs', { fields: { setting: 'queue.heartbeatMs' } });

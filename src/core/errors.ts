@@ -24,6 +24,7 @@ export const errorCatalogue = {
   // configuration
   CAPSTAN_CONFIG_INVALID: { status: 500, title: 'The configuration is not valid' },
   CAPSTAN_CONFIG_INSECURE_BIND: { status: 500, title: 'Refusing to listen on a non-loopback address without API keys' },
+  CAPSTAN_CONFIG_SECRET_KEY_MISMATCH: { status: 500, title: 'A stored secret does not open with the configured secret key' },
 
   // authentication and authorisation
   CAPSTAN_AUTH_REQUIRED: { status: 401, title: 'An API key is required' },

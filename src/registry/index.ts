@@ -2,6 +2,7 @@
  * The registry context's public surface: the service interface and its types, reference parsing,
  * package digests, webhook signature helpers, and the factory the platform uses.
  */
+import path from 'node:path';
 import type { CapstanConfig } from '../core/config.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
@@ -15,6 +16,7 @@ import { SqlExperimentStore } from './sql-experiment-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlWebhookStore, WEBHOOK_JOB_TYPE } from './sql-webhook-store.js';
 import { webhookDelivery } from './webhook-delivery.js';
+import { SecretBox } from '../core/secret-box.js';
 
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
@@ -44,7 +46,8 @@ export interface RegistryContext {
 
 /** Builds the local registry on the platform's adapters. */
 export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
-  const webhooks = new SqlWebhookStore(parts.db, parts.queue);
+  const box = new SecretBox({ secretKey: parts.config.secretKey, keyFile: path.join(parts.config.home, 'secret.key') });
+  const webhooks = new SqlWebhookStore(parts.db, parts.queue, box);
   const experiments = new SqlExperimentStore(parts.db, (runId) => parts.artifacts.uriFor(`runs/${runId}/artifacts`));
   const service = new LocalRegistry({
     store: new SqlRegistryStore(parts.db),

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { CapstanError } from '../core/errors.js';
 import type { DomainEvent } from '../core/events.js';
 import { newId } from '../core/ids.js';
+import { SecretBox } from '../core/secret-box.js';
 import { assertName } from '../core/names.js';
 import { parseJson, type Database } from '../storage/database.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
@@ -42,10 +43,34 @@ function invalid(detail: string): CapstanError {
 
 /** Webhook subscriptions, and the fan-out of one event into delivery jobs. */
 export class SqlWebhookStore {
+  private sealing?: Promise<void>;
+
+  /** `box` encrypts the secrets at rest; without one they are stored as given (tests of other parts). */
   constructor(
     private readonly db: Database,
     private readonly queue: JobQueue,
+    private readonly box?: SecretBox,
   ) {}
+
+  /**
+   * Encrypts secrets stored in plaintext by earlier versions, once per store, before the first read;
+   * the update names the old value, so two processes doing it at once do not seal a value twice.
+   */
+  private sealLegacySecrets(): Promise<void> {
+    const box = this.box;
+    if (!box) return Promise.resolve();
+    this.sealing ??= (async () => {
+      const rows = await this.q.selectFrom('registry_webhooks').select(['id', 'secret']).execute();
+      for (const row of rows) {
+        if (SecretBox.isSealed(row.secret)) continue;
+        await this.q.updateTable('registry_webhooks').set({ secret: box.seal(row.secret, row.id) }).where('id', '=', row.id).where('secret', '=', row.secret).execute();
+      }
+    })().catch((err: unknown) => {
+      this.sealing = undefined;
+      throw err;
+    });
+    return this.sealing;
+  }
 
   private get q(): Kysely<RegistryTables> {
     return this.db.as<RegistryTables>();
@@ -60,14 +85,17 @@ export class SqlWebhookStore {
     const models = (input.models ?? []).map((m) => assertName(m, 'model name'));
     const secret = input.secret ?? randomBytes(24).toString('base64url');
     if (typeof secret !== 'string' || secret.length < 16 || secret.length > 200) throw invalid('the secret must be 16-200 characters');
+    if (SecretBox.isSealed(secret)) throw invalid('the secret must not start with "enc:v1:"');
+    await this.sealLegacySecrets();
     const description = String(input.description ?? '');
     if (description.length > 500) throw invalid('the description must be at most 500 characters');
+    const id = newId('whk');
     const row: WebhookRow = {
-      id: newId('whk'),
+      id,
       url: input.url,
       events: JSON.stringify([...new Set(events)]),
       models: JSON.stringify([...new Set(models)]),
-      secret,
+      secret: this.box ? this.box.seal(secret, id) : secret,
       description,
       created_by: actor,
       created_at: Date.now(),
@@ -80,13 +108,16 @@ export class SqlWebhookStore {
 
   /** Every subscription, oldest first, without secrets. */
   async list(): Promise<Webhook[]> {
+    await this.sealLegacySecrets();
     return (await this.q.selectFrom('registry_webhooks').selectAll().orderBy('id').execute()).map(toWebhook);
   }
 
   /** A subscription with its secret, or undefined when it was deleted. */
   async find(id: string): Promise<(Webhook & { secret: string }) | undefined> {
+    await this.sealLegacySecrets();
     const row = await this.q.selectFrom('registry_webhooks').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { ...toWebhook(row), secret: row.secret } : undefined;
+    if (!row) return undefined;
+    return { ...toWebhook(row), secret: this.box ? this.box.open(row.secret, row.id) : row.secret };
   }
 
   /** Removes a subscription; CAPSTAN_REGISTRY_WEBHOOK_NOT_FOUND when there is none. */
