@@ -151,6 +151,9 @@ export const PipelineExecutionSchema = Type.Object(
     finishedAt: Nullable(Time()),
     durationMs: Nullable(Type.Integer()),
     steps: Type.Array(StepRecordSchema),
+    definition: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The definition it runs (when one execution is read)' })),
+    codePrefix: Type.Optional(Nullable(Type.String({ description: 'Where its code snapshot is (when one execution is read)' }))),
+    codeDigest: Type.Optional(Nullable(Type.String({ description: 'Digest of its code snapshot (when one execution is read)' }))),
   },
   {
     description: 'A pipeline execution: queued → running → succeeded | failed | cancelled',
