@@ -80,14 +80,16 @@ describe('OpenAPI document', () => {
     assert.match(init.body, /"urls":\[\{"url":"\/openapi\.json"/);
   });
 
-  it('gives every operation a summary, a description, tags and a unique operationId', () => {
+  it('gives every operation a summary, a description, declared tags and a unique operationId', () => {
     const ops = operations(doc);
+    const declared = new Map((doc.tags as { name: string; description: string }[]).map((tag) => [tag.name, tag.description]));
     assert.ok(ops.length >= 60, `only ${ops.length} operations`);
     const ids = new Map<string, string>();
     for (const { key, op } of ops) {
       assert.ok(op.summary, `${key} has no summary`);
       assert.ok(op.description && op.description.length > 20, `${key} has no description`);
       assert.ok(op.tags?.length, `${key} has no tags`);
+      for (const tag of op.tags) assert.ok(declared.get(tag), `${key}: tag ${tag} is not declared with a description`);
       assert.match(op.operationId ?? '', /^[a-z][A-Za-z0-9]+$/, `${key} has no operationId`);
       assert.equal(ids.get(op.operationId!), undefined, `${key} repeats the operationId of ${ids.get(op.operationId!)}`);
       ids.set(op.operationId!, key);
