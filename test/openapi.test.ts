@@ -131,6 +131,27 @@ describe('OpenAPI document', () => {
     assert.ok(withBody >= 20, `only ${withBody} request bodies`);
   });
 
+  it('has examples that fit their schemas: request bodies, success responses and problems', () => {
+    const local = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/"#\/components\/schemas\/([A-Za-z0-9]+)"/g, '"$1"'));
+    const context = local((doc.components as { schemas: Json }).schemas);
+    const misfits: string[] = [];
+    const check = (where: string, media: Json | undefined) => {
+      if (!media?.schema) return;
+      const examples = media.example !== undefined ? [media.example] : Object.values((media.examples as Record<string, { value: unknown }>) ?? {}).map((e) => e.value);
+      for (const example of examples) {
+        const errors = Errors(context, local(media.schema), example);
+        if (errors.length) misfits.push(`${where}: ${JSON.stringify(errors[0])}`);
+      }
+    };
+    let checked = 0;
+    for (const { key, op } of operations(doc)) {
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) if (type.endsWith('json')) (check(`${key} request`, media), checked++);
+      for (const [status, r] of Object.entries(op.responses)) for (const [type, media] of Object.entries(r.content ?? {})) if (type.endsWith('json')) (check(`${key} ${status}`, media), checked++);
+    }
+    assert.ok(checked > 100, `only ${checked} media checked`);
+    assert.deepEqual(misfits, []);
+  });
+
   it('documents the invocation bodies as JSON, CSV or binary, and the Open Inference Protocol request by schema', () => {
     const invoke = (doc.paths as Record<string, Record<string, Operation>>)['/endpoints/{name}/invocations'].post;
     assert.deepEqual(Object.keys(invoke.requestBody!.content).sort(), ['application/json', 'application/octet-stream', 'text/csv']);
