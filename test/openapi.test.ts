@@ -145,8 +145,15 @@ describe('OpenAPI document', () => {
     };
     let checked = 0;
     for (const { key, op } of operations(doc)) {
-      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) if (type.endsWith('json')) (check(`${key} request`, media), checked++);
-      for (const [status, r] of Object.entries(op.responses)) for (const [type, media] of Object.entries(r.content ?? {})) if (type.endsWith('json')) (check(`${key} ${status}`, media), checked++);
+      const media = [
+        ...Object.entries(op.requestBody?.content ?? {}).map(([type, m]) => ({ where: `${key} request`, type, m })),
+        ...Object.entries(op.responses).flatMap(([status, r]) => Object.entries(r.content ?? {}).map(([type, m]) => ({ where: `${key} ${status}`, type, m }))),
+      ];
+      for (const { where, type, m } of media) {
+        if (!type.endsWith('json')) continue;
+        check(where, m);
+        checked++;
+      }
     }
     assert.ok(checked > 100, `only ${checked} media checked`);
     assert.deepEqual(misfits, []);
