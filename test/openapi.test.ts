@@ -208,6 +208,7 @@ describe('OpenAPI document with auth on', () => {
       for (const { key, op } of operations(doc)) {
         if (open.includes(op.operationId ?? '')) continue;
         assert.ok(op.responses['401'] && op.responses['403'], `${key} does not document 401 and 403`);
+        assert.ok(['admin', 'editor', 'approver', 'invoker', 'viewer'].includes(op['x-capstan-access'] as string), `${key} names no role`);
       }
     } finally {
       await app.close();

@@ -109,6 +109,8 @@ export function openapiTransforms(docs: OperationDocs): { transform: SwaggerTran
       response: nameComponents(response) as FastifySchema['response'],
       ...(schema.body ? { body: nameComponents(schema.body) } : {}),
     };
+    // Machine-readable twin of the role sentence, for client generators and gateways.
+    if (access) Object.assign(out, { 'x-capstan-access': access });
     return { schema: out, url };
   };
 
