@@ -5,6 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform/platform.js';
 import { installAuth } from './auth/auth-hook.js';
 import { installHttpMetrics } from './http-metrics.js';
+import { registerComponentSchemas } from './openapi/component-schemas.js';
+import { OPENAPI_PATH, swaggerOptions, swaggerUiOptions } from './openapi/swagger-options.js';
 import { installProblemHandlers } from './problem.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
@@ -45,17 +47,11 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Capstan API', version: '0.1.0', description: 'Self-hosted MLOps platform. Errors are application/problem+json with a stable `code`.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: config.server.auth ? [{ apiKey: [] }] : [],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  registerComponentSchemas(app);
+  await app.register(swagger, swaggerOptions(config.server.auth));
+  await app.register(swaggerUi, swaggerUiOptions);
   // swagger-ui registers its own routes without our access config; they serve static documentation only.
-  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   for (const plugin of [...routePlugins, ...(options.extraPlugins ?? [])]) await app.register(plugin, { platform });
 

@@ -19,7 +19,8 @@ function sizeLimit(limit: number): Transform {
   });
 }
 
-const ArtifactInfoSchema = Type.Object({ key: Type.String(), uri: Type.String(), size: Type.Integer(), sha256: Type.String(), modifiedAt: Type.String() });
+/** An artifact in the store: key, store URI, size, digest and time. */
+export const ArtifactInfoSchema = Type.Object({ key: Type.String(), uri: Type.String(), size: Type.Integer(), sha256: Type.String(), modifiedAt: Type.String() });
 
 /**
  * Raw artifact transfer: `PUT /api/v1/artifacts/{key}` streams the body into the store (editor) and

@@ -3,7 +3,8 @@ import { actorOf } from '../auth/auth-hook.js';
 import { ROLES } from '../auth/roles.js';
 import type { RoutePlugin } from './index.js';
 
-const ApiKeyInfo = Type.Object({
+/** An API key as listed: never its secret. */
+export const ApiKeyInfo = Type.Object({
   id: Type.String(),
   name: Type.String(),
   role: Type.Union(ROLES.map((r) => Type.Literal(r))),
@@ -13,7 +14,8 @@ const ApiKeyInfo = Type.Object({
   revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
-const CreatedKey = Type.Object({
+/** A newly created key with its secret, shown once. */
+export const CreatedKey = Type.Object({
   key: Type.String({ description: 'The secret; shown once, stored only as a hash' }),
   info: ApiKeyInfo,
 });
