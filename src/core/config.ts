@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { CapstanError } from './errors.js';
+import { CapstanError, isCapstanError } from './errors.js';
+import { parseUserYaml } from './user-yaml.js';
 
 /**
  * Capstan's configuration, resolved once from flags > `CAPSTAN_*` environment > `capstan.yaml` >
@@ -175,8 +175,9 @@ function coerce(s: Setting, raw: unknown, origin: string): unknown {
 function readYaml(file: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseUserYaml(readFileSync(file, 'utf8'), path.basename(file));
   } catch (err) {
+    if (isCapstanError(err)) throw err;
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', `${path.basename(file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (doc == null) return {};

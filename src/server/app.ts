@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform/platform.js';
 import { installAuth } from './auth/auth-hook.js';
 import { installHttpMetrics } from './http-metrics.js';
-import { installProblemHandlers } from './problem.js';
+import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
 
@@ -31,6 +31,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     // Fastify's two info lines per request would dominate logs (and cost throughput) on invocation routes; one debug line is enough.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
