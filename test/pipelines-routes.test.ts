@@ -102,6 +102,31 @@ describe('pipelines HTTP API', () => {
     assert.equal(ok.json().trigger.type, 'webhook');
   });
 
+  it('acknowledges a replayed signed webhook as a duplicate and starts nothing more', async () => {
+    const body = JSON.stringify({ params: { who: 'replayed' } });
+    const headers = { 'content-type': 'application/json', 'x-capstan-signature': signWebhook(secret, body) };
+    const before = (await platform.pipelines.executions({ pipeline: 'hello' })).length;
+    const first = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers, payload: body });
+    assert.equal(first.statusCode, 202, first.body);
+    for (const replay of [headers, { ...headers, 'x-capstan-signature': headers['x-capstan-signature'].toUpperCase().replace('T=', 't=').replace('V1=', 'v1=') }]) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: replay, payload: body });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { duplicate: true, started: false, executionId: first.json().id });
+    }
+    assert.equal((await platform.pipelines.executions({ pipeline: 'hello' })).length, before + 1);
+  });
+
+  it('treats a sender retry with the same X-Capstan-Delivery id as a duplicate even when re-signed', async () => {
+    const body = JSON.stringify({ params: { who: 'retried' } });
+    const now = Math.floor(Date.now() / 1000);
+    const send = (t: number) => app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-delivery': 'd-42', 'x-capstan-signature': signWebhook(secret, body, t) }, payload: body });
+    const first = await send(now - 1);
+    assert.equal(first.statusCode, 202, first.body);
+    const retry = await send(now);
+    assert.equal(retry.statusCode, 200, retry.body);
+    assert.equal(retry.json().executionId, first.json().id);
+  });
+
   it('refuses unknown parameters', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/executions', payload: { params: { nope: 1 } } });
     assert.equal(res.statusCode, 400);
