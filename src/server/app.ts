@@ -6,6 +6,7 @@ import type { Platform } from '../platform/platform.js';
 import { installAuth } from './auth/auth-hook.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { installOriginGuard } from './request-origin-guard.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
 
@@ -18,6 +19,8 @@ export interface AppOptions {
   logRequests?: boolean;
   /** Route plugins registered after every context's, for embedding Capstan or for tests; default none. */
   extraPlugins?: RoutePlugin[];
+  /** The address the server will bind, for the Host check; default `config.server.host`. */
+  bindHost?: string;
 }
 
 /** Builds the HTTP API: OpenAPI, problem+json errors, auth on every declared route, and every context's routes. */
@@ -39,6 +42,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const routes: RouteRecord[] = [];
   enforceRouteAccess(app, routes);
   installProblemHandlers(app);
+  // Before auth: a page's request is refused whether or not it could have carried a key.
+  installOriginGuard(app, { bindHost: options.bindHost ?? config.server.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins });
   installAuth(app, platform.apiKeys, config.server.auth);
   installHttpMetrics(app, platform.metrics);
   if (options.logRequests) {
