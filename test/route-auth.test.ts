@@ -242,33 +242,49 @@ describe('Host and Origin guard', () => {
   originGuardProbes(true);
 
   describe('Host check on a non-loopback bind', () => {
-  let t: TestPlatform;
-  after(async () => {
-    await t?.dispose();
-  });
+    let t: TestPlatform;
+    after(async () => {
+      await t?.dispose();
+    });
 
-  it('accepts any Host without server.allowedHosts, and only the listed ones (plus loopback names) with it', async () => {
-    t = await openTestPlatform({ 'server.auth': true, 'server.allowedHosts': ['capstan.internal:7070', 'ml.example.com'] });
-    const strict = await buildApp(t.platform, { bindHost: '0.0.0.0' });
-    try {
-      const status = async (app: CapstanApp, host: string) => {
-        probesRun++;
-        return (await app.inject({ method: 'PUT', url: '/api/v1/pipelines', headers: { host }, payload: {} })).statusCode;
-      };
-      assert.equal(await status(strict, 'evil.example:7070'), 421);
-      assert.equal(await status(strict, 'capstan.internal:7071'), 421, 'a port given in the list must match');
-      for (const host of ['capstan.internal:7070', 'ml.example.com:443', 'ML.EXAMPLE.COM', '127.0.0.1:7070']) assert.equal(await status(strict, host), 401, host);
-      const unlisted = await openTestPlatform({ 'server.auth': true });
-      const anyHost = await buildApp(unlisted.platform, { bindHost: '0.0.0.0' });
+    it('accepts any Host without server.allowedHosts, and only the listed ones (plus loopback names) with it', async () => {
+      t = await openTestPlatform({ 'server.auth': true, 'server.allowedHosts': ['capstan.internal:7070', 'ml.example.com'] });
+      const strict = await buildApp(t.platform, { bindHost: '0.0.0.0' });
       try {
-        assert.equal(await status(anyHost, 'evil.example:7070'), 401, 'API keys guard a non-loopback bind; the Host check needs a list there');
+        const status = async (app: CapstanApp, host: string) => {
+          probesRun++;
+          return (await app.inject({ method: 'PUT', url: '/api/v1/pipelines', headers: { host }, payload: {} })).statusCode;
+        };
+        assert.equal(await status(strict, 'evil.example:7070'), 421);
+        assert.equal(await status(strict, 'capstan.internal:7071'), 421, 'a port given in the list must match');
+        for (const host of ['capstan.internal:7070', 'ml.example.com:443', 'ML.EXAMPLE.COM', '127.0.0.1:7070']) assert.equal(await status(strict, host), 401, host);
+        const unlisted = await openTestPlatform({ 'server.auth': true });
+        const anyHost = await buildApp(unlisted.platform, { bindHost: '0.0.0.0' });
+        try {
+          assert.equal(await status(anyHost, 'evil.example:7070'), 401, 'API keys guard a non-loopback bind; the Host check needs a list there');
+        } finally {
+          await anyHost.close();
+          await unlisted.dispose();
+        }
       } finally {
-        await anyHost.close();
-        await unlisted.dispose();
+        await strict.close();
       }
-    } finally {
-      await strict.close();
-    }
-  });
+    });
+
+    it('accepts a name listed in server.allowedHosts on a loopback bind too (a hosts-file alias), and still refuses others', async () => {
+      const aliased = await openTestPlatform({ 'server.auth': true, 'server.allowedHosts': ['capstan.test'] });
+      const app = await buildApp(aliased.platform);
+      try {
+        const status = async (host: string) => {
+          probesRun++;
+          return (await app.inject({ method: 'PUT', url: '/api/v1/pipelines', headers: { host }, payload: {} })).statusCode;
+        };
+        assert.equal(await status('capstan.test:7070'), 401);
+        assert.equal(await status('evil.example:7070'), 421);
+      } finally {
+        await app.close();
+        await aliased.dispose();
+      }
+    });
   });
 });
