@@ -73,6 +73,24 @@ describe('pipelines HTTP API', () => {
     assert.equal(printed[0].line, 'Loss=0.5;');
   });
 
+  it('searches logs by regex on a linear-time engine and refuses patterns RE2 cannot run with CAPSTAN_REQUEST_REGEX_INVALID', async () => {
+    const line = `${'a'.repeat(30)}!`;
+    await platform.pipelines.logs.insert([{ execution_id: 'redos-probe', pipeline: 'redos', step: 's', attempt: 1, seq: 0, at: Date.now(), stream: 'stdout', line }]);
+    // Exponential for a backtracking engine (seconds at 30 characters, doubling with each one); linear on RE2.
+    const nested = await app.inject({ method: 'GET', url: '/api/v1/pipeline-logs?q=^(a%2B)%2B$&regex=true&pipeline=redos' });
+    assert.equal(nested.statusCode, 200, nested.body);
+    assert.deepEqual(nested.json().lines, []);
+    const plain = await app.inject({ method: 'GET', url: '/api/v1/pipeline-logs?q=^a%2B!$&regex=true&pipeline=redos' });
+    assert.deepEqual(plain.json().lines.map((l: { line: string }) => l.line), [line]);
+    for (const q of ['(a)\\1', 'a(%3F=!)', '(unclosed']) {
+      const res = await app.inject({ method: 'GET', url: `/api/v1/pipeline-logs?q=${q}&regex=true&pipeline=redos` });
+      assert.equal(res.statusCode, 400, `${q}: ${res.body}`);
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(res.json().code, 'CAPSTAN_REQUEST_REGEX_INVALID', q);
+      assert.match(res.json().detail, /not a valid RE2 regular expression/);
+    }
+  });
+
   it('starts an execution from a correctly signed webhook only', async () => {
     const body = JSON.stringify({ params: { who: 'hook' } });
     const bad = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-signature': signWebhook('wrong', body) }, payload: body });
@@ -82,6 +100,31 @@ describe('pipelines HTTP API', () => {
     assert.equal(ok.statusCode, 202, ok.body);
     assert.deepEqual(ok.json().params, { who: 'hook' });
     assert.equal(ok.json().trigger.type, 'webhook');
+  });
+
+  it('acknowledges a replayed signed webhook as a duplicate and starts nothing more', async () => {
+    const body = JSON.stringify({ params: { who: 'replayed' } });
+    const headers = { 'content-type': 'application/json', 'x-capstan-signature': signWebhook(secret, body) };
+    const before = (await platform.pipelines.executions({ pipeline: 'hello' })).length;
+    const first = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers, payload: body });
+    assert.equal(first.statusCode, 202, first.body);
+    for (const replay of [headers, { ...headers, 'x-capstan-signature': headers['x-capstan-signature'].toUpperCase().replace('T=', 't=').replace('V1=', 'v1=') }]) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: replay, payload: body });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { duplicate: true, started: false, executionId: first.json().id });
+    }
+    assert.equal((await platform.pipelines.executions({ pipeline: 'hello' })).length, before + 1);
+  });
+
+  it('treats a sender retry with the same X-Capstan-Delivery id as a duplicate even when re-signed', async () => {
+    const body = JSON.stringify({ params: { who: 'retried' } });
+    const now = Math.floor(Date.now() / 1000);
+    const send = (t: number) => app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-delivery': 'd-42', 'x-capstan-signature': signWebhook(secret, body, t) }, payload: body });
+    const first = await send(now - 1);
+    assert.equal(first.statusCode, 202, first.body);
+    const retry = await send(now);
+    assert.equal(retry.statusCode, 200, retry.body);
+    assert.equal(retry.json().executionId, first.json().id);
   });
 
   it('refuses unknown parameters', async () => {

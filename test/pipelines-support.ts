@@ -10,6 +10,7 @@ import { TriggerWatcher, type TriggerWatcherOptions } from '../src/pipelines/tri
 import type { RegistryService } from '../src/registry/registry-service.js';
 import type { ArtifactStore } from '../src/storage/artifacts/artifact-store.js';
 import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
+import type { Database } from '../src/storage/database.js';
 import type { TestDatabaseFactory } from '../src/storage/test-support/test-databases.js';
 
 /** Applies YAML (code dir = `baseDir`) and starts an execution; `done` runs it to the end in this process. */
@@ -26,6 +27,8 @@ export interface PipelinesFixture {
   dir: string;
   /** The database URL (for child processes). */
   url: string;
+  /** The fixture's metadata database. */
+  db: Database;
   /** A trigger watcher over this fixture's pipelines and store, as `capstan up` runs one. */
   watcher(options?: TriggerWatcherOptions): TriggerWatcher;
   /** Applies YAML (code dir = `dir`), starts an execution and runs it to the end in this process. */
@@ -47,6 +50,7 @@ export async function pipelinesFixture(factory: TestDatabaseFactory, options: Pi
     artifacts,
     dir,
     url: database.url,
+    db: database.db,
     watcher(watcherOptions = { artifactPollMs: 0 }) {
       return new TriggerWatcher({ listPipelines: () => service.list(), start: (n, i) => service.start(n, i) }, service.triggers, artifacts, silentLogger(), watcherOptions);
     },

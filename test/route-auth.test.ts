@@ -135,3 +135,156 @@ describe('route access with auth on', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${keyOf.get('viewer')}` } })).statusCode, 200);
   });
 });
+
+const GUARD_CODES = new Set(['CAPSTAN_REQUEST_HOST_NOT_ALLOWED', 'CAPSTAN_REQUEST_CROSS_ORIGIN']);
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+let probesRun = 0;
+
+/**
+ * The DNS-rebinding and cross-site probes, over every route: a foreign Host is refused on every
+ * non-public route (reads too: a rebinding page could read the API), a cross-site browser request on
+ * every state-changing one; same-origin pages, configured origins and clients without browser headers
+ * pass the guard (whatever the route then answers).
+ */
+function originGuardProbes(auth: boolean): void {
+  describe(`DNS rebinding and cross-site requests with auth ${auth ? 'on' : 'off'}`, () => {
+    let t: TestPlatform;
+    let app: CapstanApp;
+    let key: Record<string, string> = {};
+    before(async () => {
+      t = await openTestPlatform({ 'server.auth': auth, 'server.allowedOrigins': ['https://ui.example.com'] });
+      app = await buildApp(t.platform);
+      if (auth) key = { authorization: `Bearer ${(await t.platform.apiKeys.create('probe-admin', 'admin')).key}` };
+    });
+    after(async () => {
+      await app.close();
+      await t.dispose();
+    });
+
+    async function probe(r: RouteRecord, headers: Record<string, string>): Promise<{ status: number; code?: string }> {
+      probesRun++;
+      const res = await app.inject({ method: r.method as Method, url: sampleUrl(r.url), headers: { 'content-type': 'text/plain', ...key, ...headers }, payload: r.method === 'GET' || r.method === 'HEAD' || r.method === 'DELETE' ? undefined : 'x' });
+      return { status: res.statusCode, code: r.method === 'HEAD' ? undefined : (JSON.parse(res.body || '{}') as { code?: string }).code };
+    }
+    const guarded = () => app.capstanRoutes.filter((r) => r.access !== 'public' && r.method !== 'OPTIONS');
+    const stateChanging = () => guarded().filter((r) => STATE_CHANGING.has(r.method));
+
+    it('covers the state-changing routes the audit named', () => {
+      const names = stateChanging().map((r) => `${r.method} ${r.url}`);
+      for (const expected of ['PUT /api/v1/pipelines', 'POST /endpoints/:name/invocations', 'POST /api/v1/pipelines/:name/webhooks/:trigger', 'POST /api/v1/keys']) assert.ok(names.includes(expected), expected);
+    });
+
+    it('answers 421 CAPSTAN_REQUEST_HOST_NOT_ALLOWED to a Host that does not name a loopback address, on every non-public route', async () => {
+      const failures: string[] = [];
+      for (const r of guarded()) {
+        for (const host of ['evil.example:7304', 'evil.example', 'localhost.evil.example:7070', '127.0.0.1.nip.io:7070']) {
+          const res = await probe(r, { host });
+          if (res.status !== 421 || (r.method !== 'HEAD' && res.code !== 'CAPSTAN_REQUEST_HOST_NOT_ALLOWED')) failures.push(`${describeRoute(r)} Host ${host} answered ${res.status} ${res.code}`);
+        }
+      }
+      assert.deepEqual(failures, []);
+    });
+
+    it('answers 403 CAPSTAN_REQUEST_CROSS_ORIGIN to a state-changing request a browser marks cross-site', async () => {
+      const failures: string[] = [];
+      const crossSite: Record<string, string>[] = [
+        { origin: 'http://evil.example:7304' },
+        { origin: 'null' },
+        { origin: 'http://localhost:3000' },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+        { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+      ];
+      for (const r of stateChanging()) {
+        for (const headers of crossSite) {
+          const res = await probe(r, { host: 'localhost:7070', ...headers });
+          if (res.status !== 403 || res.code !== 'CAPSTAN_REQUEST_CROSS_ORIGIN') failures.push(`${describeRoute(r)} ${JSON.stringify(headers)} answered ${res.status} ${res.code}`);
+        }
+      }
+      assert.deepEqual(failures, []);
+    });
+
+    it('lets same-origin pages, configured origins and clients without browser headers through the guard', async () => {
+      const failures: string[] = [];
+      const allowed: Record<string, string>[] = [
+        { host: 'localhost:7070' },
+        { host: '127.0.0.1:7070' },
+        { host: '[::1]:7070' },
+        { host: 'LOCALHOST:7070', origin: 'http://localhost:7070' },
+        { host: '127.0.0.1:7070', 'sec-fetch-site': 'same-origin' },
+        { host: '127.0.0.1:7070', 'sec-fetch-site': 'none' },
+        { host: '127.0.0.1:7070', origin: 'https://ui.example.com', 'sec-fetch-site': 'cross-site' },
+      ];
+      for (const r of stateChanging()) {
+        for (const headers of allowed) {
+          const res = await probe(r, headers);
+          if (res.code && GUARD_CODES.has(res.code)) failures.push(`${describeRoute(r)} ${JSON.stringify(headers)} answered ${res.status} ${res.code}`);
+        }
+      }
+      assert.deepEqual(failures, []);
+    });
+
+    it('keeps a cross-site read of public routes and a same-origin read working', async () => {
+      for (const url of ['/healthz', '/openapi.json']) assert.equal((await app.inject({ method: 'GET', url, headers: { host: 'pod-10-1-2-3:7070' } })).statusCode, 200, url);
+      const read = await app.inject({ method: 'GET', url: '/api/v1/pipelines', headers: { host: 'localhost:7070', origin: 'http://evil.example', ...key } });
+      assert.equal(read.statusCode, 200, 'a cross-origin read is left to the browser: no CORS headers, so the page cannot see the answer');
+    });
+  });
+}
+
+describe('Host and Origin guard', () => {
+  after(() => {
+    // Printed so a reader of the run sees how much of the matrix ran, not only that it passed.
+    console.log(`route-auth: ${probesRun} probes`);
+  });
+
+  originGuardProbes(false);
+  originGuardProbes(true);
+
+  describe('Host check on a non-loopback bind', () => {
+    let t: TestPlatform;
+    after(async () => {
+      await t?.dispose();
+    });
+
+    it('accepts any Host without server.allowedHosts, and only the listed ones (plus loopback names) with it', async () => {
+      t = await openTestPlatform({ 'server.auth': true, 'server.allowedHosts': ['capstan.internal:7070', 'ml.example.com'] });
+      const strict = await buildApp(t.platform, { bindHost: '0.0.0.0' });
+      try {
+        const status = async (app: CapstanApp, host: string) => {
+          probesRun++;
+          return (await app.inject({ method: 'PUT', url: '/api/v1/pipelines', headers: { host }, payload: {} })).statusCode;
+        };
+        assert.equal(await status(strict, 'evil.example:7070'), 421);
+        assert.equal(await status(strict, 'capstan.internal:7071'), 421, 'a port given in the list must match');
+        for (const host of ['capstan.internal:7070', 'ml.example.com:443', 'ML.EXAMPLE.COM', '127.0.0.1:7070']) assert.equal(await status(strict, host), 401, host);
+        const unlisted = await openTestPlatform({ 'server.auth': true });
+        const anyHost = await buildApp(unlisted.platform, { bindHost: '0.0.0.0' });
+        try {
+          assert.equal(await status(anyHost, 'evil.example:7070'), 401, 'API keys guard a non-loopback bind; the Host check needs a list there');
+        } finally {
+          await anyHost.close();
+          await unlisted.dispose();
+        }
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('accepts a name listed in server.allowedHosts on a loopback bind too (a hosts-file alias), and still refuses others', async () => {
+      const aliased = await openTestPlatform({ 'server.auth': true, 'server.allowedHosts': ['capstan.test'] });
+      const app = await buildApp(aliased.platform);
+      try {
+        const status = async (host: string) => {
+          probesRun++;
+          return (await app.inject({ method: 'PUT', url: '/api/v1/pipelines', headers: { host }, payload: {} })).statusCode;
+        };
+        assert.equal(await status('capstan.test:7070'), 401);
+        assert.equal(await status('evil.example:7070'), 421);
+      } finally {
+        await app.close();
+        await aliased.dispose();
+      }
+    });
+  });
+});

@@ -89,6 +89,21 @@ describe('configuration', () => {
     invalid({ env: { CAPSTAN_QUEUE_LEASE_MS: '1000', CAPSTAN_QUEUE_HEARTBEAT_MS: '1000' } }, 'queue.heartbeatMs', /shorter than queue\.leaseMs/);
   });
 
+  it('reads server.allowedHosts and server.allowedOrigins from the environment and refuses values that are not hosts or origins', () => {
+    const c = compileConfig({ env: { CAPSTAN_ALLOWED_HOSTS: 'capstan.internal:7070, ml.example.com', CAPSTAN_ALLOWED_ORIGINS: 'https://ui.example.com' }, cwd: dir });
+    assert.deepEqual(c.server.allowedHosts, ['capstan.internal:7070', 'ml.example.com']);
+    assert.deepEqual(c.server.allowedOrigins, ['https://ui.example.com']);
+    assert.deepEqual(compileConfig({ env: {}, cwd: dir }).server.allowedHosts, []);
+    invalid({ env: { CAPSTAN_ALLOWED_HOSTS: 'http://x.example' } }, 'server.allowedHosts', /is not a host or host:port/);
+    invalid({ env: { CAPSTAN_ALLOWED_ORIGINS: 'https://ui.example.com/app' } }, 'server.allowedOrigins', /is not an origin like https:\/\/ui\.example\.com/);
+    invalid({ env: { CAPSTAN_ALLOWED_ORIGINS: 'ui.example.com' } }, 'server.allowedOrigins', /is not an origin/);
+  });
+
+  it('rejects YAML in capstan.yaml over the alias limit with CAPSTAN_REQUEST_YAML_LIMIT', () => {
+    const bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n';
+    assert.throws(() => compileConfig({ env: {}, cwd: dir, file: yaml(bomb) }), (e: any) => e.code === 'CAPSTAN_REQUEST_YAML_LIMIT');
+  });
+
   it('rejects an unknown setting and a bad value in capstan.yaml, naming the file and the setting', () => {
     invalid({ env: {}, file: yaml('server:\n  prot: 80\n') }, 'server.prot', /unknown setting server\.prot/);
     invalid({ env: {}, file: yaml('queue:\n  concurrency: 0\n') }, 'queue.concurrency', /queue\.concurrency \(from .*\.yaml\): must be at least 1/);

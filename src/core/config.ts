@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { CapstanError } from './errors.js';
+import { CapstanError, isCapstanError } from './errors.js';
+import { parseUserYaml } from './user-yaml.js';
 
 /**
  * Capstan's configuration, resolved once from flags > `CAPSTAN_*` environment > `capstan.yaml` >
@@ -35,6 +35,10 @@ export interface CapstanConfig {
     bodyLimit: number;
     /** Body limit of invocation routes in bytes; default 6 MiB. */
     invocationBodyLimit: number;
+    /** Extra `host[:port]` values the Host header may carry besides loopback names; default none. */
+    allowedHosts: string[];
+    /** Origins (`https://ui.example.com`) whose pages may send state-changing requests; default none. */
+    allowedOrigins: string[];
   };
   sqlite: {
     /** `FULL` (default) or `NORMAL`. */
@@ -102,6 +106,8 @@ export const settings: readonly Setting[] = [
   { path: 'server.auth', env: 'CAPSTAN_AUTH', kind: 'bool', doc: 'Require API keys. Default false' },
   { path: 'server.bodyLimit', env: 'CAPSTAN_BODY_LIMIT', kind: 'int', min: 1024, doc: 'API body limit in bytes. Default 1048576' },
   { path: 'server.invocationBodyLimit', env: 'CAPSTAN_INVOCATION_BODY_LIMIT', kind: 'int', min: 1024, doc: 'Invocation body limit in bytes. Default 6291456' },
+  { path: 'server.allowedHosts', env: 'CAPSTAN_ALLOWED_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] the Host header may name besides localhost, 127.0.0.1 and [::1] (with a non-loopback bind, setting any turns the Host check on). Default none' },
+  { path: 'server.allowedOrigins', env: 'CAPSTAN_ALLOWED_ORIGINS', kind: 'list', doc: 'Comma-separated origins (https://ui.example.com) whose pages may send state-changing requests. Default none' },
   { path: 'sqlite.synchronous', env: 'CAPSTAN_SQLITE_SYNCHRONOUS', kind: 'enum', values: ['FULL', 'NORMAL'], doc: 'SQLite synchronous pragma. Default FULL' },
   { path: 'sqlite.busyTimeoutMs', env: 'CAPSTAN_SQLITE_BUSY_TIMEOUT_MS', kind: 'int', min: 0, doc: 'SQLite busy timeout. Default 5000' },
   { path: 'queue.leaseMs', env: 'CAPSTAN_QUEUE_LEASE_MS', kind: 'int', min: 100, doc: 'Job lease in ms. Default 30000' },
@@ -178,8 +184,9 @@ function coerce(s: Setting, raw: unknown, origin: string): unknown {
 function readYaml(file: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseUserYaml(readFileSync(file, 'utf8'), path.basename(file));
   } catch (err) {
+    if (isCapstanError(err)) throw err;
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', `${path.basename(file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (doc == null) return {};
@@ -233,6 +240,8 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       auth: out.server?.auth ?? false,
       bodyLimit: out.server?.bodyLimit ?? 1024 * 1024,
       invocationBodyLimit: out.server?.invocationBodyLimit ?? 6 * 1024 * 1024,
+      allowedHosts: out.server?.allowedHosts ?? [],
+      allowedOrigins: out.server?.allowedOrigins ?? [],
     },
     sqlite: {
       synchronous: out.sqlite?.synchronous ?? 'FULL',
@@ -264,6 +273,22 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
   }
   if (config.secretKey !== undefined && config.secretKey.length < 32) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'secretKey must be at least 32 characters (e.g. openssl rand -base64 32)', { fields: { setting: 'secretKey' } });
+  }
+  for (const h of config.server.allowedHosts) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/.test(h)) {
+      throw new CapstanError('CAPSTAN_CONFIG_INVALID', `server.allowedHosts: ${JSON.stringify(h)} is not a host or host:port`, { fields: { setting: 'server.allowedHosts' } });
+    }
+  }
+  for (const o of config.server.allowedOrigins) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(o).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin || origin === 'null' || origin !== o.replace(/\/$/, '').toLowerCase()) {
+      throw new CapstanError('CAPSTAN_CONFIG_INVALID', `server.allowedOrigins: ${JSON.stringify(o)} is not an origin like https://ui.example.com (scheme, host and port only)`, { fields: { setting: 'server.allowedOrigins' } });
+    }
   }
   if (config.queue.heartbeatMs >= config.queue.leaseMs) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'queue.heartbeatMs must be shorter than queue.leaseMs', { fields: { setting: 'queue.heartbeatMs' } });

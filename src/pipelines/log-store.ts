@@ -1,4 +1,4 @@
-import { CapstanError } from '../core/errors.js';
+import { compileUserRegex } from '../core/user-regex.js';
 import type { Database } from '../storage/database.js';
 import type { LogLine } from './execution.js';
 
@@ -55,7 +55,7 @@ export class StepLogWriter {
 
 /** Filter for `search`. */
 export interface LogSearch {
-  /** Plain text (case-insensitive) unless `regex` is true. */
+  /** Plain text (case-insensitive) unless `regex` is true, then an RE2 regular expression (no look-around or back-references). */
   pattern: string;
   regex?: boolean;
   pipeline?: string;
@@ -108,12 +108,8 @@ export class LogStore {
   async search(s: LogSearch): Promise<LogLine[]> {
     let matcher: (line: string) => boolean;
     if (s.regex) {
-      let re: RegExp;
-      try {
-        re = new RegExp(s.pattern);
-      } catch (err) {
-        throw new CapstanError('CAPSTAN_REQUEST_INVALID', `not a valid regular expression: ${(err as Error).message}`);
-      }
+      // A viewer writes this pattern: a backtracking engine would let `^(a+)+$` stall the event loop.
+      const re = compileUserRegex(s.pattern, 'the search pattern');
       matcher = (l) => re.test(l);
     } else {
       const needle = s.pattern.toLowerCase();

@@ -1,3 +1,4 @@
+import { compileUserRegex, type UserRegex } from '../core/user-regex.js';
 import type { MetricDefinition } from './definition.js';
 
 /** One metric value seen in a log line. */
@@ -11,23 +12,23 @@ export interface MetricPoint {
 
 /**
  * Applies `metric_definitions` to log lines as they arrive: each regex's first capture group is
- * parsed as a number. The latest value of each metric is the step's metric; the series is kept for
+ * parsed as a number. Regexes run on RE2 (linear time), since each one sees every line a step prints. The latest value of each metric is the step's metric; the series is kept for
  * charts. A definition that never matched is reported as a warning at the end, not a failure.
  */
 export class MetricsFromLogs {
-  private readonly compiled: { name: string; re: RegExp }[];
+  private readonly compiled: { name: string; re: UserRegex }[];
   private readonly series = new Map<string, MetricPoint[]>();
 
   constructor(definitions: MetricDefinition[], private readonly onPoint?: (p: MetricPoint) => void) {
-    this.compiled = definitions.map((d) => ({ name: d.name, re: new RegExp(d.regex) }));
+    this.compiled = definitions.map((d) => ({ name: d.name, re: compileUserRegex(d.regex, `metric "${d.name}" regex`) }));
   }
 
   /** Feeds one line. */
   line(text: string, at = Date.now()): void {
     for (const { name, re } of this.compiled) {
-      const m = re.exec(text);
-      if (!m) continue;
-      const value = Number.parseFloat((m[1] ?? m[0]).trim());
+      const m = re.firstGroup(text);
+      if (m === undefined) continue;
+      const value = Number.parseFloat(m.trim());
       if (!Number.isFinite(value)) continue;
       let s = this.series.get(name);
       if (!s) this.series.set(name, (s = []));

@@ -21,6 +21,8 @@ import { SqlPipelineStore } from './sql-pipeline-store.js';
 import type { PipelineDeployer, StepServices } from './steps/step-handler.js';
 import { TriggerStore, type TriggerRecord } from './triggers/trigger-store.js';
 import { TriggerWatcher, type TriggerWatcherOptions } from './triggers/trigger-watcher.js';
+import { WebhookDeliveryStore } from './triggers/webhook-delivery-store.js';
+import { WebhookReceiver } from './triggers/webhook-receiver.js';
 import { compilePipeline } from './validate.js';
 
 /** Options of the pipelines context; every field has a default. */
@@ -70,6 +72,8 @@ export class PipelineService {
   readonly store: SqlPipelineStore;
   readonly logs: LogStore;
   readonly triggers: TriggerStore;
+  /** Starts executions from signed webhooks, at most once per delivery. */
+  readonly webhooks: WebhookReceiver;
   readonly scheduler: PipelineScheduler;
   /** Fires cron and artifact-arrival triggers (a background service). */
   readonly triggerWatcher: TriggerWatcher;
@@ -80,6 +84,12 @@ export class PipelineService {
     this.store = new SqlPipelineStore(deps.db);
     this.logs = new LogStore(deps.db);
     this.triggers = new TriggerStore(deps.db);
+    this.webhooks = new WebhookReceiver({
+      triggers: this.triggers,
+      deliveries: new WebhookDeliveryStore(deps.db),
+      getPipeline: (name) => this.store.getPipeline(name),
+      start: (name, input) => this.start(name, input),
+    });
     this.executors.set('local', new LocalExecutor(deps.artifacts, options.local));
     const services: StepServices = {
       artifacts: deps.artifacts,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { CapstanError } from '../core/errors.js';
+import { assertYamlSize, yamlDocumentToJs } from '../core/user-yaml.js';
 
 /** A position in a definition file (1-based). */
 export interface SourcePosition {
@@ -52,8 +53,12 @@ export function throwIssues(issues: ValidationIssue[]): never {
   throw new CapstanError('CAPSTAN_PIPELINE_INVALID', formatIssues(issues), { fields: { issues } });
 }
 
-/** Parses YAML text keeping positions; malformed YAML is CAPSTAN_PIPELINE_INVALID with the line. */
+/**
+ * Parses YAML text keeping positions; malformed YAML is CAPSTAN_PIPELINE_INVALID with the line, and a
+ * document over the size or alias limits is CAPSTAN_REQUEST_YAML_LIMIT.
+ */
 export function parsePipelineYaml(text: string, file: string, baseDir = '.'): PipelineSource {
+  assertYamlSize(text, file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -65,7 +70,7 @@ export function parsePipelineYaml(text: string, file: string, baseDir = '.'): Pi
       }),
     );
   }
-  const raw = doc.toJS({ maxAliasCount: 100 });
+  const raw = yamlDocumentToJs(doc, file);
   return {
     file,
     baseDir,

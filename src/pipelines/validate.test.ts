@@ -157,6 +157,15 @@ triggers:
     assert.deepEqual(issues.map((i) => i.path), ['steps[0].metric_definitions[0].regex', 'steps[1]', 'triggers[0].timezone']);
   });
 
+  it('reports a metric regex that only a backtracking engine runs (back-reference, look-ahead) at its path', () => {
+    const issues = issuesOf(`name: x
+steps:
+  - { name: a, type: training, command: "true", metric_definitions: [{ name: m, regex: "(a)\\\\1" }, { name: n, regex: "n=(?=[0-9])([0-9]+)" }] }
+`);
+    assert.deepEqual(issues.map((i) => i.path), ['steps[0].metric_definitions[0].regex', 'steps[0].metric_definitions[1].regex']);
+    assert.match(issues[0].message, /is not a valid RE2 regular expression/);
+  });
+
   it('builds the same definition from the TypeScript builder and names <builder> in errors', () => {
     const def = pipeline('chain')
       .parameter('n', { type: 'integer', default: 3 })

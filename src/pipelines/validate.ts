@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { isValidName } from '../core/names.js';
+import { compileUserRegex } from '../core/user-regex.js';
 import { builtinNames, isKnownBuiltin } from './builtins/builtin-catalogue.js';
 import { checkCondition } from './cel.js';
 import {
@@ -187,10 +188,11 @@ function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & 
     const regex = c.str(mo, 'regex', mat, true);
     if (!name || !regex) continue;
     try {
-      new RegExp(regex);
+      // Checked with the engine that will run it (RE2), so a pattern that only JavaScript accepts fails here, not mid-run.
+      compileUserRegex(regex, 'regex');
       step.metricDefinitions.push({ name, regex });
     } catch (err) {
-      c.issue([...mat, 'regex'], `is not a valid regular expression: ${(err as Error).message}`);
+      c.issue([...mat, 'regex'], (err as Error).message.replace(/^regex /, ''));
     }
   }
   const files = o.property_files;

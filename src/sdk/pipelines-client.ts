@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { sleep } from '../core/clock.js';
+import { isCapstanError } from '../core/errors.js';
+import { parseUserYaml } from '../core/user-yaml.js';
 import type { ExecutionRecord, LogLine, PipelineRecord } from '../pipelines/execution.js';
 import { readCodeFiles, type DefinitionInput, type PipelinesApi } from '../pipelines/pipelines-api.js';
 import type { HttpClient } from './http-client.js';
@@ -14,8 +15,10 @@ export class PipelinesClient implements PipelinesApi {
   private async body(i: DefinitionInput): Promise<{ yaml: string; file: string; files?: Record<string, string> }> {
     let code: unknown;
     try {
-      code = (parseYaml(i.yaml) as { code?: unknown } | null)?.code;
-    } catch {
+      code = (parseUserYaml(i.yaml, i.file) as { code?: unknown } | null)?.code;
+    } catch (err) {
+      // Syntax errors are the server's to report with line numbers; a limit breach stops here, before the upload.
+      if (isCapstanError(err, 'CAPSTAN_REQUEST_YAML_LIMIT')) throw err;
       code = undefined;
     }
     // The server never reads its own disk for code: the files travel with the definition.

@@ -7,7 +7,8 @@ import { installAuth } from './auth/auth-hook.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { registerComponentSchemas } from './openapi/component-schemas.js';
 import { OPENAPI_PATH, swaggerOptions, swaggerUiOptions } from './openapi/swagger-options.js';
-import { installProblemHandlers } from './problem.js';
+import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { installOriginGuard } from './request-origin-guard.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
 
@@ -20,6 +21,8 @@ export interface AppOptions {
   logRequests?: boolean;
   /** Route plugins registered after every context's, for embedding Capstan or for tests; default none. */
   extraPlugins?: RoutePlugin[];
+  /** The address the server will bind, for the Host check; default `config.server.host`. */
+  bindHost?: string;
 }
 
 /** Builds the HTTP API: OpenAPI, problem+json errors, auth on every declared route, and every context's routes. */
@@ -33,12 +36,16 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     // Fastify's two info lines per request would dominate logs (and cost throughput) on invocation routes; one debug line is enough.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routes: RouteRecord[] = [];
   enforceRouteAccess(app, routes);
   installProblemHandlers(app);
+  // Before auth: a page's request is refused whether or not it could have carried a key.
+  installOriginGuard(app, { bindHost: options.bindHost ?? config.server.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins });
   installAuth(app, platform.apiKeys, config.server.auth);
   installHttpMetrics(app, platform.metrics);
   if (options.logRequests) {

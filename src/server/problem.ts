@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CapstanError, toCapstanError, type ErrorCode } from '../core/errors.js';
 
@@ -8,6 +10,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'CAPSTAN_REQUEST_MALFORMED_JSON',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'CAPSTAN_REQUEST_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'CAPSTAN_REQUEST_INVALID',
+  FST_ERR_BAD_URL: 'CAPSTAN_REQUEST_URL_INVALID',
+  FST_ERR_MAX_PARAM_LENGTH: 'CAPSTAN_REQUEST_URL_TOO_LONG',
+  FST_ERR_ASYNC_CONSTRAINT: 'CAPSTAN_INTERNAL',
+};
+
+/** Client-safe details for Fastify codes whose own message would echo the raw input back. */
+const FASTIFY_DETAILS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL has malformed percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is longer than the router accepts',
 };
 
 /** Converts anything thrown in a handler into a CapstanError with a client-safe message. */
@@ -20,7 +31,7 @@ export function errorFromRequest(err: FastifyError | Error): CapstanError {
   }
   if (fe.code && FASTIFY_CODES[fe.code]) {
     const code = FASTIFY_CODES[fe.code];
-    return new CapstanError(code, code === 'CAPSTAN_REQUEST_MALFORMED_JSON' ? 'the request body is not valid JSON' : undefined, { cause: err });
+    return new CapstanError(code, code === 'CAPSTAN_REQUEST_MALFORMED_JSON' ? 'the request body is not valid JSON' : FASTIFY_DETAILS[fe.code], { cause: err });
   }
   if (err instanceof SyntaxError && /JSON/.test(err.message)) {
     return new CapstanError('CAPSTAN_REQUEST_MALFORMED_JSON', 'the request body is not valid JSON', { cause: err });
@@ -48,4 +59,36 @@ export function installProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, new CapstanError('CAPSTAN_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors` hook: errors the router raises before any route runs (malformed
+ * percent-encoding, an over-long parameter) answer problem+json like every other error.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const error = errorFromRequest(err);
+  request.log.debug({ code: error.code, detail: error.message }, 'request rejected by the router');
+  void sendProblem(reply, request, error);
+}
+
+/**
+ * Node's `clientError` hook: a request too malformed to reach Fastify (bad header syntax, headers too
+ * large, a client too slow) still gets a problem+json answer before the socket closes.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection is gone already; there is no one to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new CapstanError('CAPSTAN_REQUEST_TIMEOUT')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new CapstanError('CAPSTAN_REQUEST_HEADERS_TOO_LARGE')
+        : new CapstanError('CAPSTAN_REQUEST_INVALID', 'the request is not well-formed HTTP');
+  if (socket.writable) {
+    const body = JSON.stringify(error.toProblem());
+    socket.write(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

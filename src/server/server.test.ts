@@ -231,3 +231,35 @@ describe('running server', () => {
     }
   });
 });
+
+describe('running server and DNS rebinding', () => {
+  it('refuses, on a real loopback socket, a pipeline apply whose Host names another site, and applies nothing', async () => {
+    const t = await openTestPlatform();
+    const server = await startServer(t.platform, { port: 0, logRequests: false });
+    try {
+      const body = JSON.stringify({ yaml: 'name: owned\nsteps:\n  - { name: s, type: processing, command: [sh, -c, "id > owned"] }\n' });
+      const send = (headers: Record<string, string>) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest(`${server.url}/api/v1/pipelines`, { method: 'PUT', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      const rebound = await send({ host: `evil.example:${server.port}`, origin: `http://evil.example:${server.port}` });
+      assert.equal(rebound.status, 421, rebound.body);
+      assert.equal(JSON.parse(rebound.body).code, 'CAPSTAN_REQUEST_HOST_NOT_ALLOWED');
+      const crossSite = await send({ origin: 'http://evil.example' });
+      assert.equal(crossSite.status, 403, crossSite.body);
+      assert.equal(JSON.parse(crossSite.body).code, 'CAPSTAN_REQUEST_CROSS_ORIGIN');
+      assert.deepEqual(await t.platform.pipelines.list(), []);
+      const cli = await send({});
+      assert.equal(cli.status, 200, 'a client without browser headers applies as before');
+    } finally {
+      await server.shutdown();
+      await t.dispose();
+    }
+  });
+});

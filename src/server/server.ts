@@ -4,6 +4,9 @@ import { CapstanError } from '../core/errors.js';
 import type { BackgroundService } from '../platform/background-service.js';
 import type { Platform } from '../platform/platform.js';
 import { buildApp, type CapstanApp } from './app.js';
+import { isLoopbackHost } from './request-origin-guard.js';
+
+export { isLoopbackHost };
 import { collectProcessMetrics } from './http-metrics.js';
 import type { RoutePlugin } from './routes/index.js';
 
@@ -39,14 +42,6 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** True for addresses only this machine can reach: `localhost`, 127.0.0.0/8, `::1` and their mapped forms. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h) || /^(0{1,4}:){7}0{0,3}1$/.test(h);
-  return false;
-}
 
 /** Throws CAPSTAN_CONFIG_INSECURE_BIND for a non-loopback bind while API keys are off. */
 export function assertSafeBind(host: string, auth: boolean): void {
@@ -86,7 +81,7 @@ export async function startServer(platform: Platform, options: ServerOptions = {
   assertSafeBind(host, config.server.auth);
 
   collectProcessMetrics(platform.metrics);
-  const app = await buildApp(platform, { logRequests: options.logRequests ?? true, extraPlugins: options.extraPlugins });
+  const app = await buildApp(platform, { logRequests: options.logRequests ?? true, extraPlugins: options.extraPlugins, bindHost: host });
   try {
     await app.listen({ host, port });
   } catch (err) {

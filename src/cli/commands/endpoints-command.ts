@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { CapstanError } from '../../core/errors.js';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
+import { parseUserYaml } from '../../core/user-yaml.js';
 import { EndpointsClient } from '../../sdk/endpoints-client.js';
 import type { DataCaptureInput, DeployOptions, Endpoint, EndpointConfigInput, EndpointService, VariantInput } from '../../serving/index.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
@@ -84,8 +84,9 @@ function capture(o: VariantFlags): DataCaptureInput | undefined {
 function readConfigFile(file: string): EndpointConfigInput {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseUserYaml(readFileSync(file, 'utf8'), file);
   } catch (err) {
+    if (isCapstanError(err)) throw err;
     throw new CapstanError('CAPSTAN_REQUEST_INVALID', `cannot read ${file}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (!doc || typeof doc !== 'object' || !Array.isArray((doc as EndpointConfigInput).variants)) {

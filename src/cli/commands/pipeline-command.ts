@@ -196,7 +196,7 @@ export function pipelineCommand(program: Command): void {
   logs
     .command('search <pattern>')
     .description('Search step logs by text (or --regex) and time range')
-    .option('--regex', 'pattern is a regular expression')
+    .option('--regex', 'pattern is an RE2 regular expression (no back-references or look-around)')
     .option('--pipeline <name>', 'only this pipeline')
     .option('--step <step>', 'only this step')
     .option('--since <when>', '30m, 2h, 1d, 1w or an ISO time')

@@ -17,6 +17,9 @@ export const runCommandStep: StepHandler = async (inv, services) => {
     throw new CapstanError('CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN', `step "${step.name}" names executor "${step.executor}"; known: ${[...services.executors.keys()].join(', ')}`, { fields: { retryable: false } });
   }
   const registry = services.registry?.();
+  // Compiled before the live run exists: a metric regex RE2 refuses (from a definition applied before
+  // validation used RE2) fails the step without leaving a run open in the registry.
+  const metrics = new MetricsFromLogs(step.metricDefinitions, (p) => run?.add(p));
   const run =
     registry && (step.metricDefinitions.length > 0 || Object.keys(step.hyperparameters).length > 0)
       ? await LiveRun.start(
@@ -26,7 +29,6 @@ export const runCommandStep: StepHandler = async (inv, services) => {
           services.logger,
         )
       : undefined;
-  const metrics = new MetricsFromLogs(step.metricDefinitions, (p) => run?.add(p));
   const inputs = Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, inputKey(services.artifacts, v)]));
   const task = {
     executionId: inv.work.id,

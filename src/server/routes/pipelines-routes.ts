@@ -5,7 +5,6 @@ import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
 import { assertName } from '../../core/names.js';
 import { parsePipelineYaml } from '../../pipelines/pipeline-source.js';
-import { verifyWebhookSignature } from '../../pipelines/triggers/webhook-signature.js';
 import { actorOf } from '../auth/auth-hook.js';
 import type { RoutePlugin } from './index.js';
 
@@ -195,23 +194,11 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
       async (req, reply) => {
         const { name, trigger } = req.params as { name: string; trigger: string };
         assertName(name, 'pipeline name');
-        const secret = await svc.triggers.secret(name, trigger);
-        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        // Unknown trigger and bad signature answer alike, so the endpoint does not reveal which triggers exist.
-        if (!secret || !verifyWebhookSignature(secret, raw, req.headers['x-capstan-signature'])) {
-          throw new CapstanError('CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID', 'the X-Capstan-Signature header is missing, stale or does not match');
-        }
-        let payload: { params?: Record<string, unknown> } = {};
-        if (raw.length) {
-          try {
-            payload = JSON.parse(raw.toString('utf8'));
-          } catch {
-            throw new CapstanError('CAPSTAN_REQUEST_MALFORMED_JSON', 'the request body is not valid JSON');
-          }
-        }
-        const def = (await svc.store.getPipeline(name)).definition.triggers.find((t) => t.name === trigger);
-        const exec = await svc.start(name, { params: { ...(def?.params ?? {}), ...(payload.params ?? {}) }, trigger: { type: 'webhook', by: `webhook:${trigger}` } });
-        return reply.code(202).send(exec);
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const out = await svc.webhooks.receive({ pipeline: name, trigger, body, signature: req.headers['x-capstan-signature'], deliveryId: req.headers['x-capstan-delivery'] });
+        // A replay or a sender's retry is acknowledged (so the sender stops retrying) and starts nothing.
+        if (!out.started) return reply.code(200).send({ duplicate: true, started: false, executionId: out.executionId });
+        return reply.code(202).send(out.execution);
       },
     );
   });

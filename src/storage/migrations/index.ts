@@ -4,6 +4,7 @@ import { registry } from './0002-registry.js';
 import { pipelines } from './0003-pipelines.js';
 import { serving } from './0004-serving.js';
 import { uniqueKeyNames } from './0005-unique-key-names.js';
+import { webhookDeliveries } from './0006-webhook-deliveries.js';
 
 /**
  * Every migration, by name; names sort in the order they apply. Each context adds its own file
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_pipelines': pipelines,
   '0004_serving': serving,
   '0005_unique_key_names': uniqueKeyNames,
+  '0006_webhook_deliveries': webhookDeliveries,
 };
