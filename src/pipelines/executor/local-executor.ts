@@ -7,6 +7,7 @@ import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import { digestOf, downloadInput } from '../artifact-digest.js';
 import type { StepOutput } from '../execution.js';
 import { builtinCommand } from './builtin-command.js';
+import { signalGroup } from './process-group.js';
 import { Semaphore } from './semaphore.js';
 import { NO_RETRY_EXIT_CODE, type StepExecutor, type StepRunContext, type StepRunResult, type StepTask } from './step-executor.js';
 
@@ -112,6 +113,8 @@ export class LocalExecutor implements StepExecutor {
       if (ctx.signal.aborted) return reject(cancelled(task));
       ctx.log('system', `$ ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
       const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+      // Detached: the child leads its own process group, whose id is its pid.
+      if (child.pid && process.platform !== 'win32') ctx.onSpawn?.(child.pid);
       let stopReason: 'timeout' | 'cancel' | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const stop = (why: 'timeout' | 'cancel') => {
@@ -158,16 +161,6 @@ export class LocalExecutor implements StepExecutor {
 
 function cancelled(task: StepTask): CapstanError {
   return new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${task.step}" was cancelled`, { fields: { step: task.step, retryable: false } });
-}
-
-/** Signals the step's whole process group (the step may have started children of its own). */
-function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(process.platform === 'win32' ? pid : -pid, sig);
-  } catch {
-    // already gone
-  }
 }
 
 function lineSplitter(emit: (line: string) => void): { push: (chunk: Buffer) => void; end: () => void } {
