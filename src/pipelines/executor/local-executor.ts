@@ -25,6 +25,10 @@ export interface LocalExecutorOptions {
   keepWorkDirs?: boolean;
 }
 
+/** Lines of stderr (each cut at 300 characters) a non-zero exit's reason quotes. */
+const TAIL_LINES = 5;
+const TAIL_LINE = 300;
+
 const DEFAULT_PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
 
 /**
@@ -128,7 +132,13 @@ export class LocalExecutor implements StepExecutor {
       const onAbort = () => stop('cancel');
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       const out = lineSplitter((l) => ctx.log('stdout', l));
-      const err = lineSplitter((l) => ctx.log('stderr', l));
+      const tail: string[] = [];
+      const err = lineSplitter((l) => {
+        ctx.log('stderr', l);
+        if (!l.trim()) return;
+        tail.push(l.length > TAIL_LINE ? `${l.slice(0, TAIL_LINE)}…` : l);
+        if (tail.length > TAIL_LINES) tail.shift();
+      });
       child.stdout.on('data', out.push);
       child.stderr.on('data', err.push);
       const cleanup = () => {
@@ -153,7 +163,10 @@ export class LocalExecutor implements StepExecutor {
         if (code === 0) return resolve(0);
         const retryable = code !== NO_RETRY_EXIT_CODE;
         const how = code === null ? `was killed by ${sig}` : `exited with code ${code}${retryable ? '' : ' (do not retry)'}`;
-        reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}" ${how}`, { fields: { step: task.step, exitCode: code, retryable } }));
+        // The reason should say why, not only that: the end of stderr usually holds the error.
+        const last = tail.length ? `; last lines of its stderr:\n${tail.map((l) => `  ${l}`).join('\n')}\n` : '; ';
+        const more = `the whole log: capstan logs ${task.executionId} --step ${task.step}`;
+        reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}" ${how}${last}(${more})`, { fields: { step: task.step, exitCode: code, retryable, stderrTail: tail } }));
       });
     });
   }
