@@ -41,6 +41,7 @@ export class LocalExecutor implements StepExecutor {
   readonly name = 'local';
   private readonly slots: Semaphore;
   private readonly o: Required<LocalExecutorOptions>;
+  private swept: Promise<void> | undefined;
 
   constructor(private readonly artifacts: ArtifactStore, options: LocalExecutorOptions = {}) {
     this.o = {
@@ -57,7 +58,9 @@ export class LocalExecutor implements StepExecutor {
   async run(task: StepTask, ctx: StepRunContext): Promise<StepRunResult> {
     const release = await this.slots.acquire(ctx.signal);
     await mkdir(this.o.workRoot, { recursive: true });
-    const work = await mkdtemp(path.join(this.o.workRoot, `capstan-step-${task.step}-`));
+    await (this.swept ??= sweepWorkDirs(this.o.workRoot));
+    // The creating process's pid in the name lets a later process tell a dead process's leftovers from a live one's.
+    const work = await mkdtemp(path.join(this.o.workRoot, `capstan-step-${process.pid}-${task.step}-`));
     try {
       return await this.runIn(work, task, ctx);
     } finally {
@@ -174,6 +177,27 @@ export class LocalExecutor implements StepExecutor {
 
 function cancelled(task: StepTask): CapstanError {
   return new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${task.step}" was cancelled`, { fields: { step: task.step, retryable: false } });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return true;
+}
+
+/**
+ * Removes working directories that a killed process (kill -9, a crash) left behind; a directory of a
+ * process still alive — another scheduler sharing the directory — is left alone.
+ */
+async function sweepWorkDirs(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const m = /^capstan-step-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    await rm(path.join(root, name), { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 function lineSplitter(emit: (line: string) => void): { push: (chunk: Buffer) => void; end: () => void } {
