@@ -106,6 +106,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
   closers.push(() => registryContext.close());
+  background.push(registryContext.reconciler);
   // Pipelines register models in this registry and deploy through this serving context.
   const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service }, {
     scheduler: { leaseMs: config.pipelines.leaseMs },
