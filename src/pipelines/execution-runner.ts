@@ -183,10 +183,15 @@ export class ExecutionRunner {
       }
       if (this.stop) {
         await Promise.allSettled(running.values());
-        if (this.stop === 'shutdown') await this.store.release(id, this.lease!.token);
+        if (this.stop === 'shutdown') {
+          // Renewing a released lease would be refused and read as a takeover.
+          this.lease!.stop();
+          await this.store.release(id, this.lease!.token);
+        }
         return this.store.getExecution(id);
       }
       const state: ExecutionState = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
+      this.lease!.stop();
       if (!(await this.store.finishExecution(id, state, cancelled ? 'cancelled on request' : failure, this.lease!.token))) throw this.fenced(id);
       const done = await this.store.getExecution(id);
       await this.options.events?.publish({ id: newId('evt'), type: `pipeline_execution.${state}`, time: new Date().toISOString(), data: { pipeline: done.pipeline, executionId: id, state } });
