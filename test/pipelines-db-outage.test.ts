@@ -7,7 +7,7 @@ import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../src/storage/test-support/private-postgres.js';
 
-const LEASE_MS = 1500;
+const LEASE_MS = 3000;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 600): Promise<T> {
   for (let i = 0; i < tries; i++) {

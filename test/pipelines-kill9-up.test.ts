@@ -73,7 +73,7 @@ for (const factory of await testDatabases()) {
     const up = async (): Promise<ChildProcess> => {
       const child = spawn(process.execPath, ['--import', tsx, entry, 'up', '--port', '0', '--json'], {
         cwd: home,
-        env: cleanEnv({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', CAPSTAN_PIPELINES_LEASE_MS: '1500', CAPSTAN_PIPELINES_KILL_GRACE_MS: '200' }),
+        env: cleanEnv({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', CAPSTAN_PIPELINES_LEASE_MS: '3000', CAPSTAN_PIPELINES_KILL_GRACE_MS: '200' }),
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
