@@ -12,7 +12,7 @@ import { buildGraph, type StepGraph } from './graph.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { LogStore } from './log-store.js';
 import { resolveValue, type ReferenceScope } from './references.js';
-import type { AttemptRow, SqlPipelineStore, StepPatch } from './sql-pipeline-store.js';
+import type { SqlPipelineStore, StepPatch } from './sql-pipeline-store.js';
 import { cachedPropertyRefreshers, stepHandlers } from './steps/index.js';
 import type { StepOutcome, StepServices } from './steps/step-handler.js';
 
@@ -114,7 +114,7 @@ export class ExecutionRunner {
       if (rec.state !== 'running') continue;
       // The previous owner died or lost its lease mid-attempt; at-least-once: the attempt runs again.
       // What it left behind goes first, then the reset (which clears its token) fences it for good.
-      await reapAttempt(work.id, rec.name, attempts.get(rec.name) as AttemptRow, this.services);
+      await reapAttempt(work.id, rec.name, attempts.get(rec.name), this.services);
       await this.patch(work.id, rec, { state: 'pending', attemptToken: null, attemptPgid: null, attemptRunId: null }, this.tokens.get(rec.name) ?? null);
       this.tokens.set(rec.name, null);
       this.interrupted.add(rec.name);
