@@ -277,8 +277,10 @@ export class ExecutionRunner {
     if (this.interrupted.delete(def.name)) log('system', `attempt ${attempt - 1} was interrupted (its scheduler stopped or lost its lease; lines it could not store before that were dropped); running the step again`);
     const controller = new AbortController();
     this.controllers.add(controller);
-    // Bookkeeping of the attempt's process and registry run, so a restart can clean up after it.
-    const record = (patch: StepPatch) => this.patch(work.id, rec, patch, token).catch(() => {});
+    // Bookkeeping of the attempt's process and registry run, so a restart can clean up after it: one
+    // fenced try, never retried, and a refusal is not read as a lost lease — a write delayed past the
+    // attempt's end would otherwise meet the next attempt's token and stop the whole runner.
+    const record = (patch: StepPatch) => this.store.updateStep(work.id, rec.name, patch, fence).then(() => undefined, () => undefined);
     try {
       const scope = this.scope(work, records);
       const resolved = resolveValue(def, scope);
