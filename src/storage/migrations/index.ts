@@ -3,7 +3,7 @@ import { foundation } from './0001-foundation.js';
 import { registry } from './0002-registry.js';
 import { pipelines } from './0003-pipelines.js';
 import { serving } from './0004-serving.js';
-import { pipelineFencing } from './0005-pipeline-fencing.js';
+import { pipelineFencing } from './0007-pipeline-fencing.js';
 
 /**
  * Every migration, by name; names sort in the order they apply. Each context adds its own file
@@ -14,5 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002_registry': registry,
   '0003_pipelines': pipelines,
   '0004_serving': serving,
-  '0005_pipeline_fencing': pipelineFencing,
+  '0007_pipeline_fencing': pipelineFencing,
 };
