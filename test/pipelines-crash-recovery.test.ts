@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,21 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** True while the process runs (a zombie waiting for its reaper counts as ended). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }
 
@@ -49,7 +64,7 @@ for (const factory of await testDatabases()) {
       await fx?.dispose();
     });
 
-    it('after kill -9 mid-step, a restarted scheduler finishes the execution without re-running finished steps', async () => {
+    it('after kill -9 mid-step, a restarted scheduler kills the orphaned step process, sweeps its working directory and finishes the execution without re-running finished steps', async () => {
       const firstCount = path.join(fx.dir, 'first.count');
       const secondCount = path.join(fx.dir, 'second.count');
       const pidFile = path.join(fx.dir, 'sleeper.pid');
@@ -75,8 +90,12 @@ steps:
       await until('the second step to start and log', async () =>
         lines(secondCount) === 1 && (await fx.service.executionLogs(exec.id, { step: 'second' })).some((l) => l.line === 'first attempt sleeps') ? true : undefined,
       );
+      const sleeper = Number(readFileSync(pidFile, 'utf8').trim());
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
+      assert.ok(running(sleeper), 'the step process outlives the killed scheduler (it has its own process group)');
+      const leftovers = () => readdirSync(path.join(fx.dir, 'work')).filter((d) => d.startsWith(`capstan-step-${first.pid}-`));
+      assert.equal(leftovers().length, 1, 'the killed scheduler left its step working directory behind');
       const mid = await fx.service.execution(exec.id);
       assert.equal(mid.state, 'running');
       assert.equal(mid.steps.find((s) => s.name === 'first')!.state, 'succeeded');
@@ -90,6 +109,8 @@ steps:
       });
       second.kill('SIGTERM');
       assert.equal(done.state, 'succeeded', JSON.stringify(done.steps.map((s) => [s.name, s.state, s.error])));
+      assert.equal(running(sleeper), false, 'the restart killed the orphaned step process group');
+      assert.deepEqual(leftovers(), [], 'the restart removed the dead process\'s working directory');
       const byName = Object.fromEntries(done.steps.map((s) => [s.name, s]));
       assert.equal(byName.first.attempts, 1, 'the finished step is not re-run');
       assert.equal(lines(firstCount), 1);

@@ -154,6 +154,20 @@ steps:
       });
     }
 
+    it('a non-zero exit quotes the last lines of the step\'s stderr and points to capstan logs', async () => {
+      const exec = await fx.run(`name: noisy
+steps:
+  - name: s
+    type: processing
+    cache: false
+    command: [sh, -c, 'for i in 1 2 3 4 5 6 7; do echo "err line $i" >&2; done; echo "not on stderr"; exit 2']
+`);
+      const s = step(exec, 's');
+      assert.equal(s.error.code, 'CAPSTAN_PIPELINE_STEP_EXIT');
+      assert.equal(s.error.message, `step "s" exited with code 2; last lines of its stderr:\n  err line 3\n  err line 4\n  err line 5\n  err line 6\n  err line 7\n(the whole log: capstan logs ${exec.id} --step s)`);
+      assert.match(exec.error!, /err line 7/);
+    });
+
     it('fails with CAPSTAN_PIPELINE_CONDITION_NOT_BOOLEAN when a condition yields a number', async () => {
       const exec = await fx.run(`name: notbool
 steps:

@@ -62,6 +62,12 @@ export interface CapstanConfig {
     /** Jobs one worker runs at once; default 4. */
     concurrency: number;
   };
+  pipelines: {
+    /** Lease a scheduler holds on an execution it drives, in ms; default 30000. A crashed scheduler's executions resume after it. */
+    leaseMs: number;
+    /** Grace between SIGTERM and SIGKILL when a step is stopped, in ms; default 5000 (keep it under a third of the lease). */
+    killGraceMs: number;
+  };
   outbound: {
     /** Allow loopback / private / link-local targets for webhooks and external models; default false. */
     allowPrivate: boolean;
@@ -117,6 +123,8 @@ export const settings: readonly Setting[] = [
   { path: 'queue.backoffMaxMs', env: 'CAPSTAN_QUEUE_BACKOFF_MAX_MS', kind: 'int', min: 0, doc: 'Largest retry delay. Default 300000' },
   { path: 'queue.pollMs', env: 'CAPSTAN_QUEUE_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval. Default 200' },
   { path: 'queue.concurrency', env: 'CAPSTAN_QUEUE_CONCURRENCY', kind: 'int', min: 1, doc: 'Jobs per worker at once. Default 4' },
+  { path: 'pipelines.leaseMs', env: 'CAPSTAN_PIPELINES_LEASE_MS', kind: 'int', min: 300, doc: 'Pipeline execution lease in ms. Default 30000' },
+  { path: 'pipelines.killGraceMs', env: 'CAPSTAN_PIPELINES_KILL_GRACE_MS', kind: 'int', min: 0, doc: 'SIGTERM-to-SIGKILL grace for stopped steps in ms. Default 5000' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
@@ -255,6 +263,10 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       backoffMaxMs: out.queue?.backoffMaxMs ?? 300_000,
       pollMs: out.queue?.pollMs ?? 200,
       concurrency: out.queue?.concurrency ?? 4,
+    },
+    pipelines: {
+      leaseMs: out.pipelines?.leaseMs ?? 30_000,
+      killGraceMs: out.pipelines?.killGraceMs ?? 5000,
     },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,

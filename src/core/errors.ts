@@ -115,6 +115,7 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_STEP_EXIT: { status: 422, title: 'The step exited with a non-zero code' },
   CAPSTAN_PIPELINE_STEP_TIMEOUT: { status: 504, title: 'The step exceeded its timeout' },
   CAPSTAN_PIPELINE_STEP_CANCELLED: { status: 409, title: 'The step was cancelled' },
+  CAPSTAN_PIPELINE_LEASE_LOST: { status: 409, title: 'The runner lost its lease; the attempt was stopped and its writes refused' },
   CAPSTAN_PIPELINE_OUTPUT_MISSING: { status: 422, title: 'The step did not write a declared output' },
   CAPSTAN_PIPELINE_INPUT_NOT_FOUND: { status: 422, title: 'A step input does not exist in the artifact store' },
   CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID: { status: 422, title: 'A property file is missing or not a JSON object' },

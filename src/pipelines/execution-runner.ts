@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { sleep } from '../core/clock.js';
-import { isCapstanError } from '../core/errors.js';
+import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { newId } from '../core/ids.js';
 import { inputKey, resolveInput } from './artifact-digest.js';
 import { cacheKey } from './cache.js';
 import { isCommandStep, type StepDefinition } from './definition.js';
 import { isFinalStepState, type ExecutionRecord, type ExecutionState, type ExecutionWork, type StepRecord } from './execution.js';
+import { reapAttempt } from './attempt-reaper.js';
 import { buildGraph, type StepGraph } from './graph.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import type { LogStore } from './log-store.js';
 import { resolveValue, type ReferenceScope } from './references.js';
 import type { SqlPipelineStore, StepPatch } from './sql-pipeline-store.js';
@@ -17,7 +20,11 @@ import type { StepOutcome, StepServices } from './steps/step-handler.js';
 export interface RunnerOptions {
   /** This scheduler's identity in lease columns. */
   owner: string;
-  /** Lease length; renewed every third of it. */
+  /**
+   * Lease length; renewed every third of it. A runner that cannot renew for two thirds of it stops
+   * its attempts (SIGTERM, then SIGKILL after the executor's grace period, which should stay under a
+   * third of the lease so no attempt outlives the lease).
+   */
   leaseMs: number;
   /** How often a running execution checks for a cancel request; default 500 ms. */
   cancelPollMs?: number;
@@ -29,19 +36,30 @@ const CACHEABLE = new Set(['processing', 'training', 'evaluation', 'register-mod
 /** Why an execution stopped being driven by this runner. */
 type Stop = 'lease-lost' | 'shutdown' | undefined;
 
+/** First wait before retrying a write the database refused with an error (doubling up to 2 s). */
+const RETRY_MS = 100;
+
 /**
  * Drives one execution to its end while holding its lease: starts every step whose dependencies
  * have succeeded (parallel branches run at once), skips branches a condition did not take and
  * steps downstream of skipped ones, applies retry policies, answers cancel requests, and reuses
  * cached results. Every state change is written through to the database first, so a process
  * killed at any point leaves a record another scheduler continues from: finished steps keep their
- * results and the interrupted attempt runs again.
+ * results and the interrupted attempt runs again. Every write is fenced (fence.ts): it carries the
+ * lease token this runner took and, for an attempt, the attempt's token, so a runner that lost its
+ * lease — it could not renew it, or another scheduler took it over — changes nothing any more; it
+ * stops its attempts' processes at once.
  */
 export class ExecutionRunner {
   private stop: Stop;
   private readonly controllers = new Set<AbortController>();
   /** Steps whose previous attempt died with its scheduler; the next attempt's log says so. */
   private readonly interrupted = new Set<string>();
+  /** Attempts in flight, by step name. */
+  private readonly running = new Map<string, Promise<void>>();
+  /** Each step's current attempt token (what its next attempt's compare-and-set expects). */
+  private tokens = new Map<string, string | null>();
+  private lease: LeaseKeeper | undefined;
 
   constructor(
     private readonly store: SqlPipelineStore,
@@ -58,35 +76,50 @@ export class ExecutionRunner {
 
   /** Runs a claimed execution until it ends (or the lease is lost / the runner shuts down). */
   async run(id: string): Promise<ExecutionRecord> {
-    // Renewal starts before the first await: loading the execution can be slow on a busy host.
-    const leaseTimer = setInterval(() => {
-      void this.store.renew(id, this.options.owner, this.options.leaseMs).then((ok) => {
-        if (!ok && !this.stop) {
-          this.stop = 'lease-lost';
-          for (const c of this.controllers) c.abort();
-        }
-      }, () => {});
-    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    const lease = new LeaseKeeper(this.store, id, this.options.owner, this.options.leaseMs, (reason) => this.loseLease(id, reason));
+    this.lease = lease;
+    if (!(await lease.take())) return this.store.getExecution(id);
     try {
       return await this.drive(id);
+    } catch (err) {
+      // Never leave an attempt running unowned: its process is stopped before the lease can expire.
+      if (!this.stop) this.loseLease(id, `the runner failed: ${(err as Error).message}`);
+      await Promise.allSettled(this.running.values());
+      throw err;
     } finally {
-      clearInterval(leaseTimer);
+      lease.stop();
     }
+  }
+
+  private loseLease(id: string, reason: string): void {
+    if (this.stop === 'lease-lost') return;
+    this.stop = 'lease-lost';
+    this.services.logger.warn({ executionId: id, reason }, 'lost the lease on a pipeline execution; stopping its running attempts');
+    for (const c of this.controllers) c.abort();
+  }
+
+  private fenced(id: string): CapstanError {
+    return new CapstanError('CAPSTAN_PIPELINE_LEASE_LOST', `execution ${id}: this runner no longer holds the lease (${this.lease?.lost ?? 'its token is stale'})`, { fields: { executionId: id, retryable: false } });
   }
 
   private async drive(id: string): Promise<ExecutionRecord> {
     const work = await this.store.getWork(id);
     if (work.state === 'succeeded' || work.state === 'failed' || work.state === 'cancelled') return work;
-    await this.store.markRunning(id);
+    if (!(await this.store.markRunning(id, this.lease!.token))) throw this.fenced(id);
     const graph = buildGraph(work.definition.steps);
     const records = new Map(work.steps.map((s) => [s.name, s]));
+    const attempts = await this.store.attemptRows(id);
+    this.tokens = new Map([...attempts].map(([name, a]) => [name, a.token]));
     for (const rec of records.values()) {
       if (rec.state !== 'running') continue;
-      // The previous owner died mid-attempt; at-least-once: the attempt runs again.
-      await this.patch(work.id, rec, { state: 'pending' });
+      // The previous owner died or lost its lease mid-attempt; at-least-once: the attempt runs again.
+      // What it left behind goes first, then the reset (which clears its token) fences it for good.
+      await reapAttempt(work.id, rec.name, attempts.get(rec.name), this.services);
+      await this.patch(work.id, rec, { state: 'pending', attemptToken: null, attemptPgid: null, attemptRunId: null }, this.tokens.get(rec.name) ?? null);
+      this.tokens.set(rec.name, null);
       this.interrupted.add(rec.name);
     }
-    const running = new Map<string, Promise<void>>();
+    const running = this.running;
     let failure: string | null = null;
     let cancelled = false;
     let lastCancelCheck = 0;
@@ -104,7 +137,8 @@ export class ExecutionRunner {
         const now = Date.now();
         if (!cancelled && now - lastCancelCheck >= (this.options.cancelPollMs ?? 500)) {
           lastCancelCheck = now;
-          if (await this.store.cancelRequested(id)) {
+          // An unreachable database is not a cancel request; the lease keeper decides when to give up.
+          if (await this.store.cancelRequested(id).catch(() => false)) {
             cancelled = true;
             for (const c of this.controllers) c.abort();
           }
@@ -149,11 +183,16 @@ export class ExecutionRunner {
       }
       if (this.stop) {
         await Promise.allSettled(running.values());
-        if (this.stop === 'shutdown') await this.store.release(id, this.options.owner);
+        if (this.stop === 'shutdown') {
+          // Renewing a released lease would be refused and read as a takeover.
+          this.lease!.stop();
+          await this.store.release(id, this.lease!.token);
+        }
         return this.store.getExecution(id);
       }
       const state: ExecutionState = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
-      await this.store.finishExecution(id, state, cancelled ? 'cancelled on request' : failure);
+      this.lease!.stop();
+      if (!(await this.store.finishExecution(id, state, cancelled ? 'cancelled on request' : failure, this.lease!.token))) throw this.fenced(id);
       const done = await this.store.getExecution(id);
       await this.options.events?.publish({ id: newId('evt'), type: `pipeline_execution.${state}`, time: new Date().toISOString(), data: { pipeline: done.pipeline, executionId: id, state } });
       return done;
@@ -177,11 +216,32 @@ export class ExecutionRunner {
     return 'ready';
   }
 
-  private async patch(id: string, rec: StepRecord, patch: StepPatch): Promise<void> {
-    if (this.stop === 'lease-lost') return;
-    await this.store.updateStep(id, rec.name, patch);
+  /**
+   * Writes a step change through the fence: `attempt` is the attempt token the row must still hold
+   * (undefined: any). A database error is retried until it succeeds or the lease is lost (the lease
+   * keeper gives up after two thirds of a lease), so an outage shorter than that loses no state;
+   * a refused write means another runner owns the execution: this one stops and throws.
+   */
+  private async patch(id: string, rec: StepRecord, patch: StepPatch, attempt?: string | null): Promise<void> {
+    for (let delay = RETRY_MS; ; delay = Math.min(delay * 2, 2000)) {
+      if (this.stop === 'lease-lost') throw this.fenced(id);
+      let ok: boolean;
+      try {
+        ok = await this.store.updateStep(id, rec.name, patch, { lease: this.lease!.token, attempt });
+      } catch (err) {
+        this.services.logger.warn({ err, executionId: id, step: rec.name }, 'could not write a step change; retrying');
+        await sleep(delay);
+        continue;
+      }
+      if (!ok) {
+        this.loseLease(id, `a write of step "${rec.name}" was refused (stale lease or attempt token)`);
+        throw this.fenced(id);
+      }
+      break;
+    }
+    const { attemptToken: _t, attemptOwner: _o, attemptPgid: _p, attemptRunId: _r, ...visible } = patch;
     Object.assign(rec, {
-      ...patch,
+      ...visible,
       ...(patch.error !== undefined ? { error: patch.error } : {}),
       ...(patch.cachedFrom !== undefined ? { cached: patch.cachedFrom != null } : {}),
       ...(patch.startedAt !== undefined ? { startedAt: patch.startedAt == null ? null : new Date(patch.startedAt).toISOString() } : {}),
@@ -203,12 +263,24 @@ export class ExecutionRunner {
   private async attempt(work: ExecutionWork, graph: StepGraph, def: StepDefinition, rec: StepRecord, records: Map<string, StepRecord>): Promise<string | undefined> {
     const attempt = rec.attempts + 1;
     const started = Date.now();
-    await this.patch(work.id, rec, { state: 'running', attempts: attempt, startedAt: started, nextAttemptAt: null, error: null });
-    const writer = this.logs.writer({ executionId: work.id, pipeline: work.pipeline, step: def.name, attempt });
-    const log = (stream: 'stdout' | 'stderr' | 'system', line: string) => writer.write(stream, line);
-    if (this.interrupted.delete(def.name)) log('system', `attempt ${attempt - 1} was interrupted (its scheduler stopped); running the step again`);
+    // Compare-and-set on the attempt row: the new token replaces the one this runner last saw.
+    const token = randomUUID();
+    await this.patch(work.id, rec, { state: 'running', attempts: attempt, startedAt: started, nextAttemptAt: null, error: null, attemptToken: token, attemptOwner: this.options.owner, attemptPgid: null, attemptRunId: null }, this.tokens.get(def.name) ?? null);
+    this.tokens.set(def.name, token);
+    const fence = { lease: this.lease!.token, attempt: token };
+    const writer = this.logs.writer({ executionId: work.id, pipeline: work.pipeline, step: def.name, attempt }, {
+      fence,
+      onFenced: (dropped) => this.services.logger.warn({ executionId: work.id, step: def.name, attempt, dropped }, 'log lines of an attempt that lost its lease were dropped'),
+    });
+    // Lines a step prints after its runner lost the lease (while it is being stopped) belong to no attempt.
+    const log = (stream: 'stdout' | 'stderr' | 'system', line: string) => void (this.stop !== 'lease-lost' && writer.write(stream, line));
+    if (this.interrupted.delete(def.name)) log('system', `attempt ${attempt - 1} was interrupted (its scheduler stopped or lost its lease; lines it could not store before that were dropped); running the step again`);
     const controller = new AbortController();
     this.controllers.add(controller);
+    // Bookkeeping of the attempt's process and registry run, so a restart can clean up after it: one
+    // fenced try, never retried, and a refusal is not read as a lost lease — a write delayed past the
+    // attempt's end would otherwise meet the next attempt's token and stop the whole runner.
+    const record = (patch: StepPatch) => this.store.updateStep(work.id, rec.name, patch, fence).then(() => undefined, () => undefined);
     try {
       const scope = this.scope(work, records);
       const resolved = resolveValue(def, scope);
@@ -221,20 +293,25 @@ export class ExecutionRunner {
           await this.patch(work.id, rec, {
             state: 'succeeded', cacheKey: key, cachedFrom: hit.executionId, outputs: hit.step.outputs, properties: (await cachedPropertyRefreshers[def.type]?.(hit.step.properties, this.services)) ?? hit.step.properties,
             metrics: hit.step.metrics, warnings: hit.step.warnings, finishedAt: Date.now(),
-          });
+          }, token);
           return undefined;
         }
         log('system', `cache miss (key ${key})`);
       }
       const outcome: StepOutcome = await stepHandlers[def.type](
-        { work, graph, step: resolved, attempt, scope, finished: records, signal: controller.signal, log },
+        {
+          work, graph, step: resolved, attempt, scope, finished: records, signal: controller.signal, log,
+          onSpawn: (pgid) => void record({ attemptPgid: pgid }),
+          onRun: (runId) => record({ attemptRunId: runId }),
+          stillCurrent: () => this.patch(work.id, rec, {}, token),
+        },
         this.services,
       );
       for (const w of outcome.warnings) log('system', `warning: ${w}`);
       await this.patch(work.id, rec, {
         state: 'succeeded', cacheKey: key, cachedFrom: null, outputs: outcome.outputs, properties: outcome.properties,
-        metrics: outcome.metrics, warnings: outcome.warnings, finishedAt: Date.now(),
-      });
+        metrics: outcome.metrics, warnings: outcome.warnings, finishedAt: Date.now(), attemptPgid: null,
+      }, token);
       return undefined;
     } catch (err) {
       if (this.stop) return undefined;
@@ -243,7 +320,7 @@ export class ExecutionRunner {
       if (!isCapstanError(err)) this.services.logger.error({ err, step: def.name, executionId: work.id }, 'step failed unexpectedly');
       log('system', `error: ${message} (${code})`);
       if (code === 'CAPSTAN_PIPELINE_STEP_CANCELLED' || controller.signal.aborted) {
-        await this.patch(work.id, rec, { state: 'cancelled', error: { code: 'CAPSTAN_PIPELINE_STEP_CANCELLED', message }, finishedAt: Date.now() });
+        await this.patch(work.id, rec, { state: 'cancelled', error: { code: 'CAPSTAN_PIPELINE_STEP_CANCELLED', message }, finishedAt: Date.now(), attemptPgid: null }, token);
         return undefined;
       }
       const failures = rec.failures + 1;
@@ -251,10 +328,10 @@ export class ExecutionRunner {
       if (retryable && failures < def.retry.attempts) {
         const delay = Math.min(def.retry.maxBackoffMs, def.retry.backoffMs * def.retry.backoffRate ** (failures - 1));
         log('system', `retrying in ${delay} ms (${failures} of ${def.retry.attempts} attempts failed)`);
-        await this.patch(work.id, rec, { state: 'waiting', failures, nextAttemptAt: Date.now() + delay, error: { code, message } });
+        await this.patch(work.id, rec, { state: 'waiting', failures, nextAttemptAt: Date.now() + delay, error: { code, message }, attemptPgid: null }, token);
         return undefined;
       }
-      await this.patch(work.id, rec, { state: 'failed', failures, error: { code, message }, finishedAt: Date.now() });
+      await this.patch(work.id, rec, { state: 'failed', failures, error: { code, message }, finishedAt: Date.now(), attemptPgid: null }, token);
       return `step "${def.name}" failed: ${message}`;
     } finally {
       this.controllers.delete(controller);

@@ -1,6 +1,8 @@
 import { compileUserRegex } from '../core/user-regex.js';
+import type { Kysely } from 'kysely';
 import type { Database } from '../storage/database.js';
 import type { LogLine } from './execution.js';
+import { fencedStepUpdate, type Fence } from './fence.js';
 
 interface LogsTable {
   pipeline_step_logs: {
@@ -19,37 +21,89 @@ type Row = LogsTable['pipeline_step_logs'];
 const MAX_LINE = 8192;
 const FLUSH_MS = 100;
 const FLUSH_LINES = 500;
+/** Lines kept while the database cannot be written; past this the newest are counted and dropped. */
+const MAX_BUFFERED = 20_000;
+const RETRY_MS = 500;
 
-/** Writes one step attempt's lines; batched so a chatty step does not cost one transaction per line. */
+/** Fencing of a log writer: lines are stored only while the attempt's tokens are current. */
+export interface LogWriterOptions {
+  fence?: Fence;
+  /** Told once when the attempt's tokens are no longer current; the lines still buffered are dropped. */
+  onFenced?: (dropped: number) => void;
+}
+
+/**
+ * Writes one step attempt's lines; batched so a chatty step does not cost one transaction per line.
+ * While the database cannot be written (an outage) lines stay buffered and are retried, in order,
+ * with the attempt's tokens; once the tokens are stale (another attempt took over) they are dropped,
+ * so two attempts' lines never interleave in the stored log.
+ */
 export class StepLogWriter {
   private seq = 0;
   private buffer: Row[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pending: Promise<void> = Promise.resolve();
+  private overflow = 0;
+  private fenced = false;
 
   constructor(
     private readonly store: LogStore,
     private readonly key: { executionId: string; pipeline: string; step: string; attempt: number },
+    private readonly options: LogWriterOptions = {},
   ) {}
 
   /** Appends one line (long lines are cut at 8 KiB). */
   write(stream: LogLine['stream'], line: string, at = Date.now()): void {
-    this.buffer.push({
-      execution_id: this.key.executionId, pipeline: this.key.pipeline, step: this.key.step, attempt: this.key.attempt,
-      seq: this.seq++, at, stream, line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line,
-    });
+    if (this.fenced) return;
+    if (this.buffer.length >= MAX_BUFFERED) {
+      this.overflow++;
+      return;
+    }
+    this.buffer.push(this.row(stream, line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line, at));
     if (this.buffer.length >= FLUSH_LINES) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
-  /** Writes buffered lines now. */
+  /** Lines not stored yet (buffered, or waiting for the database to come back). */
+  get unwritten(): number {
+    return this.buffer.length;
+  }
+
+  /** Writes buffered lines now; resolves when they are stored, refused, or left for a retry after a database error. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const rows = this.buffer;
-    this.buffer = [];
-    if (rows.length) this.pending = this.pending.then(() => this.store.insert(rows)).catch(() => {});
+    this.pending = this.pending.then(() => this.drain());
     return this.pending;
+  }
+
+  private row(stream: LogLine['stream'], line: string, at: number): Row {
+    return { execution_id: this.key.executionId, pipeline: this.key.pipeline, step: this.key.step, attempt: this.key.attempt, seq: this.seq++, at, stream, line };
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0 && !this.fenced) {
+      if (this.overflow > 0 && this.buffer.length < MAX_BUFFERED) {
+        this.buffer.push(this.row('system', `${this.overflow} log lines were dropped while the database could not be written`, Date.now()));
+        this.overflow = 0;
+      }
+      const rows = this.buffer.slice(0, FLUSH_LINES);
+      try {
+        if (!(await this.store.insert(rows, this.options.fence))) {
+          this.fenced = true;
+          const dropped = this.buffer.length;
+          this.buffer = [];
+          this.options.onFenced?.(dropped);
+          return;
+        }
+      } catch {
+        // The database is unreachable: keep the lines, in order, and try again.
+        this.timer ??= setTimeout(() => void this.flush(), RETRY_MS);
+        this.timer.unref();
+        return;
+      }
+      this.buffer.splice(0, rows.length);
+    }
   }
 }
 
@@ -73,14 +127,29 @@ export class LogStore {
   constructor(private readonly db: Database) {}
 
   /** A writer for one step attempt. */
-  writer(key: { executionId: string; pipeline: string; step: string; attempt: number }): StepLogWriter {
-    return new StepLogWriter(this, key);
+  writer(key: { executionId: string; pipeline: string; step: string; attempt: number }, options?: LogWriterOptions): StepLogWriter {
+    return new StepLogWriter(this, key, options);
   }
 
-  /** Inserts rows (chunked to stay under the SQL parameter limits). */
-  async insert(rows: Row[]): Promise<void> {
-    const k = this.db.as<LogsTable>();
-    for (let i = 0; i < rows.length; i += 100) await k.insertInto('pipeline_step_logs').values(rows.slice(i, i + 100)).execute();
+  /**
+   * Inserts rows of one attempt (chunked to stay under the SQL parameter limits). With a fence, the
+   * rows go in one transaction with a compare-and-set on the attempt's step row and nothing is
+   * written (false) when its tokens are stale.
+   */
+  async insert(rows: Row[], fence?: Fence): Promise<boolean> {
+    if (rows.length === 0) return true;
+    const write = async (k: Kysely<LogsTable>) => {
+      for (let i = 0; i < rows.length; i += 100) await k.insertInto('pipeline_step_logs').values(rows.slice(i, i + 100)).execute();
+    };
+    if (!fence) {
+      await write(this.db.as<LogsTable>());
+      return true;
+    }
+    return this.db.transaction(async (trx) => {
+      if (!(await fencedStepUpdate(trx, rows[0].execution_id, rows[0].step, { updated_at: Date.now() }, fence))) return false;
+      await write(trx as unknown as Kysely<LogsTable>);
+      return true;
+    });
   }
 
   /** Lines of an execution (optionally one step / attempt) at or after `sinceMs`, in time order. */

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { CapstanError } from '../core/errors.js';
 import { parseJson, type Database } from '../storage/database.js';
 import type { PipelineDefinition, StepType } from './definition.js';
 import type { ExecutionRecord, ExecutionState, ExecutionTrigger, ExecutionWork, PipelineRecord, StepRecord, StepState } from './execution.js';
+import { fencedStepUpdate, type Fence } from './fence.js';
 
 interface PipelinesTable {
   name: string;
@@ -27,6 +29,7 @@ interface ExecutionsTable {
   cancel_requested: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  lease_token: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -51,6 +54,10 @@ interface StepsTable {
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  attempt_token: string | null;
+  attempt_owner: string | null;
+  attempt_pgid: number | null;
+  attempt_run_id: string | null;
 }
 interface Tables {
   pipelines: PipelinesTable;
@@ -73,6 +80,22 @@ export interface StepPatch {
   error?: { code: string; message: string } | null;
   startedAt?: number | null;
   finishedAt?: number | null;
+  /** The attempt's fencing token; a new attempt sets a fresh one, a reset clears it. */
+  attemptToken?: string | null;
+  /** Lease owner that runs the attempt (`host:pid:…`). */
+  attemptOwner?: string | null;
+  /** Process group of the attempt's child process, so a restart can stop an orphan. */
+  attemptPgid?: number | null;
+  /** Registry run the attempt keeps, so a restart can close it. */
+  attemptRunId?: string | null;
+}
+
+/** What a restarted runner needs of a step's last attempt to fence it and clean up after it. */
+export interface AttemptRow {
+  token: string | null;
+  owner: string | null;
+  pgid: number | null;
+  runId: string | null;
 }
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -199,6 +222,7 @@ export class SqlPipelineStore {
       cancel_requested: 0,
       lease_owner: null,
       lease_expires_at: null,
+      lease_token: null,
       created_at: now,
       updated_at: now,
       started_at: null,
@@ -207,6 +231,7 @@ export class SqlPipelineStore {
     const steps: StepsTable[] = p.definition.steps.map((s) => ({
       execution_id: input.id, name: s.name, type: s.type, state: 'pending', attempts: 0, failures: 0, next_attempt_at: null, cache_key: null, cached_from: null,
       outputs: '{}', properties: '{}', metrics: '{}', warnings: '[]', error_code: null, error: null, started_at: null, finished_at: null, updated_at: now,
+      attempt_token: null, attempt_owner: null, attempt_pgid: null, attempt_run_id: null,
     }));
     await this.db.transaction(async (trx) => {
       await trx.insertInto('pipeline_executions').values(row).execute();
@@ -277,33 +302,53 @@ export class SqlPipelineStore {
     return undefined;
   }
 
-  /** Extends a lease; false when another owner took it (this scheduler must stop touching the execution). */
-  async renew(id: string, owner: string, leaseMs: number): Promise<boolean> {
+  /**
+   * Starts driving a claimed execution: gives its lease a fresh token (and a full lease length) that
+   * every later write must carry, so writes of whoever drove it before are refused from now on.
+   * Undefined when `owner` no longer holds the claim.
+   */
+  async takeLease(id: string, owner: string, leaseMs: number): Promise<string | undefined> {
+    const token = randomUUID();
+    const r = await this.k
+      .updateTable('pipeline_executions')
+      .set({ lease_token: token, lease_expires_at: Date.now() + leaseMs })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('state', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? token : undefined;
+  }
+
+  /** Extends a lease; false when the token is no longer current (the runner must stop touching the execution). */
+  async renew(id: string, token: string, leaseMs: number): Promise<boolean> {
     const now = Date.now();
-    const r = await this.k.updateTable('pipeline_executions').set({ lease_expires_at: now + leaseMs }).where('id', '=', id).where('lease_owner', '=', owner).executeTakeFirst();
+    const r = await this.k.updateTable('pipeline_executions').set({ lease_expires_at: now + leaseMs }).where('id', '=', id).where('lease_token', '=', token).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   /** Gives a lease back so another scheduler may continue at once (graceful stop). */
-  async release(id: string, owner: string): Promise<void> {
-    await this.k.updateTable('pipeline_executions').set({ lease_owner: null, lease_expires_at: null }).where('id', '=', id).where('lease_owner', '=', owner).execute();
+  async release(id: string, token: string): Promise<void> {
+    await this.k.updateTable('pipeline_executions').set({ lease_owner: null, lease_expires_at: null, lease_token: null }).where('id', '=', id).where('lease_token', '=', token).execute();
   }
 
-  /** Marks an execution running (first start keeps its start time). */
-  async markRunning(id: string): Promise<void> {
+  /** Marks an execution running (first start keeps its start time); false when the lease token is stale. */
+  async markRunning(id: string, token: string): Promise<boolean> {
     const now = Date.now();
-    await this.k.updateTable('pipeline_executions').set({ state: 'running', updated_at: now }).where('id', '=', id).execute();
-    await this.k.updateTable('pipeline_executions').set({ started_at: now }).where('id', '=', id).where('started_at', 'is', null).execute();
+    const r = await this.k.updateTable('pipeline_executions').set({ state: 'running', updated_at: now }).where('id', '=', id).where('lease_token', '=', token).executeTakeFirst();
+    await this.k.updateTable('pipeline_executions').set({ started_at: now }).where('id', '=', id).where('started_at', 'is', null).where('lease_token', '=', token).execute();
+    return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Ends an execution and drops its lease. */
-  async finishExecution(id: string, state: ExecutionState, error: string | null): Promise<void> {
+  /** Ends an execution and drops its lease; false (nothing changed) when the lease token is stale. */
+  async finishExecution(id: string, state: ExecutionState, error: string | null, token: string): Promise<boolean> {
     const now = Date.now();
-    await this.k
+    const r = await this.k
       .updateTable('pipeline_executions')
-      .set({ state, error, finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null })
+      .set({ state, error, finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, lease_token: null })
       .where('id', '=', id)
-      .execute();
+      .where('lease_token', '=', token)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /** Asks the running scheduler to cancel; a queued execution is cancelled at once. */
@@ -322,8 +367,14 @@ export class SqlPipelineStore {
     return r?.cancel_requested === 1;
   }
 
-  /** Updates one step. */
-  async updateStep(id: string, name: string, patch: StepPatch): Promise<void> {
+  /** The last attempt of every step of an execution, by step name. */
+  async attemptRows(id: string): Promise<Map<string, AttemptRow>> {
+    const rows = await this.k.selectFrom('pipeline_steps').select(['name', 'attempt_token', 'attempt_owner', 'attempt_pgid', 'attempt_run_id']).where('execution_id', '=', id).execute();
+    return new Map(rows.map((r) => [r.name, { token: r.attempt_token, owner: r.attempt_owner, pgid: r.attempt_pgid, runId: r.attempt_run_id }]));
+  }
+
+  /** Updates one step when `fence` still holds (see fence.ts); false when it was refused. */
+  async updateStep(id: string, name: string, patch: StepPatch, fence: Fence): Promise<boolean> {
     const set: Partial<StepsTable> = { updated_at: Date.now() };
     if (patch.state !== undefined) set.state = patch.state;
     if (patch.attempts !== undefined) set.attempts = patch.attempts;
@@ -341,7 +392,11 @@ export class SqlPipelineStore {
     }
     if (patch.startedAt !== undefined) set.started_at = patch.startedAt;
     if (patch.finishedAt !== undefined) set.finished_at = patch.finishedAt;
-    await this.k.updateTable('pipeline_steps').set(set).where('execution_id', '=', id).where('name', '=', name).execute();
+    if (patch.attemptToken !== undefined) set.attempt_token = patch.attemptToken;
+    if (patch.attemptOwner !== undefined) set.attempt_owner = patch.attemptOwner;
+    if (patch.attemptPgid !== undefined) set.attempt_pgid = patch.attemptPgid;
+    if (patch.attemptRunId !== undefined) set.attempt_run_id = patch.attemptRunId;
+    return fencedStepUpdate(this.db.kysely, id, name, set, fence);
   }
 
   /** The newest successful, non-cached step run of a pipeline with this cache key. */

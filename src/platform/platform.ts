@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { compileConfig, type CapstanConfig, type ConfigSources } from '../core/config.js';
 import { EventBus } from '../core/events.js';
@@ -106,8 +107,13 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
   closers.push(() => registryContext.close());
+  background.push(registryContext.reconciler);
   // Pipelines register models in this registry and deploy through this serving context.
-  const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service });
+  const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service }, {
+    scheduler: { leaseMs: config.pipelines.leaseMs },
+    // Step working directories live in the home, where a restart sweeps what a killed process left.
+    local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
+  });
   pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
   background.push(pipelines.scheduler, pipelines.triggerWatcher);
   installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });

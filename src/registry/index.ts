@@ -11,6 +11,7 @@ import type { Database } from '../storage/database.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import type { JobHandler } from '../storage/queue/job.js';
 import { LocalRegistry } from './local-registry.js';
+import { PackageReconciler } from './package-reconciler.js';
 import type { RegistryService } from './registry-service.js';
 import { SqlExperimentStore } from './sql-experiment-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
@@ -42,15 +43,18 @@ export interface RegistryContext {
   jobHandlers: Map<string, JobHandler>;
   /** Releases the webhook HTTP agent. */
   close(): Promise<void>;
+  /** Removes package folders a killed registration left (runs once when the background services start). */
+  reconciler: PackageReconciler;
 }
 
 /** Builds the local registry on the platform's adapters. */
 export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
   const box = new SecretBox({ secretKey: parts.config.secretKey, keyFile: path.join(parts.config.home, 'secret.key') });
   const webhooks = new SqlWebhookStore(parts.db, parts.queue, box);
+  const store = new SqlRegistryStore(parts.db);
   const experiments = new SqlExperimentStore(parts.db, (runId) => parts.artifacts.uriFor(`runs/${runId}/artifacts`));
   const service = new LocalRegistry({
-    store: new SqlRegistryStore(parts.db),
+    store,
     experiments,
     webhooks,
     artifacts: parts.artifacts,
@@ -59,5 +63,10 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
     logger: parts.logger,
   });
   const delivery = webhookDelivery({ webhooks, outbound: parts.config.outbound });
-  return { service, jobHandlers: new Map([[WEBHOOK_JOB_TYPE, delivery.handler as JobHandler]]), close: delivery.close };
+  return {
+    service,
+    jobHandlers: new Map([[WEBHOOK_JOB_TYPE, delivery.handler as JobHandler]]),
+    close: delivery.close,
+    reconciler: new PackageReconciler(store, parts.artifacts, parts.logger),
+  };
 }

@@ -108,6 +108,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Kyse
   });
   // Without a listener, node-postgres turns the error of an idle client into a process crash.
   pool.on('error', (err) => options.onIdleConnectionError?.(err));
+  // A connection the server drops while it is checked out between two queries (inside a transaction)
+  // also emits 'error', where the pool has no listener: that too would crash the process in an outage.
+  // The query in flight or the next one fails instead, and the pool discards the connection.
+  pool.on('connect', (client) => client.on('error', (err) => options.onIdleConnectionError?.(err)));
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }
 

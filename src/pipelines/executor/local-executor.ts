@@ -7,6 +7,7 @@ import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import { digestOf, downloadInput } from '../artifact-digest.js';
 import type { StepOutput } from '../execution.js';
 import { builtinCommand } from './builtin-command.js';
+import { signalGroup } from './process-group.js';
 import { Semaphore } from './semaphore.js';
 import { NO_RETRY_EXIT_CODE, type StepExecutor, type StepRunContext, type StepRunResult, type StepTask } from './step-executor.js';
 import { DEFAULT_PASS_ENV, passedEnvironment } from '../steps/step-environment.js';
@@ -25,6 +26,10 @@ export interface LocalExecutorOptions {
   keepWorkDirs?: boolean;
 }
 
+/** Lines of stderr (each cut at 300 characters) a non-zero exit's reason quotes. */
+const TAIL_LINES = 5;
+const TAIL_LINE = 300;
+
 /**
  * Runs command steps as local subprocesses: a fresh working directory per attempt (code snapshot,
  * inputs, outputs, model dir, hyperparameters file), an environment holding only declared and a
@@ -35,6 +40,7 @@ export class LocalExecutor implements StepExecutor {
   readonly name = 'local';
   private readonly slots: Semaphore;
   private readonly o: Required<LocalExecutorOptions>;
+  private swept: Promise<void> | undefined;
 
   constructor(private readonly artifacts: ArtifactStore, options: LocalExecutorOptions = {}) {
     this.o = {
@@ -51,7 +57,9 @@ export class LocalExecutor implements StepExecutor {
   async run(task: StepTask, ctx: StepRunContext): Promise<StepRunResult> {
     const release = await this.slots.acquire(ctx.signal);
     await mkdir(this.o.workRoot, { recursive: true });
-    const work = await mkdtemp(path.join(this.o.workRoot, `capstan-step-${task.step}-`));
+    await (this.swept ??= sweepWorkDirs(this.o.workRoot));
+    // The creating process's pid in the name lets a later process tell a dead process's leftovers from a live one's.
+    const work = await mkdtemp(path.join(this.o.workRoot, `capstan-step-${process.pid}-${task.step}-`));
     try {
       return await this.runIn(work, task, ctx);
     } finally {
@@ -110,6 +118,8 @@ export class LocalExecutor implements StepExecutor {
       if (ctx.signal.aborted) return reject(cancelled(task));
       ctx.log('system', `$ ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
       const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+      // Detached: the child leads its own process group, whose id is its pid.
+      if (child.pid && process.platform !== 'win32') ctx.onSpawn?.(child.pid);
       let stopReason: 'timeout' | 'cancel' | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const stop = (why: 'timeout' | 'cancel') => {
@@ -123,7 +133,13 @@ export class LocalExecutor implements StepExecutor {
       const onAbort = () => stop('cancel');
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       const out = lineSplitter((l) => ctx.log('stdout', l));
-      const err = lineSplitter((l) => ctx.log('stderr', l));
+      const tail: string[] = [];
+      const err = lineSplitter((l) => {
+        ctx.log('stderr', l);
+        if (!l.trim()) return;
+        tail.push(l.length > TAIL_LINE ? `${l.slice(0, TAIL_LINE)}…` : l);
+        if (tail.length > TAIL_LINES) tail.shift();
+      });
       child.stdout.on('data', out.push);
       child.stderr.on('data', err.push);
       const cleanup = () => {
@@ -148,7 +164,10 @@ export class LocalExecutor implements StepExecutor {
         if (code === 0) return resolve(0);
         const retryable = code !== NO_RETRY_EXIT_CODE;
         const how = code === null ? `was killed by ${sig}` : `exited with code ${code}${retryable ? '' : ' (do not retry)'}`;
-        reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}" ${how}`, { fields: { step: task.step, exitCode: code, retryable } }));
+        // The reason should say why, not only that: the end of stderr usually holds the error.
+        const last = tail.length ? `; last lines of its stderr:\n${tail.map((l) => `  ${l}`).join('\n')}\n` : '; ';
+        const more = `the whole log: capstan logs ${task.executionId} --step ${task.step}`;
+        reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}" ${how}${last}(${more})`, { fields: { step: task.step, exitCode: code, retryable, stderrTail: tail } }));
       });
     });
   }
@@ -158,13 +177,24 @@ function cancelled(task: StepTask): CapstanError {
   return new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${task.step}" was cancelled`, { fields: { step: task.step, retryable: false } });
 }
 
-/** Signals the step's whole process group (the step may have started children of its own). */
-function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (!pid) return;
+function processAlive(pid: number): boolean {
   try {
-    process.kill(process.platform === 'win32' ? pid : -pid, sig);
-  } catch {
-    // already gone
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return true;
+}
+
+/**
+ * Removes working directories that a killed process (kill -9, a crash) left behind; a directory of a
+ * process still alive — another scheduler sharing the directory — is left alone.
+ */
+async function sweepWorkDirs(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const m = /^capstan-step-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    await rm(path.join(root, name), { recursive: true, force: true }).catch(() => {});
   }
 }
 

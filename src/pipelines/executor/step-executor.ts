@@ -41,6 +41,8 @@ export interface StepRunContext {
   signal: AbortSignal;
   /** Receives every log line as it is produced. */
   log(stream: 'stdout' | 'stderr' | 'system', line: string): void;
+  /** Told the process group id of a local child as soon as it started. */
+  onSpawn?(pgid: number): void;
 }
 
 /** What a successful attempt produced. */

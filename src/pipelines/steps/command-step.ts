@@ -29,6 +29,7 @@ export const runCommandStep: StepHandler = async (inv, services) => {
           services.logger,
         )
       : undefined;
+  if (run) await inv.onRun?.(run.id);
   const inputs = Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, inputKey(services.artifacts, v)]));
   const task = {
     executionId: inv.work.id,
@@ -51,11 +52,15 @@ export const runCommandStep: StepHandler = async (inv, services) => {
   try {
     result = await executor.run(task, {
       signal: inv.signal,
+      onSpawn: inv.onSpawn,
       log: (stream, line) => {
         inv.log(stream, line);
         if (stream !== 'system') metrics.line(line);
       },
     });
+    // A run is closed `finished` only by the attempt that still owns the step: an attempt that lost
+    // its lease throws here, and its run is closed `failed` below (or by the restart that resets it).
+    await inv.stillCurrent?.();
   } catch (err) {
     await run?.finish('failed');
     throw err;

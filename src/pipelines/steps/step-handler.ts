@@ -46,6 +46,12 @@ export interface StepInvocation {
   finished: Map<string, StepRecord>;
   signal: AbortSignal;
   log(stream: 'stdout' | 'stderr' | 'system', line: string): void;
+  /** Records the process group of the attempt's child process (a restart stops it when orphaned). */
+  onSpawn?(pgid: number): void;
+  /** Records the registry run the attempt keeps (a restart closes it when the attempt died). */
+  onRun?(runId: string): Promise<void>;
+  /** Resolves while the attempt still holds its tokens; rejects with CAPSTAN_PIPELINE_LEASE_LOST otherwise. */
+  stillCurrent?(): Promise<void>;
 }
 
 /** What a successful attempt produced. */

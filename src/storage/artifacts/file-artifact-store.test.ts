@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CapstanError } from '../../core/errors.js';
@@ -153,5 +153,20 @@ describe('FileArtifactStore: layout and digests', () => {
     execFileSync('mkfifo', [path.join(src, 'sub', 'pipe')]);
     await refused(store.uploadDirectory(src, 'p'), 'CAPSTAN_ARTIFACT_UNSAFE_PATH', /^directory entry "sub\/pipe" is not a regular file$/);
     assert.deepEqual(await store.list(''), []);
+  });
+});
+
+describe('file artifact store: staging left by a killed process', () => {
+  it('opening the store removes staging files older than an hour and keeps younger ones (a put of another live process)', async () => {
+    const root = tempDir('file-store-staging');
+    await FileArtifactStore.open(root);
+    const staging = path.join(root, '.staging');
+    writeFileSync(path.join(staging, 'abandoned'), 'half an upload');
+    writeFileSync(path.join(staging, 'abandoned.meta'), '{}');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    for (const f of ['abandoned', 'abandoned.meta']) utimesSync(path.join(staging, f), twoHoursAgo, twoHoursAgo);
+    writeFileSync(path.join(staging, 'in-progress'), 'being written');
+    await FileArtifactStore.open(root);
+    assert.deepEqual(readdirSync(staging), ['in-progress']);
   });
 });

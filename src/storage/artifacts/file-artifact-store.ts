@@ -1,5 +1,5 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,12 @@ import { directoryPrefix, isSafeKey, normalizeKey, normalizePrefix, keyInStore, 
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const STAGING = '.staging';
 const META = '.meta';
+/**
+ * Age past which a staging file is an upload that will never finish (its process was killed). A put in
+ * progress keeps writing, so its file stays young; another process may share the directory, so a
+ * young file is never removed.
+ */
+const STAGING_MAX_AGE_MS = 60 * 60 * 1000;
 
 /**
  * The digest sidecar kept at `.meta/<key>` for every object. It names the inode, size and mtime it
@@ -37,6 +43,18 @@ function notFound(key: string): CapstanError {
   return new CapstanError('CAPSTAN_ARTIFACT_NOT_FOUND', `no artifact at key ${JSON.stringify(key)}`, { fields: { key } });
 }
 
+/** Removes staging files (uploads of killed processes) last written before `before`. */
+async function sweepStaging(dir: string, before: number): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    try {
+      if ((await lstat(file)).mtimeMs < before) await rm(file, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
+    }
+  }
+}
+
 /**
  * The `file://` artifact store: objects are files under `root` named by their key. A put writes to
  * `root/.staging/<uuid>`, fsyncs, then renames into place (publishing the digest sidecar first), so a
@@ -57,6 +75,7 @@ export class FileArtifactStore implements ArtifactStore {
       const root = await realpath(dir);
       await mkdir(path.join(root, STAGING), { recursive: true });
       await mkdir(path.join(root, META), { recursive: true });
+      await sweepStaging(path.join(root, STAGING), Date.now() - STAGING_MAX_AGE_MS);
       return new FileArtifactStore(root);
     } catch (err) {
       throw fsFailure('open', 'the artifact directory', err);

@@ -5,6 +5,7 @@ import { pipelines } from './0003-pipelines.js';
 import { serving } from './0004-serving.js';
 import { uniqueKeyNames } from './0005-unique-key-names.js';
 import { webhookDeliveries } from './0006-webhook-deliveries.js';
+import { pipelineFencing } from './0007-pipeline-fencing.js';
 
 /**
  * Every migration, by name; names sort in the order they apply. Each context adds its own file
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_serving': serving,
   '0005_unique_key_names': uniqueKeyNames,
   '0006_webhook_deliveries': webhookDeliveries,
+  '0007_pipeline_fencing': pipelineFencing,
 };
