@@ -61,6 +61,11 @@ export function parseSince(value: string | undefined, now = Date.now()): number 
 
 const me = () => `local:${os.userInfo().username}`;
 
+/** Who started an execution, as one word: `manual:local:ana`, `artifact:new-interactions` (a trigger's `by` already names its type). */
+export function triggerLabel(trigger: { type: string; by: string }): string {
+  return trigger.by.startsWith(`${trigger.type}:`) ? trigger.by : `${trigger.type}:${trigger.by}`;
+}
+
 /**
  * The newest execution of a pipeline (an unknown name fails with CAPSTAN_PIPELINE_NOT_FOUND). With
  * `wait`, a pipeline that has none yet is polled until one starts: `capstan logs <pipeline> --follow`
@@ -150,7 +155,7 @@ export function pipelineCommand(program: Command): void {
       const o = allOptions<{ limit: string }>(cmd);
       const list = await withService(cmd, access, (api) => api.executions({ pipeline: name, limit: Number(o.limit) }));
       printResult(cmd, { executions: list }, () =>
-        table(list.map((e) => ({ id: e.id, pipeline: e.pipeline, state: e.state, trigger: `${e.trigger.type}:${e.trigger.by}`, cached: `${e.steps.filter((s) => s.cached).length}/${e.steps.length}`, duration: secs(e.durationMs), created: e.createdAt }))),
+        table(list.map((e) => ({ id: e.id, pipeline: e.pipeline, state: e.state, trigger: triggerLabel(e.trigger), cached: `${e.steps.filter((s) => s.cached).length}/${e.steps.length}`, duration: secs(e.durationMs), created: e.createdAt }))),
       );
     });
 
