@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../src/core/clock.js';
+import { compileConfig } from '../src/core/config.js';
+import { silentLogger } from '../src/core/logger.js';
+import { openPlatform } from '../src/platform/platform.js';
 import { cleanEnv } from './support/capstan-cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -97,6 +100,28 @@ function kill(r: Running): void {
   }
 }
 
+/**
+ * No two registered versions come from the same data and hyperparameters: the story trains each
+ * model once (an upload that fires the trigger and a manual run of the same thing would train twice).
+ */
+async function assertEachModelTrainedOnce(home: string): Promise<void> {
+  const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {} }), logger: silentLogger() });
+  try {
+    for (const model of await platform.registry.listModels()) {
+      const seen = new Map<string, number>();
+      for (const v of await platform.registry.listVersions(model.name)) {
+        // The dataset parameter may name the same object as a URI or a key; its digest says what was read.
+        const params = Object.fromEntries(Object.entries(v.params).filter(([k]) => k !== 'param.dataset'));
+        const key = JSON.stringify([params, v.lineage.datasetDigests]);
+        assert.ok(!seen.has(key), `${model.name}/${v.version} was trained on the same data with the same hyperparameters as ${model.name}/${seen.get(key)}`);
+        seen.set(key, v.version);
+      }
+    }
+  } finally {
+    await platform.close();
+  }
+}
+
 const where = (c: DocCommand) => `\`${c.text}\` (docs/quickstart.md:${c.line})`;
 
 describe('docs/quickstart.md', () => {
@@ -150,6 +175,7 @@ describe('docs/quickstart.md', () => {
         const code = await Promise.race([b.exited, sleep(60_000).then(() => 'hung' as const)]);
         assert.equal(code, 0, `${where(b.cmd)} did not shut down cleanly on SIGTERM:\n${b.output()}`);
       }
+      await assertEachModelTrainedOnce(path.join(tmp, 'home'));
     } finally {
       for (const b of background) kill(b);
       rmSync(tmp, { recursive: true, force: true });
