@@ -63,6 +63,13 @@ describe('capstan CLI', () => {
     assert.ok(revoked.revokedAt);
   });
 
+  it('--help names only what exists: no decisions, which are not built yet', async () => {
+    const run = await capstan(['--help'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /pipelines/);
+    assert.doesNotMatch(run.stdout + run.stderr, /decision/i);
+  });
+
   it('reports an error as one line naming the code and exits non-zero, changing nothing', async () => {
     const env = { CAPSTAN_HOME: path.join(dir, 'errors') };
     const run = await capstan(['keys', 'create', '--name', 'x', '--role', 'root'], dir, env);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { openPlatform } from '../src/platform/platform.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
-import { runCapstan } from './support/capstan-cli.js';
+import { cliJson, runCapstan } from './support/capstan-cli.js';
 
 /** Runs `capstan demo` on `home`; a demo that hangs is killed after 4 minutes, so the test fails instead of stalling CI. */
 function runDemo(home: string, args: string[]) {
@@ -41,6 +41,11 @@ describe('capstan demo (end to end on the embedded default)', () => {
       for (let i = 1; i < items.length; i++) assert.ok(items[i - 1].score >= items[i].score, 'ranked by score');
     }
     assert.match(stderr, /epoch\s+1\s+HR@10/, 'live progress shows training epochs');
+    // The hint names the train step's run, whose metric history has one point per epoch.
+    const hint = /npx capstan --home \S+ runs metric (\S+) hr@10/.exec(stderr);
+    assert.ok(hint, `a runs metric hint in:\n${stderr.slice(-1500)}`);
+    const curve = cliJson(await runCapstan(['--home', home, 'runs', 'metric', hint[1], 'hr@10', '--json']));
+    assert.equal(curve.length, 2, JSON.stringify(curve));
 
     // The registry holds the version and its auto-approval in the audit history.
     const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {} }), logger: silentLogger() });

@@ -49,6 +49,10 @@ describe('capstan endpoints (embedded and through --url)', () => {
     const human = await capstan(['endpoints', 'describe', 'ncf'], home);
     assert.match(human.stdout, /status:\s+InService/);
     assert.match(human.stdout, /primary\s+ncf\/1/);
+    // Read from the database, not a serving process: the configured share, no empty live columns.
+    assert.match(human.stdout, /^VARIANT\s+MODEL\s+WEIGHT\s+TRAFFIC\s+INSTANCES\s+BATCH$/m);
+    assert.match(human.stdout, /^primary\s+ncf\/1\s+1\s+100%\s+1\s+off$/m);
+    assert.match(human.stdout, /add --url <server> to see them/);
     const updated = json(await capstan(['endpoints', 'update', 'ncf', '--weights', 'primary=5', '--json'], home));
     assert.equal(updated.variants[0].weight, 5);
     assert.equal(updated.generation, 2);
@@ -79,6 +83,9 @@ describe('capstan endpoints (embedded and through --url)', () => {
       const invoked = json(await capstan(['--url', server.url, 'endpoints', 'invoke', 'ncf', '--body', '{"user":1001,"items":[5001,5002]}', '--json'], home));
       assert.equal(invoked.variant, 'primary');
       assert.equal(invoked.body.items.length, 2);
+      const live = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf'], home);
+      assert.match(live.stdout, /^VARIANT\s+MODEL\s+WEIGHT\s+TRAFFIC\s+WORKERS\s+IN-FLIGHT\s+RESTARTS\s+BATCH$/m);
+      assert.match(live.stdout, /^primary\s+ncf\/2\s+\d+\s+100%\s+1\/1\s+0\s+0\s+off$/m);
       json(await capstan(['--url', server.url, 'endpoints', 'delete', 'ncf', '--json'], home));
       const gone = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf', '--json'], home);
       assert.equal(gone.code, 1);

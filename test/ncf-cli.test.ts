@@ -30,7 +30,7 @@ describe('capstan ncf', () => {
     assert.match(train.stdout, /^Epoch=1; HR=\d\.\d{4}; NDCG=\d\.\d{4}; Loss=\d+\.\d{4};$/m);
     assert.match(train.stdout, /^ItemPop baseline: hr@10=/m);
     const metrics = JSON.parse(readFileSync(path.join(dir, 'run-csv', 'metrics.json'), 'utf8'));
-    assert.deepEqual(Object.keys(metrics), ['hr@10', 'ndcg@10', 'itempop_hr@10', 'itempop_ndcg@10', 'best_epoch', 'epochs', 'train_samples_per_s']);
+    assert.deepEqual(Object.keys(metrics), ['hr@10', 'ndcg@10', 'loss', 'itempop_hr@10', 'itempop_ndcg@10', 'best_epoch', 'epochs', 'train_samples_per_s']);
     assert.equal(metrics.epochs, 2);
     for (const f of ['model.json', 'model.onnx', 'user-ids.json', 'item-ids.json', 'user-items.json', 'item-popularity.json']) {
       assert.ok(existsSync(path.join(dir, 'run-csv', 'model', f)), `model/${f}`);

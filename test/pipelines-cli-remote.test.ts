@@ -40,9 +40,25 @@ describe('capstan pipeline and logs through a server (--url)', () => {
     const logs = await capstan('logs', exec.id, '--step', 'train');
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /loss=[0-9.]+;/);
+    const byName = await capstan('logs', 'fraud-python', '--step', 'train');
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.equal(byName.stdout, logs.stdout, 'a pipeline name means its newest execution');
     const found = cliJson(await capstan('logs', 'search', 'train_auc=', '--pipeline', 'fraud-python', '--json'));
     assert.ok(found.lines.length >= 1);
     assert.ok(found.lines.every((l: { line: string; executionId: string }) => l.line.includes('train_auc=') && l.executionId === exec.id));
+  });
+
+  it('logs <pipeline>: unknown pipeline and no execution yet fail with their codes; --follow exits 1 for a failed execution', async () => {
+    assert.equal(cliProblem(await capstan('logs', 'no-such-pipeline', '--json')).code, 'CAPSTAN_PIPELINE_NOT_FOUND');
+    const file = path.join(home, 'failing.yaml');
+    writeFileSync(file, 'name: failing\nsteps:\n  - { name: a, type: processing, cache: false, command: [sh, -c, "echo about to fail; exit 3"] }\n');
+    cliJson(await capstan('pipeline', 'apply', '-f', file, '--json'));
+    assert.equal(cliProblem(await capstan('logs', 'failing', '--json')).code, 'CAPSTAN_PIPELINE_EXECUTION_NOT_FOUND');
+    assert.equal((await capstan('pipeline', 'run', 'failing', '--wait')).code, 1);
+    const followed = await capstan('logs', 'failing', '--follow');
+    assert.equal(followed.code, 1, followed.stderr);
+    assert.match(followed.stdout, /about to fail/);
+    assert.match(followed.stderr, /^execution exe_\w+ failed$/m);
   });
 
   it('refuses an invalid definition with the file, line and path, and stores nothing', async () => {
@@ -51,6 +67,6 @@ describe('capstan pipeline and logs through a server (--url)', () => {
     const bad = cliProblem(await capstan('pipeline', 'apply', '-f', file, '--json'));
     assert.equal(bad.code, 'CAPSTAN_PIPELINE_INVALID');
     const { pipelines } = cliJson(await capstan('pipeline', 'list', '--json'));
-    assert.deepEqual(pipelines.map((p: { name: string }) => p.name), ['fraud-python']);
+    assert.deepEqual(pipelines.map((p: { name: string }) => p.name).sort(), ['failing', 'fraud-python']);
   });
 });

@@ -86,10 +86,11 @@ export async function withService<S, R>(cmd: Command, access: ServiceAccess<S>, 
   return withPlatform(cmd, (platform) => fn(access.local(platform)));
 }
 
-/** `k=v k=v`, the one-line rendering of params, tags and metrics in tables. */
-export function keyValues(m: Record<string, unknown>): string {
+/** `k=v k=v`, the one-line rendering of params, tags and metrics; nested maps (a lineage's dataset digests) as `a.b=v`. */
+export function keyValues(m: Record<string, unknown>, prefix = ''): string {
   return Object.entries(m)
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? keyValues(v as Record<string, unknown>, `${prefix}${k}.`) : `${prefix}${k}=${Array.isArray(v) ? v.join(',') : v}`))
+    .filter(Boolean)
     .join(' ');
 }
 

@@ -5,7 +5,7 @@ import { commandModules } from './commands/index.js';
 /** Builds the `capstan` program with every command module registered. */
 export function buildProgram(): Command {
   const program = new Command('capstan')
-    .description('Capstan: self-hosted MLOps — pipelines, registry, serving, decisions')
+    .description('Capstan: self-hosted MLOps — training pipelines, model registry, real-time endpoints')
     .version('0.1.0')
     .option('--home <dir>', 'home directory (SQLite file, local artifacts); env CAPSTAN_HOME')
     .option('--database-url <url>', 'sqlite://file or postgres://…; env CAPSTAN_DATABASE_URL')

@@ -11,13 +11,23 @@ export interface MetricPoint {
 }
 
 /**
+ * A log line starting with this word states the step's result (`Final: Epoch=3; HR=…; Loss=…;`): the
+ * values the regexes read from it are the step's metrics, and it adds no point to any series. A
+ * training that keeps its best epoch prints one, so the step reports that epoch and not the last.
+ */
+export const FINAL_LINE_PREFIX = 'Final:';
+
+/**
  * Applies `metric_definitions` to log lines as they arrive: each regex's first capture group is
- * parsed as a number. Regexes run on RE2 (linear time), since each one sees every line a step prints. The latest value of each metric is the step's metric; the series is kept for
- * charts. A definition that never matched is reported as a warning at the end, not a failure.
+ * parsed as a number. Regexes run on RE2 (linear time), since each one sees every line a step prints.
+ * Every ordinary line adds a point to a metric's series (kept for charts); the step's metric is the
+ * value of the last `Final:` line, else the series' last value. A definition that never matched is
+ * reported as a warning at the end, not a failure.
  */
 export class MetricsFromLogs {
   private readonly compiled: { name: string; re: UserRegex }[];
   private readonly series = new Map<string, MetricPoint[]>();
+  private readonly final = new Map<string, number>();
 
   constructor(definitions: MetricDefinition[], private readonly onPoint?: (p: MetricPoint) => void) {
     this.compiled = definitions.map((d) => ({ name: d.name, re: compileUserRegex(d.regex, `metric "${d.name}" regex`) }));
@@ -25,11 +35,16 @@ export class MetricsFromLogs {
 
   /** Feeds one line. */
   line(text: string, at = Date.now()): void {
+    const isFinal = text.trimStart().startsWith(FINAL_LINE_PREFIX);
     for (const { name, re } of this.compiled) {
       const m = re.firstGroup(text);
       if (m === undefined) continue;
       const value = Number.parseFloat(m.trim());
       if (!Number.isFinite(value)) continue;
+      if (isFinal) {
+        this.final.set(name, value);
+        continue;
+      }
       let s = this.series.get(name);
       if (!s) this.series.set(name, (s = []));
       const point = { name, value, step: s.length, at };
@@ -38,20 +53,21 @@ export class MetricsFromLogs {
     }
   }
 
-  /** The last value of every metric that matched. */
+  /** The step's metrics: each metric's `Final:` value, else its last value. */
   latest(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [name, s] of this.series) out[name] = s[s.length - 1].value;
+    for (const [name, v] of this.final) out[name] = v;
     return out;
   }
 
-  /** Every matched value, per metric. */
+  /** Every matched value of ordinary lines, per metric. */
   all(): Record<string, number[]> {
     return Object.fromEntries([...this.series].map(([n, s]) => [n, s.map((p) => p.value)]));
   }
 
   /** Warnings for definitions that never matched a line. */
   warnings(): string[] {
-    return this.compiled.filter((c) => !this.series.has(c.name)).map((c) => `metric "${c.name}": regex ${JSON.stringify(c.re.source)} never matched the log`);
+    return this.compiled.filter((c) => !this.series.has(c.name) && !this.final.has(c.name)).map((c) => `metric "${c.name}": regex ${JSON.stringify(c.re.source)} never matched the log`);
   }
 }

@@ -16,13 +16,14 @@ export interface NcfMetrics {
   train_samples_per_s: number;
 }
 
-/** Builds the metrics document: `hr@K`, `ndcg@K`, `itempop_hr@K`, `itempop_ndcg@K`, best epoch, epochs, speed. */
+/** Builds the metrics document: `hr@K`, `ndcg@K` and `loss` of the kept epoch, `itempop_hr@K`, `itempop_ndcg@K`, best epoch, epochs, speed. */
 export function ncfMetrics(result: TrainResult, hp: NcfHyperparameters): NcfMetrics {
   const k = hp.top_k;
   const r4 = (v: number) => Math.round(v * 10000) / 10000;
   return {
     [`hr@${k}`]: r4(result.best.hr),
     [`ndcg@${k}`]: r4(result.best.ndcg),
+    loss: r4(result.bestLoss),
     [`itempop_hr@${k}`]: r4(result.itemPop.hr),
     [`itempop_ndcg@${k}`]: r4(result.itemPop.ndcg),
     best_epoch: result.bestEpoch,

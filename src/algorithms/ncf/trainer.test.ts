@@ -6,6 +6,10 @@ import { parseRatings } from './ratings-reader.js';
 import { synthCsv, synthesize } from './synth.js';
 import { epochLine, trainNeuMF } from './trainer.js';
 import { WasmGemm } from './wasm-gemm.js';
+import { fileURLToPath } from 'node:url';
+import type { MetricDefinition } from '../../pipelines/definition.js';
+import { MetricsFromLogs } from '../../pipelines/metrics-from-logs.js';
+import { readPipelineFile } from '../../pipelines/pipeline-source.js';
 
 const EPOCH_LINE = /^Epoch=(\d+); HR=(\d\.\d{4}); NDCG=(\d\.\d{4}); Loss=(\d+\.\d{4});$/;
 
@@ -26,8 +30,8 @@ describe('NeuMF training', () => {
     assert.equal(result.best.hr, Math.max(...result.history.map((h) => h.hr)));
     assert.equal(result.history[result.bestEpoch - 1].hr, result.best.hr);
     assert.ok(Math.abs(Math.max(...hrs) - result.best.hr) < 1e-4);
-    const lastHr = [...lines].reverse().find((l) => /HR=([0-9.]+);/.test(l))!;
-    assert.equal(Number(/HR=([0-9.]+);/.exec(lastHr)![1]), Number(result.best.hr.toFixed(4)), "a metric regex's last match is the kept epoch's HR");
+    assert.equal(lines.at(-1)!.split(' (')[0], `Final: ${epochLine(result.history[result.bestEpoch - 1])}`, 'the last line states the kept epoch');
+    assert.equal(result.bestLoss, result.history[result.bestEpoch - 1].loss);
     assert.ok(result.best.hr > 0.3, `HR@10 ${result.best.hr} is well above the 0.1 of random ranking`);
     assert.equal(result.best.users, ds.testUser.length);
     assert.ok(result.samplesPerSecond > 0);
@@ -54,6 +58,20 @@ describe('NeuMF training', () => {
     let diff = 0;
     for (let i = 0; i < one.params.itemMlp.length; i++) diff = Math.max(diff, Math.abs(one.params.itemMlp[i] - two.params.itemMlp[i]));
     assert.ok(diff < 1e-3, `embeddings differ by ${diff}`);
+  });
+
+  it("gives a pipeline one metric point per epoch and every step metric from the kept epoch (the example pipeline's regexes)", async () => {
+    const ds = prepareDataset(parseRatings(synthCsv(synthesize({ users: 40, items: 90, interactions: 700, seed: 6 })), 'csv'), { testNegatives: 30 });
+    const hp = compileNcfHyperparameters({ epochs: 3, factor_num: 8 });
+    const points: string[] = [];
+    const definitions = (readPipelineFile(fileURLToPath(new URL('../../../examples/ncf-recommender/pipeline.yaml', import.meta.url))).raw as { steps: { name: string; metric_definitions?: MetricDefinition[] }[] }).steps.find((s) => s.name === 'train')!.metric_definitions!;
+    const metrics = new MetricsFromLogs(definitions, (p) => points.push(p.name));
+    const result = await trainNeuMF(ds, hp, { gemm: await WasmGemm.create(), threads: 1, log: (l) => metrics.line(l) });
+    assert.deepEqual(Object.fromEntries(Object.entries(metrics.all()).map(([k, v]) => [k, v.length])), { 'hr@10': 3, 'ndcg@10': 3, loss: 3 });
+    assert.equal(points.length, 9, 'no extra point from the final line');
+    const kept = result.history[result.bestEpoch - 1];
+    const r4 = (v: number) => Number(v.toFixed(4));
+    assert.deepEqual(metrics.latest(), { 'hr@10': r4(kept.hr), 'ndcg@10': r4(kept.ndcg), loss: r4(kept.loss) });
   });
 
   it('formats the epoch line with four decimals', () => {

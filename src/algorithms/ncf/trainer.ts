@@ -53,6 +53,8 @@ export interface TrainResult {
   params: NeuMFParams;
   bestEpoch: number;
   best: RankingMetrics;
+  /** Mean training loss of the kept epoch. */
+  bestLoss: number;
   itemPop: RankingMetrics;
   history: EpochStats[];
   /** Training samples (positives and negatives) per second of training time, evaluation excluded. */
@@ -182,12 +184,14 @@ export async function trainNeuMF(ds: NcfDataset, hp: NcfHyperparameters, options
       }
     }
     const bs = bestStats!;
-    // Same HR=/NDCG= shape as the epoch lines, so a metric regex's last match is the kept (best) model.
-    log(`Best: Epoch=${bs.epoch}; HR=${bs.hr.toFixed(4)}; NDCG=${bs.ndcg.toFixed(4)}; (${Math.round(trainSamples / trainSeconds)} samples/s on ${threads} thread(s))`);
+    // The kept epoch in the epoch lines' shape: a pipeline reads every metric of the step from this
+    // `Final:` line (all of one epoch), and it adds no point to the per-epoch series (see MetricsFromLogs).
+    log(`Final: ${epochLine(bs)} (best HR@${hp.top_k} of ${hp.epochs} epochs; ${Math.round(trainSamples / trainSeconds)} samples/s on ${threads} thread(s))`);
     return {
       params: best!,
       bestEpoch: bs.epoch,
       best: { hr: bs.hr, ndcg: bs.ndcg, k: hp.top_k, users: candidates.numUsers },
+      bestLoss: bs.loss,
       itemPop,
       history,
       samplesPerSecond: trainSamples / trainSeconds,

@@ -82,7 +82,7 @@ export function demoCommand(program: Command): void {
         for (const line of [
           `npx capstan${home} pipeline describe ${summary.execution.id}  # steps, cache hits, metrics`,
           `npx capstan${home} logs ${summary.execution.id} --step train`,
-          `npx capstan${home} runs list --experiment ncf-recommender  # then: runs metric <run> hr@10`,
+          ...trainRunHint(summary, home),
           `npx capstan${home} models history ncf  # the auto-approval in the audit trail`,
           `npx capstan${home} endpoints describe ncf`,
         ]) reporter.info(line);
@@ -94,6 +94,12 @@ export function demoCommand(program: Command): void {
         await server.shutdown();
       }
     });
+}
+
+/** The training curve of the execution's train step: its run is the one with metric points. */
+function trainRunHint(summary: { execution: { steps: { name: string; runId?: string }[] } }, home: string): string[] {
+  const runId = summary.execution.steps.find((s) => s.name === 'train')?.runId;
+  return runId ? [`npx capstan${home} runs metric ${runId} hr@10  # HR@10 per training epoch`] : [];
 }
 
 function firstUser(summary: { recommendations: Record<string, unknown> }): string {

@@ -106,6 +106,11 @@ function parseWeights(value: string): Record<string, number> {
   return out;
 }
 
+/**
+ * The describe text. Workers, in-flight requests and restarts exist only in the process serving the
+ * endpoint: they are columns when that process answered (`--url`, or this process serves it), and
+ * otherwise a note says where to see them instead of empty cells. Traffic is the configured share.
+ */
 function describeText(ep: Endpoint): string {
   const head = [
     `endpoint:    ${ep.name}`,
@@ -115,17 +120,20 @@ function describeText(ep: Endpoint): string {
     `updated:     ${ep.updatedAt}`,
     '',
   ];
+  const served = ep.variants.some((v) => v.live);
+  const totalWeight = ep.variants.reduce((sum, v) => sum + v.weight, 0);
   const rows = ep.variants.map((v) => ({
     variant: v.name,
     model: `${v.resolved.name}/${v.resolved.version}`,
     weight: v.weight,
-    traffic: v.live ? `${v.live.trafficPercent}%` : '',
-    workers: v.live ? `${v.live.workers}/${v.instances}` : `-/${v.instances}`,
-    'in-flight': v.live?.inFlight ?? '',
-    restarts: v.live?.workerRestarts ?? '',
+    traffic: `${v.live ? v.live.trafficPercent : totalWeight > 0 ? Math.round((v.weight / totalWeight) * 10000) / 100 : 0}%`,
+    ...(served
+      ? { workers: `${v.live?.workers ?? 0}/${v.instances}`, 'in-flight': v.live?.inFlight ?? 0, restarts: v.live?.workerRestarts ?? 0 }
+      : { instances: v.instances }),
     batch: v.batching.maxBatchSize > 1 ? `${v.batching.maxBatchSize}/${v.batching.maxDelayMs}ms` : 'off',
   }));
-  return head.join('\n') + table(rows);
+  const note = served ? '' : '\n\nworkers, in-flight requests and restarts live in the serving process: add --url <server> to see them';
+  return head.join('\n') + table(rows) + note;
 }
 
 function addVariantFlags(cmd: Command): Command {

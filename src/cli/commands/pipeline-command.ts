@@ -61,6 +61,28 @@ export function parseSince(value: string | undefined, now = Date.now()): number 
 
 const me = () => `local:${os.userInfo().username}`;
 
+/** Who started an execution, as one word: `manual:local:ana`, `artifact:new-interactions` (a trigger's `by` already names its type). */
+export function triggerLabel(trigger: { type: string; by: string }): string {
+  return trigger.by.startsWith(`${trigger.type}:`) ? trigger.by : `${trigger.type}:${trigger.by}`;
+}
+
+/**
+ * The newest execution of a pipeline (an unknown name fails with CAPSTAN_PIPELINE_NOT_FOUND). With
+ * `wait`, a pipeline that has none yet is polled until one starts: `capstan logs <pipeline> --follow`
+ * right after an upload that fires its artifact trigger, which checks every few seconds.
+ */
+async function newestExecution(api: PipelinesApi, pipeline: string, wait: boolean): Promise<string> {
+  let announced = false;
+  for (;;) {
+    const last = (await api.describe(pipeline)).lastExecution;
+    if (last) return last.id;
+    if (!wait) throw new CapstanError('CAPSTAN_PIPELINE_EXECUTION_NOT_FOUND', `pipeline ${pipeline} has no executions yet`, { fields: { pipeline } });
+    if (!announced) process.stderr.write(`waiting for the first execution of ${pipeline}…\n`);
+    announced = true;
+    await sleep(500);
+  }
+}
+
 /** `capstan pipeline validate|apply|run|list|executions|describe|cancel` and `capstan logs`. */
 export function pipelineCommand(program: Command): void {
   const pipeline = program.command('pipeline').description('Training pipelines: validate, apply, run, inspect');
@@ -133,7 +155,7 @@ export function pipelineCommand(program: Command): void {
       const o = allOptions<{ limit: string }>(cmd);
       const list = await withService(cmd, access, (api) => api.executions({ pipeline: name, limit: Number(o.limit) }));
       printResult(cmd, { executions: list }, () =>
-        table(list.map((e) => ({ id: e.id, pipeline: e.pipeline, state: e.state, trigger: `${e.trigger.type}:${e.trigger.by}`, cached: `${e.steps.filter((s) => s.cached).length}/${e.steps.length}`, duration: secs(e.durationMs), created: e.createdAt }))),
+        table(list.map((e) => ({ id: e.id, pipeline: e.pipeline, state: e.state, trigger: triggerLabel(e.trigger), cached: `${e.steps.filter((s) => s.cached).length}/${e.steps.length}`, duration: secs(e.durationMs), created: e.createdAt }))),
       );
     });
 
@@ -170,14 +192,15 @@ export function pipelineCommand(program: Command): void {
   const logs = program
     .command('logs')
     .description('Step logs of an execution, or `logs search` across executions')
-    .argument('[execution]', 'execution id')
+    .argument('[execution]', 'execution id, or a pipeline name for its newest execution')
     .option('--step <step>', 'only this step')
-    .option('-f, --follow', 'keep printing new lines until the execution ends')
+    .option('-f, --follow', 'keep printing new lines until the execution ends (a pipeline with none yet: wait for its first), then exit non-zero unless it succeeded')
     .option('--json', 'print JSON')
-    .action(async (id: string | undefined, _o, cmd: Command) => {
-      if (!id) return void cmd.help();
+    .action(async (target: string | undefined, _o, cmd: Command) => {
+      if (!target) return void cmd.help();
       const o = allOptions<{ step?: string; follow?: boolean; json?: boolean }>(cmd);
       await withService(cmd, access, async (api) => {
+        const id = target.startsWith('exe_') ? target : await newestExecution(api, target, Boolean(o.follow));
         const seen = new Set<string>();
         for (;;) {
           const fresh = (await api.logs(id, o.step)).filter((l) => !seen.has(`${l.step}#${l.attempt}#${l.seq}`));
@@ -187,7 +210,13 @@ export function pipelineCommand(program: Command): void {
           }
           if (!o.follow) return;
           const e = await api.execution(id);
-          if (e.state !== 'queued' && e.state !== 'running' && fresh.length === 0) return;
+          if (e.state !== 'queued' && e.state !== 'running' && fresh.length === 0) {
+            if (e.state !== 'succeeded') {
+              process.stderr.write(`execution ${id} ${e.state}\n`);
+              process.exitCode = 1;
+            }
+            return;
+          }
           await sleep(500);
         }
       });

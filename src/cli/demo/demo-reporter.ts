@@ -35,14 +35,14 @@ export class DemoReporter {
 
   /** A log line of a step; training epochs are shown as they arrive, other lines only when they matter. */
   logLine(step: string, line: string): void {
-    const m = EPOCH.exec(line);
+    const m = line.startsWith('Final:') ? null : EPOCH.exec(line);
     if (m) {
       const e = { epoch: Number(m[1]), hr: Number(m[2]), ndcg: Number(m[3]), loss: Number(m[4]) };
       this.epochs.push(e);
       this.write(`      epoch ${String(e.epoch).padStart(2)}  HR@10 ${e.hr.toFixed(4)}  NDCG@10 ${e.ndcg.toFixed(4)}  loss ${e.loss.toFixed(4)}`);
       return;
     }
-    if (/ItemPop|Prepared|Evaluation:|registered|^Best:/i.test(line)) this.write(`      ${step}: ${line}`);
+    if (/ItemPop|Prepared|Evaluation:|registered|^Final:/i.test(line)) this.write(`      ${step}: ${line}`);
   }
 
   /** HR@10 per epoch as horizontal bars: quicker to read than a column of numbers. */

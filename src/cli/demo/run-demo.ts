@@ -35,7 +35,7 @@ export interface DemoOptions {
 
 /** The final summary `--json` prints. */
 export interface DemoSummary {
-  execution: { id: string; state: string; trigger: string; durationMs: number | null; steps: { name: string; state: string; cached: boolean; durationMs: number | null }[] };
+  execution: { id: string; state: string; trigger: string; durationMs: number | null; steps: { name: string; state: string; cached: boolean; durationMs: number | null; runId?: string }[] };
   model_version: { name: string; version: number; approval: string; digest: string; metrics: Record<string, number>; newlyRegistered: boolean } | null;
   endpoint: { name: string; status: string; url: string; invocationsUrl: string; variants: { name: string; model: string; weight: number }[] } | null;
   recommendations: Record<string, UserRecommendations>;
@@ -121,7 +121,11 @@ export async function runDemo(platform: Platform, server: RunningServer, dataset
       state: finished.state,
       trigger: finished.trigger.by,
       durationMs: finished.durationMs,
-      steps: finished.steps.map((s) => ({ name: s.name, state: s.state, cached: s.cached, durationMs: s.durationMs })),
+      // A step's registry run (params and metric series), where it has one: what `runs metric` draws.
+      steps: finished.steps.map((s) => {
+        const runId = ((s.properties?._capstan ?? {}) as { runId?: string }).runId;
+        return { name: s.name, state: s.state, cached: s.cached, durationMs: s.durationMs, ...(runId ? { runId } : {}) };
+      }),
     },
     model_version: version
       ? { name: version.name, version: version.version, approval: version.approval, digest: version.digest, metrics: version.metrics, newlyRegistered: !versionsBefore.includes(version.version) }
