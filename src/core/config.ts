@@ -58,6 +58,10 @@ export interface CapstanConfig {
     /** Jobs one worker runs at once; default 4. */
     concurrency: number;
   };
+  pipelines: {
+    /** Lease on a running execution in ms; default 30000. A killed process's executions resume in another once it expires. */
+    leaseMs: number;
+  };
   outbound: {
     /** Allow loopback / private / link-local targets for webhooks and external models; default false. */
     allowPrivate: boolean;
@@ -109,6 +113,7 @@ export const settings: readonly Setting[] = [
   { path: 'queue.backoffMaxMs', env: 'CAPSTAN_QUEUE_BACKOFF_MAX_MS', kind: 'int', min: 0, doc: 'Largest retry delay. Default 300000' },
   { path: 'queue.pollMs', env: 'CAPSTAN_QUEUE_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval. Default 200' },
   { path: 'queue.concurrency', env: 'CAPSTAN_QUEUE_CONCURRENCY', kind: 'int', min: 1, doc: 'Jobs per worker at once. Default 4' },
+  { path: 'pipelines.leaseMs', env: 'CAPSTAN_PIPELINES_LEASE_MS', kind: 'int', min: 300, doc: 'Lease on a running pipeline execution in ms; another process resumes it this long after its owner died. Default 30000' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
@@ -243,6 +248,9 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       backoffMaxMs: out.queue?.backoffMaxMs ?? 300_000,
       pollMs: out.queue?.pollMs ?? 200,
       concurrency: out.queue?.concurrency ?? 4,
+    },
+    pipelines: {
+      leaseMs: out.pipelines?.leaseMs ?? 30_000,
     },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,

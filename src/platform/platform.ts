@@ -36,6 +36,12 @@ export interface Platform {
   readonly jobHandlers: Map<string, JobHandler>;
   /** Background services contexts contribute; `capstan up` starts them all. */
   readonly background: BackgroundService[];
+  /**
+   * The background services that take shared work from the database (pipeline scheduler, trigger
+   * watcher), a subset of `background`: `capstan worker` runs them beside its queue worker, so any
+   * number of `up` and `worker` processes share executions and fire each trigger once.
+   */
+  readonly workServices: BackgroundService[];
   /** Real-time endpoints (`src/serving`): the endpoint service, `deploy(endpoint, modelRef, options)`, and the endpoints this process serves. */
   readonly serving: ServingContext;
   /** Model registry and experiment tracking (`src/registry`); its webhook deliveries run as `webhook.deliver` jobs. */
@@ -106,9 +112,10 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
   closers.push(() => registryContext.close());
   // Pipelines register models in this registry and deploy through this serving context.
-  const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service });
+  const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service }, { scheduler: { leaseMs: config.pipelines.leaseMs } });
   pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
-  background.push(pipelines.scheduler, pipelines.triggerWatcher);
+  const workServices: BackgroundService[] = [pipelines.scheduler, pipelines.triggerWatcher];
+  background.push(...workServices);
   installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
   closers.push(() => pipelines.close());
   let closed = false;
@@ -123,6 +130,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     metrics,
     jobHandlers,
     background,
+    workServices,
     serving,
     registry: registryContext.service,
     pipelines,
