@@ -90,4 +90,37 @@ describe('pipelines HTTP API', () => {
     assert.equal(res.json().code, 'CAPSTAN_PIPELINE_PARAMETER_INVALID');
     assert.match(res.json().detail, /has no parameter "nope"; it has who/);
   });
+
+  it('refuses a definition over an applied one (non-boolean condition, function step without code, code not uploaded) and leaves the applied version as it was', async () => {
+    const before = (await app.inject({ method: 'GET', url: '/api/v1/pipelines/hello' })).json();
+    const broken = {
+      condition: `name: hello
+parameters:
+  who: { type: string, default: world }
+steps:
+  - { name: check, type: condition, if: "params.who", then: [f] }
+  - { name: f, type: fail }
+`,
+      function: `name: hello
+steps:
+  - { name: fn, type: function, module: f.mjs }
+`,
+      code: `name: hello
+code: ./src
+steps:
+  - { name: a, type: processing, command: "true" }
+`,
+    };
+    const expected = { condition: 'CAPSTAN_PIPELINE_INVALID', function: 'CAPSTAN_PIPELINE_INVALID', code: 'CAPSTAN_PIPELINE_CODE_INVALID' };
+    for (const [what, yaml] of Object.entries(broken)) {
+      const res = await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml, file: `${what}.yaml` } });
+      assert.equal(res.statusCode, 400, `${what}: ${res.body}`);
+      assert.match(res.headers['content-type'] as string, /problem\+json/);
+      assert.equal(res.json().code, expected[what as keyof typeof expected], res.body);
+    }
+    assert.match((await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml: broken.code } })).json().detail, /^code directory \.\/src: does not exist$/);
+    const afterwards = (await app.inject({ method: 'GET', url: '/api/v1/pipelines/hello' })).json();
+    assert.equal(afterwards.version, before.version);
+    assert.deepEqual(afterwards.definition, before.definition);
+  });
 });

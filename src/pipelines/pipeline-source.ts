@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { CapstanError } from '../core/errors.js';
+import { fsReason } from '../core/file-errors.js';
 
 /** A position in a definition file (1-based). */
 export interface SourcePosition {
@@ -90,7 +91,7 @@ export function readPipelineFile(file: string): PipelineSource {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `cannot read ${path.basename(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `cannot read ${file}: ${fsReason(err)}`, { cause: err, fields: { path: file } });
   }
   return parsePipelineYaml(text, path.basename(file), path.dirname(path.resolve(file)));
 }
