@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { compileConfig, type CapstanConfig, type ConfigSources } from '../core/config.js';
+import { CapstanError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
+import { fsReason } from '../core/file-errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createArtifactStore } from '../storage/artifacts/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
@@ -70,7 +72,13 @@ export interface PlatformOptions {
 export async function openPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const config = options.config ?? compileConfig(options.sources);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(config.home, { recursive: true });
+  try {
+    makeDirectory(config.home);
+  } catch (err) {
+    // mkdir answers ENOENT for a path under a file system that takes no new directories (/proc).
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its parent does not accept new directories' : fsReason(err);
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', `cannot use ${config.home} as the home directory: ${why}`, { cause: err, fields: { setting: 'home', path: config.home } });
+  }
   const db = await openDatabase(config.databaseUrl, {
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,

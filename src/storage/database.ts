@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   CompiledQuery,
@@ -10,6 +9,8 @@ import {
   type Transaction,
 } from 'kysely';
 import { CapstanError } from '../core/errors.js';
+import { fsReason } from '../core/file-errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { redactUrl } from '../core/config.js';
 import { migrateToLatest } from './migrator.js';
 
@@ -70,7 +71,7 @@ function immediateSqliteDialect(dialect: SqliteDialect): SqliteDialect {
 
 async function openSqlite(file: string, options: DatabaseOptions): Promise<Kysely<any>> {
   const { default: SQLite } = await import('better-sqlite3');
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') makeDirectory(path.dirname(file));
   const handle = new SQLite(file);
   handle.pragma('journal_mode = WAL');
   handle.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
@@ -118,7 +119,10 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     }
   } catch (err) {
     if (err instanceof CapstanError) throw err;
-    throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot open ${displayUrl}`, { cause: err });
+    // A file-system reason (the directory of the SQLite file cannot be made) is worth saying; a driver's message may hold the password.
+    const fsCode = (err as NodeJS.ErrnoException).code;
+    const why = fsCode && /^E[A-Z]+$/.test(fsCode) && (err as NodeJS.ErrnoException).syscall !== 'connect' && url.startsWith('sqlite:') ? `: ${fsCode === 'ENOENT' ? 'its directory cannot be created there' : fsReason(err)}` : '';
+    throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot open ${displayUrl}${why}`, { cause: err });
   }
   const database: Database = {
     dialect,
