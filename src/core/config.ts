@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CapstanError } from './errors.js';
+import type { LogFormat } from './logger.js';
 
 /**
  * Capstan's configuration, resolved once from flags > `CAPSTAN_*` environment > `capstan.yaml` >
@@ -74,6 +75,8 @@ export interface CapstanConfig {
   apiKey?: string;
   /** pino level; default `info`. */
   logLevel: string;
+  /** `auto` (default: human-readable on a terminal, JSON lines otherwise), `json` or `pretty`. */
+  logFormat: LogFormat;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
@@ -119,6 +122,7 @@ export const settings: readonly Setting[] = [
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
   { path: 'apiKey', env: 'CAPSTAN_API_KEY', kind: 'string', secret: true, doc: 'API key the CLI sends. Default none' },
   { path: 'logLevel', env: 'CAPSTAN_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level. Default info' },
+  { path: 'logFormat', env: 'CAPSTAN_LOG_FORMAT', kind: 'enum', values: ['auto', 'json', 'pretty'], doc: 'Log lines: json, pretty (human-readable) or auto (pretty on a terminal, json otherwise). Default auto' },
 ];
 
 /** Where configuration comes from; every part optional. */
@@ -259,6 +263,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     url: out.url,
     apiKey: out.apiKey,
     logLevel: out.logLevel ?? 'info',
+    logFormat: out.logFormat ?? 'auto',
   };
   if (!/^(sqlite|postgres|postgresql):\/\//.test(config.databaseUrl)) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'databaseUrl must start with sqlite://, postgres:// or postgresql://', { fields: { setting: 'databaseUrl' } });

@@ -71,7 +71,7 @@ export interface PlatformOptions {
 /** Opens the metadata DB and artifact store named by the configuration and builds the services. */
 export async function openPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const config = options.config ?? compileConfig(options.sources);
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   try {
     makeDirectory(config.home);
   } catch (err) {

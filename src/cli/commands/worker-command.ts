@@ -26,16 +26,20 @@ export const workerCommand: CommandModule = (program: Command) => {
     .option('--concurrency <n>', 'jobs run at once; default queue.concurrency (4)')
     .option('--queues <list>', 'comma-separated queues to take jobs from; default all', parseQueues)
     .option('--grace-ms <ms>', 'how long shutdown waits for running jobs before releasing them; default 30000')
+    .option('--log-format <format>', 'json, pretty or auto (pretty on a terminal, json otherwise); env CAPSTAN_LOG_FORMAT (default auto)')
     .option('--no-pipelines', 'do not run pipeline executions or fire pipeline triggers in this process')
     .option('--json', 'print JSON')
     .action(async (_opts, cmd: Command) => {
-      const o = allOptions<{ concurrency?: string; queues?: string[]; graceMs?: string; pipelines?: boolean }>(cmd);
-      const config = configFrom(cmd, o.concurrency !== undefined ? { 'queue.concurrency': o.concurrency } : {});
+      const o = allOptions<{ concurrency?: string; queues?: string[]; graceMs?: string; pipelines?: boolean; logFormat?: string }>(cmd);
+      const config = configFrom(cmd, {
+        ...(o.concurrency !== undefined ? { 'queue.concurrency': o.concurrency } : {}),
+        ...(o.logFormat !== undefined ? { logFormat: o.logFormat } : {}),
+      });
       const graceMs = o.graceMs === undefined ? undefined : Number(o.graceMs);
       if (graceMs !== undefined && !(Number.isSafeInteger(graceMs) && graceMs >= 0)) {
         throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--grace-ms must be an integer >= 0, got ${JSON.stringify(o.graceMs)}`);
       }
-      const logger = createLogger({ level: config.logLevel });
+      const logger = createLogger({ level: config.logLevel, format: config.logFormat });
       const platform = await openPlatform({ config, logger });
       try {
         const worker = new Worker({ queue: platform.queue, handlers: platform.jobHandlers, queues: o.queues, graceMs, logger });
