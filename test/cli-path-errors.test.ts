@@ -40,4 +40,10 @@ describe('capstan names the path the user gave when it cannot use it', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^error: cannot read data\/ml\/ratings\.csv: does not exist \(CAPSTAN_NCF_FILE_NOT_FOUND\)\n$/m);
   });
+
+  it('a missing ncf train --ratings file names the whole path given', async () => {
+    const run = await capstan('ncf', 'train', '--ratings', 'data/ml/ratings.csv', '--out', 'out');
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, 'error: no ratings file "data/ml/ratings.csv" (CAPSTAN_NCF_FILE_NOT_FOUND)\n');
+  });
 });
