@@ -123,4 +123,17 @@ steps:
     assert.equal(afterwards.version, before.version);
     assert.deepEqual(afterwards.definition, before.definition);
   });
+
+  it('snapshots uploaded code files as the code directory, whatever path code names on the client', async () => {
+    const yaml = `name: with-code
+code: ./src/app
+steps:
+  - { name: a, type: processing, command: [sh, run.sh] }
+`;
+    const res = await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml, files: { 'run.sh': Buffer.from('echo hi\n').toString('base64') } } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(res.json().pipeline.codeDigest, /^sha256:/);
+    const stored = await platform.artifacts.list(res.json().pipeline.codePrefix);
+    assert.deepEqual(stored.map((o) => o.key.slice(res.json().pipeline.codePrefix.length)), ['run.sh']);
+  });
 });

@@ -149,7 +149,7 @@ export class PipelineService {
       throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `${source.file} code: function steps load their module from the "code" directory; set "code"`);
     }
     let code: { prefix: string; digest: string } | undefined;
-    if (def.code) code = await snapshotCode(this.deps.artifacts, def.name, path.resolve(source.baseDir, def.code), def.code);
+    if (def.code) code = await snapshotCode(this.deps.artifacts, def.name, source.codeDir ?? path.resolve(source.baseDir, def.code), def.code);
     const { record, changed } = await this.store.upsertPipeline(def, source.text ?? null, code?.prefix ?? null, code?.digest ?? null);
     await this.baselineNewArtifactTriggers(def);
     const webhookSecrets = await this.triggers.sync(def.name, def.triggers);

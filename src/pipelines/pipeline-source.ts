@@ -26,6 +26,8 @@ export interface PipelineSource {
   file: string;
   /** Directory relative paths (code, function modules) resolve against. */
   baseDir: string;
+  /** Where the files of the `code` directory are when they were uploaded rather than found at `code` under `baseDir`; default: there. */
+  codeDir?: string;
   /** The plain JS value of the document. */
   raw: unknown;
   /** The original text, kept with the applied pipeline; undefined for builder definitions. */
