@@ -23,7 +23,8 @@ for (const factory of await testDatabases()) {
           CAPSTAN_DATABASE_URL: fx.url,
           CAPSTAN_ARTIFACTS: `file://${path.join(fx.dir, 'artifacts')}`,
           CAPSTAN_PIPELINES_LEASE_MS: '1500',
-          CAPSTAN_LOG_LEVEL: 'warn',
+          CAPSTAN_LOG_LEVEL: 'info',
+          CAPSTAN_LOG_FORMAT: 'json',
         },
       });
       processes.push(p);
@@ -95,6 +96,9 @@ steps:
       const log = (await fx.service.executionLogs(exec.id, { step: 'slow' })).map((l) => `${l.attempt}:${l.line}`);
       assert.ok(log.includes('2:second attempt finishes'), log.join('\n'));
 
+      const logged = w.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; executionId?: string });
+      assert.ok(logged.some((r) => r.executionId === exec.id && r.msg === `pipeline execution resumed: handover ${exec.id}`), w.stderr);
+      assert.ok(logged.some((r) => r.executionId === exec.id && r.msg === `pipeline execution succeeded: handover ${exec.id}`), w.stderr);
       w.kill('SIGTERM');
       const exit = await w.exited;
       assert.equal(exit.code, 0, w.stderr);
