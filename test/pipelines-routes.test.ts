@@ -133,4 +133,50 @@ describe('pipelines HTTP API', () => {
     assert.equal(res.json().code, 'CAPSTAN_PIPELINE_PARAMETER_INVALID');
     assert.match(res.json().detail, /has no parameter "nope"; it has who/);
   });
+
+  it('refuses a definition over an applied one (non-boolean condition, function step without code, code not uploaded) and leaves the applied version as it was', async () => {
+    const before = (await app.inject({ method: 'GET', url: '/api/v1/pipelines/hello' })).json();
+    const broken = {
+      condition: `name: hello
+parameters:
+  who: { type: string, default: world }
+steps:
+  - { name: check, type: condition, if: "params.who", then: [f] }
+  - { name: f, type: fail }
+`,
+      function: `name: hello
+steps:
+  - { name: fn, type: function, module: f.mjs }
+`,
+      code: `name: hello
+code: ./src
+steps:
+  - { name: a, type: processing, command: "true" }
+`,
+    };
+    const expected = { condition: 'CAPSTAN_PIPELINE_INVALID', function: 'CAPSTAN_PIPELINE_INVALID', code: 'CAPSTAN_PIPELINE_CODE_INVALID' };
+    for (const [what, yaml] of Object.entries(broken)) {
+      const res = await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml, file: `${what}.yaml` } });
+      assert.equal(res.statusCode, 400, `${what}: ${res.body}`);
+      assert.match(res.headers['content-type'] as string, /problem\+json/);
+      assert.equal(res.json().code, expected[what as keyof typeof expected], res.body);
+    }
+    assert.match((await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml: broken.code } })).json().detail, /^code directory \.\/src: does not exist$/);
+    const afterwards = (await app.inject({ method: 'GET', url: '/api/v1/pipelines/hello' })).json();
+    assert.equal(afterwards.version, before.version);
+    assert.deepEqual(afterwards.definition, before.definition);
+  });
+
+  it('snapshots uploaded code files as the code directory, whatever path code names on the client', async () => {
+    const yaml = `name: with-code
+code: ./src/app
+steps:
+  - { name: a, type: processing, command: [sh, run.sh] }
+`;
+    const res = await app.inject({ method: 'PUT', url: '/api/v1/pipelines', payload: { yaml, files: { 'run.sh': Buffer.from('echo hi\n').toString('base64') } } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(res.json().pipeline.codeDigest, /^sha256:/);
+    const stored = await platform.artifacts.list(res.json().pipeline.codePrefix);
+    assert.deepEqual(stored.map((o) => o.key.slice(res.json().pipeline.codePrefix.length)), ['run.sh']);
+  });
 });

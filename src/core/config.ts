@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CapstanError, isCapstanError } from './errors.js';
+import type { LogFormat } from './logger.js';
 import { parseUserYaml } from './user-yaml.js';
 
 /**
@@ -63,7 +64,7 @@ export interface CapstanConfig {
     concurrency: number;
   };
   pipelines: {
-    /** Lease a scheduler holds on an execution it drives, in ms; default 30000. A crashed scheduler's executions resume after it. */
+    /** Lease a scheduler holds on an execution it drives, in ms; default 30000. A killed process's executions resume in another once it expires. */
     leaseMs: number;
     /** Grace between SIGTERM and SIGKILL when a step is stopped, in ms; default 5000 (keep it under a third of the lease). */
     killGraceMs: number;
@@ -82,6 +83,8 @@ export interface CapstanConfig {
   secretKey?: string;
   /** pino level; default `info`. */
   logLevel: string;
+  /** `auto` (default: human-readable on a terminal, JSON lines otherwise), `json` or `pretty`. */
+  logFormat: LogFormat;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
@@ -123,7 +126,7 @@ export const settings: readonly Setting[] = [
   { path: 'queue.backoffMaxMs', env: 'CAPSTAN_QUEUE_BACKOFF_MAX_MS', kind: 'int', min: 0, doc: 'Largest retry delay. Default 300000' },
   { path: 'queue.pollMs', env: 'CAPSTAN_QUEUE_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval. Default 200' },
   { path: 'queue.concurrency', env: 'CAPSTAN_QUEUE_CONCURRENCY', kind: 'int', min: 1, doc: 'Jobs per worker at once. Default 4' },
-  { path: 'pipelines.leaseMs', env: 'CAPSTAN_PIPELINES_LEASE_MS', kind: 'int', min: 300, doc: 'Pipeline execution lease in ms. Default 30000' },
+  { path: 'pipelines.leaseMs', env: 'CAPSTAN_PIPELINES_LEASE_MS', kind: 'int', min: 300, doc: 'Lease on a running pipeline execution in ms; another process resumes it this long after its owner died. Default 30000' },
   { path: 'pipelines.killGraceMs', env: 'CAPSTAN_PIPELINES_KILL_GRACE_MS', kind: 'int', min: 0, doc: 'SIGTERM-to-SIGKILL grace for stopped steps in ms. Default 5000' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
@@ -131,6 +134,7 @@ export const settings: readonly Setting[] = [
   { path: 'apiKey', env: 'CAPSTAN_API_KEY', kind: 'string', secret: true, doc: 'API key the CLI sends. Default none' },
   { path: 'secretKey', env: 'CAPSTAN_SECRET_KEY', kind: 'string', secret: true, doc: 'Key encrypting stored webhook secrets (32+ characters). Default: $CAPSTAN_HOME/secret.key, created on first use' },
   { path: 'logLevel', env: 'CAPSTAN_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level. Default info' },
+  { path: 'logFormat', env: 'CAPSTAN_LOG_FORMAT', kind: 'enum', values: ['auto', 'json', 'pretty'], doc: 'Log lines: json, pretty (human-readable) or auto (pretty on a terminal, json otherwise). Default auto' },
 ];
 
 /** Where configuration comes from; every part optional. */
@@ -276,6 +280,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     apiKey: out.apiKey,
     secretKey: out.secretKey,
     logLevel: out.logLevel ?? 'info',
+    logFormat: out.logFormat ?? 'auto',
   };
   if (!/^(sqlite|postgres|postgresql):\/\//.test(config.databaseUrl)) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'databaseUrl must start with sqlite://, postgres:// or postgresql://', { fields: { setting: 'databaseUrl' } });

@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { CapstanError } from '../core/errors.js';
+import type { ParameterDefinition } from './definition.js';
 
 /**
  * Conditions are CEL expressions over two variables: `params` (the execution's parameters) and
@@ -29,6 +30,32 @@ export function checkCondition(expression: string): string | undefined {
   if (!result.valid) return `not a valid CEL expression: ${firstLine(result.error?.message ?? 'invalid')}`;
   if (result.type && result.type !== 'bool' && result.type !== 'dyn') return `the expression has type ${result.type}; a condition must be a boolean`;
   return undefined;
+}
+
+const CEL_TYPES: Record<ParameterDefinition['type'], string> = { string: 'string', boolean: 'bool', integer: 'double', number: 'double' };
+
+/**
+ * The result type of an expression once the pipeline's declared parameters and the step fields with
+ * a known type (metrics are numbers, outputs are URIs) are typed: `params.threshold` alone is a
+ * double, not a boolean, which the untyped check cannot see. Returns a message for a result that is
+ * certainly not a boolean; an expression the typed check cannot judge is left to the untyped one.
+ */
+export function checkConditionType(expression: string, parameters: Record<string, ParameterDefinition>): string | undefined {
+  const fields = Object.fromEntries(Object.entries(parameters).map(([name, p]) => [name, CEL_TYPES[p.type]]));
+  let result: { valid: boolean; type?: string };
+  try {
+    result = new Environment({ unlistedVariablesAreDyn: false, limits: { maxAstNodes: 2000, maxDepth: 64 } })
+      .registerType('CapstanParams', { fields })
+      .registerType('CapstanStep', { fields: { properties: 'map', metrics: 'map<string, double>', outputs: 'map<string, string>' } })
+      .registerVariable('params', 'CapstanParams')
+      .registerVariable('steps', 'map<string, CapstanStep>')
+      .check(expression) as typeof result;
+  } catch {
+    return undefined;
+  }
+  // Runtime numbers are doubles either way, so the typed check may refuse `params.n == 1`, which runs fine: only its type counts.
+  if (!result.valid || !result.type || result.type === 'bool' || result.type === 'dyn') return undefined;
+  return `the expression has type ${result.type}; a condition must be a boolean (compare the value with ==, >, …)`;
 }
 
 /** Evaluates a condition; anything but a boolean result is CAPSTAN_PIPELINE_CONDITION_NOT_BOOLEAN. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CapstanError } from '../core/errors.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { compareKeys } from '../storage/artifacts/local-tree.js';
+import { fsReason } from '../core/file-errors.js';
 
 const SKIP = new Set(['.git', 'node_modules', '__pycache__', '.capstan', '.venv', '.DS_Store']);
 const MAX_FILES = 2000;
@@ -18,13 +19,19 @@ export interface CodeSnapshot {
   files: number;
 }
 
+/** CAPSTAN_PIPELINE_CODE_INVALID for a code directory that cannot be read, naming it as the user wrote it. */
+export function codeDirError(shown: string, cause: unknown): CapstanError {
+  const why = (cause as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'is not a directory' : fsReason(cause);
+  return new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `code directory ${shown}: ${why}`, { cause, fields: { path: shown } });
+}
+
 /**
  * Copies a code directory into the store under `pipelines/<name>/code/<digest>/`. Steps run in a
  * download of it, so a cron or artifact trigger days later runs exactly the applied code, and the
  * digest is the code part of every step's cache key. Symbolic links are refused; VCS and
  * dependency folders are skipped.
  */
-export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: string): Promise<CodeSnapshot> {
+export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: string, shown = dir): Promise<CodeSnapshot> {
   const files: { rel: string; abs: string; sha256: string; size: number }[] = [];
   let bytes = 0;
   const walk = async (rel: string): Promise<void> => {
@@ -32,7 +39,7 @@ export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: 
     try {
       entries = await readdir(path.join(dir, rel));
     } catch (err) {
-      throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `cannot read the code directory ${JSON.stringify(rel || '.')}`, { cause: err });
+      throw codeDirError(rel ? `${shown}/${rel}` : shown, err);
     }
     for (const name of entries) {
       if (SKIP.has(name)) continue;

@@ -153,12 +153,13 @@ export class PipelineService {
    * the artifact store. Re-applying an unchanged pipeline changes nothing.
    */
   async apply(source: PipelineSource): Promise<ApplyResult> {
+    // Everything that can refuse the definition runs before anything is stored: a bad file leaves the applied version as it was.
     const def = compilePipeline(source);
-    let code: { prefix: string; digest: string } | undefined;
-    if (def.code) code = await snapshotCode(this.deps.artifacts, def.name, path.resolve(source.baseDir, def.code));
     if (!def.code && def.steps.some((s) => s.type === 'function')) {
       throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `${source.file} code: function steps load their module from the "code" directory; set "code"`);
     }
+    let code: { prefix: string; digest: string } | undefined;
+    if (def.code) code = await snapshotCode(this.deps.artifacts, def.name, source.codeDir ?? path.resolve(source.baseDir, def.code), def.code);
     const { record, changed } = await this.store.upsertPipeline(def, source.text ?? null, code?.prefix ?? null, code?.digest ?? null);
     await this.baselineNewArtifactTriggers(def);
     const webhookSecrets = await this.triggers.sync(def.name, def.triggers);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { CapstanError } from '../core/errors.js';
 import { assertYamlSize, yamlDocumentToJs } from '../core/user-yaml.js';
+import { fsReason } from '../core/file-errors.js';
 
 /** A position in a definition file (1-based). */
 export interface SourcePosition {
@@ -26,6 +27,8 @@ export interface PipelineSource {
   file: string;
   /** Directory relative paths (code, function modules) resolve against. */
   baseDir: string;
+  /** Where the files of the `code` directory are when they were uploaded rather than found at `code` under `baseDir`; default: there. */
+  codeDir?: string;
   /** The plain JS value of the document. */
   raw: unknown;
   /** The original text, kept with the applied pipeline; undefined for builder definitions. */
@@ -95,7 +98,7 @@ export function readPipelineFile(file: string): PipelineSource {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `cannot read ${path.basename(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `cannot read ${file}: ${fsReason(err)}`, { cause: err, fields: { path: file } });
   }
   return parsePipelineYaml(text, path.basename(file), path.dirname(path.resolve(file)));
 }

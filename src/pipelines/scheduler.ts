@@ -80,8 +80,17 @@ export class PipelineScheduler implements BackgroundService {
 
   private drive(id: string): Promise<unknown> {
     const runner = this.makeRunner(this.owner, this.o.leaseMs);
-    const done = runner
-      .run(id)
+    // Operators follow executions in the process log: one line when this process takes one, one when it lets go.
+    // The state is read before the runner marks the execution running, so "started" and "resumed" are told apart.
+    const done = (async () => {
+      const before = await this.store.getExecution(id).catch(() => undefined);
+      if (before) this.logger.info({ executionId: id, pipeline: before.pipeline, owner: this.owner }, `pipeline execution ${before.state === 'running' ? 'resumed' : 'started'}: ${before.pipeline} ${id}`);
+      const e = await runner.run(id);
+      const ended = e.state === 'succeeded' || e.state === 'failed' || e.state === 'cancelled';
+      const fields = { executionId: id, pipeline: e.pipeline, state: e.state, ...(e.error ? { error: e.error } : {}) };
+      if (ended) this.logger[e.state === 'failed' ? 'warn' : 'info'](fields, `pipeline execution ${e.state}: ${e.pipeline} ${id}${e.error ? ` (${e.error})` : ''}`);
+      else this.logger.info(fields, `pipeline execution released: ${e.pipeline} ${id} (another process resumes it)`);
+    })()
       .catch((err) => {
         this.logger.error({ err, executionId: id }, 'pipeline execution runner failed; the lease will expire and another scheduler will resume it');
       })

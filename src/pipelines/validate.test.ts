@@ -146,6 +146,41 @@ steps:
     assert.match(issues[1].message, /type int; a condition must be a boolean/);
   });
 
+  it('reports a condition that is a declared parameter, a metric or an output rather than a boolean', () => {
+    const issues = issuesOf(`name: x
+parameters:
+  threshold: { type: number, default: 0.5 }
+  label: { type: string, default: a }
+  enabled: { type: boolean, default: true }
+steps:
+  - { name: t, type: training, command: "true", outputs: [model] }
+  - { name: p, type: condition, if: "params.threshold", then: [f] }
+  - { name: m, type: condition, if: "steps.t.metrics.auc", then: [f] }
+  - { name: o, type: condition, if: "steps.t.outputs.model", then: [f] }
+  - { name: s, type: condition, if: "params.label", then: [f] }
+  - { name: f, type: fail }
+`);
+    assert.deepEqual(issues.map((i) => [i.path, i.line]), [['steps[1].if', 8], ['steps[2].if', 9], ['steps[3].if', 10], ['steps[4].if', 11]]);
+    assert.match(issues[0].message, /type double; a condition must be a boolean/);
+    assert.match(issues[2].message, /type string; a condition must be a boolean/);
+  });
+
+  it('accepts boolean conditions over parameters, metrics and properties, including number-to-literal comparisons', () => {
+    const def = compilePipeline(parsePipelineYaml(`name: x
+parameters:
+  threshold: { type: number, default: 0.5 }
+  n: { type: integer, default: 3 }
+  enabled: { type: boolean, default: true }
+steps:
+  - { name: t, type: training, command: "true", outputs: [model] }
+  - { name: a, type: condition, if: "params.enabled", then: [f] }
+  - { name: b, type: condition, if: "steps.t.metrics.auc >= params.threshold && params.n == 3", then: [f] }
+  - { name: c, type: condition, if: "steps.t.properties.approved", then: [f] }
+  - { name: f, type: fail }
+`, 'x.yaml'));
+    assert.equal(def.steps.length, 5);
+  });
+
   it('reports a bad regex, a deploy without version or alias, and a bad cron time zone', () => {
     const issues = issuesOf(`name: x
 steps:

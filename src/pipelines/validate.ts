@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { isValidName } from '../core/names.js';
 import { compileUserRegex } from '../core/user-regex.js';
 import { builtinNames, isKnownBuiltin } from './builtins/builtin-catalogue.js';
-import { checkCondition } from './cel.js';
+import { checkCondition, checkConditionType } from './cel.js';
 import {
   DEFAULT_RETRY,
   STEP_TYPES,
@@ -345,6 +345,8 @@ function checkGraph(c: Checker, def: PipelineDefinition): void {
     if (s.type === 'condition') {
       for (const b of ['then', 'else'] as const) for (const n of s[b]) if (!index.has(n)) c.issue([...at, b], `names unknown step "${n}"`);
       for (const n of conditionSteps(s.if)) if (!index.has(n)) c.issue([...at, 'if'], `reads unknown step "${n}"`);
+      const typeProblem = checkConditionType(s.if, def.parameters);
+      if (typeProblem) c.issue([...at, 'if'], typeProblem);
     }
     if (s.type === 'register-model') for (const n of s.metricsFrom ?? []) if (!index.has(n)) c.issue([...at, 'metrics_from'], `names unknown step "${n}"`);
     for (const { path: sub, ref } of collectReferences(referenceFields(s))) {

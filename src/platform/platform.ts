@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { compileConfig, type CapstanConfig, type ConfigSources } from '../core/config.js';
+import { CapstanError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
+import { fsReason } from '../core/file-errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createArtifactStore } from '../storage/artifacts/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
@@ -37,6 +39,12 @@ export interface Platform {
   readonly jobHandlers: Map<string, JobHandler>;
   /** Background services contexts contribute; `capstan up` starts them all. */
   readonly background: BackgroundService[];
+  /**
+   * The background services that take shared work from the database (pipeline scheduler, trigger
+   * watcher), a subset of `background`: `capstan worker` runs them beside its queue worker, so any
+   * number of `up` and `worker` processes share executions and fire each trigger once.
+   */
+  readonly workServices: BackgroundService[];
   /** Real-time endpoints (`src/serving`): the endpoint service, `deploy(endpoint, modelRef, options)`, and the endpoints this process serves. */
   readonly serving: ServingContext;
   /** Model registry and experiment tracking (`src/registry`); its webhook deliveries run as `webhook.deliver` jobs. */
@@ -64,9 +72,15 @@ export interface PlatformOptions {
 /** Opens the metadata DB and artifact store named by the configuration and builds the services. */
 export async function openPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const config = options.config ?? compileConfig(options.sources);
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
-  // Owner-only: the home holds the database (key hashes, webhook secrets) and the secret key file.
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  try {
+    // Owner-only: the home holds the database (key hashes, webhook secrets) and the secret key file.
+    makeDirectory(config.home, 0o700);
+  } catch (err) {
+    // mkdir answers ENOENT for a path under a file system that takes no new directories (/proc).
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its parent does not accept new directories' : fsReason(err);
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', `cannot use ${config.home} as the home directory: ${why}`, { cause: err, fields: { setting: 'home', path: config.home } });
+  }
   const db = await openDatabase(config.databaseUrl, {
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
@@ -115,7 +129,8 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
   });
   pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
-  background.push(pipelines.scheduler, pipelines.triggerWatcher);
+  const workServices: BackgroundService[] = [pipelines.scheduler, pipelines.triggerWatcher];
+  background.push(...workServices);
   installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
   closers.push(() => pipelines.close());
   let closed = false;
@@ -130,6 +145,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     metrics,
     jobHandlers,
     background,
+    workServices,
     serving,
     registry: registryContext.service,
     pipelines,

@@ -22,7 +22,7 @@ export class PipelinesClient implements PipelinesApi {
       code = undefined;
     }
     // The server never reads its own disk for code: the files travel with the definition.
-    const files = typeof code === 'string' ? await readCodeFiles(path.resolve(i.baseDir, code)) : undefined;
+    const files = typeof code === 'string' ? await readCodeFiles(path.resolve(i.baseDir, code), code) : undefined;
     return { yaml: i.yaml, file: i.file, files };
   }
 

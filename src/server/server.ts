@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CapstanError } from '../core/errors.js';
-import type { BackgroundService } from '../platform/background-service.js';
+import { stopServices, type BackgroundService } from '../platform/background-service.js';
 import type { Platform } from '../platform/platform.js';
 import { buildApp, type CapstanApp } from './app.js';
 import { isLoopbackHost } from './request-origin-guard.js';
@@ -58,17 +58,6 @@ function formatUrl(host: string, port: number): string {
   return `http://${isIP(shown) === 6 ? `[${shown}]` : shown}:${port}`;
 }
 
-async function stopAll(platform: Platform, services: BackgroundService[]): Promise<void> {
-  // Reverse start order: later services may depend on earlier ones.
-  for (const service of [...services].reverse()) {
-    try {
-      await service.stop();
-    } catch (err) {
-      platform.logger.error({ err, service: service.name }, 'background service failed to stop cleanly');
-    }
-  }
-}
-
 /**
  * Starts the HTTP API on the platform (and, with `background`, every background service) and returns
  * a handle whose `shutdown()` drains everything and closes the platform.
@@ -102,7 +91,7 @@ export async function startServer(platform: Platform, options: ServerOptions = {
       }
     } catch (err) {
       await app.close();
-      await stopAll(platform, started);
+      await stopServices(started, platform.logger);
       throw err;
     }
   }
@@ -124,7 +113,7 @@ export async function startServer(platform: Platform, options: ServerOptions = {
         clearTimeout(force);
       }
       // The HTTP side drains first: in-flight requests may still need a background service (an endpoint host).
-      await stopAll(platform, started);
+      await stopServices(started, platform.logger);
       await platform.close();
       logger.info('shutdown complete');
     })();

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   CompiledQuery,
@@ -10,6 +10,8 @@ import {
   type Transaction,
 } from 'kysely';
 import { CapstanError } from '../core/errors.js';
+import { fsReason } from '../core/file-errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { redactUrl } from '../core/config.js';
 import { migrateToLatest } from './migrator.js';
 
@@ -74,7 +76,7 @@ function immediateSqliteDialect(dialect: SqliteDialect): SqliteDialect {
  * SQLite gives its -wal and -shm files the database file's mode.
  */
 function restrictDatabaseFile(file: string): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirectory(path.dirname(file), 0o700);
   closeSync(openSync(file, 'a', 0o600));
   const mode = statSync(file).mode & 0o777;
   if (mode & 0o077) chmodSync(file, mode & 0o700);
@@ -134,7 +136,10 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     }
   } catch (err) {
     if (err instanceof CapstanError) throw err;
-    throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot open ${displayUrl}`, { cause: err });
+    // A file-system reason (the directory of the SQLite file cannot be made) is worth saying; a driver's message may hold the password.
+    const fsCode = (err as NodeJS.ErrnoException).code;
+    const why = fsCode && /^E[A-Z]+$/.test(fsCode) && (err as NodeJS.ErrnoException).syscall !== 'connect' && url.startsWith('sqlite:') ? `: ${fsCode === 'ENOENT' ? 'its directory cannot be created there' : fsReason(err)}` : '';
+    throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot open ${displayUrl}${why}`, { cause: err });
   }
   const database: Database = {
     dialect,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
@@ -62,4 +62,51 @@ export function cliJson(run: CliRun): any {
 export function cliProblem(run: CliRun): { code: string; detail: string; status: number } {
   assert.equal(run.code, 1, `expected a failure, got exit ${run.code}: ${run.stdout}`);
   return JSON.parse(run.stdout);
+}
+
+/** A long-running `capstan` process (`up`, `worker`) and what it printed so far. */
+export class CapstanProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], options: Pick<CliRunOptions, 'cwd' | 'env'> = {}) {
+    this.child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (c) => (this.stdout += c));
+    this.child.stderr!.on('data', (c) => (this.stderr += c));
+    this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** The complete JSON documents printed on stdout so far (`--json` output), in order. */
+  documents(): any[] {
+    const out: any[] = [];
+    for (const part of this.stdout.split(/^(?=\{)/m)) {
+      if (!part.trimEnd().endsWith('}')) continue;
+      try {
+        out.push(JSON.parse(part));
+      } catch {
+        // still being written
+      }
+    }
+    return out;
+  }
+
+  /** Waits until `probe(this)` returns a value; fails with the output when the process exits first or the deadline passes. */
+  async until<T>(what: string, probe: (p: CapstanProcess) => T | undefined | Promise<T | undefined>, deadlineMs = 300_000): Promise<T> {
+    const end = Date.now() + deadlineMs;
+    for (;;) {
+      const v = await probe(this);
+      if (v !== undefined) return v;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) assert.fail(`capstan exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.stderr}${this.stdout}`);
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}:\n${this.stderr}${this.stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Sends a signal unless the process already ended. */
+  kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
 }

@@ -51,11 +51,14 @@ export function inferRatingsFormat(file: string): RatingsFormat {
   return 'csv';
 }
 
-/** Reads a ratings file from disk; see `parseRatings`. */
-export function readRatingsFile(file: string, format: RatingsFormat): RawInteractions {
+/**
+ * Reads a ratings file from disk; see `parseRatings`. `shown` is how errors name the file: by default
+ * its base name (a pipeline step must not reveal the server's paths); the CLI passes the path as given.
+ */
+export function readRatingsFile(file: string, format: RatingsFormat, shown = path.basename(file)): RawInteractions {
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st || !st.isFile()) {
-    throw new CapstanError('CAPSTAN_NCF_FILE_NOT_FOUND', `no ratings file "${path.basename(file)}"`, { fields: { file: path.basename(file) } });
+    throw new CapstanError('CAPSTAN_NCF_FILE_NOT_FOUND', `no ratings file "${shown}"${st ? ' (it is not a regular file)' : ''}`, { fields: { file: shown } });
   }
   return parseRatings(readFileSync(file, 'utf8'), format);
 }

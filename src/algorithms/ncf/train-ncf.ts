@@ -89,7 +89,8 @@ export async function trainAndPackage(
 export async function trainNcf(req: NcfTrainRequest): Promise<NcfTrainSummary> {
   const hp = compileNcfHyperparameters(req.hyperparameters ?? {});
   const format = req.format ?? inferRatingsFormat(req.ratings);
-  const raw = readRatingsFile(req.ratings, format);
+  // The CLI's user gave this path: errors name it whole.
+  const raw = readRatingsFile(req.ratings, format, req.ratings);
   const ds = prepareDataset(raw, { minRating: hp.min_rating ?? undefined, testNegatives: hp.test_negatives, seed: hp.seed });
   const modelDir = path.join(req.out, 'model');
   await mkdir(req.out, { recursive: true });

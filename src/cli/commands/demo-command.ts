@@ -62,7 +62,7 @@ export function demoCommand(program: Command): void {
       const titles = o.movies ? readMovieTitles(o.movies) : undefined;
       const reporter = new DemoReporter(o.json ? process.stderr : process.stdout);
 
-      const platform = await openPlatform({ config, logger: createLogger({ level: process.env.CAPSTAN_LOG_LEVEL ?? 'warn' }) });
+      const platform = await openPlatform({ config, logger: createLogger({ level: process.env.CAPSTAN_LOG_LEVEL ?? 'warn', format: config.logFormat }) });
       let server;
       try {
         server = await startServer(platform, { background: true, logRequests: false });

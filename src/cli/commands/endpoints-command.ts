@@ -6,6 +6,7 @@ import { EndpointsClient } from '../../sdk/endpoints-client.js';
 import type { DataCaptureInput, DeployOptions, Endpoint, EndpointConfigInput, EndpointService, VariantInput } from '../../serving/index.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
+import { fsReason } from '../../core/file-errors.js';
 
 const access: ServiceAccess<EndpointService> = {
   local: (platform) => platform.serving,
@@ -78,6 +79,15 @@ function variantSettings(o: VariantFlags): Omit<VariantInput, 'model'> {
 
 function capture(o: VariantFlags): DataCaptureInput | undefined {
   return o.dataCapture === undefined ? undefined : { enabled: o.dataCapture > 0, samplingPercent: o.dataCapture };
+}
+
+/** The `--body-file` contents; a file that cannot be read is CAPSTAN_REQUEST_INVALID naming the path as given. */
+function readBodyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CapstanError('CAPSTAN_REQUEST_INVALID', `cannot read --body-file ${file}: ${fsReason(err)}`, { cause: err, fields: { path: file } });
+  }
 }
 
 /** Reads `{ variants: [...], dataCapture: {...} }` from a YAML or JSON file. */
@@ -243,7 +253,7 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     .option('--json', 'print JSON')
     .action(async (name: string, _opts, cmd: Command) => {
       const o = allOptions<{ body?: string; bodyFile?: string; contentType?: string; targetVariant?: string; inferenceId?: string; customAttributes?: string }>(cmd);
-      const body = o.bodyFile ? readFileSync(o.bodyFile, 'utf8') : o.body;
+      const body = o.bodyFile ? readBodyFile(o.bodyFile) : o.body;
       if (body === undefined) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --body <text> or --body-file <file>');
       const res = await withService(cmd, access, (s) => s.invoke(name, body, { contentType: o.contentType, targetVariant: o.targetVariant, inferenceId: o.inferenceId, customAttributes: o.customAttributes }));
       let parsed: unknown = res.body;

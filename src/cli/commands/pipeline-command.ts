@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { sleep } from '../../core/clock.js';
 import { CapstanError } from '../../core/errors.js';
 import type { ExecutionRecord, LogLine } from '../../pipelines/execution.js';
-import { parseParamPairs } from '../../pipelines/parameters.js';
+import { compileParams, parseParamPairs } from '../../pipelines/parameters.js';
 import { localPipelinesApi, type DefinitionInput, type PipelinesApi } from '../../pipelines/pipelines-api.js';
 import { PipelinesClient } from '../../sdk/pipelines-client.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import { reportStepChanges } from '../step-progress.js';
+import { fsReason } from '../../core/file-errors.js';
 
 const access: ServiceAccess<PipelinesApi> = {
   local: (platform) => localPipelinesApi(platform.pipelines),
@@ -21,7 +22,7 @@ function readDefinition(file: string): DefinitionInput {
   try {
     yaml = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `cannot read ${file}: ${fsReason(err)}`, { cause: err, fields: { path: file } });
   }
   return { yaml, file: path.basename(file), baseDir: path.dirname(path.resolve(file)) };
 }
@@ -124,7 +125,13 @@ export function pipelineCommand(program: Command): void {
       if (!name && !o.file) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give a pipeline name or -f <file>');
       const params = parseParamPairs(o.param);
       const exec = await withService(cmd, access, async (api) => {
-        const target = o.file ? (await api.apply(readDefinition(o.file))).pipeline.name : name!;
+        let target = name!;
+        if (o.file) {
+          const input = readDefinition(o.file);
+          // The definition and these parameters are checked before anything is applied: a run that cannot start must not replace the applied version.
+          compileParams(await api.validate(input), params);
+          target = (await api.apply(input)).pipeline.name;
+        }
         const started = await api.start(target, params, me());
         if (!o.wait) return started;
         if (allOptions(cmd).json) return api.wait(started.id);

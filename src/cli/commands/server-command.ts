@@ -7,6 +7,7 @@ interface ServeFlags {
   host?: string;
   port?: string;
   auth?: boolean;
+  logFormat?: string;
 }
 
 /** Runs the API server, with or without the background services, until SIGINT/SIGTERM. */
@@ -16,11 +17,12 @@ async function serve(cmd: Command, background: boolean): Promise<void> {
   if (o.host !== undefined) flags['server.host'] = o.host;
   if (o.port !== undefined) flags['server.port'] = o.port;
   if (o.auth !== undefined) flags['server.auth'] = o.auth;
+  if (o.logFormat !== undefined) flags.logFormat = o.logFormat;
   const config = configFrom(cmd, flags);
   // Loaded on demand so `capstan --help` and light commands do not pay for every context's dependencies.
   const { openPlatform } = await import('../../platform/platform.js');
   const { startServer } = await import('../../server/server.js');
-  const platform = await openPlatform({ config, logger: createLogger({ level: config.logLevel }) });
+  const platform = await openPlatform({ config, logger: createLogger({ level: config.logLevel, format: config.logFormat }) });
   let server;
   try {
     server = await startServer(platform, { background });
@@ -67,6 +69,7 @@ function serveOptions(cmd: Command): Command {
     .option('--host <address>', 'bind address; env CAPSTAN_HOST (default 127.0.0.1)')
     .option('--port <port>', 'port, 0 for any free one; env CAPSTAN_PORT (default 7070)')
     .option('--auth', 'require API keys; env CAPSTAN_AUTH')
+    .option('--log-format <format>', 'json, pretty or auto (pretty on a terminal, json otherwise); env CAPSTAN_LOG_FORMAT (default auto)')
     .option('--json', 'print the URLs as JSON');
 }
 

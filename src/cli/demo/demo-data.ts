@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { synthCsv, synthesize } from '../../algorithms/ncf/synth.js';
 import { CapstanError } from '../../core/errors.js';
+import { fsReason } from '../../core/file-errors.js';
 
 /** The interactions file the demo drops under the watched prefix. */
 export interface DemoDataset {
@@ -43,7 +44,7 @@ export function fileDataset(file: string): DemoDataset {
   try {
     content = readFileSync(file);
   } catch (err) {
-    throw new CapstanError('CAPSTAN_NCF_FILE_NOT_FOUND', `cannot read ${path.basename(file)}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    throw new CapstanError('CAPSTAN_NCF_FILE_NOT_FOUND', `cannot read ${file}: ${fsReason(err)}`, { cause: err, fields: { path: file } });
   }
   return { fileName: path.basename(file), content, description: `${path.basename(file)} (${(content.length / 1e6).toFixed(1)} MB)` };
 }

@@ -59,7 +59,8 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
     const body = req.body as ApplyInput;
     const dir = await materialise(body.files ?? {});
     try {
-      const source = parsePipelineYaml(body.yaml, body.file ?? 'pipeline.yaml', dir);
+      // The uploaded files are the code directory's contents, whatever path `code` names on the client.
+      const source = { ...parsePipelineYaml(body.yaml, body.file ?? 'pipeline.yaml', dir), codeDir: body.files ? dir : undefined };
       const result = await svc.apply(source);
       platform.logger.info({ pipeline: result.pipeline.name, version: result.pipeline.version, actor: actorOf(req) }, 'pipeline applied');
       return result;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CapstanError } from '../../core/errors.js';
+import { makeDirectory } from '../../core/make-directory.js';
 import type { ArtifactBody, ArtifactInfo, ArtifactStore } from './artifact-store.js';
 import { bodyChunks, downloadToDirectory, sha256Of, uploadDirectoryToStore } from './directory-transfer.js';
 import { compareKeys, fsFailure, walkUnder } from './local-tree.js';
@@ -71,14 +72,14 @@ export class FileArtifactStore implements ArtifactStore {
   /** Opens (creating when missing) a store rooted at `dir`. */
   static async open(dir: string): Promise<FileArtifactStore> {
     try {
-      await mkdir(dir, { recursive: true });
+      makeDirectory(dir);
       const root = await realpath(dir);
       await mkdir(path.join(root, STAGING), { recursive: true });
       await mkdir(path.join(root, META), { recursive: true });
       await sweepStaging(path.join(root, STAGING), Date.now() - STAGING_MAX_AGE_MS);
       return new FileArtifactStore(root);
     } catch (err) {
-      throw fsFailure('open', 'the artifact directory', err);
+      throw fsFailure('open', `the artifact directory ${dir}`, err);
     }
   }
 
