@@ -76,6 +76,7 @@ export const errorCatalogue = {
   CAPSTAN_REGISTRY_WEBHOOK_NOT_FOUND: { status: 404, title: 'No such webhook' },
   CAPSTAN_REGISTRY_WEBHOOK_INVALID: { status: 400, title: 'The webhook is not valid' },
   CAPSTAN_REGISTRY_DESTINATION_NOT_EMPTY: { status: 409, title: 'The download directory is not empty' },
+  CAPSTAN_REGISTRY_VERSION_IMMUTABLE: { status: 409, title: "A registered model version's files cannot change" },
 
   // built-in NCF recommender
   CAPSTAN_NCF_FILE_NOT_FOUND: { status: 404, title: 'The ratings file does not exist' },
@@ -130,6 +131,7 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_REF_UNRESOLVED: { status: 400, title: 'The model reference does not resolve to a registered version' },
   CAPSTAN_SERVING_MODEL_PACKAGE_INVALID: { status: 400, title: 'The model package is not valid' },
   CAPSTAN_SERVING_MODEL_LOAD_FAILED: { status: 500, title: 'The model could not be loaded' },
+  CAPSTAN_SERVING_MODEL_NOT_APPROVED: { status: 409, title: 'The model version is not approved for serving' },
   CAPSTAN_SERVING_MALFORMED_JSON: { status: 400, title: 'The invocation body is not valid JSON' },
   CAPSTAN_SERVING_INVALID_INPUT: { status: 400, title: 'The input does not fit the model' },
   CAPSTAN_SERVING_UNKNOWN_IDS: { status: 400, title: 'The request names users or items the model does not know' },

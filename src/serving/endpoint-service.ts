@@ -5,6 +5,11 @@ import type { Endpoint, ResolvedModel } from './endpoint.js';
 export interface ServingActionContext {
   /** `key:<name>` over HTTP, `local:<user>` in the CLI, `system:<what>` for automation. */
   actor?: string;
+  /**
+   * Deploys versions that are not `Approved`, recording who, when, which version and this reason in
+   * the endpoint's audit trail. The API allows it to admin keys only; default off.
+   */
+  allowUnapproved?: { reason: string };
 }
 
 /**
