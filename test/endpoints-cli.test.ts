@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
 import { after, before, describe, it } from 'node:test';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -22,7 +23,7 @@ describe('capstan endpoints (embedded and through --url)', () => {
     try {
       for (const seed of [1, 2]) {
         const dir = writeNcfPackage(path.join(home, `pkg-${seed}`), { users: 10, items: 30, seed }).dir;
-        await platform.registry.registerVersion('ncf', { packageDir: dir });
+        await registerApproved(platform.registry, 'ncf', { packageDir: dir });
       }
       await platform.registry.setAlias('ncf', 'champion', 1);
     } finally {

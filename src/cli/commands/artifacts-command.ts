@@ -7,7 +7,7 @@ import { printResult, table, withService, type ServiceAccess } from '../cli-cont
 import type { CommandModule } from './index.js';
 
 const access: ServiceAccess<ArtifactsService> = {
-  local: (platform) => new LocalArtifactsService(platform.artifacts, (key) => assertVersionFilesWritable(platform.registry, key)),
+  local: (platform) => new LocalArtifactsService(platform.artifacts, assertVersionFilesWritable),
   remote: (http) => new ArtifactsClient(http),
 };
 

@@ -63,7 +63,7 @@ export const artifactRoutes: RoutePlugin = async (app, { platform }) => {
     },
     async (request, reply) => {
       const key = normalizeKey((request.params as { '*': string })['*']);
-      await assertVersionFilesWritable(platform.registry, key);
+      assertVersionFilesWritable(key);
       const body = request.body as Readable | undefined;
       if (!body || typeof (body as Readable).pipe !== 'function') throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'send the artifact bytes as the request body');
       const limited = body.pipe(sizeLimit(MAX_ARTIFACT_UPLOAD_BYTES));

@@ -44,15 +44,15 @@ export async function writeFileAtomically(localPath: string, source: NodeJS.Read
   }
 }
 
-/** Refuses a write to a key (e.g. a registered model version's files); resolves when it may proceed. */
-export type WriteGuard = (key: string) => Promise<void>;
+/** Throws to refuse a write to a key (e.g. a registered model version's files). */
+export type WriteGuard = (key: string) => void;
 
 /** The embedded implementation, straight on the configured store. */
 export class LocalArtifactsService implements ArtifactsService {
   /** `guard` checks every key before it is written; default: any key may be written. */
   constructor(
     private readonly store: ArtifactStore,
-    private readonly guard: WriteGuard = async () => {},
+    private readonly guard: WriteGuard = () => {},
   ) {}
 
   private withUri(info: ArtifactInfo): StoredArtifact {
@@ -63,7 +63,7 @@ export class LocalArtifactsService implements ArtifactsService {
   async upload(localPath: string, key: string): Promise<StoredArtifact> {
     const normalized = normalizeKey(key);
     assertLocalFile(localPath);
-    await this.guard(normalized);
+    this.guard(normalized);
     return this.withUri(await this.store.put(normalized, createReadStream(localPath)));
   }
 
