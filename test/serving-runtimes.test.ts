@@ -237,7 +237,7 @@ describe('http runtime: forwarding to an external model server behind the outbou
       const before = seen.length;
       const res = await app.inject({ method: 'POST', url: '/endpoints/remote/invocations', headers: { 'content-type': 'application/json' }, payload: '{"redirect":1}' });
       assert.equal(res.statusCode, 502, res.body);
-      assert.equal(res.headers['content-type'], 'application/problem+json');
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
       assert.equal(res.json().code, 'CAPSTAN_SERVING_UPSTREAM_ERROR');
       assert.equal(res.json().upstreamStatus, 302);
       assert.equal(res.json().detail, 'the external model server answered HTTP 302');

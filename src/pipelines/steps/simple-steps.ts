@@ -1,7 +1,7 @@
 import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { evaluateCondition } from '../cel.js';
 import type { ConditionStep, DeployStep, FailStep } from '../definition.js';
-import { emptyOutcome, type StepHandler, type StepServices } from './step-handler.js';
+import { emptyOutcome, type StepHandler } from './step-handler.js';
 
 /** condition: evaluates the CEL expression; the scheduler skips the steps of the branch not taken. */
 export const runConditionStep: StepHandler = async (inv) => {

@@ -42,7 +42,8 @@ export async function createHttpEngine(spec: EngineSpec): Promise<Engine> {
       // Only a 2xx answer is the model's: a redirect is not followed (its target never passed the
       // outbound guard) and an error page is not a prediction. Neither body reaches the client.
       if (res.statusCode < 200 || res.statusCode >= 300) {
-        res.body.destroy();
+        // Discards a bounded amount of the body so the connection can be reused, never keeping it.
+        await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
         throw new CapstanError('CAPSTAN_SERVING_UPSTREAM_ERROR', `the external model server answered HTTP ${res.statusCode}`, { fields: { upstreamStatus: res.statusCode } });
       }
       const chunks: Buffer[] = [];
