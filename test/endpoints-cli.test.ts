@@ -26,6 +26,8 @@ describe('capstan endpoints (embedded and through --url)', () => {
         await registerApproved(platform.registry, 'ncf', { packageDir: dir });
       }
       await platform.registry.setAlias('ncf', 'champion', 1);
+      // Version 3 stays pending: only an admin override may deploy it.
+      await platform.registry.registerVersion('ncf', { packageDir: writeNcfPackage(path.join(home, 'pkg-3'), { users: 10, items: 30, seed: 3 }).dir });
     } finally {
       await platform.close();
     }
@@ -88,5 +90,19 @@ describe('capstan endpoints (embedded and through --url)', () => {
       if (server) await server.shutdown();
       else await platform.close();
     }
+  });
+
+  it('refuses to deploy a pending version, and deploys it with --allow-unapproved, showing the override in describe', async () => {
+    const refused = await capstan(['endpoints', 'deploy', 'gate', '--model', 'models:/ncf/3', '--json'], home);
+    assert.equal(refused.code, 1);
+    assert.equal(JSON.parse(refused.stdout).code, 'CAPSTAN_SERVING_MODEL_NOT_APPROVED');
+    assert.equal((await capstan(['endpoints', 'describe', 'gate', '--json'], home)).code, 1, 'no endpoint was created');
+    const allowed = json(await capstan(['endpoints', 'deploy', 'gate', '--model', 'models:/ncf/3', '--allow-unapproved', 'load test of the candidate', '--json'], home));
+    assert.equal(allowed.action, 'created');
+    assert.equal(allowed.endpoint.approvalOverrides[0].reason, 'load test of the candidate');
+    assert.match(allowed.endpoint.approvalOverrides[0].actor, /^local:/);
+    const human = (await capstan(['endpoints', 'describe', 'gate'], home)).stdout;
+    assert.match(human, /unapproved deploys:/);
+    assert.match(human, /ncf\/3\s+PendingManualApproval\s+primary\s+local:\S+\s+load test of the candidate/);
   });
 });
