@@ -70,7 +70,7 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
       config: { access: 'editor' },
       schema: {
         tags: ['endpoints'],
-        summary: 'Create an endpoint; answers once its variants loaded (status InService) or failed (status Failed with a reason)',
+        summary: 'Create an endpoint; answers once its variants loaded (status InService); a model that does not load answers the error and leaves no endpoint',
         body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, { minItems: 1 }), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
       },
     },
