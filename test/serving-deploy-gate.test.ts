@@ -104,4 +104,14 @@ describe('serving deploys only approved versions, on every path; admins may over
     assert.deepEqual(described.variants.map((v: { resolved: { name: string; version: number } }) => `${v.resolved.name}/${v.resolved.version}`), ['ncf/3']);
     assert.equal((await invoke('shop')).statusCode, 200);
   });
+
+  it('answers an endpoint left Failed by an older release with 503 whose problem keeps its numeric status', async () => {
+    await t.platform.db.kysely.updateTable('endpoints' as never).set({ status: 'Failed', status_reason: 'old failure' } as never).where('name' as never, '=', 'shop' as never).execute();
+    await t.platform.serving.host.remove('shop');
+    const res = await invoke('shop');
+    assert.equal(res.statusCode, 503, res.body);
+    assert.equal(res.json().code, 'CAPSTAN_SERVING_ENDPOINT_NOT_READY');
+    assert.equal(res.json().status, 503);
+    assert.equal(res.json().endpointStatus, 'Failed');
+  });
 });

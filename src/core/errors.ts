@@ -180,7 +180,7 @@ export class CapstanError extends Error {
 
   /** The RFC 9457 problem document for this error. */
   toProblem(instance?: string): ProblemDocument {
-    return {
+    const doc: ProblemDocument = {
       type: `https://capstan.dev/errors#${this.code}`,
       title: this.title,
       status: this.status,
@@ -189,6 +189,14 @@ export class CapstanError extends Error {
       ...(instance ? { instance } : {}),
       ...this.fields,
     };
+    // A field never replaces a member of the problem itself (an endpoint's `status` once did).
+    doc.type = `https://capstan.dev/errors#${this.code}`;
+    doc.title = this.title;
+    doc.status = this.status;
+    doc.detail = this.message;
+    doc.code = this.code;
+    if (instance) doc.instance = instance;
+    return doc;
   }
 }
 

@@ -101,7 +101,7 @@ export class LocalEndpointService implements EndpointService {
   async update(name: string, input: UpdateEndpointInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
     const current = await this.deps.store.get(name);
     if (current.status === 'Creating' || current.status === 'Updating') {
-      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} is ${current.status}; wait until it is InService or Failed`, { fields: { endpoint: name, status: current.status } });
+      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} is ${current.status}; wait until it is InService or Failed`, { fields: { endpoint: name, endpointStatus: current.status } });
     }
     if (!input.variants && !input.weights && !input.dataCapture) {
       throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'nothing to update: give variants, weights or dataCapture');
