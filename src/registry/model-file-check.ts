@@ -48,7 +48,7 @@ export async function checkModelFile(manifest: ModelManifest, read: () => Promis
   const ort = await import('onnxruntime-node');
   let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
-    session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+    session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (err) {
     // ORT's parse errors name no server path when given bytes; keep only their first line.
     throw new CapstanError('CAPSTAN_REGISTRY_PACKAGE_INVALID', `${entry} is not a model ONNX Runtime can load: ${String((err as Error).message ?? err).split('\n')[0].slice(0, 300)}`, {
