@@ -143,6 +143,11 @@ for (const factory of await testDatabases()) {
         'CAPSTAN_REGISTRY_PACKAGE_INVALID',
         /^model\.json: signature\.inputs does not match model\.onnx: it does not declare item which the graph has \(the graph's inputs: user, item\)$/,
       );
+      await rejects(
+        registry.registerVersion('fraud', { packageDir: writePackage(work, 'badtypes', { 'model.json': JSON.stringify({ ...manifest, contentTypes: ['csv'] }), 'model.onnx': onnx('c') }) }),
+        'CAPSTAN_REGISTRY_PACKAGE_INVALID',
+        /"contentTypes" must be a non-empty list of media types like text\/csv/,
+      );
       const wrongType = { ...manifest, signature: { inputs: [{ name: 'user', dtype: 'float32' }], outputs: [{ name: 'score' }] } };
       await rejects(
         registry.registerVersion('fraud', { packageDir: writePackage(work, 'wrongtype', { 'model.json': JSON.stringify(wrongType), 'model.onnx': onnx('t') }) }),
