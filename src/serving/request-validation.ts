@@ -30,7 +30,8 @@ export function compileContentTypeCheck(accepted: readonly string[] = DEFAULT_CO
   const json = exact.has('application/json');
   const list = [...exact].join(', ');
   return (contentType) => {
-    if (any) return;
+    // The common case, a bare accepted type, costs one lookup and no string work.
+    if (any || exact.has(contentType)) return;
     const type = mediaType(contentType);
     if (exact.has(type) || (json && type.startsWith('application/') && type.endsWith('+json'))) return;
     throw new CapstanError('CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', `this model takes ${list}, not ${JSON.stringify(type.slice(0, 100))}`, {
