@@ -82,6 +82,9 @@ describe('capstan endpoints (embedded and through --url)', () => {
       const invoked = json(await capstan(['--url', server.url, 'endpoints', 'invoke', 'ncf', '--body', '{"user":1001,"items":[5001,5002]}', '--json'], home));
       assert.equal(invoked.variant, 'primary');
       assert.equal(invoked.body.items.length, 2);
+      const overridden = json(await capstan(['--url', server.url, 'endpoints', 'deploy', 'ncf', '--model', 'models:/ncf/3', '--allow-unapproved', 'remote canary', '--json'], home));
+      assert.equal(overridden.model.version, 3);
+      assert.deepEqual(overridden.endpoint.approvalOverrides.map((o: { version: number; reason: string; actor: string }) => [o.version, o.reason, o.actor]), [[3, 'remote canary', 'anonymous']]);
       json(await capstan(['--url', server.url, 'endpoints', 'delete', 'ncf', '--json'], home));
       const gone = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf', '--json'], home);
       assert.equal(gone.code, 1);
