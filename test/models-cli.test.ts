@@ -10,6 +10,7 @@ import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
+import { tinyOnnxModel } from '../src/serving/test-support/onnx-builder.js';
 
 /**
  * Runs `capstan …` in-process and returns its exit code and output. Only string writes are captured:
@@ -34,10 +35,11 @@ async function capstan(...args: string[]): Promise<{ code: number; out: string; 
   }
 }
 
+/** Writes an ONNX package whose graph is tagged `weights`, so packages with different tags differ. */
 function writePackage(dir: string, weights: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ framework: 'onnx', entry: 'model.onnx' }));
-  writeFileSync(path.join(dir, 'model.onnx'), weights);
+  writeFileSync(path.join(dir, 'model.onnx'), tinyOnnxModel(weights));
   return dir;
 }
 
@@ -76,7 +78,7 @@ describe('capstan models (embedded)', () => {
     const dest = path.join(home, 'pulled');
     const pulled = JSON.parse((await capstan(...h, 'models', 'pull', 'ncf@champion', dest, '--json')).out);
     assert.equal(pulled.version, 2);
-    assert.equal(readFileSync(path.join(dest, 'model.onnx'), 'utf8'), 'w1');
+    assert.deepEqual(readFileSync(path.join(dest, 'model.onnx')), tinyOnnxModel('w1'));
 
     const history = JSON.parse((await capstan(...h, 'models', 'history', 'ncf/2', '--json')).out);
     assert.deepEqual(history.map((e: { action: string }) => e.action), ['version.created', 'approval.changed', 'alias.set']);
@@ -185,7 +187,7 @@ describe('capstan models --url (through the server)', () => {
     const pulled = await capstan(...r, 'models', 'pull', 'remote-ncf/1', dest, '--json');
     assert.equal(pulled.code, 0, pulled.err + pulled.out);
     assert.equal(JSON.parse(pulled.out).digest, v.digest);
-    assert.equal(readFileSync(path.join(dest, 'model.onnx'), 'utf8'), 'remote-weights');
+    assert.deepEqual(readFileSync(path.join(dest, 'model.onnx')), tinyOnnxModel('remote-weights'));
     const approve = await capstan(...r, 'models', 'approve', 'remote-ncf', '1', '--json');
     assert.equal(JSON.parse(approve.out).approval, 'Approved');
   });

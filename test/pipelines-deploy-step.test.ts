@@ -55,7 +55,7 @@ describe('pipeline deploy step: the approval gate before anything is deployed', 
     assert.equal(d.error.code, 'CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED');
     assert.equal(
       d.error.message,
-      'step "deploy": pending/1 is PendingManualApproval, so it was not deployed; approve it (capstan models approve pending 1) and deploy it (capstan endpoints deploy pending-ep --model models:/pending/1), or set require_approval: false on the step',
+      'step "deploy": pending/1 is PendingManualApproval, so it was not deployed; approve it (capstan models approve pending 1) and deploy it (capstan endpoints deploy pending-ep --model models:/pending/1)',
     );
     await assert.rejects(t.platform.serving.describe('pending-ep'), (err) => isCapstanError(err) && err.code === 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
   });
@@ -82,10 +82,11 @@ describe('pipeline deploy step: the approval gate before anything is deployed', 
     assert.deepEqual(res.json(), { sum: 13 });
   });
 
-  it('deploys a pending version when the step says require_approval: false', async () => {
-    const exec = await run(pipeline('ungated', 'ungated-ep', { approval: 'PendingManualApproval', requireApproval: false, offset: 100 }));
-    assert.equal(exec.state, 'succeeded', exec.error ?? '');
-    assert.deepEqual((await invoke('ungated-ep')).json(), { sum: 103 });
+  it('refuses require_approval: false when the pipeline is applied: a pipeline cannot switch the serving gate off', async () => {
+    await assert.rejects(
+      t.platform.pipelines.apply(parsePipelineYaml(pipeline('ungated', 'ungated-ep', { approval: 'PendingManualApproval', requireApproval: false, offset: 100 }), 'test.yaml', t.home)),
+      (err) => isCapstanError(err) && err.code === 'CAPSTAN_PIPELINE_INVALID' && /require_approval.*false is not supported: only Approved versions are deployed/.test(err.message),
+    );
   });
 
   it('refuses a require_approval that is not a boolean when the pipeline is applied', async () => {

@@ -9,6 +9,7 @@ import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
+import { tinyOnnxModel } from '../src/serving/test-support/onnx-builder.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { verifyWebhook, WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE, type AuditEvent, type Comparison, type ModelGroup, type ModelVersion } from '../src/registry/index.js';
 
@@ -70,7 +71,7 @@ for (const factory of await testDatabases()) {
     };
 
     /** Uploads a package through the artifact route and registers it as the next version. */
-    const register = async (name: string, metrics: Record<string, number>, files: Record<string, string> = { 'model.json': manifest, 'model.onnx': `onnx-bytes-${JSON.stringify(metrics)}` }) => {
+    const register = async (name: string, metrics: Record<string, number>, files: Record<string, string | Buffer> = { 'model.json': manifest, 'model.onnx': tinyOnnxModel(`onnx-bytes-${JSON.stringify(metrics)}`) }) => {
       const staging = `uploads/e2e-${Math.random().toString(36).slice(2)}`;
       let uri = '';
       for (const [file, content] of Object.entries(files)) {

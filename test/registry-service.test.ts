@@ -11,12 +11,16 @@ import { isCapstanError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { packageDigest, WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE, type RegistryService } from '../src/registry/index.js';
+import { tinyOnnxModel } from '../src/serving/test-support/onnx-builder.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 
 const manifest = { name: 'ncf', framework: 'onnx', entry: 'model.onnx', signature: { inputs: [{ name: 'user' }], outputs: [{ name: 'score' }] } };
 
+/** A valid ONNX graph with the manifest's signature (input user, output score), tagged so each package differs. */
+const onnx = (tag: string) => tinyOnnxModel(tag, ['user']);
+
 /** Writes a model package directory and returns its path. */
-function writePackage(root: string, name: string, files: Record<string, string> = { 'model.json': JSON.stringify(manifest), 'model.onnx': `weights-${name}`, 'assets/items.json': '[1,2,3]' }): string {
+function writePackage(root: string, name: string, files: Record<string, string | Buffer> = { 'model.json': JSON.stringify(manifest), 'model.onnx': onnx(`weights-${name}`), 'assets/items.json': '[1,2,3]' }): string {
   const dir = path.join(root, name);
   for (const [rel, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
@@ -87,7 +91,7 @@ for (const factory of await testDatabases()) {
     });
 
     it('gives identical packages identical digests, whatever their order on disk, and different content a different one', async () => {
-      const a = await registry.registerVersion('fraud', { packageDir: writePackage(work, 'p1b', { 'model.onnx': 'weights-p1', 'assets/items.json': '[1,2,3]', 'model.json': JSON.stringify(manifest) }) });
+      const a = await registry.registerVersion('fraud', { packageDir: writePackage(work, 'p1b', { 'model.onnx': onnx('weights-p1'), 'assets/items.json': '[1,2,3]', 'model.json': JSON.stringify(manifest) }) });
       const first = await registry.getVersion('fraud', 1);
       assert.equal(a.digest, first.digest);
       const c = await registry.registerVersion('fraud', { packageDir: writePackage(work, 'p3') });
@@ -100,7 +104,7 @@ for (const factory of await testDatabases()) {
       const r = await registry.pullVersion('models:/fraud@champion', dest);
       assert.equal(r.version, 1);
       assert.deepEqual(r.files, ['assets/items.json', 'model.json', 'model.onnx']);
-      assert.equal(readFileSync(path.join(dest, 'model.onnx'), 'utf8'), 'weights-p1');
+      assert.deepEqual(readFileSync(path.join(dest, 'model.onnx')), onnx('weights-p1'));
     });
 
     it('refuses a pull into a non-empty directory', async () => {
@@ -128,6 +132,27 @@ for (const factory of await testDatabases()) {
         registry.registerVersion('fraud', { packageDir: writePackage(work, 'noentry', { 'model.json': JSON.stringify({ framework: 'onnx', entry: 'missing.onnx' }) }) }),
         'CAPSTAN_REGISTRY_PACKAGE_INVALID',
         /entry "missing.onnx" is not a file of the package/,
+      );
+      await rejects(
+        registry.registerVersion('fraud', { packageDir: writePackage(work, 'corrupt', { 'model.json': JSON.stringify(manifest), 'model.onnx': 'not a graph' }) }),
+        'CAPSTAN_REGISTRY_PACKAGE_INVALID',
+        /^model\.onnx is not a model ONNX Runtime can load: .*protobuf parsing failed/,
+      );
+      await rejects(
+        registry.registerVersion('fraud', { packageDir: writePackage(work, 'mismatch', { 'model.json': JSON.stringify(manifest), 'model.onnx': tinyOnnxModel('two-inputs') }) }),
+        'CAPSTAN_REGISTRY_PACKAGE_INVALID',
+        /^model\.json: signature\.inputs does not match model\.onnx: it does not declare item which the graph has \(the graph's inputs: user, item\)$/,
+      );
+      await rejects(
+        registry.registerVersion('fraud', { packageDir: writePackage(work, 'badtypes', { 'model.json': JSON.stringify({ ...manifest, contentTypes: ['csv'] }), 'model.onnx': onnx('c') }) }),
+        'CAPSTAN_REGISTRY_PACKAGE_INVALID',
+        /"contentTypes" must be a non-empty list of media types like text\/csv/,
+      );
+      const wrongType = { ...manifest, signature: { inputs: [{ name: 'user', dtype: 'float32' }], outputs: [{ name: 'score' }] } };
+      await rejects(
+        registry.registerVersion('fraud', { packageDir: writePackage(work, 'wrongtype', { 'model.json': JSON.stringify(wrongType), 'model.onnx': onnx('t') }) }),
+        'CAPSTAN_REGISTRY_PACKAGE_INVALID',
+        /^model\.json: signature\.inputs user is declared float32, the graph has int64$/,
       );
       const linked = writePackage(work, 'linked');
       symlinkSync('/etc/hostname', path.join(linked, 'evil'));

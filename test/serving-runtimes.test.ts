@@ -3,8 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isCapstanError } from '../src/core/errors.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
-import { openServingTestPlatform, type ServingTestPlatform } from '../src/serving/test-support/serving-test-platform.js';
+import { openServingTestPlatform, registerApproved, type ServingTestPlatform } from '../src/serving/test-support/serving-test-platform.js';
 
 /** A js model package: sums a and b; can sleep, spin until a flag file appears, spin forever, or crash its thread. */
 const JS_MODEL = `
@@ -40,7 +41,7 @@ describe('js and http runtimes in worker threads', () => {
 
   before(async () => {
     t = await openServingTestPlatform();
-    await t.registry.registerVersion('adder', { packageDir: writeJsPackage(path.join(t.scratch, 'adder')) });
+    await registerApproved(t.registry, 'adder', { packageDir: writeJsPackage(path.join(t.scratch, 'adder')) });
     app = await buildApp(t.platform);
     const ep = await t.platform.serving.create('adder', { variants: [{ model: 'models:/adder/1', timeoutMs: 8000, handlerOptions: { offset: 100 } }] });
     assert.equal(ep.status, 'InService', ep.statusReason ?? '');
@@ -93,16 +94,22 @@ describe('js and http runtimes in worker threads', () => {
     assert.match(metrics, /capstan_endpoint_data_capture_records_total\{endpoint="captured"\} 1/);
   });
 
-  it('fails an endpoint whose model cannot be imported, with a reason that shows no server path', async () => {
+  it('refuses to create an endpoint whose model cannot be imported, with a reason that shows no server path, and leaves no endpoint behind', async () => {
     const dir = path.join(t.scratch, 'broken-import');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'model.mjs'), `import { w } from './weights/missing.mjs';\nexport function predict() { return w; }\n`);
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'broken', framework: 'js', entry: 'model.mjs' }));
-    await t.registry.registerVersion('broken', { packageDir: dir });
-    const ep = await t.platform.serving.create('broken', { variants: [{ model: 'models:/broken/1' }] });
-    assert.equal(ep.status, 'Failed');
-    assert.match(ep.statusReason ?? '', /cannot import model\.mjs: Cannot find module '<package>\/weights\/missing\.mjs' imported from <package>\/model\.mjs/);
-    assert.ok(!(ep.statusReason ?? '').includes(t.platform.config.home), 'no path of the server in the reason');
+    await registerApproved(t.registry, 'broken', { packageDir: dir });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/endpoints', payload: { name: 'broken', variants: [{ model: 'models:/broken/1' }] } });
+      assert.equal(res.statusCode, 500, res.body);
+      assert.equal(res.json().code, 'CAPSTAN_SERVING_MODEL_LOAD_FAILED');
+      assert.match(res.json().detail, /cannot import model\.mjs: Cannot find module '<package>\/weights\/missing\.mjs' imported from <package>\/model\.mjs/);
+      assert.ok(!res.body.includes(t.platform.config.home), 'no path of the server in the problem');
+    }
+    assert.deepEqual((await t.platform.serving.list()).filter((e) => e.name === 'broken'), [], 'no endpoint row after failed creates');
+    const invoked = await invoke('broken', { a: 1, b: 2 });
+    assert.equal(invoked.statusCode, 404, invoked.body);
   });
 
   it('turns a handler error with a 4xx status into a 400 problem', async () => {
@@ -175,6 +182,10 @@ describe('http runtime: forwarding to an external model server behind the outbou
           res.writeHead(500).end('upstream broke at /srv/secret/path');
           return;
         }
+        if (body.includes('redirect')) {
+          res.writeHead(302, { location: `http://127.0.0.1:${port}/elsewhere?token=secret` }).end('moved to the secret place');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ echoed: JSON.parse(body) }));
       });
     });
@@ -188,7 +199,7 @@ describe('http runtime: forwarding to an external model server behind the outbou
     const dir = path.join(t.scratch, 'remote');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'remote', framework: 'http', url: `http://127.0.0.1:${port}/invocations` }));
-    await t.registry.registerVersion('remote', { packageDir: dir });
+    await registerApproved(t.registry, 'remote', { packageDir: dir });
     const app = await buildApp(t.platform);
     try {
       await fn(t, app);
@@ -198,12 +209,10 @@ describe('http runtime: forwarding to an external model server behind the outbou
     }
   }
 
-  it('refuses a loopback model server by default: the endpoint fails with the guard named', async () => {
+  it('refuses a loopback model server by default: the create fails with the guard named and leaves no endpoint', async () => {
     await withEndpoint({}, async (t) => {
-      const ep = await t.platform.serving.create('remote', { variants: [{ model: 'models:/remote/1' }] });
-      assert.equal(ep.status, 'Failed');
-      assert.match(ep.statusReason ?? '', /CAPSTAN_OUTBOUND_ADDRESS_BLOCKED/);
-      assert.match(ep.statusReason ?? '', /loopback/);
+      await assert.rejects(t.platform.serving.create('remote', { variants: [{ model: 'models:/remote/1' }] }), (err) => isCapstanError(err) && err.code === 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED' && /loopback/.test(err.message));
+      assert.deepEqual(await t.platform.serving.list(), []);
     });
   });
 
@@ -219,6 +228,21 @@ describe('http runtime: forwarding to an external model server behind the outbou
       assert.equal(bad.statusCode, 502);
       assert.equal(bad.json().code, 'CAPSTAN_SERVING_UPSTREAM_ERROR');
       assert.doesNotMatch(bad.body, /secret/);
+    });
+  });
+
+  it('answers a redirecting model server with a 502 problem naming the upstream status, without following it or passing its body on', async () => {
+    await withEndpoint({ 'outbound.allowHosts': [`127.0.0.1:${port}`] }, async (t, app) => {
+      await t.platform.serving.create('remote', { variants: [{ model: 'models:/remote/1' }] });
+      const before = seen.length;
+      const res = await app.inject({ method: 'POST', url: '/endpoints/remote/invocations', headers: { 'content-type': 'application/json' }, payload: '{"redirect":1}' });
+      assert.equal(res.statusCode, 502, res.body);
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(res.json().code, 'CAPSTAN_SERVING_UPSTREAM_ERROR');
+      assert.equal(res.json().upstreamStatus, 302);
+      assert.equal(res.json().detail, 'the external model server answered HTTP 302');
+      assert.doesNotMatch(res.body, /secret/);
+      assert.equal(seen.length, before + 1, 'the redirect was not followed');
     });
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
 import { after, before, describe, it } from 'node:test';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -32,7 +33,7 @@ for (const factory of await testDatabases()) {
       dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-shared-'));
       a = await open('a');
       b = await open('b');
-      for (const seed of [1, 2]) await a.registry.registerVersion('ncf', { packageDir: writeNcfPackage(path.join(dir, `pkg-${seed}`), { users: 10, items: 30, seed }).dir });
+      for (const seed of [1, 2]) await registerApproved(a.registry, 'ncf', { packageDir: writeNcfPackage(path.join(dir, `pkg-${seed}`), { users: 10, items: 30, seed }).dir });
     });
     after(async () => {
       await a?.close();

@@ -42,6 +42,12 @@ describe('error catalogue', () => {
     assert.equal(p.instance, '/api/v1/x');
   });
 
+  it('keeps the problem members when a structured field shares their name', () => {
+    const err = new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'endpoint x is Failed', { fields: { status: 'Failed', code: 'X', detail: 'y', endpoint: 'x' } });
+    const p = err.toProblem('/endpoints/x/invocations');
+    assert.deepEqual([p.status, p.code, p.detail, p.endpoint], [503, 'CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'endpoint x is Failed', 'x']);
+  });
+
   it('hides the message of an unexpected error behind CAPSTAN_INTERNAL', () => {
     const err = toCapstanError(new Error('ENOENT: /secret/path/file'));
     assert.equal(err.code, 'CAPSTAN_INTERNAL');

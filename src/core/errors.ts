@@ -86,6 +86,7 @@ export const errorCatalogue = {
   CAPSTAN_REGISTRY_WEBHOOK_NOT_FOUND: { status: 404, title: 'No such webhook' },
   CAPSTAN_REGISTRY_WEBHOOK_INVALID: { status: 400, title: 'The webhook is not valid' },
   CAPSTAN_REGISTRY_DESTINATION_NOT_EMPTY: { status: 409, title: 'The download directory is not empty' },
+  CAPSTAN_REGISTRY_VERSION_IMMUTABLE: { status: 409, title: "A registered model version's files cannot change" },
 
   // built-in NCF recommender
   CAPSTAN_NCF_FILE_NOT_FOUND: { status: 404, title: 'The ratings file does not exist' },
@@ -141,6 +142,7 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_REF_UNRESOLVED: { status: 400, title: 'The model reference does not resolve to a registered version' },
   CAPSTAN_SERVING_MODEL_PACKAGE_INVALID: { status: 400, title: 'The model package is not valid' },
   CAPSTAN_SERVING_MODEL_LOAD_FAILED: { status: 500, title: 'The model could not be loaded' },
+  CAPSTAN_SERVING_MODEL_NOT_APPROVED: { status: 409, title: 'The model version is not approved for serving' },
   CAPSTAN_SERVING_MALFORMED_JSON: { status: 400, title: 'The invocation body is not valid JSON' },
   CAPSTAN_SERVING_INVALID_INPUT: { status: 400, title: 'The input does not fit the model' },
   CAPSTAN_SERVING_UNKNOWN_IDS: { status: 400, title: 'The request names users or items the model does not know' },
@@ -189,7 +191,7 @@ export class CapstanError extends Error {
 
   /** The RFC 9457 problem document for this error. */
   toProblem(instance?: string): ProblemDocument {
-    return {
+    const doc: ProblemDocument = {
       type: `https://capstan.dev/errors#${this.code}`,
       title: this.title,
       status: this.status,
@@ -198,6 +200,14 @@ export class CapstanError extends Error {
       ...(instance ? { instance } : {}),
       ...this.fields,
     };
+    // A field never replaces a member of the problem itself (an endpoint's `status` once did).
+    doc.type = `https://capstan.dev/errors#${this.code}`;
+    doc.title = this.title;
+    doc.status = this.status;
+    doc.detail = this.message;
+    doc.code = this.code;
+    if (instance) doc.instance = instance;
+    return doc;
   }
 }
 

@@ -114,8 +114,6 @@ export interface DeployStep extends StepBase {
   alias?: string;
   /** Passed through to the deployer (instance count, variant, …). */
   config: Record<string, unknown>;
-  /** Deploy only a version whose approval is `Approved` (YAML `require_approval`); default true. */
-  requireApproval: boolean;
 }
 
 /** Runs an exported function of a JS/TS module in-process. */

@@ -279,8 +279,9 @@ function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | unde
       const alias = c.str(o, 'alias', at);
       if ((version === undefined) === (alias === undefined)) c.issue(at, 'a deploy step needs exactly one of "version" or "alias"');
       if (o.require_approval !== undefined && typeof o.require_approval !== 'boolean') c.issue([...at, 'require_approval'], 'must be true or false');
-      const requireApproval = o.require_approval !== false;
-      return { ...base, type, endpoint, model, version, alias, config: c.obj(o.config, [...at, 'config']) ?? {}, requireApproval };
+      // Serving deploys only approved versions, whoever asks; a pipeline cannot switch that off.
+      if (o.require_approval === false) c.issue([...at, 'require_approval'], 'false is not supported: only Approved versions are deployed (give the model group an approval policy to approve at registration)');
+      return { ...base, type, endpoint, model, version, alias, config: c.obj(o.config, [...at, 'config']) ?? {} };
     }
     case 'function': {
       const mod = c.str(o, 'module', at, true) ?? '';

@@ -68,7 +68,7 @@ function tensorSpecs(value: unknown, where: string): TensorSpec[] {
 /**
  * Parses and checks `model.json` against the package's file list: a JSON object with a known
  * `framework`, an `entry` that is a safe relative path to a file in the package (required for onnx
- * and js), and an optional `signature` of named inputs and outputs.
+ * and js), optional `contentTypes` (media types) and an optional `signature` of named inputs and outputs.
  */
 export function parseManifest(text: string | Buffer, filePaths: readonly string[]): ModelManifest {
   if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) throw packageInvalid(`${MANIFEST_FILE} is larger than ${MAX_MANIFEST_BYTES} bytes`);
@@ -91,6 +91,9 @@ export function parseManifest(text: string | Buffer, filePaths: readonly string[
     if (!filePaths.includes(entry)) throw packageInvalid(`${MANIFEST_FILE}: entry ${JSON.stringify(entry)} is not a file of the package`, { entry });
   } else if (framework !== 'http') {
     throw packageInvalid(`${MANIFEST_FILE}: a ${framework} package needs an "entry" naming its model file`);
+  }
+  if (m.contentTypes !== undefined && (!Array.isArray(m.contentTypes) || m.contentTypes.length === 0 || !m.contentTypes.every((t) => typeof t === 'string' && /^[\w.+*-]+\/[\w.+*-]+$/.test(t)))) {
+    throw packageInvalid(`${MANIFEST_FILE}: "contentTypes" must be a non-empty list of media types like text/csv`);
   }
   const sig = (m.signature ?? {}) as Record<string, unknown>;
   if (typeof sig !== 'object' || Array.isArray(sig)) throw packageInvalid(`${MANIFEST_FILE}: "signature" must be an object`);

@@ -1,7 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { CapstanError } from '../core/errors.js';
 import type { ArtifactInfo, ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { directoryPrefix } from '../storage/artifacts/normalize-key.js';
+import { checkModelFile } from './model-file-check.js';
 import { MANIFEST_FILE, inspectLocalPackage, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
 
 /** Where staged uploads live; a package registered from here is removed after it is copied. */
@@ -29,7 +31,8 @@ function packageInvalid(detail: string): CapstanError {
 /**
  * Checks a package source before a version number is handed out, so a bad package changes nothing:
  * a local directory must hold `model.json` (and no links or special files); an artifact URI must
- * lie inside the store (CAPSTAN_ARTIFACT_UNSAFE_PATH otherwise) and hold `model.json` at its root.
+ * lie inside the store (CAPSTAN_ARTIFACT_UNSAFE_PATH otherwise) and hold `model.json` at its root. An
+ * ONNX package's graph must load and match its declared signature (`checkModelFile`).
  */
 export async function openPackageSource(artifacts: ArtifactStore, input: { packageDir?: string; artifactUri?: string }): Promise<PackageSource> {
   const { packageDir, artifactUri } = input;
@@ -38,7 +41,8 @@ export async function openPackageSource(artifacts: ArtifactStore, input: { packa
   }
   if (packageDir !== undefined) {
     if (typeof packageDir !== 'string' || packageDir === '') throw packageInvalid('the package directory must be a path');
-    await inspectLocalPackage(packageDir);
+    const { manifest } = await inspectLocalPackage(packageDir);
+    await checkModelFile(manifest, () => readFile(path.join(packageDir, manifest.entry!)));
     return { copyTo: (dest) => artifacts.uploadDirectory(packageDir, dest), cleanup: async () => {} };
   }
   if (typeof artifactUri !== 'string' || artifactUri === '') throw packageInvalid('the artifact URI must be a string');
@@ -48,7 +52,8 @@ export async function openPackageSource(artifacts: ArtifactStore, input: { packa
   if (objects.length === 0) throw packageInvalid(`no model package at ${artifactUri}: the store holds nothing under it`);
   const files = objects.map((o) => o.key.slice(prefix.length));
   if (!files.includes(MANIFEST_FILE)) throw packageInvalid(`the model package at ${artifactUri} has no ${MANIFEST_FILE} at its root`);
-  parseManifest(await artifacts.get(prefix + MANIFEST_FILE), files);
+  const manifest = parseManifest(await artifacts.get(prefix + MANIFEST_FILE), files);
+  await checkModelFile(manifest, () => artifacts.get(prefix + manifest.entry!));
   return {
     async copyTo(dest) {
       const out: ArtifactInfo[] = [];

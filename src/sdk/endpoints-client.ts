@@ -13,18 +13,21 @@ import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}`;
 
+/** The unapproved-deploy override travels in the body; the server checks the key's role and records the actor. */
+const override = (ctx: ServingActionContext) => (ctx.allowUnapproved ? { allowUnapproved: ctx.allowUnapproved } : {});
+
 /** Real-time endpoints over HTTP; the same interface as `platform.serving`. The server fills in the actor. */
 export class EndpointsClient implements EndpointService {
   constructor(private readonly http: HttpClient) {}
 
   /** POST /api/v1/endpoints */
-  create(name: string, input: EndpointConfigInput, _ctx?: ServingActionContext): Promise<Endpoint> {
-    return this.http.request<Endpoint>('POST', '/api/v1/endpoints', { body: { name, ...input } });
+  create(name: string, input: EndpointConfigInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
+    return this.http.request<Endpoint>('POST', '/api/v1/endpoints', { body: { name, ...input, ...override(ctx) } });
   }
 
   /** PATCH /api/v1/endpoints/{name} */
-  update(name: string, input: UpdateEndpointInput, _ctx?: ServingActionContext): Promise<Endpoint> {
-    return this.http.request<Endpoint>('PATCH', path(name), { body: input });
+  update(name: string, input: UpdateEndpointInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
+    return this.http.request<Endpoint>('PATCH', path(name), { body: { ...input, ...override(ctx) } });
   }
 
   /** GET /api/v1/endpoints/{name} */
@@ -53,7 +56,7 @@ export class EndpointsClient implements EndpointService {
   }
 
   /** POST /api/v1/endpoints/{name}/deploy */
-  deploy(name: string, modelRef: string, options: DeployOptions = {}, _ctx?: ServingActionContext): Promise<DeployResult> {
-    return this.http.request<DeployResult>('POST', `${path(name)}/deploy`, { body: { model: modelRef, ...options } });
+  deploy(name: string, modelRef: string, options: DeployOptions = {}, ctx: ServingActionContext = {}): Promise<DeployResult> {
+    return this.http.request<DeployResult>('POST', `${path(name)}/deploy`, { body: { model: modelRef, ...options, ...override(ctx) } });
   }
 }

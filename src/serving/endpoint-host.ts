@@ -118,7 +118,7 @@ export class EndpointHost {
           throw notFound(name);
         }
         if (record.status !== 'InService' && record.status !== 'Updating') {
-          throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', `endpoint ${name} is ${record.status}${record.statusReason ? `: ${record.statusReason}` : ''}`, { fields: { endpoint: name, status: record.status } });
+          throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', `endpoint ${name} is ${record.status}${record.statusReason ? `: ${record.statusReason}` : ''}`, { fields: { endpoint: name, endpointStatus: record.status } });
         }
         await this.applyUnlocked(record, await this.prepare(name, record.variants));
         return this.live.get(name)!;

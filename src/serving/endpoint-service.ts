@@ -5,6 +5,11 @@ import type { Endpoint, ResolvedModel } from './endpoint.js';
 export interface ServingActionContext {
   /** `key:<name>` over HTTP, `local:<user>` in the CLI, `system:<what>` for automation. */
   actor?: string;
+  /**
+   * Deploys versions that are not `Approved`, recording who, when, which version and this reason in
+   * the endpoint's audit trail. The API allows it to admin keys only; default off.
+   */
+  allowUnapproved?: { reason: string };
 }
 
 /**
@@ -59,7 +64,7 @@ export interface InvokeResult {
  * service (`LocalEndpointService`) and the HTTP client (`EndpointsClient`) implement it alike.
  */
 export interface EndpointService {
-  /** Creates an endpoint and loads its variants; resolves to the endpoint, `Failed` with a reason if a model did not load. */
+  /** Creates an endpoint and loads its variants; rejects, leaving no endpoint, when a version is not approved or a model does not load. */
   create(name: string, input: EndpointConfigInput, ctx?: ServingActionContext): Promise<Endpoint>;
   /** Changes variants, weights or data capture blue/green; the old configuration serves until the new one is ready. */
   update(name: string, input: UpdateEndpointInput, ctx?: ServingActionContext): Promise<Endpoint>;

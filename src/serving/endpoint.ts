@@ -29,6 +29,18 @@ export interface EndpointVariant extends StoredVariant {
   live?: LiveVariantState;
 }
 
+/** One deploy of an unapproved version that an admin allowed: the audit trail `describe` shows. */
+export interface ApprovalOverride {
+  model: string;
+  version: number;
+  /** The version's approval status when it was deployed. */
+  approval: string;
+  variant: string;
+  actor: string;
+  reason: string;
+  at: string;
+}
+
 /** A real-time endpoint as the API and CLI show it. */
 export interface Endpoint {
   name: string;
@@ -37,6 +49,8 @@ export interface Endpoint {
   statusReason: string | null;
   variants: EndpointVariant[];
   dataCapture: DataCaptureConfig;
+  /** Deploys of unapproved versions an admin allowed on this endpoint, oldest first. */
+  approvalOverrides: ApprovalOverride[];
   /** Bumped on every applied configuration change; servers reload when it moves. */
   generation: number;
   createdBy: string;

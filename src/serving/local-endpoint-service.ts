@@ -3,6 +3,7 @@ import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { assertName } from '../core/names.js';
 import { compileEndpointConfig, type EndpointConfigInput, type VariantInput } from './endpoint-config.js';
+import { appendOverrides, checkApprovals, overrideReason } from './approval-gate.js';
 import type { EndpointHost } from './endpoint-host.js';
 import type {
   DeployOptions,
@@ -37,6 +38,12 @@ function reasonOf(err: unknown): string {
   return isCapstanError(err) ? `${err.message} (${err.code})` : 'internal error while loading the model';
 }
 
+/** The error a failed create or update answers with: the runtime's own catalogue error, or a generic load failure. */
+function loadFailure(name: string, err: unknown): CapstanError {
+  if (isCapstanError(err)) return err;
+  return new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `endpoint ${name}: internal error while loading the model`, { cause: err, fields: { endpoint: name } });
+}
+
 /** The variant settings a user gave, recovered from a stored variant (for update and deploy). */
 function inputOf(v: StoredVariant): VariantInput {
   const { resolved: _r, ...rest } = v;
@@ -62,10 +69,20 @@ export class LocalEndpointService implements EndpointService {
     return { ...endpoint, variants: endpoint.variants.map((v) => (live.has(v.name) ? { ...v, live: live.get(v.name)! } : v)) };
   }
 
+  /** The approval gate for the variants a change introduces; the override's records when one was used. */
+  private async gate(name: string, config: StoredConfig, current: StoredConfig | undefined, ctx: ServingActionContext, actor: string): Promise<StoredConfig> {
+    const override = ctx.allowUnapproved ? { actor, reason: overrideReason(ctx.allowUnapproved.reason) } : undefined;
+    const added = await checkApprovals(name, config.variants, current?.variants ?? [], (m) => this.deps.models.approval(m), override);
+    for (const o of added) this.deps.logger.warn({ endpoint: name, actor, model: o.model, version: o.version, approval: o.approval, reason: o.reason }, 'deploying a version that is not approved');
+    const trail = appendOverrides(current?.approvalOverrides, added);
+    return trail.length > 0 ? { ...config, approvalOverrides: trail } : config;
+  }
+
   async create(name: string, input: EndpointConfigInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
     assertName(name, 'endpoint name');
-    const config = await this.resolveVariants(input);
     const actor = ctx.actor ?? defaultActor();
+    const config = await this.gate(name, await this.resolveVariants(input), undefined, ctx, actor);
+    // The row claims the name while the models load; a create that fails removes it again.
     const created = await this.deps.store.insert(name, 'Creating', config, actor);
     this.deps.logger.info({ endpoint: name, actor, variants: config.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}`) }, 'creating endpoint');
     try {
@@ -73,8 +90,10 @@ export class LocalEndpointService implements EndpointService {
       await this.deps.store.setStatus(name, 'InService', null);
       await this.deps.host.activate({ ...created, status: 'InService' }, prepared);
     } catch (err) {
-      this.deps.logger.warn({ err, endpoint: name }, 'endpoint failed to start');
-      await this.deps.store.setStatus(name, 'Failed', reasonOf(err));
+      this.deps.logger.warn({ err, endpoint: name }, 'endpoint failed to start; removing it');
+      await this.deps.host.remove(name);
+      await this.deps.store.delete(name);
+      throw loadFailure(name, err);
     }
     return this.describe(name);
   }
@@ -82,7 +101,7 @@ export class LocalEndpointService implements EndpointService {
   async update(name: string, input: UpdateEndpointInput, ctx: ServingActionContext = {}): Promise<Endpoint> {
     const current = await this.deps.store.get(name);
     if (current.status === 'Creating' || current.status === 'Updating') {
-      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} is ${current.status}; wait until it is InService or Failed`, { fields: { endpoint: name, status: current.status } });
+      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} is ${current.status}; wait until it is InService or Failed`, { fields: { endpoint: name, endpointStatus: current.status } });
     }
     if (!input.variants && !input.weights && !input.dataCapture) {
       throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'nothing to update: give variants, weights or dataCapture');
@@ -105,6 +124,7 @@ export class LocalEndpointService implements EndpointService {
       if (config.variants.every((v) => v.weight === 0)) throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'at least one variant needs a weight above 0');
     }
     const actor = ctx.actor ?? defaultActor();
+    config = await this.gate(name, config, { variants: current.variants, dataCapture: current.dataCapture, approvalOverrides: current.approvalOverrides }, ctx, actor);
     this.deps.logger.info({ endpoint: name, actor, variants: config.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}@${v.weight}`) }, 'updating endpoint');
     const wasFailed = current.status === 'Failed';
     await this.deps.store.setStatus(name, wasFailed ? 'Creating' : 'Updating', null);
@@ -113,7 +133,7 @@ export class LocalEndpointService implements EndpointService {
       prepared = await this.deps.host.prepare(name, config.variants);
     } catch (err) {
       await this.deps.store.setStatus(name, wasFailed ? 'Failed' : 'InService', wasFailed ? reasonOf(err) : `the last update did not apply: ${reasonOf(err)}`);
-      throw err;
+      throw loadFailure(name, err);
     }
     let updated: Endpoint;
     try {
@@ -160,7 +180,6 @@ export class LocalEndpointService implements EndpointService {
     const current = await this.deps.store.find(name);
     if (!current) {
       const endpoint = await this.create(name, { variants: [{ ...settings, name: variant ?? 'primary', model: modelRef }], dataCapture }, ctx);
-      if (endpoint.status === 'Failed') throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `endpoint ${name} failed to start: ${endpoint.statusReason}`, { fields: { endpoint: name } });
       return { action: 'created', endpoint, model };
     }
     const previous = current.variants.map((v) => v.resolved);

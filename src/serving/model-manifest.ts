@@ -30,6 +30,8 @@ export interface ModelManifest {
   /** Pre/post-processing around an ONNX model: `builtin:<name>` or a package-relative module path. */
   handler?: string;
   signature: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  /** Media types invocations may carry (`text/csv`, `*\/*`); default JSON only. */
+  contentTypes?: string[];
   /** Asset files by role (`userIds: user-ids.json`), relative to the package. */
   assets: Record<string, string>;
   metadata: Record<string, unknown>;
@@ -87,6 +89,9 @@ export function parseManifest(raw: unknown): ModelManifest {
       assets[role] = file;
     }
   }
+  if (o.contentTypes !== undefined && (!Array.isArray(o.contentTypes) || o.contentTypes.length === 0 || !o.contentTypes.every((t) => typeof t === 'string' && /^[\w.+*-]+\/[\w.+*-]+$/.test(t)))) {
+    throw invalid('model.json: contentTypes must be a non-empty list of media types like text/csv');
+  }
   const sig = (o.signature ?? {}) as Record<string, unknown>;
   return {
     name: typeof o.name === 'string' ? o.name : 'model',
@@ -94,6 +99,7 @@ export function parseManifest(raw: unknown): ModelManifest {
     entry: typeof o.entry === 'string' ? o.entry : '',
     ...(typeof o.url === 'string' ? { url: o.url } : {}),
     ...(typeof o.handler === 'string' ? { handler: o.handler } : {}),
+    ...(o.contentTypes ? { contentTypes: o.contentTypes as string[] } : {}),
     signature: { inputs: specs(sig.inputs, 'inputs'), outputs: specs(sig.outputs, 'outputs') },
     assets,
     metadata: o.metadata && typeof o.metadata === 'object' ? (o.metadata as Record<string, unknown>) : {},

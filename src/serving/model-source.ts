@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import { packageDigest } from '../registry/model-package.js';
-import type { RegistryService } from '../registry/registry-service.js';
+import type { ApprovalStatus, RegistryService } from '../registry/registry-service.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { ResolvedModel } from './endpoint.js';
 import { packagePath } from './model-manifest.js';
@@ -15,6 +15,8 @@ import { packagePath } from './model-manifest.js';
 export interface ModelSource {
   /** Pins a reference to a version; CAPSTAN_SERVING_MODEL_REF_UNRESOLVED when it names nothing. */
   resolve(ref: string): Promise<ResolvedModel>;
+  /** The version's approval status as the registry has it now (the serving gate asks). */
+  approval(model: { name: string; version: number }): Promise<ApprovalStatus>;
   /** The local directory holding the version's unpacked package. */
   localPackage(model: ResolvedModel): Promise<string>;
 }
@@ -62,6 +64,9 @@ export function registryModelSource(registry: () => RegistryService, artifacts: 
         }
         throw err;
       }
+    },
+    async approval(model) {
+      return (await registry().getVersion(model.name, model.version)).approval;
     },
     localPackage(model) {
       const key = `${model.name}/${model.version}-${model.digest.replace(/^sha256:/, '').slice(0, 16)}`;

@@ -2,7 +2,7 @@ import { CapstanError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { nowMs, parseJson, type Database } from '../storage/database.js';
 import type { DataCaptureConfig, EndpointStatus } from './endpoint-config.js';
-import type { Endpoint, StoredVariant } from './endpoint.js';
+import type { ApprovalOverride, Endpoint, StoredVariant } from './endpoint.js';
 
 interface EndpointsTable {
   endpoints: {
@@ -22,6 +22,8 @@ interface EndpointsTable {
 export interface StoredConfig {
   variants: StoredVariant[];
   dataCapture: DataCaptureConfig;
+  /** Deploys of unapproved versions an admin allowed; kept across updates. */
+  approvalOverrides?: ApprovalOverride[];
 }
 
 /** Just enough of every endpoint to notice a change without reading configurations. */
@@ -41,6 +43,7 @@ function toEndpoint(row: Row): Endpoint {
     statusReason: row.status_reason,
     variants: config.variants,
     dataCapture: config.dataCapture,
+    approvalOverrides: config.approvalOverrides ?? [],
     generation: Number(row.generation),
     createdBy: row.created_by,
     createdAt: new Date(Number(row.created_at)).toISOString(),

@@ -3,6 +3,7 @@ import { ModelWorker, type WorkerResult } from './model-worker.js';
 import type { TensorSpec } from './model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import type { Tensors } from './runtimes/tensors.js';
+import { compileContentTypeCheck, compileTensorCheck } from './request-validation.js';
 
 /** Options of one variant's pool of workers. */
 export interface VariantPoolOptions {
@@ -21,8 +22,14 @@ export interface VariantPoolOptions {
 export class VariantPool {
   private readonly workers: ModelWorker[];
   private cursor = 0;
+  private readonly checkContentType: (contentType: string) => void;
+  private checkTensors: (tensors: Tensors) => void = () => {};
 
-  constructor(spec: EngineSpec, private readonly options: VariantPoolOptions) {
+  constructor(
+    private readonly spec: EngineSpec,
+    private readonly options: VariantPoolOptions,
+  ) {
+    this.checkContentType = compileContentTypeCheck(spec.manifest.contentTypes);
     this.workers = Array.from({ length: options.instances }, () => new ModelWorker(spec, { timeoutMs: options.timeoutMs, logger: options.logger, onRestart: options.onRestart }));
   }
 
@@ -34,6 +41,8 @@ export class VariantPool {
       await this.close();
       throw failed.reason;
     }
+    // The runtime's signature (an ONNX graph's real inputs) is known only once a worker has loaded.
+    if (this.spec.manifest.framework === 'onnx') this.checkTensors = compileTensorCheck(this.signature.inputs);
   }
 
   /** Number of worker threads. */
@@ -70,11 +79,13 @@ export class VariantPool {
 
   /** Sends one invocation to an instance. */
   invoke(body: string, contentType: string, customAttributes?: string): Promise<WorkerResult> {
+    this.checkContentType(contentType);
     return this.pick().invoke(body, contentType, customAttributes);
   }
 
   /** Sends tensors to an instance. */
   infer(inputs: Tensors): Promise<{ outputs: Tensors; modelMs: number }> {
+    this.checkTensors(inputs);
     return this.pick().infer(inputs);
   }
 

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { assertVersionFilesWritable } from '../../registry/version-immutability.js';
 import { ArtifactsClient } from '../../sdk/artifacts-client.js';
 import { LocalArtifactsService, type ArtifactsService, type StoredArtifact } from '../../storage/artifacts/artifacts-service.js';
 import { printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
 
 const access: ServiceAccess<ArtifactsService> = {
-  local: (platform) => new LocalArtifactsService(platform.artifacts),
+  local: (platform) => new LocalArtifactsService(platform.artifacts, assertVersionFilesWritable),
   remote: (http) => new ArtifactsClient(http),
 };
 

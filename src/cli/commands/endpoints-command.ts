@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { parseUserYaml } from '../../core/user-yaml.js';
 import { EndpointsClient } from '../../sdk/endpoints-client.js';
-import type { DataCaptureInput, DeployOptions, Endpoint, EndpointConfigInput, EndpointService, VariantInput } from '../../serving/index.js';
+import type { DataCaptureInput, DeployOptions, Endpoint, EndpointConfigInput, EndpointService, ServingActionContext, VariantInput } from '../../serving/index.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
 import { fsReason } from '../../core/file-errors.js';
@@ -26,6 +26,7 @@ interface VariantFlags {
   handlerOption?: string[];
   dataCapture?: number;
   file?: string;
+  allowUnapproved?: string;
 }
 
 function positiveInt(flag: string) {
@@ -105,6 +106,13 @@ function readConfigFile(file: string): EndpointConfigInput {
   return doc as EndpointConfigInput;
 }
 
+/** `--allow-unapproved <reason>`: the admin override of the approval gate, recorded with the endpoint. */
+function overrideOf(o: { allowUnapproved?: string }): ServingActionContext {
+  return o.allowUnapproved === undefined ? {} : { allowUnapproved: { reason: o.allowUnapproved } };
+}
+
+const ALLOW_UNAPPROVED = 'admin only: deploy versions that are not Approved, recording this reason with the endpoint';
+
 function parseWeights(value: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of value.split(',')) {
@@ -143,7 +151,10 @@ function describeText(ep: Endpoint): string {
     batch: v.batching.maxBatchSize > 1 ? `${v.batching.maxBatchSize}/${v.batching.maxDelayMs}ms` : 'off',
   }));
   const note = served ? '' : '\n\nworkers, in-flight requests and restarts live in the serving process: add --url <server> to see them';
-  return head.join('\n') + table(rows) + note;
+  const overrides = ep.approvalOverrides.length
+    ? `\n\nunapproved deploys:\n${table(ep.approvalOverrides.map((o) => ({ at: o.at, model: `${o.model}/${o.version}`, approval: o.approval, variant: o.variant, by: o.actor, reason: o.reason })))}`
+    : '';
+  return head.join('\n') + table(rows) + overrides + note;
 }
 
 function addVariantFlags(cmd: Command): Command {
@@ -183,7 +194,8 @@ export const endpointsCommand: CommandModule = (program: Command) => {
       .description('create an endpoint serving one model (--model) or the variants in --file')
       .option('--model <ref>', 'models:/ncf/3 or models:/ncf@champion')
       .option('--variant <name>', 'variant name; default primary')
-      .option('--file <file>', 'YAML/JSON with { variants: [...], dataCapture: {...} }'),
+      .option('--file <file>', 'YAML/JSON with { variants: [...], dataCapture: {...} }')
+      .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED),
   ).action(async (name: string, _opts, cmd: Command) => {
     const o = allOptions<VariantFlags>(cmd);
     let input: EndpointConfigInput;
@@ -191,9 +203,8 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     else if (o.model) input = { variants: [{ ...variantSettings(o), name: o.variant, model: o.model }] };
     else throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --model <ref> or --file <config>');
     if (capture(o)) input.dataCapture = capture(o);
-    const ep = await withService(cmd, access, (s) => s.create(name, input));
+    const ep = await withService(cmd, access, (s) => s.create(name, input, overrideOf(o)));
     printResult(cmd, ep, () => describeText(ep));
-    if (ep.status === 'Failed') process.exitCode = 1;
   });
 
   endpoints
@@ -202,12 +213,13 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     .option('--weights <list>', 'e.g. blue=90,green=10')
     .option('--file <file>', 'YAML/JSON with the new { variants: [...] }')
     .option('--data-capture <percent>', 'capture this share of requests and responses; 0 turns it off', percent)
+    .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED)
     .option('--json', 'print JSON')
     .action(async (name: string, _opts, cmd: Command) => {
       const o = allOptions<VariantFlags & { weights?: string }>(cmd);
       const file = o.file ? readConfigFile(o.file) : undefined;
       const ep = await withService(cmd, access, (s) =>
-        s.update(name, { ...(file ? { variants: file.variants } : {}), ...(o.weights ? { weights: parseWeights(o.weights) } : {}), ...(capture(o) || file?.dataCapture ? { dataCapture: capture(o) ?? file?.dataCapture } : {}) }),
+        s.update(name, { ...(file ? { variants: file.variants } : {}), ...(o.weights ? { weights: parseWeights(o.weights) } : {}), ...(capture(o) || file?.dataCapture ? { dataCapture: capture(o) ?? file?.dataCapture } : {}) }, overrideOf(o)),
       );
       printResult(cmd, ep, () => describeText(ep));
     });
@@ -270,11 +282,12 @@ export const endpointsCommand: CommandModule = (program: Command) => {
       .command('deploy <name>')
       .description('create the endpoint serving --model, or switch it to that model blue/green (zero failed requests)')
       .requiredOption('--model <ref>', 'models:/ncf/4 or models:/ncf@champion')
-      .option('--variant <name>', 'variant name; default the current one, or primary'),
+      .option('--variant <name>', 'variant name; default the current one, or primary')
+      .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED),
   ).action(async (name: string, _opts, cmd: Command) => {
     const o = allOptions<VariantFlags>(cmd);
     const options: DeployOptions = { ...variantSettings(o), ...(o.variant ? { variant: o.variant } : {}), ...(capture(o) ? { dataCapture: capture(o) } : {}) };
-    const result = await withService(cmd, access, (s) => s.deploy(name, o.model!, options));
+    const result = await withService(cmd, access, (s) => s.deploy(name, o.model!, options, overrideOf(o)));
     printResult(cmd, result, () => `${result.action} endpoint ${name}: now serving ${result.model.name}/${result.model.version}\n\n${describeText(result.endpoint)}`);
   });
 };

@@ -1,7 +1,7 @@
-import { CapstanError } from '../../core/errors.js';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { evaluateCondition } from '../cel.js';
 import type { ConditionStep, DeployStep, FailStep } from '../definition.js';
-import { emptyOutcome, type StepHandler, type StepServices } from './step-handler.js';
+import { emptyOutcome, type StepHandler } from './step-handler.js';
 
 /** condition: evaluates the CEL expression; the scheduler skips the steps of the branch not taken. */
 export const runConditionStep: StepHandler = async (inv) => {
@@ -20,25 +20,19 @@ export const runFailStep: StepHandler = async (inv) => {
 };
 
 /**
- * The human-approval gate before anything is deployed: a version still pending (or rejected) stops the
- * step, naming the commands that approve and deploy it. Checked when the step runs, so an approval
- * given by the group's auto-approval policy at registration counts.
+ * The serving gate's refusal as a step failure: retrying cannot approve the version, so it is final,
+ * and the message names the commands that approve and deploy it.
  */
-async function assertApproved(step: DeployStep, ref: string, services: StepServices): Promise<void> {
-  const registry = services.registry?.();
-  if (!registry) {
-    throw new CapstanError('CAPSTAN_PIPELINE_REGISTRY_MISSING', `step "${step.name}" cannot check the approval of ${ref}: no registry is installed`, { fields: { retryable: false } });
-  }
-  const v = await registry.resolve(ref);
-  if (v.approval === 'Approved') return;
-  throw new CapstanError(
+function notApproved(step: DeployStep, err: CapstanError): CapstanError {
+  const { modelName, version } = err.fields as { modelName: string; version: number; approval: string };
+  return new CapstanError(
     'CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED',
-    `step "${step.name}": ${v.name}/${v.version} is ${v.approval}, so it was not deployed; approve it (capstan models approve ${v.name} ${v.version}) and deploy it (capstan endpoints deploy ${step.endpoint} --model models:/${v.name}/${v.version}), or set require_approval: false on the step`,
-    { fields: { retryable: false, modelName: v.name, version: v.version } },
+    `step "${step.name}": ${modelName}/${version} is ${String(err.fields.approval)}, so it was not deployed; approve it (capstan models approve ${modelName} ${version}) and deploy it (capstan endpoints deploy ${step.endpoint} --model models:/${modelName}/${version})`,
+    { cause: err, fields: { retryable: false, modelName, version } },
   );
 }
 
-/** deploy: hands the request to the serving context's deployer, once the version is approved. */
+/** deploy: hands the request to the serving context's deployer, whose approval gate refuses unapproved versions. */
 export const runDeployStep: StepHandler = async (inv, services) => {
   const step = inv.step as DeployStep;
   const deployer = services.deployer?.();
@@ -53,17 +47,21 @@ export const runDeployStep: StepHandler = async (inv, services) => {
     }
   }
   const ref = `models:/${step.model}${version ? `/${version}` : `@${step.alias}`}`;
-  if (step.requireApproval) await assertApproved(step, ref, services);
   inv.log('system', `deploying ${ref} to endpoint ${step.endpoint}`);
-  const properties = await deployer.deploy({
-    endpoint: step.endpoint,
-    model: step.model,
-    version,
-    alias: step.alias,
-    config: step.config,
-    actor: `system:pipeline/${inv.work.pipeline}`,
-    executionId: inv.work.id,
-    step: step.name,
-  });
+  let properties: Record<string, unknown>;
+  try {
+    properties = await deployer.deploy({
+      endpoint: step.endpoint,
+      model: step.model,
+      version,
+      alias: step.alias,
+      config: step.config,
+      actor: `system:pipeline/${inv.work.pipeline}`,
+      executionId: inv.work.id,
+      step: step.name,
+    });
+  } catch (err) {
+    throw isCapstanError(err) && err.code === 'CAPSTAN_SERVING_MODEL_NOT_APPROVED' ? notApproved(step, err) : err;
+  }
   return { ...emptyOutcome(), properties };
 };

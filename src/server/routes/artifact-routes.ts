@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
+import { assertVersionFilesWritable } from '../../registry/version-immutability.js';
 import { normalizeKey, normalizePrefix } from '../../storage/artifacts/normalize-key.js';
 import type { RoutePlugin } from './index.js';
 
@@ -63,6 +64,7 @@ export const artifactRoutes: RoutePlugin = async (app, { platform }) => {
     },
     async (request, reply) => {
       const key = normalizeKey((request.params as { '*': string })['*']);
+      assertVersionFilesWritable(key);
       const body = request.body as Readable | undefined;
       if (!body || typeof (body as Readable).pipe !== 'function') throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'send the artifact bytes as the request body');
       const limited = body.pipe(sizeLimit(MAX_ARTIFACT_UPLOAD_BYTES));

@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { DeployOptions, EndpointConfigInput, UpdateEndpointInput } from '../../serving/index.js';
+import { CapstanError } from '../../core/errors.js';
+import type { DeployOptions, EndpointConfigInput, ServingActionContext, UpdateEndpointInput } from '../../serving/index.js';
 import { actorOf } from '../auth/auth-hook.js';
 import type { RoutePlugin } from './index.js';
 
@@ -43,6 +45,22 @@ const DataCapture = Type.Object(
 
 const Name = Type.Object({ name: Type.String() });
 
+const AllowUnapproved = Type.Optional(
+  Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false, description: 'Admin only: deploy versions that are not Approved; recorded in the endpoint' }),
+);
+
+/** Who acts, and the unapproved-deploy override when the body asks for it: admin keys only. */
+function actionContext(request: FastifyRequest, allowUnapproved: { reason: string } | undefined): ServingActionContext {
+  const ctx: ServingActionContext = { actor: actorOf(request) };
+  if (allowUnapproved === undefined) return ctx;
+  const role = request.principal?.role;
+  // Without API keys (a loopback server) every caller is trusted as an admin.
+  if (role !== undefined && role !== 'admin') {
+    throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `deploying an unapproved version needs role admin; the key has role ${role}`, { fields: { requiredRole: 'admin', role } });
+  }
+  return { ...ctx, allowUnapproved };
+}
+
 /** Endpoint administration under `/api/v1/endpoints` (create, update, describe, list, delete, deploy). */
 export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
   const serving = () => platform.serving;
@@ -52,13 +70,13 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
       config: { access: 'editor' },
       schema: {
         tags: ['endpoints'],
-        summary: 'Create an endpoint; answers once its variants loaded (status InService) or failed (status Failed with a reason)',
-        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, { minItems: 1 }), dataCapture: Type.Optional(DataCapture) }, { additionalProperties: false }),
+        summary: 'Create an endpoint; answers once its variants loaded (status InService); a model that does not load answers the error and leaves no endpoint',
+        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, { minItems: 1 }), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
-      const { name, ...config } = request.body as EndpointConfigInput & { name: string };
-      return reply.code(201).send(await serving().create(name, config, { actor: actorOf(request) }));
+      const { name, allowUnapproved, ...config } = request.body as EndpointConfigInput & { name: string; allowUnapproved?: { reason: string } };
+      return reply.code(201).send(await serving().create(name, config, actionContext(request, allowUnapproved)));
     },
   );
   app.get('/api/v1/endpoints', { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: 'List endpoints' } }, async () => ({ items: await serving().list() }));
@@ -80,12 +98,16 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
             variants: Type.Optional(Type.Array(Variant, { minItems: 1 })),
             weights: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0 }))),
             dataCapture: Type.Optional(DataCapture),
+            allowUnapproved: AllowUnapproved,
           },
           { additionalProperties: false },
         ),
       },
     },
-    async (request) => serving().update((request.params as { name: string }).name, request.body as UpdateEndpointInput, { actor: actorOf(request) }),
+    async (request) => {
+      const { allowUnapproved, ...input } = request.body as UpdateEndpointInput & { allowUnapproved?: { reason: string } };
+      return serving().update((request.params as { name: string }).name, input, actionContext(request, allowUnapproved));
+    },
   );
   app.delete(
     '/api/v1/endpoints/:name',
@@ -103,12 +125,12 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
         tags: ['endpoints'],
         summary: 'Create the endpoint serving a model, or switch it to that model blue/green',
         params: Name,
-        body: Type.Object({ model: Type.String(), variant: Type.Optional(Type.String()), dataCapture: Type.Optional(DataCapture), ...variantSettings }, { additionalProperties: false }),
+        body: Type.Object({ model: Type.String(), variant: Type.Optional(Type.String()), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved, ...variantSettings }, { additionalProperties: false }),
       },
     },
     async (request) => {
-      const { model, ...options } = request.body as DeployOptions & { model: string };
-      return serving().deploy((request.params as { name: string }).name, model, options, { actor: actorOf(request) });
+      const { model, allowUnapproved, ...options } = request.body as DeployOptions & { model: string; allowUnapproved?: { reason: string } };
+      return serving().deploy((request.params as { name: string }).name, model, options, actionContext(request, allowUnapproved));
     },
   );
 };

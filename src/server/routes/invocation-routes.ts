@@ -2,11 +2,15 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyError } from 'fastify';
 import { Type } from 'typebox';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
+import { compileContentTypeCheck } from '../../serving/request-validation.js';
 import { decodeOipRequest, encodeOipResponse, oipTensorMetadata } from '../../serving/oip-codec.js';
 import { errorFromRequest, sendProblem } from '../problem.js';
 import type { RoutePlugin } from './index.js';
 
 const Name = Type.Object({ name: Type.String() });
+
+/** The Open Inference Protocol's JSON body. */
+const checkOipContentType = compileContentTypeCheck();
 
 const PLATFORMS: Record<string, string> = { onnx: 'onnxruntime_onnx', js: 'capstan_js', http: 'capstan_http' };
 
@@ -110,6 +114,7 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
     { config: { access: 'invoker' }, bodyLimit: limit, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: inference on JSON tensors', params: Name } },
     async (request, reply) => {
       const name = (request.params as { name: string }).name;
+      checkOipContentType(header(request.headers['content-type']) ?? 'application/json');
       const decoded = decodeOipRequest(typeof request.body === 'string' ? request.body : '');
       try {
         const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']));

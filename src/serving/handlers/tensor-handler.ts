@@ -1,5 +1,6 @@
 import { CapstanError } from '../../core/errors.js';
 import { normalizeDtype, tensorFromNumbers, tensorToNumbers, type TensorData, type Tensors, type TensorType } from '../runtimes/tensors.js';
+import { compileShapeCheck } from '../request-validation.js';
 import type { HandlerContext, InferenceHandler } from './inference-handler.js';
 
 function bad(detail: string): CapstanError {
@@ -48,6 +49,7 @@ export function createTensorHandler(ctx: HandlerContext): InferenceHandler<{ row
   const types = new Map<string, TensorType>();
   for (const spec of ctx.manifest.signature.inputs) types.set(spec.name, normalizeDtype(spec.dtype) ?? 'float32');
   const inputNames = ctx.inputNames;
+  const checkShape = compileShapeCheck(ctx.manifest.signature.inputs);
   return {
     preprocess(request) {
       let body: Record<string, unknown>;
@@ -68,6 +70,7 @@ export function createTensorHandler(ctx: HandlerContext): InferenceHandler<{ row
       for (const name of inputNames) {
         if (!(name in inputs)) throw bad(`input ${name} is missing; the model takes ${inputNames.join(', ')}`);
         const { values, dims } = flatten(name, inputs[name]);
+        checkShape(name, dims);
         feeds[name] = tensorFromNumbers(name, types.get(name) ?? 'float32', values, dims);
         if (rows >= 0 && dims[0] !== rows) throw bad('every input must have the same number of rows');
         rows = dims[0];

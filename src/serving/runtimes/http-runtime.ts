@@ -39,6 +39,13 @@ export async function createHttpEngine(spec: EngineSpec): Promise<Engine> {
       } catch (err) {
         throw new CapstanError('CAPSTAN_SERVING_UPSTREAM_ERROR', `the external model server did not answer: ${(err as NodeJS.ErrnoException).code ?? 'connection failed'}`, { cause: err });
       }
+      // Only a 2xx answer is the model's: a redirect is not followed (its target never passed the
+      // outbound guard) and an error page is not a prediction. Neither body reaches the client.
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        // Discards a bounded amount of the body so the connection can be reused, never keeping it.
+        await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+        throw new CapstanError('CAPSTAN_SERVING_UPSTREAM_ERROR', `the external model server answered HTTP ${res.statusCode}`, { fields: { upstreamStatus: res.statusCode } });
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of res.body) {
@@ -51,9 +58,6 @@ export async function createHttpEngine(spec: EngineSpec): Promise<Engine> {
       }
       const body = Buffer.concat(chunks).toString('utf8');
       const modelMs = performance.now() - started;
-      if (res.statusCode >= 400) {
-        throw new CapstanError('CAPSTAN_SERVING_UPSTREAM_ERROR', `the external model server answered HTTP ${res.statusCode}`, { fields: { upstreamStatus: res.statusCode } });
-      }
       const ct = res.headers['content-type'];
       return { body, contentType: (Array.isArray(ct) ? ct[0] : ct) ?? 'application/json', modelMs };
     },

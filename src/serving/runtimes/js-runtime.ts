@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { hidePath } from '../../core/hide-path.js';
 import { packagePath } from '../model-manifest.js';
+import { compileRowCheck } from '../request-validation.js';
 import { Batcher } from './batcher.js';
 import type { Engine, EngineSpec } from './engine.js';
 
@@ -58,6 +59,7 @@ export async function createJsEngine(spec: EngineSpec): Promise<Engine> {
   } catch (err) {
     throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `load() of ${manifest.entry} failed: ${hidePath(String((err as Error).message ?? err), dir, '<package>').slice(0, 300)}`, { cause: err });
   }
+  const checkBody = compileRowCheck(manifest.signature.inputs);
   const predictBatch = mod.predictBatch;
   const batcher = predictBatch
     ? new Batcher<unknown, unknown>(options.batching, async (inputs) => {
@@ -79,6 +81,7 @@ export async function createJsEngine(spec: EngineSpec): Promise<Engine> {
         } catch {
           throw new CapstanError('CAPSTAN_SERVING_MALFORMED_JSON', 'the request body is not valid JSON');
         }
+        checkBody?.(body);
       }
       let input: unknown;
       try {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { CapstanError } from '../../core/errors.js';
+import { hidePath } from '../../core/hide-path.js';
 import { loadHandler } from '../handlers/handler-registry.js';
 import type { InferenceHandler } from '../handlers/inference-handler.js';
 import { packagePath, type TensorSpec } from '../model-manifest.js';
@@ -51,7 +52,7 @@ export async function createOnnxEngine(spec: EngineSpec): Promise<Engine> {
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (err) {
-    throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `ONNX Runtime cannot load ${manifest.entry}: ${String((err as Error).message ?? err).split('\n')[0].slice(0, 300)}`, { cause: err });
+    throw new CapstanError('CAPSTAN_SERVING_MODEL_LOAD_FAILED', `ONNX Runtime cannot load ${manifest.entry}: ${hidePath(String((err as Error).message ?? err).split('\n')[0], dir, '<package>').slice(0, 300)}`, { cause: err });
   }
   const inputNames = session.inputNames;
   const outputNames = session.outputNames;

@@ -35,7 +35,7 @@ export interface OnnxInitializer {
 }
 
 /** Encodes a graph into ONNX model bytes. */
-export function encodeOnnxModel(graph: { nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[]; initializers: OnnxInitializer[] }): Uint8Array {
+export function encodeOnnxModel(graph: { name?: string; nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[]; initializers: OnnxInitializer[] }): Uint8Array {
   const valueInfo = (v: OnnxValue) => ({
     name: v.name,
     type: {
@@ -51,7 +51,7 @@ export function encodeOnnxModel(graph: { nodes: OnnxNode[]; inputs: OnnxValue[];
     producerName: 'capstan-test',
     opsetImport: [{ domain: '', version: 13 }],
     graph: {
-      name: 'g',
+      name: graph.name ?? 'g',
       node: graph.nodes.map((n, i) => ({
         name: `n${i}`,
         opType: n.op,
@@ -76,4 +76,21 @@ export function encodeOnnxModel(graph: { nodes: OnnxNode[]; inputs: OnnxValue[];
     },
   });
   return ModelProto.encode(message).finish();
+}
+
+/**
+ * A tiny valid ONNX model for registry tests: int64 inputs (default `user`, `item`) cast to float and
+ * summed into float output `score`. `tag` becomes the graph name, so different tags give different
+ * bytes (and package digests).
+ */
+export function tinyOnnxModel(tag: string, inputs: readonly string[] = ['user', 'item']): Buffer {
+  const casts: OnnxNode[] = inputs.map((name) => ({ op: 'Cast', inputs: [name], outputs: [`${name}_f`], attrs: { to: ONNX_FLOAT } }));
+  const bytes = encodeOnnxModel({
+    name: tag,
+    nodes: [...casts, { op: 'Sum', inputs: inputs.map((name) => `${name}_f`), outputs: ['score'] }],
+    inputs: inputs.map((name) => ({ name, type: ONNX_INT64, shape: [-1] })),
+    outputs: [{ name: 'score', type: ONNX_FLOAT, shape: [-1] }],
+    initializers: [],
+  });
+  return Buffer.from(bytes);
 }

@@ -4,8 +4,14 @@ import path from 'node:path';
 import { openTestPlatform } from '../../platform/test-support/test-platform.js';
 import type { Platform } from '../../platform/platform.js';
 import { createRegistry } from '../../registry/index.js';
-import type { RegistryService } from '../../registry/registry-service.js';
+import type { ModelVersion, RegisterVersionInput, RegistryService } from '../../registry/registry-service.js';
 import { writeNcfPackage, type NcfFixture, type NcfFixtureOptions } from './ncf-package-fixture.js';
+
+/** Registers a version and approves it, as a person would before deploying it (serving deploys only approved versions). */
+export async function registerApproved(registry: RegistryService, model: string, input: RegisterVersionInput): Promise<ModelVersion> {
+  const v = await registry.registerVersion(model, input);
+  return registry.setApproval(model, v.version, { status: 'Approved', comment: 'approved for the test' }, { actor: 'test:reviewer' });
+}
 
 /** A test platform with a registry and helpers to register NCF-shaped packages. */
 export interface ServingTestPlatform {
@@ -13,8 +19,8 @@ export interface ServingTestPlatform {
   registry: RegistryService;
   /** A scratch directory removed on dispose. */
   scratch: string;
-  /** Writes an NCF package, registers it as the next version of `model` and returns the fixture and version. */
-  registerNcf(model?: string, options?: NcfFixtureOptions): Promise<{ fixture: NcfFixture; version: number }>;
+  /** Writes an NCF package, registers it as the next version of `model` (approved unless `approve: false`) and returns the fixture and version. */
+  registerNcf(model?: string, options?: NcfFixtureOptions & { approve?: boolean }): Promise<{ fixture: NcfFixture; version: number }>;
   dispose(): Promise<void>;
 }
 
@@ -38,7 +44,8 @@ export async function openServingTestPlatform(flags: Record<string, unknown> = {
     scratch,
     async registerNcf(model = 'ncf', options = {}) {
       const fixture = writeNcfPackage(path.join(scratch, `pkg-${++n}`), options);
-      const v = await registry.registerVersion(model, { packageDir: fixture.dir });
+      const input = { packageDir: fixture.dir };
+      const v = options.approve === false ? await registry!.registerVersion(model, input) : await registerApproved(registry!, model, input);
       return { fixture, version: v.version };
     },
     async dispose() {

@@ -44,9 +44,16 @@ export async function writeFileAtomically(localPath: string, source: NodeJS.Read
   }
 }
 
+/** Throws to refuse a write to a key (e.g. a registered model version's files). */
+export type WriteGuard = (key: string) => void;
+
 /** The embedded implementation, straight on the configured store. */
 export class LocalArtifactsService implements ArtifactsService {
-  constructor(private readonly store: ArtifactStore) {}
+  /** `guard` checks every key before it is written; default: any key may be written. */
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly guard: WriteGuard = () => {},
+  ) {}
 
   private withUri(info: ArtifactInfo): StoredArtifact {
     return { ...info, uri: this.store.uriFor(info.key) };
@@ -56,6 +63,7 @@ export class LocalArtifactsService implements ArtifactsService {
   async upload(localPath: string, key: string): Promise<StoredArtifact> {
     const normalized = normalizeKey(key);
     assertLocalFile(localPath);
+    this.guard(normalized);
     return this.withUri(await this.store.put(normalized, createReadStream(localPath)));
   }
 
