@@ -16,6 +16,8 @@ interface RouteFacts {
   jsonBody: boolean;
   /** Example path for problem examples. */
   path: string;
+  /** The HTTP method, upper case. */
+  method: string;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -72,6 +74,11 @@ function genericErrors(facts: RouteFacts): ErrorCode[] {
   if (facts.validated) codes.push('CAPSTAN_REQUEST_INVALID');
   if (facts.jsonBody) codes.push(...BODY_ERRORS);
   if (facts.access && facts.access !== 'public' && facts.access !== 'signature') codes.push(...AUTH_ERRORS);
+  // The Host/Origin guard covers every route but the public probes and the docs (see docs/server.md).
+  if (facts.access !== 'public') {
+    codes.push('CAPSTAN_REQUEST_HOST_NOT_ALLOWED', 'CAPSTAN_REQUEST_URL_INVALID');
+    if (facts.method !== 'GET' && facts.method !== 'HEAD') codes.push('CAPSTAN_REQUEST_CROSS_ORIGIN');
+  }
   codes.push('CAPSTAN_INTERNAL');
   return codes;
 }
@@ -99,7 +106,7 @@ export function openapiTransforms(docs: OperationDocs): { transform: SwaggerTran
     for (const [status, s] of Object.entries(doc.responses ?? {})) {
       if (response[status] === undefined || isEmptySchema(response[status])) response[status] = s === null ? { type: 'null', description: doc.responseDescription ?? 'No content' } : s;
     }
-    facts.set(doc.operationId, { doc, access, validated: !!(schema.body || schema.querystring || schema.params), jsonBody: !!schema.body, path: url.replace(/:([A-Za-z]+)/g, '$1').replace('*', 'path/to/file') });
+    facts.set(doc.operationId, { doc, access, validated: !!(schema.body || schema.querystring || schema.params), jsonBody: !!schema.body, method: String(methods[0]).toUpperCase(), path: url.replace(/:([A-Za-z]+)/g, '$1').replace('*', 'path/to/file') });
     const role = access && (ROLE_NOTE[access] ?? `Needs an API key with role \`${access}\` (or one that grants it) when auth is on.`);
     const out: FastifySchema = {
       ...schema,

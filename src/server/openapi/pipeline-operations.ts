@@ -14,7 +14,7 @@ export const pipelineOperations: OperationDocs = {
   'POST /api/v1/pipelines/validate': {
     operationId: 'validatePipeline',
     description: 'Validates a definition (YAML or JSON text) without storing it; answers the compiled definition, or 400 `CAPSTAN_PIPELINE_INVALID` listing every issue.',
-    errors: ['CAPSTAN_PIPELINE_INVALID'],
+    errors: ['CAPSTAN_PIPELINE_INVALID', 'CAPSTAN_REQUEST_YAML_LIMIT'],
     requestExample: { yaml, file: 'pipeline.yaml' },
     responses: { 200: Type.Object({ valid: Type.Literal(true), pipeline: Type.Record(Type.String(), Type.Unknown(), { description: 'The compiled definition' }) }) },
   },
@@ -22,7 +22,7 @@ export const pipelineOperations: OperationDocs = {
     operationId: 'applyPipeline',
     description:
       "Creates or updates a pipeline. The code directory a definition names is uploaded in `files` (relative path → base64) and snapshotted into the artifact store; the server's own files are never read. Re-applying an unchanged pipeline changes nothing (`changed: false`). Secrets of new webhook triggers are returned only here.",
-    errors: ['CAPSTAN_PIPELINE_INVALID', 'CAPSTAN_PIPELINE_CODE_INVALID'],
+    errors: ['CAPSTAN_PIPELINE_INVALID', 'CAPSTAN_PIPELINE_CODE_INVALID', 'CAPSTAN_REQUEST_YAML_LIMIT'],
     requestExample: { yaml, file: 'pipeline.yaml', files: { 'src/train.js': 'ZXhwb3J0IGFzeW5jIGZ1bmN0aW9uIGhhbmRsZXIoKSB7fQo=' } },
     responses: { 200: Type.Object({ pipeline: PipelineSchema, changed: Type.Boolean(), webhookSecrets: Type.Record(Type.String(), Type.String(), { description: 'trigger name → secret, for webhook triggers created now' }) }) },
   },
@@ -86,6 +86,7 @@ export const pipelineOperations: OperationDocs = {
   'GET /api/v1/pipeline-logs': {
     operationId: 'searchPipelineLogs',
     description: 'Searches step logs across executions by text (or a regular expression with `regex=true`), narrowed by pipeline, execution, step and an ISO time range.',
+    errors: ['CAPSTAN_REQUEST_REGEX_INVALID'],
     responses: { 200: LogLines },
     responseExample: { lines: [logLine] },
   },
@@ -95,7 +96,13 @@ export const pipelineOperations: OperationDocs = {
       'Starts an execution from a webhook trigger. The request needs `X-Capstan-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with the trigger\'s secret (returned when the pipeline was applied); an unknown trigger and a bad signature answer alike (401). The optional JSON body\'s `params` override the trigger\'s.',
     errors: ['CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID', 'CAPSTAN_REQUEST_MALFORMED_JSON', 'CAPSTAN_PIPELINE_PARAMETER_INVALID', 'CAPSTAN_NAME_INVALID'],
     requestBody: { description: 'Optional parameter overrides; the exact bytes are signed.', content: { 'application/json': { schema: Type.Object({ params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }), example: { params: { epochs: 10 } } } } },
-    responses: { 202: PipelineExecutionSchema },
+    responses: {
+      202: PipelineExecutionSchema,
+      200: Type.Object(
+        { duplicate: Type.Literal(true), started: Type.Literal(false), executionId: Type.Union([Type.String(), Type.Null()]) },
+        { description: 'A replayed delivery (same signature or X-Capstan-Delivery id): acknowledged, nothing started' },
+      ),
+    },
     responseDescription: 'The execution was queued',
   },
 };

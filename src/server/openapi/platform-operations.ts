@@ -49,7 +49,7 @@ export const platformOperations: OperationDocs = {
   'POST /api/v1/keys': {
     operationId: 'createApiKey',
     description: 'Creates a key with a role (`admin`, `editor`, `approver`, `invoker`, `viewer`). The secret (`cap_…`) is in this response only; store it.',
-    errors: ['CAPSTAN_AUTH_ROLE_INVALID', 'CAPSTAN_NAME_INVALID'],
+    errors: ['CAPSTAN_AUTH_ROLE_INVALID', 'CAPSTAN_NAME_INVALID', 'CAPSTAN_AUTH_KEY_NAME_TAKEN'],
     requestExample: { name: 'ci', role: 'editor' },
     responseExample: { key: 'cap_3f9a…', info: keyInfo },
   },
@@ -95,8 +95,8 @@ export const platformOperations: OperationDocs = {
   'PUT /api/v1/artifacts/*': {
     operationId: 'uploadArtifact',
     description:
-      'Streams the raw request body (any content type, at most 1 GiB) into the store under the key in the path, replacing an object with the same key. Upload a model package file by file, then register it with `POST /api/v1/models/{name}/versions` and its `uri` prefix.',
-    errors: ['CAPSTAN_ARTIFACT_KEY_INVALID', 'CAPSTAN_REQUEST_TOO_LARGE', 'CAPSTAN_ARTIFACT_STORE_UNAVAILABLE'],
+      'Streams the raw request body (any content type, at most 1 GiB) into the store under the key in the path, replacing an object with the same key — except under `models/<group>/<version>/`, which belongs to the registry and answers 409 `CAPSTAN_REGISTRY_VERSION_IMMUTABLE`. Upload a model package file by file, then register it with `POST /api/v1/models/{name}/versions` and its `uri` prefix.',
+    errors: ['CAPSTAN_ARTIFACT_KEY_INVALID', 'CAPSTAN_REGISTRY_VERSION_IMMUTABLE', 'CAPSTAN_REQUEST_TOO_LARGE', 'CAPSTAN_ARTIFACT_STORE_UNAVAILABLE'],
     requestBody: {
       description: 'The object bytes, stored as they are (the content type is not kept).',
       content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' }, example: '<binary>' } },
