@@ -6,13 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
+import type { RegistrationPoint } from '../src/registry/registration-pause.js';
 import { SqlRegistryStore } from '../src/registry/sql-registry-store.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { startCapstan, startUp, until, type CapstanProcess } from './support/capstan-process.js';
 
 const manifest = { name: 'm', framework: 'onnx', entry: 'model.onnx', signature: { inputs: [{ name: 'x' }], outputs: [{ name: 'y' }] } };
 
-// kill -9 of a real `capstan models register` at exact points of a registration (paused there through
+// kill -9 of a real `capstan models register` at exact points of a registration (after reserving its version number, mid-upload, after the upload) (paused there through
 // the test-only registry.testPauseAt, so no timing is guessed), then a restart (`capstan up`): the
 // restart must leave nothing of a killed registration behind — no package folder without a version
 // row, no registration row, no staging file, no version whose files are missing — and must not touch a
@@ -47,35 +48,42 @@ for (const factory of await testDatabases()) {
     const env = (extra: Record<string, string> = {}) => ({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', ...extra });
     const start = (p: CapstanProcess) => (processes.push(p), p);
     /** A `capstan models register` that stops for good at `point` and is left running there. */
-    const pausedRegistration = async (point: 'reserved' | 'uploaded') => {
+    const pausedRegistration = async (point: RegistrationPoint) => {
       const p = start(startCapstan(['models', 'register', 'm', '--artifact', pkg, '--json'], env({ CAPSTAN_TEST_REGISTRY_PAUSE_AT: point }), home));
       const marker = path.join(home, `registry-paused-${point}`);
       await until(`the registration to pause at ${point}`, () => (existsSync(marker) ? true : undefined));
       rmSync(marker);
       return p;
     };
-    const folders = async () => [...new Set((await platform.artifacts.list('models/m/')).map((i) => Number(i.key.split('/')[2])))].sort();
+    const folders = async () => [...new Set((await platform.artifacts.list('models/m/')).map((i) => Number(i.key.split('/')[2])))].sort((a, b) => a - b);
     const versions = async () => (await platform.registry.listVersions('m')).map((v) => v.version);
-    const registrations = async () => (await store.registrations()).map((r) => r.version).sort();
+    const stagingFiles = () => {
+      const staging = path.join(home, 'artifacts', '.staging');
+      return existsSync(staging) ? readdirSync(staging) : [];
+    };
+    const registrations = async () => (await store.registrations()).map((r) => Number(r.version)).sort((a, b) => a - b);
 
-    it('a restart removes the package and registration of registrations killed after reserving and after uploading, keeps a live one, and leaves every version whole', async () => {
+    it('a restart removes the package and registration of registrations killed after reserving, mid-upload and after uploading, keeps a live one, and leaves every version whole', async () => {
       const first = await platform.registry.registerVersion('m', { packageDir: pkg });
       assert.equal(first.version, 1);
 
       // Version 2: copied completely, its process still alive and about to record the version.
       const live = await pausedRegistration('uploaded');
       // Version 3: killed right after its number was reserved, before any byte was copied.
-      const reserved = await pausedRegistration('reserved');
-      await reserved.stop('SIGKILL');
-      assert.deepEqual(await registrations(), [2, 3]);
-      assert.deepEqual(await folders(), [1, 2]);
+      await (await pausedRegistration('reserved')).stop('SIGKILL');
+      // Version 4: killed mid-upload, one file stored and the next half written to the staging area.
+      await (await pausedRegistration('uploading')).stop('SIGKILL');
+      assert.deepEqual(await registrations(), [2, 3, 4]);
+      assert.deepEqual(await folders(), [1, 2, 4]);
+      assert.notDeepEqual(stagingFiles(), [], 'the upload killed midway left a staging file');
 
-      // A restart while version 2's process lives: only version 3's leftovers go.
+      // A restart while version 2's process lives: only the leftovers of versions 3 and 4 go.
       let up = start(await startUp(env(), home));
-      await until('the restart to drop the dead registration', async () => ((await registrations()).includes(3) ? undefined : true));
+      await until('the restart to drop the dead registrations', async () => ((await registrations()).length === 1 ? true : undefined));
       await up.stop('SIGTERM'); // waits for the reconciliation pass to end
       assert.deepEqual(await registrations(), [2], 'the registration a live process runs is kept');
       assert.deepEqual(await folders(), [1, 2], 'and so is its package');
+      assert.deepEqual(stagingFiles(), [], 'the dead upload\'s staging file is gone');
 
       // Now version 2's process dies too, after its upload and before the version row commits.
       await live.stop('SIGKILL');
@@ -89,12 +97,11 @@ for (const factory of await testDatabases()) {
         const pulled = await platform.registry.pullVersion(`m/${v.version}`, path.join(home, `pulled-${v.version}`));
         assert.equal(pulled.digest, v.digest, 'every version row points at its complete, verified files');
       }
-      const staging = path.join(home, 'artifacts', '.staging');
-      assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], 'no staging file is left');
+      assert.deepEqual(stagingFiles(), [], 'no staging file is left');
       assert.deepEqual(await platform.registry.listRuns({ status: 'running' }), [], 'no run is left running');
 
       const next = await platform.registry.registerVersion('m', { packageDir: pkg });
-      assert.equal(next.version, 4, 'numbers of killed registrations stay consumed (documented gaps)');
+      assert.equal(next.version, 5, 'numbers of killed registrations stay consumed (documented gaps)');
     });
   });
 }

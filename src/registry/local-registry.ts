@@ -173,7 +173,7 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
       lineage.pipelineExecutionId ??= run.pipelineExecutionId ?? undefined;
       lineage.pipelineStep ??= run.pipelineStep ?? undefined;
     }
-    const source = await openPackageSource(this.deps.artifacts, input);
+    const source = await openPackageSource(this.deps.artifacts, input, this.deps.pause);
     // The registration row says which process copies the package, so a restart after a crash removes
     // the folder of a dead registration and never one still being copied (package-reconciler.ts).
     const { modelId, version, registrationId } = await this.store.reserveVersion(name, registrationOwner);

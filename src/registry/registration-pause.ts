@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Points of a registration where `registry.testPauseAt` can stop it. */
-export type RegistrationPoint = 'reserved' | 'uploaded';
+export type RegistrationPoint = 'reserved' | 'uploading' | 'uploaded';
 
 /** Called at each point of a registration; resolves to let it go on. */
 export type RegistrationPause = (point: RegistrationPoint) => Promise<void>;
