@@ -31,19 +31,20 @@ describe('model package folders a killed registration left', () => {
 
   const keys = async (name: string) => (await t.platform.artifacts.list(`models/${name}/`)).map((i) => i.key).sort();
 
-  it('removes at once the folder and registration of a dead process on this host, keeps a live one and the recorded versions', async () => {
+  it('removes at once the folder and registration of a dead process on this host (or an earlier one with this pid), keeps a live one and the recorded versions', async () => {
     await t.platform.registry.registerVersion('m', { packageDir: pkg });
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     assert.equal((await store.reserveVersion('m', `${hostname()}:${dead}:gone`)).version, 2);
     assert.equal((await store.reserveVersion('m', registrationOwner)).version, 3);
-    await t.platform.artifacts.put('models/m/2/model.onnx', 'half');
-    await t.platform.artifacts.put('models/m/3/model.onnx', 'half');
+    // An earlier process that had this process's pid (a restarted container) under another token.
+    assert.equal((await store.reserveVersion('m', `${hostname()}:${process.pid}:earlier`)).version, 4);
+    for (const v of [2, 3, 4]) await t.platform.artifacts.put(`models/m/${v}/model.onnx`, 'half');
 
-    assert.deepEqual(await removeAbandonedPackages(store, t.platform.artifacts), ['models/m/2/']);
+    assert.deepEqual(await removeAbandonedPackages(store, t.platform.artifacts), ['models/m/2/', 'models/m/4/']);
     assert.deepEqual(await keys('m'), ['models/m/1/model.json', 'models/m/1/model.onnx', 'models/m/3/model.onnx']);
-    assert.deepEqual((await store.registrations()).map((r) => r.version), [3], 'only the live registration is left');
+    assert.deepEqual((await store.registrations()).map((r) => Number(r.version)), [3], 'only the live registration is left');
     const next = await t.platform.registry.registerVersion('m', { packageDir: pkg });
-    assert.equal(next.version, 4, 'a consumed version number is not reused (versions may have gaps)');
+    assert.equal(next.version, 5, 'a consumed version number is not reused (versions may have gaps)');
   });
 
   it('removes a registration of another host and a folder with no row at all only once older than abandonedAfterMs', async () => {

@@ -31,13 +31,17 @@ function processGone(pid: number): boolean {
 }
 
 /**
- * Whether a registration is abandoned. Its owner's pid is checked when the owner ran on this host:
- * a dead pid means abandoned at once, a live one means in progress (a reused pid errs on the safe
- * side until the age limit). Another host's process cannot be checked, so only age decides there.
+ * Whether a registration is abandoned. Its owner is checked when it ran on this host: gone when its
+ * pid no longer runs, or when that pid is this process's own under another token (an earlier
+ * incarnation, as a container restarted with the same pid); a live pid means in progress (a reused pid
+ * errs on the safe side until the age limit). Another host's process cannot be checked, so only age
+ * decides there.
  */
 function abandoned(row: ModelRegistrationRow, host: string, cutoff: number): boolean {
   const [ownerHost, pid] = row.owner.split(':');
-  if (ownerHost === host && /^\d+$/.test(pid ?? '') && Number(pid) !== process.pid && processGone(Number(pid))) return true;
+  if (row.owner !== registrationOwner && ownerHost === host && /^\d+$/.test(pid ?? '')) {
+    if (Number(pid) === process.pid || processGone(Number(pid))) return true;
+  }
   return Number(row.created_at) < cutoff;
 }
 

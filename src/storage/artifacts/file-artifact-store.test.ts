@@ -170,15 +170,17 @@ describe('file artifact store: staging left by a killed process', () => {
     assert.deepEqual(readdirSync(staging), ['in-progress']);
   });
 
-  it('opening the store removes at once the staging files of a dead process of this host, and keeps those of live processes and other hosts', async () => {
+  it('opening the store removes at once the staging files of a dead process of this host (or of an earlier one with the same pid), and keeps those of live processes and other hosts', async () => {
     const root = tempDir('file-store-staging-owner');
     await FileArtifactStore.open(root);
     const staging = path.join(root, '.staging');
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     const names = {
-      dead: `${os.hostname()}~${dead}~0d1e2f`,
-      live: `${os.hostname()}~${process.ppid}~0d1e2f`,
-      otherHost: `another-host~${dead}~0d1e2f`,
+      dead: `${os.hostname()}~${dead}~a1b2~0d1e2f`,
+      // An earlier process that had this process's pid (a restarted container): its token differs.
+      samePidEarlier: `${os.hostname()}~${process.pid}~a1b2~0d1e2f`,
+      live: `${os.hostname()}~${process.ppid}~a1b2~0d1e2f`,
+      otherHost: `another-host~${dead}~a1b2~0d1e2f`,
     };
     for (const n of Object.values(names)) {
       writeFileSync(path.join(staging, n), 'half an upload');

@@ -20,8 +20,12 @@ const META = '.meta';
  */
 const STAGING_MAX_AGE_MS = 60 * 60 * 1000;
 
-/** This process as staging file names carry it (`<host>~<pid>~`), so a restart knows whose files are dead. */
-const STAGING_OWNER = `${hostname()}~${process.pid}~`;
+/**
+ * This process as staging file names carry it (`<host>~<pid>~<token>~`), so opening the store knows
+ * whose files are dead; the token tells an earlier process that had the same pid (a restarted
+ * container) from this one.
+ */
+const STAGING_OWNER = `${hostname()}~${process.pid}~${randomUUID().slice(0, 8)}~`;
 /**
  * The digest sidecar kept at `.meta/<key>` for every object. It names the inode, size and mtime it
  * was computed for; when the data file no longer matches (replaced by hand, or a crash between the
@@ -48,8 +52,9 @@ function notFound(key: string): CapstanError {
 
 /** True when the staging file `name` was written by a process of this host that no longer runs. */
 function writerGone(name: string): boolean {
-  const m = /^(.+)~(\d+)~/.exec(name);
-  if (!m || m[1] !== hostname() || Number(m[2]) === process.pid) return false;
+  const m = /^([^~]+)~(\d+)~([^~]+)~/.exec(name);
+  if (!m || m[1] !== hostname() || m[0] === STAGING_OWNER) return false;
+  if (Number(m[2]) === process.pid) return true;
   try {
     process.kill(Number(m[2]), 0);
     return false;
