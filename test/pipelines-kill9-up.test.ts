@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
-import { cleanEnv } from './support/capstan-cli.js';
-
-const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 3000): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { startUp, until } from './support/capstan-process.js';
 
 /** True while the process runs (a zombie waiting for its reaper counts as ended). */
 function running(pid: number): boolean {
@@ -71,20 +58,8 @@ for (const factory of await testDatabases()) {
     });
 
     const up = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, ['--import', tsx, entry, 'up', '--port', '0', '--json'], {
-        cwd: home,
-        env: cleanEnv({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', CAPSTAN_PIPELINES_LEASE_MS: '3000', CAPSTAN_PIPELINES_KILL_GRACE_MS: '200' }),
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const { child } = await startUp({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', CAPSTAN_PIPELINES_LEASE_MS: '3000', CAPSTAN_PIPELINES_KILL_GRACE_MS: '200' }, home);
       children.push(child);
-      let stdout = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (c) => {
-          stdout += c;
-          if (stdout.includes('}')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`capstan up exited ${code}`)));
-      });
       return child;
     };
 

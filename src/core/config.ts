@@ -69,6 +69,15 @@ export interface CapstanConfig {
     /** Grace between SIGTERM and SIGKILL when a step is stopped, in ms; default 5000 (keep it under a third of the lease). */
     killGraceMs: number;
   };
+  registry: {
+    /**
+     * How long a registration whose process cannot be checked (it ran on another host) may go
+     * unfinished before a restart removes its package files, in ms; default 3600000 (1 hour).
+     */
+    abandonedAfterMs: number;
+    /** Test only: a point where registrations pause forever (`reserved`, `uploading`, `uploaded`) after writing a marker file to `$CAPSTAN_HOME`; default none. */
+    testPauseAt?: 'reserved' | 'uploading' | 'uploaded';
+  };
   outbound: {
     /** Allow loopback / private / link-local targets for webhooks and external models; default false. */
     allowPrivate: boolean;
@@ -128,6 +137,8 @@ export const settings: readonly Setting[] = [
   { path: 'queue.concurrency', env: 'CAPSTAN_QUEUE_CONCURRENCY', kind: 'int', min: 1, doc: 'Jobs per worker at once. Default 4' },
   { path: 'pipelines.leaseMs', env: 'CAPSTAN_PIPELINES_LEASE_MS', kind: 'int', min: 300, doc: 'Lease on a running pipeline execution in ms; another process resumes it this long after its owner died. Default 30000' },
   { path: 'pipelines.killGraceMs', env: 'CAPSTAN_PIPELINES_KILL_GRACE_MS', kind: 'int', min: 0, doc: 'SIGTERM-to-SIGKILL grace for stopped steps in ms. Default 5000' },
+  { path: 'registry.abandonedAfterMs', env: 'CAPSTAN_REGISTRY_ABANDONED_AFTER_MS', kind: 'int', min: 0, doc: 'Age in ms after which a restart removes the package of an unfinished registration whose process it cannot check (another host). Default 3600000' },
+  { path: 'registry.testPauseAt', env: 'CAPSTAN_TEST_REGISTRY_PAUSE_AT', kind: 'enum', values: ['reserved', 'uploading', 'uploaded'], doc: 'Test only: registrations stop for good at this point (after the version number is reserved, in the middle of copying the package, or after it is copied) and write $CAPSTAN_HOME/registry-paused-<point>, so a test can kill the process there. Default none' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
@@ -271,6 +282,10 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     pipelines: {
       leaseMs: out.pipelines?.leaseMs ?? 30_000,
       killGraceMs: out.pipelines?.killGraceMs ?? 5000,
+    },
+    registry: {
+      abandonedAfterMs: out.registry?.abandonedAfterMs ?? 60 * 60 * 1000,
+      testPauseAt: out.registry?.testPauseAt,
     },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,

@@ -11,8 +11,10 @@ import type { StepServices } from './steps/step-handler.js';
  */
 export async function reapAttempt(executionId: string, step: string, row: AttemptRow | undefined, services: StepServices): Promise<void> {
   if (!row) return;
-  if (row.pgid && row.owner?.split(':')[0] === hostname()) {
-    const killed = killOrphanGroup(row.pgid, executionId, step);
+  // The group is stored just after the spawn, so a scheduler killed in between leaves none: then the
+  // step's processes are found by the environment they carry.
+  if (row.owner?.split(':')[0] === hostname()) {
+    const killed = killOrphanGroup(row.pgid ?? null, executionId, step);
     if (killed > 0) services.logger.warn({ executionId, step, pgid: row.pgid, processes: killed }, 'killed the orphaned process group of an interrupted step attempt');
   }
   const registry = row.runId ? services.registry?.() : undefined;

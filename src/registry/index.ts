@@ -12,6 +12,7 @@ import type { JobQueue } from '../storage/queue/job-queue.js';
 import type { JobHandler } from '../storage/queue/job.js';
 import { LocalRegistry } from './local-registry.js';
 import { PackageReconciler } from './package-reconciler.js';
+import { registrationPause } from './registration-pause.js';
 import type { RegistryService } from './registry-service.js';
 import { SqlExperimentStore } from './sql-experiment-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
@@ -61,12 +62,13 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
     events: parts.events,
     outbound: parts.config.outbound,
     logger: parts.logger,
+    pause: registrationPause(parts.config.home, parts.config.registry.testPauseAt),
   });
   const delivery = webhookDelivery({ webhooks, outbound: parts.config.outbound });
   return {
     service,
     jobHandlers: new Map([[WEBHOOK_JOB_TYPE, delivery.handler as JobHandler]]),
     close: delivery.close,
-    reconciler: new PackageReconciler(store, parts.artifacts, parts.logger),
+    reconciler: new PackageReconciler(store, parts.artifacts, parts.logger, { abandonedAfterMs: parts.config.registry.abandonedAfterMs }),
   };
 }

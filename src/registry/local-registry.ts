@@ -9,7 +9,9 @@ import { buildComparison, checkColumns } from './comparison.js';
 import { ExperimentTracking, localActor } from './experiment-tracking.js';
 import { pullVerifiedVersion } from './model-package.js';
 import { assertAlias, assertModelName, assertVersionNumber, parseModelRef } from './model-ref.js';
+import { registrationOwner } from './package-reconciler.js';
 import { openPackageSource, readStoredPackage } from './package-source.js';
+import type { RegistrationPause } from './registration-pause.js';
 import {
   APPROVAL_STATUSES,
   type ActionContext,
@@ -48,6 +50,8 @@ export interface RegistryDeps {
   outbound: OutboundSettings;
   logger: Logger;
   experiments: SqlExperimentStore;
+  /** Test only: stops a registration at a named point (`registry.testPauseAt`); default none. */
+  pause?: RegistrationPause;
 }
 
 function checkText(value: unknown, what: string, max: number): string {
@@ -169,17 +173,25 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
       lineage.pipelineExecutionId ??= run.pipelineExecutionId ?? undefined;
       lineage.pipelineStep ??= run.pipelineStep ?? undefined;
     }
-    const source = await openPackageSource(this.deps.artifacts, input);
-    const { modelId, version } = await this.store.reserveVersion(name);
+    const source = await openPackageSource(this.deps.artifacts, input, this.deps.pause);
+    // The registration row says which process copies the package, so a restart after a crash removes
+    // the folder of a dead registration and never one still being copied (package-reconciler.ts).
+    const { modelId, version, registrationId } = await this.store.reserveVersion(name, registrationOwner);
     const dest = `models/${name}/${version}/`;
     let stored;
     try {
+      await this.deps.pause?.('reserved');
       stored = await readStoredPackage(this.deps.artifacts, dest, await source.copyTo(dest));
+      await this.deps.pause?.('uploaded');
     } catch (err) {
-      await this.deps.artifacts.deletePrefix(dest).catch(() => {});
+      await this.deps.artifacts
+        .deletePrefix(dest)
+        .then(() => this.store.transaction((t) => this.store.endRegistration(t, registrationId)))
+        .catch((cleanupErr) => this.deps.logger.warn({ err: cleanupErr }, 'could not remove the package of a failed registration; a restart removes it'));
       throw err;
     }
     const events = await this.store.transaction(async (t) => {
+      await this.store.endRegistration(t, registrationId);
       await this.store.insertVersion(t, {
         model_id: modelId,
         version,

@@ -1,9 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { CapstanError } from '../core/errors.js';
 import type { ArtifactInfo, ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { bodyChunks, uploadDirectoryToStore } from '../storage/artifacts/directory-transfer.js';
 import { directoryPrefix } from '../storage/artifacts/normalize-key.js';
 import { checkModelFile } from './model-file-check.js';
+import type { RegistrationPause } from './registration-pause.js';
 import { MANIFEST_FILE, inspectLocalPackage, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
 
 /** Where staged uploads live; a package registered from here is removed after it is copied. */
@@ -34,7 +37,7 @@ function packageInvalid(detail: string): CapstanError {
  * lie inside the store (CAPSTAN_ARTIFACT_UNSAFE_PATH otherwise) and hold `model.json` at its root. An
  * ONNX package's graph must load and match its declared signature (`checkModelFile`).
  */
-export async function openPackageSource(artifacts: ArtifactStore, input: { packageDir?: string; artifactUri?: string }): Promise<PackageSource> {
+export async function openPackageSource(artifacts: ArtifactStore, input: { packageDir?: string; artifactUri?: string }, pause?: RegistrationPause): Promise<PackageSource> {
   const { packageDir, artifactUri } = input;
   if ((packageDir === undefined) === (artifactUri === undefined)) {
     throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give exactly one package source: a local directory or an artifact URI in the store');
@@ -43,7 +46,7 @@ export async function openPackageSource(artifacts: ArtifactStore, input: { packa
     if (typeof packageDir !== 'string' || packageDir === '') throw packageInvalid('the package directory must be a path');
     const { manifest } = await inspectLocalPackage(packageDir);
     await checkModelFile(manifest, () => readFile(path.join(packageDir, manifest.entry!)));
-    return { copyTo: (dest) => artifacts.uploadDirectory(packageDir, dest), cleanup: async () => {} };
+    return { copyTo: (dest) => (pause ? pausingUpload(artifacts, packageDir, dest, pause) : artifacts.uploadDirectory(packageDir, dest)), cleanup: async () => {} };
   }
   if (typeof artifactUri !== 'string' || artifactUri === '') throw packageInvalid('the artifact URI must be a string');
   const prefix = directoryPrefix(artifacts.keyFor(artifactUri.replace(/\/+$/, '')));
@@ -57,13 +60,42 @@ export async function openPackageSource(artifacts: ArtifactStore, input: { packa
   return {
     async copyTo(dest) {
       const out: ArtifactInfo[] = [];
-      for (const o of objects) out.push(await artifacts.copy(o.key, dest + o.key.slice(prefix.length)));
+      for (const o of objects) {
+        out.push(await artifacts.copy(o.key, dest + o.key.slice(prefix.length)));
+        if (out.length === 1) await pause?.('uploading');
+      }
       return out;
     },
     async cleanup() {
       if (prefix.startsWith(UPLOADS_PREFIX)) await artifacts.deletePrefix(prefix);
     },
   };
+}
+
+/**
+ * Test only: the upload of a local package with the `uploading` point in its middle — after the first
+ * file is stored, while the second is half written (its first chunk is in the store's staging area).
+ */
+function pausingUpload(artifacts: ArtifactStore, dir: string, dest: string, pause: RegistrationPause): Promise<ArtifactInfo[]> {
+  let puts = 0;
+  return uploadDirectoryToStore(
+    {
+      put(key, body) {
+        const second = ++puts === 2;
+        async function* chunks() {
+          let first = true;
+          for await (const chunk of bodyChunks(body)) {
+            yield chunk;
+            if (second && first) await pause('uploading');
+            first = false;
+          }
+        }
+        return artifacts.put(key, Readable.from(chunks()));
+      },
+    },
+    dir,
+    dest,
+  );
 }
 
 /** Reads back a copied package: its manifest (checked again, on the stored bytes) and content digest. */

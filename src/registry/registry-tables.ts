@@ -82,6 +82,16 @@ export interface ModelAliasRow {
   updated_at: number;
 }
 
+/** A `model_registrations` row: a reserved version whose package a live or dead process is copying (migration `0008_model_registrations`). */
+export interface ModelRegistrationRow {
+  id: string;
+  model_id: string;
+  version: number;
+  /** `host:pid:token` of the registering process. */
+  owner: string;
+  created_at: number;
+}
+
 /** A `registry_audit` row. */
 export interface AuditRow {
   id: string;
@@ -121,6 +131,7 @@ export interface RegistryTables {
   model_groups: ModelGroupRow;
   model_versions: ModelVersionRow;
   model_aliases: ModelAliasRow;
+  model_registrations: ModelRegistrationRow;
   registry_audit: AuditRow;
   registry_webhooks: WebhookRow;
 }

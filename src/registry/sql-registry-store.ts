@@ -3,7 +3,7 @@ import { CapstanError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseJson, type Database } from '../storage/database.js';
 import type { ApprovalPolicy, ApprovalStatus, AuditAction, AuditEvent, ModelGroup, ModelVersion } from './registry-service.js';
-import type { AuditRow, ModelGroupRow, ModelVersionRow, RegistryTables } from './registry-tables.js';
+import type { AuditRow, ModelGroupRow, ModelRegistrationRow, ModelVersionRow, RegistryTables } from './registry-tables.js';
 
 /** A Kysely handle on the registry tables: the database or a transaction. */
 export type RegistryQuery = Kysely<RegistryTables>;
@@ -82,15 +82,36 @@ export class SqlRegistryStore {
     await t.updateTable('model_groups').set({ ...set, updated_at: Date.now() }).where('id', '=', id).execute();
   }
 
-  /** Hands out the next version number of a group (creating the group when needed); numbers are never reused. */
-  async reserveVersion(name: string): Promise<{ modelId: string; version: number }> {
+  /**
+   * Hands out the next version number of a group (creating the group when needed) and records the
+   * registration in progress under `owner`, in one transaction; numbers are never reused.
+   */
+  async reserveVersion(name: string, owner: string): Promise<{ modelId: string; version: number; registrationId: string }> {
     return this.transaction(async (t) => {
       await this.insertGroup(t, name, '', {});
       const row = await this.groupRow(name, t);
       const version = Number(row.latest_version) + 1;
       await t.updateTable('model_groups').set({ latest_version: version, updated_at: Date.now() }).where('id', '=', row.id).execute();
-      return { modelId: row.id, version };
+      const registrationId = newId('reg');
+      await t.insertInto('model_registrations').values({ id: registrationId, model_id: row.id, version, owner, created_at: Date.now() }).execute();
+      return { modelId: row.id, version, registrationId };
     });
+  }
+
+  /** Forgets a registration: done (in the transaction that records its version) or abandoned (after its files are gone). */
+  async endRegistration(t: RegistryQuery, registrationId: string): Promise<void> {
+    await t.deleteFrom('model_registrations').where('id', '=', registrationId).execute();
+  }
+
+  /** Registrations in progress (or abandoned by a dead process), with their model's name. */
+  async registrations(): Promise<(ModelRegistrationRow & { name: string })[]> {
+    return this.q
+      .selectFrom('model_registrations')
+      .innerJoin('model_groups', 'model_groups.id', 'model_registrations.model_id')
+      .selectAll('model_registrations')
+      .select('model_groups.name')
+      .orderBy('model_registrations.created_at')
+      .execute();
   }
 
   /** Inserts a version row as PendingManualApproval. */

@@ -51,4 +51,14 @@ describe('killing an abandoned attempt\'s process group', { skip: process.platfo
     assert.equal(other.exitCode ?? other.signalCode, null, 'another attempt\'s group still runs');
     assert.equal(unrelated.exitCode ?? unrelated.signalCode, null);
   });
+
+  it('finds the attempt\'s processes by their environment when no group was recorded (killed before storing it)', async () => {
+    const other = group({ CAPSTAN_EXECUTION_ID: 'exec_2', CAPSTAN_STEP: 'evaluate' });
+    const mine = group({ CAPSTAN_EXECUTION_ID: 'exec_2', CAPSTAN_STEP: 'train' });
+    await bothStarted(other, mine);
+    assert.equal(killOrphanGroup(null, 'exec_2', 'train'), 2, 'the shell and its sleep');
+    await exited(mine);
+    assert.equal(mine.signalCode, 'SIGKILL');
+    assert.equal(other.exitCode ?? other.signalCode, null, 'another step of the same execution still runs');
+  });
 });

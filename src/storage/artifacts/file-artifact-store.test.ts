@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -168,5 +168,25 @@ describe('file artifact store: staging left by a killed process', () => {
     writeFileSync(path.join(staging, 'in-progress'), 'being written');
     await FileArtifactStore.open(root);
     assert.deepEqual(readdirSync(staging), ['in-progress']);
+  });
+
+  it('opening the store removes at once the staging files of a dead process of this host (or of an earlier one with the same pid), and keeps those of live processes and other hosts', async () => {
+    const root = tempDir('file-store-staging-owner');
+    await FileArtifactStore.open(root);
+    const staging = path.join(root, '.staging');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const names = {
+      dead: `${os.hostname()}~${dead}~a1b2~0d1e2f`,
+      // An earlier process that had this process's pid (a restarted container): its token differs.
+      samePidEarlier: `${os.hostname()}~${process.pid}~a1b2~0d1e2f`,
+      live: `${os.hostname()}~${process.ppid}~a1b2~0d1e2f`,
+      otherHost: `another-host~${dead}~a1b2~0d1e2f`,
+    };
+    for (const n of Object.values(names)) {
+      writeFileSync(path.join(staging, n), 'half an upload');
+      writeFileSync(path.join(staging, `${n}.meta`), '{}');
+    }
+    await FileArtifactStore.open(root);
+    assert.deepEqual(readdirSync(staging).sort(), [names.otherHost, `${names.otherHost}.meta`, names.live, `${names.live}.meta`].sort());
   });
 });

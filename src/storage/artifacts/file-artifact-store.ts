@@ -1,5 +1,6 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -14,12 +15,18 @@ const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const STAGING = '.staging';
 const META = '.meta';
 /**
- * Age past which a staging file is an upload that will never finish (its process was killed). A put in
- * progress keeps writing, so its file stays young; another process may share the directory, so a
- * young file is never removed.
+ * Age past which a staging file is an upload that will never finish. A put in progress keeps writing,
+ * so its file stays young; another process, maybe on another host, may share the directory, so a
+ * young file whose writer cannot be checked is never removed.
  */
 const STAGING_MAX_AGE_MS = 60 * 60 * 1000;
 
+/**
+ * This process as staging file names carry it (`<host>~<pid>~<token>~`), so opening the store knows
+ * whose files are dead; the token tells an earlier process that had the same pid (a restarted
+ * container) from this one.
+ */
+const STAGING_OWNER = `${hostname()}~${process.pid}~${randomUUID().slice(0, 8)}~`;
 /**
  * The digest sidecar kept at `.meta/<key>` for every object. It names the inode, size and mtime it
  * was computed for; when the data file no longer matches (replaced by hand, or a crash between the
@@ -44,12 +51,28 @@ function notFound(key: string): CapstanError {
   return new CapstanError('CAPSTAN_ARTIFACT_NOT_FOUND', `no artifact at key ${JSON.stringify(key)}`, { fields: { key } });
 }
 
-/** Removes staging files (uploads of killed processes) last written before `before`. */
+/** True when the staging file `name` was written by a process of this host that no longer runs. */
+function writerGone(name: string): boolean {
+  const m = /^([^~]+)~(\d+)~([^~]+)~/.exec(name);
+  if (!m || m[1] !== hostname() || m[0] === STAGING_OWNER) return false;
+  if (Number(m[2]) === process.pid) return true;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return errno(err) === 'ESRCH';
+  }
+}
+
+/**
+ * Removes staging files of killed uploads: at once when their writer was a process of this host that
+ * is gone, otherwise (another host, or a name without owner) once last written before `before`.
+ */
 async function sweepStaging(dir: string, before: number): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const file = path.join(dir, name);
     try {
-      if ((await lstat(file)).mtimeMs < before) await rm(file, { recursive: true, force: true });
+      if (writerGone(name) || (await lstat(file)).mtimeMs < before) await rm(file, { recursive: true, force: true });
     } catch {
       // removed meanwhile
     }
@@ -94,7 +117,7 @@ export class FileArtifactStore implements ArtifactStore {
   async put(key: string, body: ArtifactBody): Promise<ArtifactInfo> {
     const k = normalizeKey(key);
     await this.checkWritable(k);
-    const stagingData = path.join(this.root, STAGING, randomUUID());
+    const stagingData = path.join(this.root, STAGING, STAGING_OWNER + randomUUID());
     const stagingMeta = `${stagingData}.meta`;
     let fh: FileHandle | undefined;
     try {
