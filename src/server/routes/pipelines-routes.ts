@@ -188,7 +188,7 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
         config: { access: 'signature' },
         schema: {
           tags,
-          summary: 'Start an execution from a signed webhook (`X-Capstan-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`)',
+          summary: 'Start an execution from a signed webhook (Standard Webhooks, GitHub X-Hub-Signature-256 or GitLab X-Gitlab-Token)',
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }), trigger: Type.String({ minLength: 1, maxLength: 63 }) }),
         },
       },
@@ -196,7 +196,8 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
         const { name, trigger } = req.params as { name: string; trigger: string };
         assertName(name, 'pipeline name');
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const out = await svc.webhooks.receive({ pipeline: name, trigger, body, signature: req.headers['x-capstan-signature'], deliveryId: req.headers['x-capstan-delivery'] });
+        const out = await svc.webhooks.receive({ pipeline: name, trigger, body, headers: req.headers });
+        if (out.scheme === 'capstan-deprecated') reply.header('deprecation', 'true');
         // A replay or a sender's retry is acknowledged (so the sender stops retrying) and starts nothing.
         if (!out.started) return reply.code(200).send({ duplicate: true, started: false, executionId: out.executionId });
         return reply.code(202).send(out.execution);
