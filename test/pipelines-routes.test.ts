@@ -125,7 +125,7 @@ describe('pipelines HTTP API', () => {
     const send = (t: number) => app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-delivery': 'd-42', 'x-capstan-signature': signDeprecatedWebhook(secret, body, t) }, payload: body });
     const first = await send(now - 1);
     assert.equal(first.statusCode, 202, first.body);
-    assert.equal(first.headers.deprecation, 'true');
+    assert.equal(first.headers.deprecation, '@1796083200', 'RFC 9745: deprecated since 2026-12-01');
     const retry = await send(now);
     assert.equal(retry.statusCode, 200, retry.body);
     assert.equal(retry.json().executionId, first.json().id);

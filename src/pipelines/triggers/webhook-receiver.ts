@@ -2,7 +2,7 @@ import { CapstanError } from '../../core/errors.js';
 import type { ExecutionRecord, PipelineRecord } from '../execution.js';
 import type { TriggerStore } from './trigger-store.js';
 import type { WebhookDeliveryStore } from './webhook-delivery-store.js';
-import { readInboundWebhook, type InboundHeaders, type InboundScheme } from './webhook-signature.js';
+import { DEPRECATED_SCHEME_SINCE, readInboundWebhook, type InboundHeaders, type InboundScheme } from './webhook-signature.js';
 
 /** One received webhook request, as the route hands it over. */
 export interface WebhookRequest {
@@ -14,8 +14,14 @@ export interface WebhookRequest {
   headers: InboundHeaders;
 }
 
-/** What a webhook did: started an execution, or recognised a delivery it had acted on already; and by which scheme it was signed. */
-export type WebhookOutcome = ({ started: true; execution: ExecutionRecord } | { started: false; duplicate: true; executionId: string | null }) & { scheme: InboundScheme };
+/**
+ * What a webhook did: started an execution, or recognised a delivery it had acted on already; by which
+ * scheme it was signed, and for a deprecated scheme the `Deprecation` header value (RFC 9745) to answer with.
+ */
+export type WebhookOutcome = ({ started: true; execution: ExecutionRecord } | { started: false; duplicate: true; executionId: string | null }) & {
+  scheme: InboundScheme;
+  deprecation?: string;
+};
 
 /** What the receiver needs from the pipelines context. */
 export interface WebhookReceiverDeps {
@@ -57,10 +63,10 @@ export class WebhookReceiver {
     }
     const scope = `${req.pipeline}/${req.trigger}`;
     const keys = claim.keys.map((k) => `${k.kind}:${scope}/${k.value}`);
-    const { scheme } = claim;
+    const meta = { scheme: claim.scheme, ...(claim.scheme === 'capstan-deprecated' ? { deprecation: DEPRECATED_SCHEME_SINCE } : {}) };
     if (keys.length) {
       const seen = await this.deps.deliveries.claim(keys, { pipeline: req.pipeline, trigger: req.trigger, nowMs, expiresAtMs: claim.expiresAtMs });
-      if (!seen.claimed) return { started: false, duplicate: true, executionId: seen.executionId, scheme };
+      if (!seen.claimed) return { started: false, duplicate: true, executionId: seen.executionId, ...meta };
     }
     let execution: ExecutionRecord;
     try {
@@ -71,6 +77,6 @@ export class WebhookReceiver {
       throw err;
     }
     if (keys.length) await this.deps.deliveries.link(keys, execution.id);
-    return { started: true, execution, scheme };
+    return { started: true, execution, ...meta };
   }
 }

@@ -43,6 +43,9 @@ export interface InboundClaim {
   expiresAtMs: number;
 }
 
+/** `Deprecation` response header value (RFC 9745: the date the scheme was deprecated, 2026-12-01) answered to the deprecated scheme. */
+export const DEPRECATED_SCHEME_SINCE = '@1796083200';
+
 /** Header of the deprecated Capstan scheme, `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const DEPRECATED_SIGNATURE_HEADER = 'x-capstan-signature';
 /** Optional sender id of the deprecated Capstan scheme. */

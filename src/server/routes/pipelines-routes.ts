@@ -213,7 +213,7 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
         assertName(name, 'pipeline name');
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const out = await svc.webhooks.receive({ pipeline: name, trigger, body, headers: req.headers });
-        if (out.scheme === 'capstan-deprecated') reply.header('deprecation', 'true');
+        if (out.deprecation) reply.header('deprecation', out.deprecation);
         // A replay or a sender's retry is acknowledged (so the sender stops retrying) and starts nothing.
         if (!out.started) return reply.code(200).send({ duplicate: true, started: false, executionId: out.executionId });
         return reply.code(202).send(out.execution);
