@@ -2,6 +2,7 @@
 export { compileConfig, redactConfig, type CapstanConfig, type ConfigSources } from './core/config.js';
 export { CapstanError, errorCatalogue, isCapstanError, type ErrorCode, type ProblemDocument } from './core/errors.js';
 export { openPlatform, type Platform, type PlatformOptions } from './platform/platform.js';
+export { newWebhookSecret, signWebhook, verifyWebhook, webhookHeaders, type WebhookMessage, type WebhookVerification } from './core/webhook-signature.js';
 export type { BackgroundService } from './platform/background-service.js';
 export { buildApp, type CapstanApp } from './server/app.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/server.js';

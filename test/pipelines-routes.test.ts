@@ -5,9 +5,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
-import { signWebhook } from '../src/pipelines/triggers/webhook-signature.js';
+import { signDeprecatedWebhook } from '../src/pipelines/triggers/webhook-signature.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
+import { signedBy } from './pipelines-support.js';
 
 const YAML = `name: hello
 parameters:
@@ -93,22 +94,24 @@ describe('pipelines HTTP API', () => {
 
   it('starts an execution from a correctly signed webhook only', async () => {
     const body = JSON.stringify({ params: { who: 'hook' } });
-    const bad = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-signature': signWebhook('wrong', body) }, payload: body });
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', ...signedBy.standard('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', body) }, payload: body });
     assert.equal(bad.statusCode, 401);
     assert.equal(bad.json().code, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID');
-    const ok = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-signature': signWebhook(secret, body) }, payload: body });
+    const ok = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', ...signedBy.standard(secret, body) }, payload: body });
     assert.equal(ok.statusCode, 202, ok.body);
     assert.deepEqual(ok.json().params, { who: 'hook' });
     assert.equal(ok.json().trigger.type, 'webhook');
+    assert.equal(ok.headers.deprecation, undefined);
   });
 
   it('acknowledges a replayed signed webhook as a duplicate and starts nothing more', async () => {
     const body = JSON.stringify({ params: { who: 'replayed' } });
-    const headers = { 'content-type': 'application/json', 'x-capstan-signature': signWebhook(secret, body) };
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...signedBy.standard(secret, body) };
     const before = (await platform.pipelines.executions({ pipeline: 'hello' })).length;
     const first = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers, payload: body });
     assert.equal(first.statusCode, 202, first.body);
-    for (const replay of [headers, { ...headers, 'x-capstan-signature': headers['x-capstan-signature'].toUpperCase().replace('T=', 't=').replace('V1=', 'v1=') }]) {
+    const resigned = { 'content-type': 'application/json', ...signedBy.standard(secret, body, { id: headers['webhook-id'], timestamp: Number(headers['webhook-timestamp']) - 1 }) };
+    for (const replay of [headers, resigned]) {
       const res = await app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: replay, payload: body });
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual(res.json(), { duplicate: true, started: false, executionId: first.json().id });
@@ -116,12 +119,13 @@ describe('pipelines HTTP API', () => {
     assert.equal((await platform.pipelines.executions({ pipeline: 'hello' })).length, before + 1);
   });
 
-  it('treats a sender retry with the same X-Capstan-Delivery id as a duplicate even when re-signed', async () => {
+  it('still accepts the deprecated X-Capstan-Signature (with a Deprecation header) and treats a retry with the same X-Capstan-Delivery id as a duplicate even when re-signed', async () => {
     const body = JSON.stringify({ params: { who: 'retried' } });
     const now = Math.floor(Date.now() / 1000);
-    const send = (t: number) => app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-delivery': 'd-42', 'x-capstan-signature': signWebhook(secret, body, t) }, payload: body });
+    const send = (t: number) => app.inject({ method: 'POST', url: '/api/v1/pipelines/hello/webhooks/ci', headers: { 'content-type': 'application/json', 'x-capstan-delivery': 'd-42', 'x-capstan-signature': signDeprecatedWebhook(secret, body, t) }, payload: body });
     const first = await send(now - 1);
     assert.equal(first.statusCode, 202, first.body);
+    assert.equal(first.headers.deprecation, '@1796083200', 'RFC 9745: deprecated since 2026-12-01');
     const retry = await send(now);
     assert.equal(retry.statusCode, 200, retry.body);
     assert.equal(retry.json().executionId, first.json().id);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../src/core/logger.js';
+import { webhookHeaders } from '../src/core/webhook-signature.js';
 import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { PipelineService, type PipelinesOptions } from '../src/pipelines/pipeline-service.js';
@@ -92,3 +94,19 @@ triggers:
   assert.deepEqual(third.map((e) => e.params.dataset), [fx.artifacts.uriFor('incoming/b.csv')]);
   assert.equal((await fx.service.wait(first[0].id)).state, 'succeeded');
 }
+
+/** Headers of a webhook request signed the way a sender of each accepted scheme signs it. */
+export const signedBy = {
+  /** Standard Webhooks: `webhook-id` (default: a new one), `webhook-timestamp` (default: now), `webhook-signature`. */
+  standard(secret: string, body: string | Buffer, opts: { id?: string; timestamp?: number } = {}): Record<string, string> {
+    return webhookHeaders(secret, { id: opts.id ?? `msg_${randomUUID()}`, timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000), body });
+  },
+  /** GitHub: HMAC-SHA256 of the body keyed with the secret string, and a delivery GUID (default: a new one). */
+  github(secret: string, body: string | Buffer, delivery: string = randomUUID()): Record<string, string> {
+    return { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'x-github-delivery': delivery, 'x-github-event': 'push' };
+  },
+  /** GitLab: the secret itself as the token, and an idempotency key (default: a new one). */
+  gitlab(secret: string, idempotencyKey: string = randomUUID()): Record<string, string> {
+    return { 'x-gitlab-token': secret, 'idempotency-key': idempotencyKey, 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-event': 'Push Hook' };
+  },
+};

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
 import { tinyOnnxModel } from '../src/serving/test-support/onnx-builder.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
-import { verifyWebhook, WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE, type AuditEvent, type Comparison, type ModelGroup, type ModelVersion } from '../src/registry/index.js';
+import { verifyWebhook } from '../src/core/webhook-signature.js';
+import { verifyLegacyWebhook, WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE, type AuditEvent, type Comparison, type ModelGroup, type ModelVersion } from '../src/registry/index.js';
 
 /** One request the webhook receiver got. */
 interface Delivery {
@@ -130,7 +132,7 @@ for (const factory of await testDatabases()) {
     it('registers three versions, approves v2 after refusing a viewer, sets champion, resolves, compares, delivers signed webhooks and keeps the history', async () => {
       const hook = await call<{ id: string; secret: string }>('admin', 'POST', '/api/v1/webhooks', { url: `${receiver.url}/capstan`, description: 'e2e receiver' });
       assert.equal(hook.status, 201, JSON.stringify(hook.body));
-      assert.ok(hook.body.secret.length >= 16);
+      assert.match(hook.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/, 'a Standard Webhooks secret of 32 random bytes');
 
       const metrics = [
         { 'hr@10': 0.55, 'ndcg@10': 0.31 },
@@ -192,11 +194,18 @@ for (const factory of await testDatabases()) {
       const types = receiver.deliveries.map((d) => d.headers['x-capstan-event']);
       assert.deepEqual(types, ['model_version.created', 'model_version.created', 'model_version.created', 'model_version.approved', 'model_version.alias_set']);
       for (const d of receiver.deliveries) {
-        const check = verifyWebhook(hook.body.secret, { signature: d.headers['x-capstan-signature'] as string, timestamp: d.headers['x-capstan-timestamp'] as string }, d.body);
-        assert.deepEqual(check, { valid: true });
+        const [id, timestamp, signature] = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => d.headers[h] as string);
+        // Per the spec, computed here without Capstan's code: base64 HMAC-SHA256 keyed with the decoded whsec_ secret over "<id>.<timestamp>.<body>".
+        const spec = createHmac('sha256', Buffer.from(hook.body.secret.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${d.body}`).digest('base64');
+        assert.equal(signature, `v1,${spec}`);
+        assert.equal(verifyWebhook(hook.body.secret, { id, timestamp, signature }, d.body).valid, true);
         const event = JSON.parse(d.body) as { id: string; type: string; data: Record<string, unknown> };
         assert.equal(event.type, d.headers['x-capstan-event']);
-        assert.equal(event.id, d.headers['x-capstan-delivery']);
+        assert.equal(event.id, id, 'the message id is the event id, the same on every retry');
+        // The deprecated scheme is still sent for one release.
+        const legacy = verifyLegacyWebhook(hook.body.secret, { signature: d.headers['x-capstan-signature'] as string, timestamp: d.headers['x-capstan-timestamp'] as string }, d.body);
+        assert.deepEqual(legacy, { valid: true });
+        assert.equal(d.headers['x-capstan-delivery'], id);
         assert.equal(event.data.model, 'ncf');
       }
       const approvedEvent = JSON.parse(receiver.deliveries[3].body);

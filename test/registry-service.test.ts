@@ -8,6 +8,7 @@ import path from 'node:path';
 import { compileConfig } from '../src/core/config.js';
 import type { DomainEvent } from '../src/core/events.js';
 import { isCapstanError } from '../src/core/errors.js';
+import { verifyWebhook } from '../src/core/webhook-signature.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { packageDigest, WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE, type RegistryService } from '../src/registry/index.js';
@@ -50,13 +51,16 @@ for (const factory of await testDatabases()) {
     let receiverUrl: string;
     const answers: number[] = [];
     const received: string[] = [];
+    const signed: { id: string; timestamp: string; signature: string; body: string }[] = [];
     const events: DomainEvent[] = [];
 
     before(async () => {
       receiver = createServer((req, res) => {
-        req.resume();
+        let body = '';
+        req.on('data', (c) => (body += c));
         req.on('end', () => {
           received.push(String(req.headers['x-capstan-event']));
+          signed.push({ id: String(req.headers['webhook-id']), timestamp: String(req.headers['webhook-timestamp']), signature: String(req.headers['webhook-signature']), body });
           res.writeHead(answers.shift() ?? 200).end();
         });
       });
@@ -270,6 +274,8 @@ for (const factory of await testDatabases()) {
     it('retries a failed webhook delivery through the queue and drops deliveries of deleted webhooks', async () => {
       const hook = await registry.createWebhook({ url: receiverUrl, events: ['model_version.approved'], models: ['fraud'] });
       await rejects(registry.createWebhook({ url: receiverUrl, events: ['model_version.deleted' as never] }), 'CAPSTAN_REGISTRY_WEBHOOK_INVALID', /events must be a list/);
+      await rejects(registry.createWebhook({ url: receiverUrl, secret: `whsec_${Buffer.alloc(11).toString('base64')}` }), 'CAPSTAN_REGISTRY_WEBHOOK_INVALID', /24-64 bytes, not 11/);
+      assert.deepEqual((await registry.listWebhooks()).map((w) => w.id), [hook.id], 'a refused webhook is not stored');
       answers.push(500);
       await registry.setApproval('fraud', 3, { status: 'Approved' });
       const handler = platform.jobHandlers.get(WEBHOOK_JOB_TYPE)!;
@@ -282,6 +288,8 @@ for (const factory of await testDatabases()) {
       assert.equal(again.id, job.id);
       assert.deepEqual(await handler(again, ctx), { status: 200 });
       assert.deepEqual(received, ['model_version.approved', 'model_version.approved']);
+      assert.equal(signed[0].id, signed[1].id, 'a retry carries the same webhook-id');
+      for (const d of signed) assert.equal(verifyWebhook(hook.secret, d, d.body).valid, true);
       assert.equal((await registry.listWebhooks())[0].lastStatus, '200');
       await platform.queue.ack(again.id, 'w');
 

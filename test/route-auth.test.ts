@@ -64,10 +64,20 @@ describe('route access with auth on', () => {
     const signed = app.capstanRoutes.filter((r) => r.access === 'signature');
     assert.ok(signed.length >= 1, 'the pipeline webhook is signature-checked');
     for (const r of signed) {
-      for (const headers of [{}, { authorization: `Bearer ${keyOf.get('admin')}` }, { 'x-capstan-signature': 't=1,v1=00' }]) {
+      const now = String(Math.floor(Date.now() / 1000));
+      const cases: [Record<string, string>, string][] = [
+        [{}, 'CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING'],
+        [{ authorization: `Bearer ${keyOf.get('admin')}` }, 'CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING'],
+        [{ 'webhook-id': 'msg_1', 'webhook-timestamp': '1', 'webhook-signature': 'v1,AAAA' }, 'CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID'],
+        [{ 'webhook-id': 'msg_1', 'webhook-timestamp': now, 'webhook-signature': 'v1,AAAA' }, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID'],
+        [{ 'x-hub-signature-256': 'sha256=00' }, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID'],
+        [{ 'x-gitlab-token': 'guess' }, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID'],
+        [{ 'x-capstan-signature': 't=1,v1=00' }, 'CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID'],
+      ];
+      for (const [headers, code] of cases) {
         const res = await app.inject({ method: r.method as Method, url: sampleUrl(r.url), headers: { 'content-type': 'application/json', ...headers }, payload: '{}' });
         assert.equal(res.statusCode, 401, `${describeRoute(r)} with ${JSON.stringify(headers)}`);
-        assert.equal(res.json().code, 'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID');
+        assert.equal(res.json().code, code, JSON.stringify(headers));
       }
     }
   });

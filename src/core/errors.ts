@@ -130,7 +130,9 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
   CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED: { status: 409, title: 'The model version to deploy is not approved' },
   CAPSTAN_PIPELINE_TRIGGER_NOT_FOUND: { status: 404, title: 'No such pipeline trigger' },
-  CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
+  CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature or token does not match' },
+  CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID: { status: 401, title: 'The webhook timestamp is malformed or more than 5 minutes from now' },
+  CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING: { status: 401, title: 'A webhook signature header is missing' },
 
   // real-time serving
   CAPSTAN_SERVING_ENDPOINT_NOT_FOUND: { status: 404, title: 'No such endpoint' },

@@ -23,7 +23,8 @@ import { SecretBox } from '../core/secret-box.js';
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
 export { MANIFEST_FILE, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
-export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER, DELIVERY_HEADER } from './webhook-signature.js';
+export { EVENT_HEADER } from './webhook-delivery.js';
+export { signLegacyWebhook, verifyLegacyWebhook, LEGACY_SIGNATURE_HEADER, LEGACY_TIMESTAMP_HEADER, LEGACY_DELIVERY_HEADER } from './legacy-webhook-signature.js';
 export { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from './sql-webhook-store.js';
 export { localActor } from './experiment-tracking.js';
 

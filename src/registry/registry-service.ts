@@ -288,7 +288,7 @@ export interface CreatedWebhook extends Webhook {
   secret: string;
 }
 
-/** Input for `createWebhook`; a secret is generated when none is given. */
+/** Input for `createWebhook`; a `whsec_` secret (Standard Webhooks) is generated when none is given. */
 export interface CreateWebhookInput {
   url: string;
   events?: RegistryEventType[];

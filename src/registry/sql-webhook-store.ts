@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { CapstanError } from '../core/errors.js';
 import type { DomainEvent } from '../core/events.js';
 import { newId } from '../core/ids.js';
 import { SecretBox } from '../core/secret-box.js';
+import { newWebhookSecret, webhookSecretProblem } from '../core/webhook-signature.js';
 import { assertName } from '../core/names.js';
 import { parseJson, type Database } from '../storage/database.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
@@ -83,8 +83,10 @@ export class SqlWebhookStore {
       throw invalid(`events must be a list of ${REGISTRY_EVENT_TYPES.join(', ')}`);
     }
     const models = (input.models ?? []).map((m) => assertName(m, 'model name'));
-    const secret = input.secret ?? randomBytes(24).toString('base64url');
+    const secret = input.secret ?? newWebhookSecret();
     if (typeof secret !== 'string' || secret.length < 16 || secret.length > 200) throw invalid('the secret must be 16-200 characters');
+    const problem = webhookSecretProblem(secret);
+    if (problem) throw invalid(problem);
     if (SecretBox.isSealed(secret)) throw invalid('the secret must not start with "enc:v1:"');
     await this.sealLegacySecrets();
     const description = String(input.description ?? '');

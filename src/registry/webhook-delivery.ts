@@ -4,7 +4,11 @@ import { assertOutboundUrl, outboundLookup, type OutboundSettings } from '../cor
 import type { Job, JobContext, JobHandler } from '../storage/queue/job.js';
 import { NonRetryableError } from '../storage/queue/non-retryable-error.js';
 import type { SqlWebhookStore, WebhookJobPayload } from './sql-webhook-store.js';
-import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature.js';
+import { webhookHeaders } from '../core/webhook-signature.js';
+import { LEGACY_DELIVERY_HEADER, LEGACY_SIGNATURE_HEADER, LEGACY_TIMESTAMP_HEADER, signLegacyWebhook } from './legacy-webhook-signature.js';
+
+/** Header naming the event type (also the body's `type`); informational, not part of any signature. */
+export const EVENT_HEADER = 'x-capstan-event';
 
 /** How long one delivery attempt may take. */
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -16,7 +20,8 @@ export interface WebhookDeliveryDeps {
 }
 
 /**
- * The `webhook.deliver` job handler: POSTs the event as JSON with an HMAC signature. The URL is
+ * The `webhook.deliver` job handler: POSTs the event as JSON signed per Standard Webhooks (`webhook-id` is
+ * the event id, the same on every retry; `webhook-timestamp` is the attempt's time). The URL is
  * checked again at delivery time and the connection's DNS answer too (`outboundLookup`), so a host
  * that later resolves to a private address is refused. A non-2xx answer or a network error throws,
  * and the queue retries with backoff; a URL the guard refuses goes straight to `dead`.
@@ -43,10 +48,12 @@ export function webhookDelivery(deps: WebhookDeliveryDeps): { handler: JobHandle
         headers: {
           'content-type': 'application/json',
           'user-agent': 'capstan-webhooks',
-          [SIGNATURE_HEADER]: signWebhook(hook.secret, timestamp, body),
-          [TIMESTAMP_HEADER]: String(timestamp),
+          ...webhookHeaders(hook.secret, { id: event.id, timestamp, body }),
           [EVENT_HEADER]: event.type,
-          [DELIVERY_HEADER]: event.id,
+          // Deprecated; kept for one release so receivers of the old scheme keep working while they move.
+          [LEGACY_SIGNATURE_HEADER]: signLegacyWebhook(hook.secret, timestamp, body),
+          [LEGACY_TIMESTAMP_HEADER]: String(timestamp),
+          [LEGACY_DELIVERY_HEADER]: event.id,
         },
         body,
         headersTimeout: DELIVERY_TIMEOUT_MS,

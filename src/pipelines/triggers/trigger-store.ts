@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newWebhookSecret } from '../../core/webhook-signature.js';
 import type { Database } from '../../storage/database.js';
 import type { TriggerDefinition } from '../definition.js';
 
@@ -26,7 +26,7 @@ export class TriggerStore {
 
   /**
    * Makes the stored triggers of a pipeline match its definition. New webhook triggers get a
-   * secret, returned here once (`{ trigger: secret }`); existing ones keep theirs.
+   * `whsec_` secret (Standard Webhooks; GitHub and GitLab take the whole string), returned here once (`{ trigger: secret }`); existing ones keep theirs.
    */
   async sync(pipeline: string, triggers: TriggerDefinition[]): Promise<Record<string, string>> {
     const now = Date.now();
@@ -41,7 +41,7 @@ export class TriggerStore {
       for (const def of triggers) {
         const row = existing.find((r) => r.name === def.name && r.type === def.type);
         if (row) continue;
-        const secret = def.type === 'webhook' ? randomBytes(24).toString('base64url') : null;
+        const secret = def.type === 'webhook' ? newWebhookSecret() : null;
         if (secret) secrets[def.name] = secret;
         await t.insertInto('pipeline_triggers').values({ pipeline, name: def.name, type: def.type, secret, last_fired_at: null, created_at: now }).execute();
       }

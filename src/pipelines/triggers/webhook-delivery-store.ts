@@ -16,7 +16,8 @@ class AlreadySeen extends Error {
 
 /**
  * Webhook deliveries already acted on, in the metadata database so a replay is refused across restarts
- * and server processes. A row lives as long as its signature could still verify; older ones are purged.
+ * and server processes. A row lives as long as its delivery could still verify (7 days for schemes
+ * without a signed time); older ones are purged.
  */
 export class WebhookDeliveryStore {
   constructor(private readonly db: Database) {}

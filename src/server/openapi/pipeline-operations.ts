@@ -93,14 +93,21 @@ export const pipelineOperations: OperationDocs = {
   'POST /api/v1/pipelines/:name/webhooks/:trigger': {
     operationId: 'triggerPipelineWebhook',
     description:
-      'Starts an execution from a webhook trigger. The request needs `X-Capstan-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with the trigger\'s secret (returned when the pipeline was applied); an unknown trigger and a bad signature answer alike (401). The optional JSON body\'s `params` override the trigger\'s.',
-    errors: ['CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID', 'CAPSTAN_REQUEST_MALFORMED_JSON', 'CAPSTAN_PIPELINE_PARAMETER_INVALID', 'CAPSTAN_NAME_INVALID'],
+      "Starts an execution from a webhook trigger, signed with the trigger's secret (returned when the pipeline was applied) by one of: **Standard Webhooks** (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<raw body>\">`; the timestamp must be within 5 minutes of the server's clock), **GitHub** (`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`, `X-GitHub-Delivery`), or **GitLab** (`X-Gitlab-Token: <secret>`, `Idempotency-Key` / `X-Gitlab-Event-UUID`; a token, not a signature: see docs/pipelines.md). The deprecated `X-Capstan-Signature: t=<unix>,v1=<hex>` is still accepted for one release and answered with a `Deprecation` header (RFC 9745). A delivery whose id (`webhook-id`, `X-GitHub-Delivery`, GitLab's ids) or signature was already acted on answers 200 `{duplicate: true, started: false}` and starts nothing. An unknown trigger and a bad signature answer alike (401). The optional JSON body's `params` override the trigger's.",
+    errors: [
+      'CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING',
+      'CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID',
+      'CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID',
+      'CAPSTAN_REQUEST_MALFORMED_JSON',
+      'CAPSTAN_PIPELINE_PARAMETER_INVALID',
+      'CAPSTAN_NAME_INVALID',
+    ],
     requestBody: { description: 'Optional parameter overrides; the exact bytes are signed.', content: { 'application/json': { schema: Type.Object({ params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }), example: { params: { epochs: 10 } } } } },
     responses: {
       202: PipelineExecutionSchema,
       200: Type.Object(
-        { duplicate: Type.Literal(true), started: Type.Literal(false), executionId: Type.Union([Type.String(), Type.Null()]) },
-        { description: 'A replayed delivery (same signature or X-Capstan-Delivery id): acknowledged, nothing started' },
+        { duplicate: Type.Literal(true), started: Type.Literal(false), executionId: Type.Union([Type.String(), Type.Null()], { description: 'The execution the first delivery started' }) },
+        { description: 'A delivery already acted on: acknowledged so the sender stops retrying; nothing started' },
       ),
     },
     responseDescription: 'The execution was queued',

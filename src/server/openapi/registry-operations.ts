@@ -160,7 +160,7 @@ export const registryOperations: OperationDocs = {
   'POST /api/v1/webhooks': {
     operationId: 'createWebhook',
     description:
-      'Subscribes a URL to registry events (default all), optionally only for some models. Deliveries go through the job queue with retries and carry `X-Capstan-Signature` (HMAC-SHA256 with the secret, which is returned only here). The URL is checked by the outbound URL guard (scheme, resolvable host, blocked address ranges).',
+      'Subscribes a URL to registry events (default all), optionally only for some models. Deliveries go through the job queue with retries and are signed per Standard Webhooks: `webhook-id` (the event id, the same on every retry), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>` with the `whsec_` secret, which is returned only here (a given `secret` must be `whsec_<base64 of 24-64 bytes>`; older plain secrets key the HMAC with their UTF-8 bytes). The deprecated `X-Capstan-Signature`/`X-Capstan-Timestamp`/`X-Capstan-Delivery` headers are still sent for one release. The URL is checked by the outbound URL guard (scheme, resolvable host, blocked address ranges).',
     errors: ['CAPSTAN_REGISTRY_WEBHOOK_INVALID', 'CAPSTAN_OUTBOUND_URL_INVALID', 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED', 'CAPSTAN_OUTBOUND_HOST_UNRESOLVED'],
     requestExample: { url: 'https://ci.example.com/hooks/capstan', events: ['model_version.approved'], models: ['ncf'], description: 'Deploy approved NCF versions' },
   },

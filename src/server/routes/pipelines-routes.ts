@@ -178,6 +178,21 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
     },
   );
 
+  // Documented only (all optional): which headers are required depends on the scheme, which the receiver works out.
+  const opt = (description: string) => Type.Optional(Type.String({ description }));
+  const WebhookHeaders = Type.Object({
+    'webhook-id': opt('Standard Webhooks: message id, the same on every retry'),
+    'webhook-timestamp': opt('Standard Webhooks: Unix seconds of this attempt; refused when more than 5 minutes from now'),
+    'webhook-signature': opt('Standard Webhooks: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, several space-separated'),
+    'x-hub-signature-256': opt('GitHub: `sha256=<hex HMAC-SHA256 of the body>`'),
+    'x-github-delivery': opt('GitHub: delivery GUID'),
+    'x-gitlab-token': opt("GitLab: the trigger's secret itself"),
+    'idempotency-key': opt('GitLab: the same on every retry of one event'),
+    'x-gitlab-event-uuid': opt('GitLab: event id'),
+    'x-capstan-signature': opt('Deprecated: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`'),
+    'x-capstan-delivery': opt('Deprecated: sender id for the X-Capstan-Signature scheme'),
+  });
+
   // The webhook needs the exact bytes that were signed, so this one route parses JSON itself.
   await app.register(async (hook) => {
     hook.removeContentTypeParser('application/json');
@@ -188,15 +203,17 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
         config: { access: 'signature' },
         schema: {
           tags,
-          summary: 'Start an execution from a signed webhook (`X-Capstan-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`)',
+          summary: 'Start an execution from a signed webhook (Standard Webhooks, GitHub X-Hub-Signature-256 or GitLab X-Gitlab-Token)',
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }), trigger: Type.String({ minLength: 1, maxLength: 63 }) }),
+          headers: WebhookHeaders,
         },
       },
       async (req, reply) => {
         const { name, trigger } = req.params as { name: string; trigger: string };
         assertName(name, 'pipeline name');
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const out = await svc.webhooks.receive({ pipeline: name, trigger, body, signature: req.headers['x-capstan-signature'], deliveryId: req.headers['x-capstan-delivery'] });
+        const out = await svc.webhooks.receive({ pipeline: name, trigger, body, headers: req.headers });
+        if (out.deprecation) reply.header('deprecation', out.deprecation);
         // A replay or a sender's retry is acknowledged (so the sender stops retrying) and starts nothing.
         if (!out.started) return reply.code(200).send({ duplicate: true, started: false, executionId: out.executionId });
         return reply.code(202).send(out.execution);

@@ -233,7 +233,7 @@ export const registryRoutes: RoutePlugin = async (app, { platform }) => {
           events: Type.Optional(Type.Array(RegistryEventSchema, { maxItems: 10 })),
           models: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100 })),
           description: Type.Optional(Type.String({ maxLength: 500 })),
-          secret: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
+          secret: Type.Optional(Type.String({ minLength: 16, maxLength: 200, description: 'Signing secret, `whsec_<base64 of 24-64 bytes>` (Standard Webhooks); default: a new random one' })),
         }),
         response: { 201: WebhookSchema },
       },

@@ -5,7 +5,8 @@ export const webhookDeliveries: Migration = {
   async up(db: Kysely<any>) {
     await db.schema
       .createTable('pipeline_webhook_deliveries')
-      // `sig:<pipeline>/<trigger>/<hmac>` or `delivery:<pipeline>/<trigger>/<X-Capstan-Delivery>`.
+      // `<kind>:<pipeline>/<trigger>/<id>`: kind `swh` (webhook-id), `github`, `github-sig`, `gitlab`, `gitlab-event`,
+      // or the deprecated scheme's `sig` (its MAC) and `delivery` (X-Capstan-Delivery).
       .addColumn('delivery_key', 'text', (c) => c.primaryKey())
       .addColumn('pipeline', 'text', (c) => c.notNull())
       .addColumn('trigger', 'text', (c) => c.notNull())

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { signWebhook, verifyWebhook } from './webhook-signature.js';
+import { signLegacyWebhook as signWebhook, verifyLegacyWebhook as verifyWebhook } from './legacy-webhook-signature.js';
 
-describe('webhook signatures', () => {
+describe('deprecated X-Capstan-Signature registry signatures', () => {
   const body = '{"type":"model_version.created"}';
 
   it('signs <timestamp>.<body> with HMAC-SHA256 as sha256=<hex>', () => {
