@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import type { BackgroundService } from '../platform/background-service.js';
+import type { BackgroundService } from '../core/background-service.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { SqlRegistryStore } from './sql-registry-store.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openTestPlatform } from '../../platform/test-support/test-platform.js';
 import type { Platform } from '../../platform/platform.js';
 import { createRegistry } from '../../registry/index.js';
-import type { RegistryService } from '../../registry/registry-service.js';
+import type { RegistryService } from '../../registry/index.js';
 import { writeNcfPackage, type NcfFixture, type NcfFixtureOptions } from './ncf-package-fixture.js';
 
 /** A test platform with a registry and helpers to register NCF-shaped packages. */

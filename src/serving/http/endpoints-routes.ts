@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
-import type { DeployOptions, EndpointConfigInput, UpdateEndpointInput } from '../../serving/index.js';
-import { actorOf } from '../auth/auth-hook.js';
-import type { RoutePlugin } from './index.js';
+import type { DeployOptions, UpdateEndpointInput } from '../endpoint-service.js';
+import type { EndpointConfigInput } from '../endpoint-config.js';
+import { actorOf } from '../../auth/index.js';
+import type { ContextRoutes } from '../../storage/context-module.js';
+import type { ServingContext } from '../serving-context.js';
 
 const Batching = Type.Object(
   {
@@ -44,8 +46,8 @@ const DataCapture = Type.Object(
 const Name = Type.Object({ name: Type.String() });
 
 /** Endpoint administration under `/api/v1/endpoints` (create, update, describe, list, delete, deploy). */
-export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
-  const serving = () => platform.serving;
+export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { service }) => {
+  const serving = () => service;
   app.post(
     '/api/v1/endpoints',
     {
