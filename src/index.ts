@@ -9,4 +9,4 @@ export { ROLES, type Role } from './auth/index.js';
 export type { ApiKeyAdmin, ApiKeyInfo, CreatedApiKey } from './auth/index.js';
 export { HttpClient, type HttpClientOptions } from './sdk/http-client.js';
 export { KeysClient } from './sdk/keys-client.js';
-export type { FunctionContext, FunctionEvent } from './pipelines/steps/function-step.js';
+export type { FunctionContext, FunctionEvent } from './pipelines/index.js';
