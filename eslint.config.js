@@ -31,6 +31,20 @@ export const boundaryRules = [
     ),
   ),
   restrict([...OUTER.map((f) => `src/${f}/**`), 'src/index.ts'], CONTEXTS.map(deepImport)),
+  {
+    // The outer layers ask a context's service; tables belong to the context (or storage) that owns them.
+    files: OUTER.map((f) => `src/${f}/**`),
+    ignores: TEST_FILES,
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom)$/]',
+          message: 'The server, CLI, SDK and platform read no table: ask the owning context service (docs/architecture.md).',
+        },
+      ],
+    },
+  },
 ];
 
 export default tseslint.config(

@@ -45,6 +45,14 @@ describe('import boundaries (npm run lint)', () => {
     assert.match((await boundaryErrors('src/serving/probe.ts', "import { x } from '../platform/platform.js';"))[0], /the serving context must not depend on src\/platform/);
   });
 
+  it('refuses a table query in the server, CLI, SDK or platform, and allows it inside a context', async () => {
+    const query = "import { db } from '../storage/index.js';\nconst x = await db.kysely.selectFrom('endpoints').selectAll().execute();";
+    const [outer] = await eslint.lintText(`${query}\nexport const probe = x;\n`, { filePath: `${root}/src/server/probe.ts` });
+    assert.match(outer.messages.find((m) => m.ruleId === 'no-restricted-syntax')?.message ?? '', /read no table/);
+    const [inner] = await eslint.lintText(`${query}\nexport const probe = x;\n`, { filePath: `${root}/src/serving/probe.ts` });
+    assert.equal(inner.messages.filter((m) => m.ruleId === 'no-restricted-syntax').length, 0);
+  });
+
   it('lets tests and test support reach internals', async () => {
     assert.deepEqual(await boundaryErrors('src/serving/probe.test.ts', "import { x } from '../registry/local-registry.js';"), []);
     assert.deepEqual(await boundaryErrors('src/storage/test-support/probe.ts', "import { x } from '../../platform/migrations.js';"), []);

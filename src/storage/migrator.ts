@@ -35,3 +35,12 @@ export async function migrationStatus(db: Database, migrations: Readonly<Record<
   const list = await migrator(db, migrations).getMigrations();
   return list.map((m) => ({ name: m.name, appliedAt: m.executedAt ? m.executedAt.toISOString() : null }));
 }
+
+/** Resolves when the database answers a read of the migrations table (readiness); CAPSTAN_DB_UNAVAILABLE otherwise. */
+export async function assertDatabaseReady(db: Database): Promise<void> {
+  try {
+    await db.kysely.selectFrom('capstan_migrations').select('name').limit(1).execute();
+  } catch (err) {
+    throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', 'the metadata database did not answer', { cause: err });
+  }
+}
