@@ -1,12 +1,20 @@
 // Flat config: typescript-eslint's recommended rules over the sources, tests and benchmarks, and the
 // layer and context boundaries of src/ (docs/architecture.md) as no-restricted-imports patterns.
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Context folders under src/: outside its folder, a context is imported only through its index.ts. */
-const CONTEXTS = ['auth', 'registry', 'pipelines', 'serving', 'algorithms/ncf'];
 /** Layers above the contexts: a context or a lower layer never imports them. */
 const OUTER = ['platform', 'server', 'cli', 'sdk'];
+const folders = (dir) => readdirSync(new URL(dir, import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+/**
+ * Context folders: every folder of src/ that is not a layer, and each algorithm under src/algorithms/,
+ * so a new context is guarded as soon as its folder exists. Outside its folder a context is imported
+ * only through its index.ts.
+ */
+const CONTEXTS = folders('./src/')
+  .filter((f) => !['core', 'storage', ...OUTER].includes(f))
+  .flatMap((f) => (f === 'algorithms' ? folders('./src/algorithms/').map((a) => `algorithms/${a}`) : [f]));
 /** Tests and their fixtures may reach any internals. */
 const TEST_FILES = ['src/**/*.test.ts', 'src/**/test-support/**'];
 

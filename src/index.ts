@@ -3,6 +3,8 @@ export { compileConfig, redactConfig, type CapstanConfig, type ConfigSources } f
 export { CapstanError, errorCatalogue, isCapstanError, type ErrorCode, type ProblemDocument } from './core/errors.js';
 export { openPlatform, type Platform, type PlatformOptions } from './platform/platform.js';
 export type { BackgroundService } from './core/background-service.js';
+export { defineContext, type ContextInstance, type ContextModule, type ContextParts, type ContextRouteOptions, type ContextRoutes } from './storage/context-module.js';
+export { contextModules } from './platform/contexts.js';
 export { buildApp, type CapstanApp } from './server/app.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/server.js';
 export { ROLES, type Role } from './auth/index.js';
