@@ -21,7 +21,7 @@ import type { JobHandler } from '../storage/queue/job.js';
 import { contextModules } from './contexts.js';
 import { collectMigrations } from './migrations.js';
 
-/** An installed context: its module and the service it built. */
+/** An installed context: its name, the service it built and its route plugins. */
 export interface InstalledContext {
   readonly name: string;
   readonly service: unknown;
