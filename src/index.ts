@@ -3,11 +3,13 @@ export { compileConfig, redactConfig, type CapstanConfig, type ConfigSources } f
 export { CapstanError, errorCatalogue, isCapstanError, type ErrorCode, type ProblemDocument } from './core/errors.js';
 export { openPlatform, type Platform, type PlatformOptions } from './platform/platform.js';
 export { newWebhookSecret, signWebhook, verifyWebhook, webhookHeaders, type WebhookMessage, type WebhookVerification } from './core/webhook-signature.js';
-export type { BackgroundService } from './platform/background-service.js';
+export type { BackgroundService } from './core/background-service.js';
+export { defineContext, type ContextInstance, type ContextModule, type ContextParts, type ContextRouteOptions, type ContextRoutes } from './storage/context-module.js';
+export { contextModules } from './platform/contexts.js';
 export { buildApp, type CapstanApp } from './server/app.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/server.js';
-export { ROLES, type Role } from './server/auth/roles.js';
-export type { ApiKeyAdmin, ApiKeyInfo, CreatedApiKey } from './server/auth/api-key-store.js';
+export { ROLES, type Role } from './auth/index.js';
+export type { ApiKeyAdmin, ApiKeyInfo, CreatedApiKey } from './auth/index.js';
 export { HttpClient, type HttpClientOptions } from './sdk/http-client.js';
 export { KeysClient } from './sdk/keys-client.js';
-export type { FunctionContext, FunctionEvent } from './pipelines/steps/function-step.js';
+export type { FunctionContext, FunctionEvent } from './pipelines/index.js';

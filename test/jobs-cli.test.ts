@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compileConfig } from '../src/core/config.js';
 import { openDatabase, type Database } from '../src/storage/database.js';
+import { platformMigrations } from '../src/platform/migrations.js';
 import { JobQueue } from '../src/storage/queue/job-queue.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
@@ -22,7 +23,7 @@ describe('capstan jobs and capstan worker', () => {
   before(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'capstan-jobs-cli-'));
     const config = compileConfig({ flags: { home }, env: {}, cwd: home });
-    db = await openDatabase(config.databaseUrl);
+    db = await openDatabase(config.databaseUrl, { migrations: platformMigrations });
     queue = new JobQueue(db, config.queue);
   });
   after(async () => {

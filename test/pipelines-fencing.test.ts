@@ -6,6 +6,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { PipelineService } from '../src/pipelines/pipeline-service.js';
 import { openDatabase, type Database } from '../src/storage/database.js';
+import { platformMigrations } from '../src/platform/migrations.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
 
@@ -28,7 +29,7 @@ for (const factory of await testDatabases()) {
     before(async () => {
       // The fixture's scheduler is the first runner; `other` is a second scheduler process on the same database.
       fx = await pipelinesFixture(factory, { scheduler: { leaseMs: 60_000 } });
-      db2 = await openDatabase(fx.url);
+      db2 = await openDatabase(fx.url, { migrations: platformMigrations });
       other = new PipelineService({ db: db2, artifacts: fx.artifacts, logger: silentLogger() }, { scheduler: { leaseMs: 60_000 }, local: { workRoot: path.join(fx.dir, 'work2'), killGraceMs: 200 } });
     });
     after(async () => {

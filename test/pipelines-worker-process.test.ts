@@ -96,9 +96,10 @@ steps:
       const log = (await fx.service.executionLogs(exec.id, { step: 'slow' })).map((l) => `${l.attempt}:${l.line}`);
       assert.ok(log.includes('2:second attempt finishes'), log.join('\n'));
 
-      const logged = w.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; executionId?: string });
-      assert.ok(logged.some((r) => r.executionId === exec.id && r.msg === `pipeline execution resumed: handover ${exec.id}`), w.stderr);
-      assert.ok(logged.some((r) => r.executionId === exec.id && r.msg === `pipeline execution succeeded: handover ${exec.id}`), w.stderr);
+      // The scheduler logs the end after the runner returns, a moment after the database shows it: wait for the line.
+      const logged = () => w.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; executionId?: string });
+      await w.until('the worker to log the end of the execution', () => (logged().some((r) => r.executionId === exec.id && r.msg === `pipeline execution succeeded: handover ${exec.id}`) ? true : undefined));
+      assert.ok(logged().some((r) => r.executionId === exec.id && r.msg === `pipeline execution resumed: handover ${exec.id}`), w.stderr);
       w.kill('SIGTERM');
       const exit = await w.exited;
       assert.equal(exit.code, 0, w.stderr);

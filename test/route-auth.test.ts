@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
-import { ROLES, isKeyless, roleSatisfies, type Role } from '../src/server/auth/roles.js';
+import { ROLES, isKeyless, roleSatisfies, type Role } from '../src/auth/index.js';
 import type { RouteRecord } from '../src/server/route-access.js';
 import type { RoutePlugin } from '../src/server/routes/index.js';
 

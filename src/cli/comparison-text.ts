@@ -1,4 +1,4 @@
-import type { Comparison } from '../registry/registry-service.js';
+import type { Comparison } from '../registry/index.js';
 import { table } from './cli-context.js';
 
 /** A text bar chart per metric, scaled to the largest value, for terminals. */

@@ -1,4 +1,4 @@
-import type { ExecutionRecord, StepRecord } from '../pipelines/execution.js';
+import type { ExecutionRecord, StepRecord } from '../pipelines/index.js';
 
 /** The symbol shown for each step state. */
 export const STEP_SYMBOL: Record<string, string> = { running: '▶', waiting: '…', succeeded: '✓', failed: '✗', skipped: '–', cancelled: '■' };

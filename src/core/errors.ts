@@ -33,6 +33,8 @@ export const errorCatalogue = {
   CAPSTAN_CONFIG_INVALID: { status: 500, title: 'The configuration is not valid' },
   CAPSTAN_CONFIG_INSECURE_BIND: { status: 500, title: 'Refusing to listen on a non-loopback address without API keys' },
   CAPSTAN_CONFIG_SECRET_KEY_MISMATCH: { status: 500, title: 'A stored secret does not open with the configured secret key' },
+  CAPSTAN_CONFIG_CONTEXT_MISSING: { status: 500, title: 'A context this one needs is not installed on the platform' },
+  CAPSTAN_CONFIG_CONTEXT_DUPLICATE: { status: 500, title: 'Two installed contexts share a name or a migration' },
 
   // authentication and authorisation
   CAPSTAN_AUTH_REQUIRED: { status: 401, title: 'An API key is required' },

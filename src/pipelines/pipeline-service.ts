@@ -3,7 +3,7 @@ import { CapstanError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { RegistryService } from '../registry/registry-service.js';
+import type { RegistryService } from '../registry/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { Database } from '../storage/database.js';
 import { inputKey } from './artifact-digest.js';

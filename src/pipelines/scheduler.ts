@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { sleep } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { newId } from '../core/ids.js';
-import type { BackgroundService } from '../platform/background-service.js';
+import type { BackgroundService } from '../core/background-service.js';
 import type { ExecutionRecord } from './execution.js';
 import type { ExecutionRunner } from './execution-runner.js';
 import type { SqlPipelineStore } from './sql-pipeline-store.js';

@@ -1,24 +1,33 @@
-import path from 'node:path';
 import { Registry } from 'prom-client';
+import type { BackgroundService } from '../core/background-service.js';
 import { compileConfig, type CapstanConfig, type ConfigSources } from '../core/config.js';
 import { CapstanError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { fsReason } from '../core/file-errors.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { ApiKeyStore } from '../auth/index.js';
+import type { PipelineService } from '../pipelines/index.js';
+import type { RegistryService } from '../registry/index.js';
+import type { ServingContext } from '../serving/index.js';
 import { createArtifactStore } from '../storage/artifacts/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import type { ContextModule, ContextParts, ContextRoutes } from '../storage/context-module.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { JobQueue } from '../storage/queue/job-queue.js';
+import { installQueueMetrics } from '../storage/queue/queue-metrics.js';
 import { Worker } from '../storage/queue/worker.js';
 import type { JobHandler } from '../storage/queue/job.js';
-import { ApiKeyStore } from '../server/auth/api-key-store.js';
-import { createServing, type ServingContext } from '../serving/index.js';
-import type { RegistryService } from '../registry/registry-service.js';
-import { createRegistry } from '../registry/index.js';
-import { PipelineService } from '../pipelines/pipeline-service.js';
-import type { BackgroundService } from './background-service.js';
-import { installPlatformMetrics } from './platform-metrics.js';
+import { contextModules } from './contexts.js';
+import { collectMigrations } from './migrations.js';
+
+/** An installed context: its name, the service it built and its route plugins. */
+export interface InstalledContext {
+  readonly name: string;
+  readonly service: unknown;
+  /** The context's route plugins, registered by the server with its service. */
+  readonly routes: readonly ContextRoutes<any>[];
+}
 
 /**
  * The composition root: one object holding the configuration, the adapters chosen by it and the
@@ -32,6 +41,7 @@ export interface Platform {
   readonly artifacts: ArtifactStore;
   readonly queue: JobQueue;
   readonly events: EventBus;
+  /** API keys (`src/auth`): create, list, revoke, authenticate. */
   readonly apiKeys: ApiKeyStore;
   /** Prometheus registry served at `/metrics`; contexts register their own metrics on it. */
   readonly metrics: Registry;
@@ -51,6 +61,10 @@ export interface Platform {
   readonly registry: RegistryService;
   /** Pipelines (`src/pipelines`): definitions, executions, step logs; its scheduler and trigger watcher are background services. */
   readonly pipelines: PipelineService;
+  /** The installed contexts, in build order (`src/platform/contexts.ts`). */
+  readonly contexts: readonly InstalledContext[];
+  /** A context's service by module name; CAPSTAN_CONFIG_CONTEXT_MISSING when none is installed. */
+  context<T>(name: string): T;
   /** Registers cleanup to run (in reverse order) on close. */
   onClose(fn: () => Promise<void> | void): void;
   /** Closes services, then adapters. */
@@ -67,6 +81,8 @@ export interface PlatformOptions {
   logger?: Logger;
   /** Apply migrations on open; default true. */
   migrate?: boolean;
+  /** The contexts to install, in build order; default every context (`contextModules`). */
+  contexts?: readonly ContextModule<any>[];
 }
 
 /** Opens the metadata DB and artifact store named by the configuration and builds the services. */
@@ -81,9 +97,12 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its parent does not accept new directories' : fsReason(err);
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', `cannot use ${config.home} as the home directory: ${why}`, { cause: err, fields: { setting: 'home', path: config.home } });
   }
+  const modules = options.contexts ?? contextModules;
+  const migrations = collectMigrations(modules);
   const db = await openDatabase(config.databaseUrl, {
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
+    migrations,
     migrate: options.migrate,
     onIdleConnectionError: (err) => logger.warn({ err }, 'the database ended an idle connection; the next query opens a new one'),
   });
@@ -97,58 +116,64 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   }
   const events = new EventBus((err, event) => logger.error({ err, event: event.type }, 'event subscriber failed'));
   const queue = new JobQueue(db, config.queue);
-  const apiKeys = new ApiKeyStore(db);
   const jobHandlers = new Map<string, JobHandler>();
   // The queue worker runs whatever handlers contexts register in jobHandlers; `capstan up` starts it.
   const background: BackgroundService[] = [new Worker({ queue, handlers: jobHandlers, logger })];
+  const workServices: BackgroundService[] = [];
   const metrics = new Registry();
-  let platformRef: Platform | undefined;
-  // Serving resolves models through the registry lazily, so the two contexts can be wired in any order.
-  const serving = createServing({
-    config,
-    db,
-    artifacts,
-    logger,
-    metrics,
-    registry: () => {
-      const registry = (platformRef as { registry?: RegistryService } | undefined)?.registry;
-      if (!registry) throw new Error('the model registry is not installed on this platform');
-      return registry;
-    },
-  });
-  background.push(serving.background);
-  closers.push(() => serving.close());
-  const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
-  for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
-  closers.push(() => registryContext.close());
-  background.push(registryContext.reconciler);
-  // Pipelines register models in this registry and deploy through this serving context.
-  const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service }, {
-    scheduler: { leaseMs: config.pipelines.leaseMs },
-    // Step working directories live in the home, where a restart sweeps what a killed process left.
-    local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
-  });
-  pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
-  const workServices: BackgroundService[] = [pipelines.scheduler, pipelines.triggerWatcher];
-  background.push(...workServices);
-  installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
-  closers.push(() => pipelines.close());
+  installQueueMetrics({ metrics, logger, jobStats: () => queue.stats() });
+
+  const services = new Map<string, unknown>();
+  const context = <T>(name: string): T => {
+    if (!services.has(name)) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', `the ${name} context is not installed on this platform`, { fields: { context: name } });
+    return services.get(name) as T;
+  };
+  const parts: ContextParts = { config, logger, db, artifacts, queue, events, metrics, use: context };
+  const contexts: InstalledContext[] = [];
+  try {
+    for (const module of modules) {
+      if (services.has(module.name)) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_DUPLICATE', `two contexts are named ${module.name}`, { fields: { context: module.name } });
+      const built = module.create(parts);
+      services.set(module.name, built.service);
+      contexts.push({ name: module.name, service: built.service, routes: module.routes ?? [] });
+      for (const [type, handler] of built.jobHandlers ?? []) jobHandlers.set(type, handler);
+      background.push(...(built.background ?? []));
+      workServices.push(...(built.workServices ?? []));
+      if (built.close) closers.push(built.close);
+    }
+  } catch (err) {
+    for (const fn of closers.reverse()) await Promise.resolve(fn()).catch(() => {});
+    await artifacts.close();
+    await db.close();
+    throw err;
+  }
   let closed = false;
-  return (platformRef = {
+  return {
     config,
     logger,
     db,
     artifacts,
     queue,
     events,
-    apiKeys,
     metrics,
     jobHandlers,
     background,
     workServices,
-    serving,
-    registry: registryContext.service,
-    pipelines,
+    contexts,
+    context,
+    // The four contexts every build installs keep a typed field; a platform built without one throws on access.
+    get apiKeys() {
+      return context<ApiKeyStore>('auth');
+    },
+    get serving() {
+      return context<ServingContext>('serving');
+    },
+    get registry() {
+      return context<RegistryService>('registry');
+    },
+    get pipelines() {
+      return context<PipelineService>('pipelines');
+    },
     onClose: (fn) => void closers.push(fn),
     async close() {
       if (closed) return;
@@ -163,5 +188,5 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
       await artifacts.close();
       await db.close();
     },
-  });
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * The registry context's public surface: the service interface and its types, reference parsing,
- * package digests, webhook signature helpers, and the factory the platform uses.
+ * package digests, webhook signature helpers, and the context module the platform installs.
  */
 import path from 'node:path';
 import type { CapstanConfig } from '../core/config.js';
@@ -19,14 +19,37 @@ import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlWebhookStore, WEBHOOK_JOB_TYPE } from './sql-webhook-store.js';
 import { webhookDelivery } from './webhook-delivery.js';
 import { SecretBox } from '../core/secret-box.js';
+import { defineContext } from '../storage/context-module.js';
+import { registry as registryTables } from './migrations/0002-registry.js';
+import { modelRegistrations } from './migrations/0008-model-registrations.js';
+import { experimentsRoutes } from './http/experiments-routes.js';
+import { registryRoutes } from './http/registry-routes.js';
 
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
-export { MANIFEST_FILE, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
+export { MANIFEST_FILE, inspectLocalPackage, packageDigest, parseManifest, pullVerifiedVersion, type ModelManifest } from './model-package.js';
+export { compileApprovalPolicy } from './approval-policy.js';
+export { isFile } from './package-source.js';
+export { assertVersionFilesWritable } from './version-immutability.js';
 export { EVENT_HEADER } from './webhook-delivery.js';
 export { signLegacyWebhook, verifyLegacyWebhook, LEGACY_SIGNATURE_HEADER, LEGACY_TIMESTAMP_HEADER, LEGACY_DELIVERY_HEADER } from './legacy-webhook-signature.js';
 export { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from './sql-webhook-store.js';
 export { localActor } from './experiment-tracking.js';
+export {
+  ApprovalStatusSchema,
+  ArtifactFileSchema,
+  AuditEventSchema,
+  ComparisonSchema,
+  ExperimentSchema,
+  LineageSchema,
+  MetricPointSchema,
+  ModelGroupSchema,
+  ModelVersionSchema,
+  RegistryEventSchema,
+  RunSchema,
+  RunStatusSchema,
+  WebhookSchema,
+} from './http/registry-schemas.js';
 
 /** What the registry is built from: a subset of the platform, so tests can build it alone. */
 export interface RegistryPlatformParts {
@@ -73,3 +96,14 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
     reconciler: new PackageReconciler(store, parts.artifacts, parts.logger, { abandonedAfterMs: parts.config.registry.abandonedAfterMs }),
   };
 }
+
+/** Model registry and experiment tracking: `platform.registry`, the `webhook.deliver` jobs, the package reconciler, `/api/v1/experiments|runs|models|webhooks`. */
+export const registryContext = defineContext<RegistryService>({
+  name: 'registry',
+  migrations: { '0002_registry': registryTables, '0008_model_registrations': modelRegistrations },
+  create(parts) {
+    const ctx = createRegistry(parts);
+    return { service: ctx.service, jobHandlers: ctx.jobHandlers, background: [ctx.reconciler], close: ctx.close };
+  },
+  routes: [experimentsRoutes, registryRoutes],
+});

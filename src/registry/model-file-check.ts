@@ -1,5 +1,5 @@
 import { CapstanError } from '../core/errors.js';
-import { normalizeDtype } from '../serving/runtimes/tensors.js';
+import { normalizeDtype } from '../core/tensor-dtype.js';
 import type { ModelManifest } from './model-package.js';
 import type { TensorSpec } from './registry-service.js';
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../core/logger.js';
-import type { BackgroundService } from '../platform/background-service.js';
+import type { BackgroundService } from '../core/background-service.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { ModelRegistrationRow } from './registry-tables.js';
 import type { SqlRegistryStore } from './sql-registry-store.js';

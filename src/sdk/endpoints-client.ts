@@ -1,4 +1,4 @@
-import type { EndpointConfigInput } from '../serving/endpoint-config.js';
+import type { EndpointConfigInput } from '../serving/index.js';
 import type {
   DeployOptions,
   DeployResult,
@@ -7,8 +7,8 @@ import type {
   InvokeResult,
   ServingActionContext,
   UpdateEndpointInput,
-} from '../serving/endpoint-service.js';
-import type { Endpoint } from '../serving/endpoint.js';
+} from '../serving/index.js';
+import type { Endpoint } from '../serving/index.js';
 import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}`;

@@ -1,4 +1,4 @@
-import type { ApiKeyAdmin, ApiKeyInfo, CreatedApiKey } from '../server/auth/api-key-store.js';
+import type { ApiKeyAdmin, ApiKeyInfo, CreatedApiKey } from '../auth/index.js';
 import type { HttpClient } from './http-client.js';
 
 /** API key administration over HTTP (`/api/v1/keys`, admin role); same interface as the local store. */

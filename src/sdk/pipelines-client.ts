@@ -2,8 +2,8 @@ import path from 'node:path';
 import { sleep } from '../core/clock.js';
 import { isCapstanError } from '../core/errors.js';
 import { parseUserYaml } from '../core/user-yaml.js';
-import type { ExecutionRecord, LogLine, PipelineRecord } from '../pipelines/execution.js';
-import { readCodeFiles, type DefinitionInput, type PipelinesApi } from '../pipelines/pipelines-api.js';
+import type { ExecutionRecord, LogLine, PipelineRecord } from '../pipelines/index.js';
+import { readCodeFiles, type DefinitionInput, type PipelinesApi } from '../pipelines/index.js';
 import type { HttpClient } from './http-client.js';
 
 const enc = encodeURIComponent;

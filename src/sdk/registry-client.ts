@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { newId } from '../core/ids.js';
-import { pullVerifiedVersion, inspectLocalPackage } from '../registry/model-package.js';
-import { isFile } from '../registry/package-source.js';
+import { pullVerifiedVersion, inspectLocalPackage } from '../registry/index.js';
+import { isFile } from '../registry/index.js';
 import type {
   ActionContext,
   ApprovalInput,
@@ -29,7 +29,7 @@ import type {
   UpdateRunInput,
   VersionFilter,
   Webhook,
-} from '../registry/registry-service.js';
+} from '../registry/index.js';
 import { scanLocalDirectory } from '../storage/artifacts/local-tree.js';
 import type { StoredArtifact } from '../storage/artifacts/artifacts-service.js';
 import { ArtifactsClient } from './artifacts-client.js';

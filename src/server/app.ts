@@ -3,11 +3,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform/platform.js';
-import { installAuth } from './auth/auth-hook.js';
+import { installAuth } from '../auth/index.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { registerComponentSchemas } from './openapi/component-schemas.js';
 import { OPENAPI_PATH, swaggerOptions, swaggerUiOptions } from './openapi/swagger-options.js';
-import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from './problem.js';
+import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from '../core/problem.js';
 import { installOriginGuard } from './request-origin-guard.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
@@ -60,7 +60,11 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   // swagger-ui registers its own routes without our access config; they serve static documentation only.
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [...routePlugins, ...(options.extraPlugins ?? [])]) await app.register(plugin, { platform });
+  for (const plugin of routePlugins) await app.register(plugin, { platform });
+  for (const ctx of platform.contexts) {
+    for (const plugin of ctx.routes) await app.register(plugin, { service: ctx.service, config, logger: platform.logger });
+  }
+  for (const plugin of options.extraPlugins ?? []) await app.register(plugin, { platform });
 
   await app.ready();
   return Object.assign(app, { capstanRoutes: routes }) as unknown as CapstanApp;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CapstanError } from '../core/errors.js';
-import type { RouteAccess } from './auth/roles.js';
+import type { RouteAccess } from '../auth/index.js';
 
 /** True for addresses only this machine can reach: `localhost`, 127.0.0.0/8, `::1` and their mapped forms. */
 export function isLoopbackHost(host: string): boolean {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import type { RouteAccess } from './auth/roles.js';
+import type { RouteAccess } from '../auth/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CapstanError } from '../core/errors.js';
-import { stopServices, type BackgroundService } from '../platform/background-service.js';
+import { stopServices, type BackgroundService } from '../core/background-service.js';
 import type { Platform } from '../platform/platform.js';
 import { buildApp, type CapstanApp } from './app.js';
 import { isLoopbackHost } from './request-origin-guard.js';

@@ -1,5 +1,5 @@
 import { CapstanError } from '../core/errors.js';
-import type { ApprovalStatus } from '../registry/registry-service.js';
+import type { ApprovalStatus } from '../registry/index.js';
 import type { ApprovalOverride, StoredVariant } from './endpoint.js';
 
 /** How many override records an endpoint keeps (the oldest drop off). */

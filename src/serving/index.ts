@@ -1,134 +1,30 @@
 /**
  * The serving context's public surface: the endpoint service, the host that runs endpoints in this
- * process, and the factory the platform uses.
+ * process, and the context module the platform installs.
  */
-import path from 'node:path';
-import type { CapstanConfig } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
-import type { RegistryService } from '../registry/registry-service.js';
-import type { BackgroundService } from '../platform/background-service.js';
-import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
-import type { Database } from '../storage/database.js';
-import type { Registry } from 'prom-client';
-import { EndpointHost } from './endpoint-host.js';
-import type { DeployOptions, DeployResult, EndpointService, ServingActionContext } from './endpoint-service.js';
-import { LocalEndpointService } from './local-endpoint-service.js';
-import { registryModelSource, type ModelSource } from './model-source.js';
-import { ServingMetrics } from './serving-metrics.js';
-import { SqlEndpointStore } from './sql-endpoint-store.js';
+import { defineContext } from '../storage/context-module.js';
+import type { RegistryService } from '../registry/index.js';
+import { endpointsRoutes } from './http/endpoints-routes.js';
+import { invocationRoutes } from './http/invocation-routes.js';
+import { serving as endpointTables } from './migrations/0004-serving.js';
+import { createServing, type ServingContext } from './serving-context.js';
 
 export * from './endpoint-service.js';
 export * from './endpoint-config.js';
 export type * from './endpoint.js';
 export { EndpointHost } from './endpoint-host.js';
 export { captureKeyPrefix } from './data-capture.js';
+export { createServing, type DeployStepRequest, type ServingContext, type ServingOptions, type ServingPlatformParts } from './serving-context.js';
+export type { OipModelMetadata } from './oip-metadata.js';
 
-/** What serving is built from: a subset of the platform, so tests can build it alone. */
-export interface ServingPlatformParts {
-  config: CapstanConfig;
-  db: Database;
-  artifacts: ArtifactStore;
-  logger: Logger;
-  metrics: Registry;
-  /** The model registry, looked up when a model is resolved. */
-  registry: () => RegistryService;
-}
-
-/** Options of the serving context; every field has a default. */
-export interface ServingOptions {
-  /** How often a server checks the database for endpoint changes made elsewhere; default 2000 ms. */
-  syncIntervalMs?: number;
-  /** How long replaced workers may finish in-flight requests; default 30000 ms. */
-  drainMs?: number;
-  /** Where models come from; default the registry, packages cached under `$CAPSTAN_HOME/serving/packages`. */
-  models?: ModelSource;
-}
-
-/** A deploy request as the pipelines' deploy step sends it. */
-export interface DeployStepRequest {
-  endpoint: string;
-  model: string;
-  version?: number;
-  alias?: string;
-  config: Record<string, unknown>;
-  actor: string;
-}
-
-/**
- * `platform.serving`: the endpoint service (create, update, describe, list, delete, invoke, deploy)
- * running endpoints in this process, plus the pieces a server needs.
- */
-export interface ServingContext extends EndpointService {
-  /**
-   * Create-or-update deploy, the function the pipeline `deploy` step and `capstan endpoints deploy`
-   * call: creates endpoint `endpointName` serving `modelRef` (`models:/ncf/4`, `models:/ncf@champion`)
-   * when it does not exist, otherwise replaces its variants with that model blue/green — new workers
-   * load first, traffic switches, old workers drain — so no request fails. Rejects when the model
-   * does not load, leaving the previous model serving.
-   */
-  deploy(endpointName: string, modelRef: string, options?: DeployOptions, ctx?: ServingActionContext): Promise<DeployResult>;
-  /** The endpoints served by this process. */
-  readonly host: EndpointHost;
-  /** Keeps this process's endpoints in step with the database; `capstan up` starts it. */
-  readonly background: BackgroundService;
-  /** The adapter the pipelines' deploy step uses. */
-  deployStep(request: DeployStepRequest): Promise<Record<string, unknown>>;
-  /** Stops every endpoint here. */
-  close(): Promise<void>;
-}
-
-/** Builds the serving context on the platform's adapters. */
-export function createServing(parts: ServingPlatformParts, options: ServingOptions = {}): ServingContext {
-  const store = new SqlEndpointStore(parts.db);
-  const models = options.models ?? registryModelSource(parts.registry, parts.artifacts, path.join(parts.config.home, 'serving', 'packages'));
-  const host = new EndpointHost({
-    store,
-    models,
-    artifacts: parts.artifacts,
-    logger: parts.logger,
-    metrics: new ServingMetrics(parts.metrics),
-    outbound: parts.config.outbound,
-    drainMs: options.drainMs,
-  });
-  const service = new LocalEndpointService({ store, host, models, logger: parts.logger });
-  const syncMs = options.syncIntervalMs ?? 2000;
-  let timer: NodeJS.Timeout | undefined;
-  let syncing = false;
-  const background: BackgroundService = {
-    name: 'endpoint-host',
-    async start() {
-      await host.loadAll();
-      timer = setInterval(() => {
-        if (syncing) return;
-        syncing = true;
-        host.sync().catch((err) => parts.logger.error({ err }, 'endpoint sync failed')).finally(() => (syncing = false));
-      }, syncMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await host.close();
-    },
-  };
-  return {
-    create: (name, input, ctx) => service.create(name, input, ctx),
-    update: (name, input, ctx) => service.update(name, input, ctx),
-    describe: (name) => service.describe(name),
-    list: () => service.list(),
-    delete: (name, ctx) => service.delete(name, ctx),
-    invoke: (name, body, opts) => service.invoke(name, body, opts),
-    deploy: (name, modelRef, opts, ctx) => service.deploy(name, modelRef, opts, ctx),
-    host,
-    background,
-    async deployStep(request) {
-      const ref = `models:/${request.model}${request.version !== undefined ? `/${request.version}` : request.alias ? `@${request.alias}` : '/latest'}`;
-      const result = await service.deploy(request.endpoint, ref, request.config as DeployOptions, { actor: request.actor });
-      return { action: result.action, endpoint: result.endpoint.name, status: result.endpoint.status, model: result.model.name, version: result.model.version, digest: result.model.digest };
-    },
-    async close() {
-      if (timer) clearInterval(timer);
-      await host.close();
-    },
-  };
-}
+/** Real-time endpoints: `platform.serving`, the endpoint host (a background service), `/api/v1/endpoints`, the invocation and OIP routes. */
+export const servingContext = defineContext<ServingContext>({
+  name: 'serving',
+  migrations: { '0004_serving': endpointTables },
+  create(parts) {
+    // Models resolve through the registry when an endpoint loads, so the two contexts may be listed in any order.
+    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry') });
+    return { service: serving, background: [serving.background], close: () => serving.close() };
+  },
+  routes: [endpointsRoutes, invocationRoutes],
+});

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { openDatabase } from './database.js';
 import { testDatabases } from './test-support/test-databases.js';
 import { migrationStatus, migrateToLatest } from './migrator.js';
+import { platformMigrations } from '../platform/migrations.js';
 import type { TestDatabase } from './test-support/test-databases.js';
 
 for (const factory of await testDatabases()) {
@@ -16,10 +17,10 @@ for (const factory of await testDatabases()) {
     after(async () => { await t?.dispose(); });
 
     it('applies every migration on open and reports none pending', async () => {
-      const status = await migrationStatus(t.db);
+      const status = await migrationStatus(t.db, platformMigrations);
       assert.ok(status.length >= 1);
       assert.ok(status.every((m) => m.appliedAt !== null), 'all migrations applied');
-      const again = await migrateToLatest(t.db);
+      const again = await migrateToLatest(t.db, platformMigrations);
       assert.deepEqual(again.applied, [], 'a second run applies nothing');
     });
 
@@ -53,7 +54,7 @@ describe('PostgreSQL connections ended by the server', { skip: postgresFactory.s
   it('survives the server ending its idle connections: the error is reported and the next query reconnects', async () => {
     const t = await postgresFactory.create();
     const errors: Error[] = [];
-    const db = await openDatabase(t.url, { poolSize: 2, onIdleConnectionError: (err) => errors.push(err) });
+    const db = await openDatabase(t.url, { migrations: platformMigrations, poolSize: 2, onIdleConnectionError: (err) => errors.push(err) });
     try {
       await sql`select 1`.execute(db.kysely);
       // Another session ends every connection of this database but its own, as a restart or failover would.
@@ -74,7 +75,7 @@ describe('SQLite file permissions', () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'capstan-db-mode-'));
     try {
       const file = path.join(root, 'home', 'capstan.db');
-      const db = await openDatabase(`sqlite://${file}`);
+      const db = await openDatabase(`sqlite://${file}`, { migrations: platformMigrations });
       try {
         assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
         assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -93,7 +94,7 @@ describe('SQLite file permissions', () => {
       const file = path.join(root, 'capstan.db');
       writeFileSync(file, '');
       chmodSync(file, 0o644);
-      const db = await openDatabase(`sqlite://${file}`);
+      const db = await openDatabase(`sqlite://${file}`, { migrations: platformMigrations });
       await db.close();
       assert.equal(statSync(file).mode & 0o777, 0o600);
     } finally {

@@ -13,6 +13,7 @@ import { CapstanError } from '../core/errors.js';
 import { fsReason } from '../core/file-errors.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { redactUrl } from '../core/config.js';
+import type { Migration } from 'kysely';
 import { migrateToLatest } from './migrator.js';
 
 /** The SQL dialect behind a Database. */
@@ -24,7 +25,12 @@ export interface DatabaseOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** SQLite busy timeout in ms; default 5000. */
   busyTimeoutMs?: number;
-  /** Apply pending migrations on open; default true. */
+  /**
+   * The migrations to apply on open, by name (the platform's set is `platformMigrations` in
+   * `src/platform/migrations.ts`, which gathers every context's); default none: the database opens as it is.
+   */
+  migrations?: Readonly<Record<string, Migration>>;
+  /** Apply `migrations` on open; default true. */
   migrate?: boolean;
   /** PostgreSQL pool size; default 10. */
   poolSize?: number;
@@ -117,7 +123,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Kyse
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }
 
-/** Opens the database named by `url` (`sqlite://file`, `sqlite::memory:`, `postgres://…`) and migrates it. */
+/** Opens the database named by `url` (`sqlite://file`, `sqlite::memory:`, `postgres://…`) and applies `options.migrations`. */
 export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
   let dialect: DialectName;
   let kysely: Kysely<any>;
@@ -149,9 +155,9 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     transaction: (fn) => kysely.transaction().execute(fn),
     close: () => kysely.destroy(),
   };
-  if (options.migrate !== false) {
+  if (options.migrate !== false && options.migrations) {
     try {
-      await migrateToLatest(database);
+      await migrateToLatest(database, options.migrations);
     } catch (err) {
       await kysely.destroy().catch(() => {});
       if (err instanceof CapstanError) throw err;

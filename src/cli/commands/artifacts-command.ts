@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { assertVersionFilesWritable } from '../../registry/version-immutability.js';
+import { assertVersionFilesWritable } from '../../registry/index.js';
 import { ArtifactsClient } from '../../sdk/artifacts-client.js';
 import { LocalArtifactsService, type ArtifactsService, type StoredArtifact } from '../../storage/artifacts/artifacts-service.js';
 import { printResult, table, withService, type ServiceAccess } from '../cli-context.js';

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { ROLES } from '../../server/auth/roles.js';
+import { ROLES, type ApiKeyAdmin } from '../../auth/index.js';
 import { KeysClient } from '../../sdk/keys-client.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
-import type { ApiKeyAdmin } from '../../server/auth/api-key-store.js';
 
 const keys: ServiceAccess<ApiKeyAdmin> = {
   local: (platform) => platform.apiKeys,

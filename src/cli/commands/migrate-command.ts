@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../../storage/database.js';
 import { migrateToLatest, migrationStatus } from '../../storage/migrator.js';
+import { platformMigrations } from '../../platform/migrations.js';
 import { allOptions, configFrom, printResult, table } from '../cli-context.js';
 
 /** `capstan migrate`: applies pending migrations to the configured metadata DB, or shows their status. */
@@ -16,14 +17,14 @@ export function migrateCommand(program: Command): void {
       const db = await openDatabase(config.databaseUrl, { synchronous: config.sqlite.synchronous, busyTimeoutMs: config.sqlite.busyTimeoutMs, migrate: false });
       try {
         if (status) {
-          const migrations = await migrationStatus(db);
+          const migrations = await migrationStatus(db, platformMigrations);
           const pending = migrations.filter((m) => !m.appliedAt).map((m) => m.name);
           printResult(cmd, { database: db.displayUrl, migrations, pending }, () =>
             [`database: ${db.displayUrl}`, table(migrations.map((m) => ({ migration: m.name, applied: m.appliedAt ?? 'pending' })))].join('\n'),
           );
           return;
         }
-        const report = await migrateToLatest(db);
+        const report = await migrateToLatest(db, platformMigrations);
         printResult(cmd, { database: db.displayUrl, ...report }, () =>
           [
             `database: ${db.displayUrl}`,

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
-import { compileApprovalPolicy } from '../../registry/approval-policy.js';
-import { isBareModelName, parseModelRef } from '../../registry/model-ref.js';
-import type { AuditEvent, ModelGroup, ModelVersion, RegistryService } from '../../registry/registry-service.js';
+import { compileApprovalPolicy } from '../../registry/index.js';
+import { isBareModelName, parseModelRef } from '../../registry/index.js';
+import type { AuditEvent, ModelGroup, ModelVersion, RegistryService } from '../../registry/index.js';
 import { RegistryClient } from '../../sdk/registry-client.js';
 import { allOptions, keyValues, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import { comparisonText } from '../comparison-text.js';

@@ -2,10 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
-import { parseHyperparameterFlags } from '../../algorithms/ncf/hyperparameters.js';
-import { parseRatingsFormat, ratingsFormats } from '../../algorithms/ncf/ratings-reader.js';
-import { synthCsv, synthesize } from '../../algorithms/ncf/synth.js';
-import type { BatchProgress } from '../../algorithms/ncf/trainer.js';
+import { loadNcfTrainer, parseHyperparameterFlags, parseRatingsFormat, ratingsFormats, synthCsv, synthesize, type BatchProgress } from '../../algorithms/ncf/index.js';
 import { allOptions, printResult } from '../cli-context.js';
 
 interface TrainFlags {
@@ -76,7 +73,7 @@ export function ncfCommand(program: Command): void {
       const o = allOptions<TrainFlags>(cmd);
       const format = o.format === undefined ? undefined : parseRatingsFormat(o.format);
       // Loaded here so other commands do not pay for starting tfjs and its wasm backend.
-      const { trainNcf } = await import('../../algorithms/ncf/train-ncf.js');
+      const { trainNcf } = await loadNcfTrainer();
       const bar = progressBar();
       const sink = o.json ? process.stderr : process.stdout;
       try {

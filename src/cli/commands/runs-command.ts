@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
-import type { MetricPoint, Run, RunStatus } from '../../registry/registry-service.js';
+import type { MetricPoint, Run, RunStatus } from '../../registry/index.js';
 import { allOptions, integerOption, keyValues, printResult, table, withService } from '../cli-context.js';
 import { comparisonText } from '../comparison-text.js';
 import type { CommandModule } from './index.js';

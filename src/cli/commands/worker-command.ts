@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { stopServices, type BackgroundService } from '../../platform/background-service.js';
+import { stopServices, type BackgroundService } from '../../core/background-service.js';
 import { assertName } from '../../core/names.js';
 import { openPlatform } from '../../platform/platform.js';
 import { shutdownSignal } from '../shutdown-signal.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthCsv, synthesize } from '../../algorithms/ncf/synth.js';
+import { synthCsv, synthesize } from '../../algorithms/ncf/index.js';
 import { CapstanError } from '../../core/errors.js';
 import { fsReason } from '../../core/file-errors.js';
 

@@ -1,6 +1,6 @@
 import { CapstanError } from '../../core/errors.js';
 import type { Platform } from '../../platform/platform.js';
-import type { ModelVersion } from '../../registry/registry-service.js';
+import type { ModelVersion } from '../../registry/index.js';
 
 /** One user's ranked recommendations as the endpoint returned them. */
 export interface UserRecommendations {

@@ -1,4 +1,4 @@
-import type { StepRecord } from '../../pipelines/execution.js';
+import type { StepRecord } from '../../pipelines/index.js';
 import { stepLine } from '../step-progress.js';
 import type { UserRecommendations } from './demo-recommendations.js';
 

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { CapstanError } from '../../core/errors.js';
 import { sleep } from '../../core/clock.js';
-import type { ExecutionRecord } from '../../pipelines/execution.js';
-import { readPipelineFile } from '../../pipelines/pipeline-source.js';
+import type { ExecutionRecord } from '../../pipelines/index.js';
+import { readPipelineFile } from '../../pipelines/index.js';
 import type { Platform } from '../../platform/platform.js';
-import type { ModelVersion } from '../../registry/registry-service.js';
+import type { ModelVersion } from '../../registry/index.js';
 import type { RunningServer } from '../../server/server.js';
 import type { DemoDataset } from './demo-data.js';
 import type { DemoReporter } from './demo-reporter.js';

@@ -1,4 +1,4 @@
-import type { ActionContext, CreateRunInput, RegistryService } from '../../registry/registry-service.js';
+import type { ActionContext, CreateRunInput, RegistryService } from '../../registry/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { MetricPoint } from '../metrics-from-logs.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/logger.js';
-import type { RegistryService } from '../../registry/registry-service.js';
+import type { RegistryService } from '../../registry/index.js';
 import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import type { StepDefinition } from '../definition.js';
 import type { ExecutionWork, StepOutput, StepRecord } from '../execution.js';

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import { sleep } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
-import type { BackgroundService } from '../../platform/background-service.js';
+import type { BackgroundService } from '../../core/background-service.js';
 import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import { inputKey } from '../artifact-digest.js';
 import type { TriggerDefinition } from '../definition.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compileConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
-import { openPlatform, type Platform } from '../platform.js';
+import { openPlatform, type Platform, type PlatformOptions } from '../platform.js';
 
 /** A platform on a throwaway home directory (SQLite, file artifacts) and its cleanup. */
 export interface TestPlatform {
@@ -15,12 +15,13 @@ export interface TestPlatform {
 
 /**
  * Opens a platform for one test, isolated from the caller's environment and `capstan.yaml`:
- * `flags` are dotted settings (`{ 'server.auth': true }`), everything else is a default.
+ * `flags` are dotted settings (`{ 'server.auth': true }`), `options.contexts` replaces the installed
+ * contexts (default all), everything else is a default.
  */
-export async function openTestPlatform(flags: Record<string, unknown> = {}): Promise<TestPlatform> {
+export async function openTestPlatform(flags: Record<string, unknown> = {}, options: Pick<PlatformOptions, 'contexts'> = {}): Promise<TestPlatform> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-test-'));
   const config = compileConfig({ flags: { home, ...flags }, env: {}, cwd: home });
-  const platform = await openPlatform({ config, logger: silentLogger() });
+  const platform = await openPlatform({ config, logger: silentLogger(), ...options });
   return {
     platform,
     home,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Type } from 'typebox';
-import { ModelVersionSchema } from '../routes/registry-schemas.js';
+import { ModelVersionSchema } from '../../registry/index.js';
 import { componentNameOf, componentSchemas, nameComponents } from './component-schemas.js';
 
 describe('component naming', () => {

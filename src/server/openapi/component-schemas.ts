@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
 import { ArtifactInfoSchema } from '../routes/artifact-routes.js';
 import { JobSchema } from '../routes/jobs-routes.js';
-import { ApiKeyInfo, CreatedKey } from '../routes/key-routes.js';
+import { ApiKeyInfoSchema as ApiKeyInfo, CreatedKeySchema as CreatedKey } from '../../auth/index.js';
 import {
   ApprovalStatusSchema,
   ArtifactFileSchema,
@@ -17,7 +17,7 @@ import {
   RunSchema,
   RunStatusSchema,
   WebhookSchema,
-} from '../routes/registry-schemas.js';
+} from '../../registry/index.js';
 import { ProblemSchema } from './problem-schema.js';
 import {
   DataCaptureSchema,

@@ -1,7 +1,7 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { errorCatalogue, type ErrorCode } from '../../core/errors.js';
-import type { RouteAccess } from '../auth/roles.js';
+import type { RouteAccess } from '../../auth/index.js';
 import { componentNameOf, nameComponents } from './component-schemas.js';
 import type { DocMedia, OperationDoc, OperationDocs } from './operation-doc.js';
 import { exampleProblem, PROBLEM_MEDIA_TYPE } from './problem-schema.js';

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
-import { assertVersionFilesWritable } from '../../registry/version-immutability.js';
+import { assertVersionFilesWritable } from '../../registry/index.js';
 import { normalizeKey, normalizePrefix } from '../../storage/artifacts/normalize-key.js';
 import type { RoutePlugin } from './index.js';
 

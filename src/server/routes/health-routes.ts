@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { CapstanError } from '../../core/errors.js';
+import { assertDatabaseReady } from '../../storage/migrator.js';
 import type { RoutePlugin } from './index.js';
 
 /** Liveness and readiness: `/healthz` answers while the process runs, `/readyz` when the DB answers too. */
@@ -10,11 +10,7 @@ export const healthRoutes: RoutePlugin = async (app, { platform }) => {
     async () => ({ status: 'ok' as const }),
   );
   app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'] } }, async () => {
-    try {
-      await platform.db.kysely.selectFrom('capstan_migrations').select('name').limit(1).execute();
-    } catch (err) {
-      throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', 'the metadata database did not answer', { cause: err });
-    }
+    await assertDatabaseReady(platform.db);
     return { status: 'ready', database: platform.db.dialect };
   });
 };

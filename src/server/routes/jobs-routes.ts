@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { actorOf } from '../auth/auth-hook.js';
+import { actorOf } from '../../auth/index.js';
 import type { JobListFilter } from '../../storage/queue/jobs-service.js';
 import type { RoutePlugin } from './index.js';
 

@@ -1,7 +1,7 @@
 import { CapstanError } from '../../core/errors.js';
+import type { TensorType } from '../../core/tensor-dtype.js';
 
-/** Element types Capstan moves between the gateway, handlers and runtimes. */
-export type TensorType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
+export { normalizeDtype, oipDatatype, tensorTypeFromOip, type TensorType } from '../../core/tensor-dtype.js';
 
 /** A typed array holding one of the supported element types. */
 export type TensorArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
@@ -25,31 +25,6 @@ const CONSTRUCTORS: Record<TensorType, new (n: number) => TensorArray> = {
   int8: Int8Array,
   bool: Uint8Array,
 };
-
-/** Open Inference Protocol datatypes and Capstan's element types, both ways. */
-const FROM_OIP: Record<string, TensorType> = { FP32: 'float32', FP64: 'float64', INT32: 'int32', INT64: 'int64', UINT8: 'uint8', INT8: 'int8', BOOL: 'bool' };
-const TO_OIP: Record<TensorType, string> = { float32: 'FP32', float64: 'FP64', int32: 'INT32', int64: 'INT64', uint8: 'UINT8', int8: 'INT8', bool: 'BOOL' };
-
-/** The element type of an OIP datatype (`FP32`), or undefined when unsupported. */
-export function tensorTypeFromOip(datatype: string): TensorType | undefined {
-  return FROM_OIP[datatype];
-}
-
-/** The OIP datatype of an element type. */
-export function oipDatatype(type: TensorType): string {
-  return TO_OIP[type];
-}
-
-/** The element type named by a signature dtype (`int64`, `float`, `FP32`), or undefined. */
-export function normalizeDtype(dtype: string | undefined): TensorType | undefined {
-  if (!dtype) return undefined;
-  const d = dtype.toLowerCase();
-  if (FROM_OIP[dtype.toUpperCase()]) return FROM_OIP[dtype.toUpperCase()];
-  if (d === 'float' || d === 'tensor(float)') return 'float32';
-  if (d === 'double') return 'float64';
-  if (d === 'long') return 'int64';
-  return (Object.keys(CONSTRUCTORS) as TensorType[]).find((t) => t === d);
-}
 
 /** Number of elements a shape holds. */
 export function elementCount(dims: readonly number[]): number {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openTestPlatform } from '../../platform/test-support/test-platform.js';
 import type { Platform } from '../../platform/platform.js';
 import { createRegistry } from '../../registry/index.js';
-import type { ModelVersion, RegisterVersionInput, RegistryService } from '../../registry/registry-service.js';
+import type { ModelVersion, RegisterVersionInput, RegistryService } from '../../registry/index.js';
 import { writeNcfPackage, type NcfFixture, type NcfFixtureOptions } from './ncf-package-fixture.js';
 
 /** Registers a version and approves it, as a person would before deploying it (serving deploys only approved versions). */

@@ -1,24 +1,12 @@
 import type { Migration } from 'kysely';
 import { foundation } from './0001-foundation.js';
-import { registry } from './0002-registry.js';
-import { pipelines } from './0003-pipelines.js';
-import { serving } from './0004-serving.js';
-import { uniqueKeyNames } from './0005-unique-key-names.js';
-import { webhookDeliveries } from './0006-webhook-deliveries.js';
-import { pipelineFencing } from './0007-pipeline-fencing.js';
-import { modelRegistrations } from './0008-model-registrations.js';
 
 /**
- * Every migration, by name; names sort in the order they apply. Each context adds its own file
- * (`0002-registry.ts`, `0003-pipelines.ts`, …) and one line here. Applied migrations never change.
+ * The storage layer's own migrations (the job queue; `0001` also created the `api_keys` table before
+ * auth became its own context, and applied migrations never change). Each context lists its own in
+ * its module; the platform merges them all (`src/platform/migrations.ts`) and Kysely applies them in
+ * name order, so every new migration takes the next free number across the platform.
  */
-export const migrations: Record<string, Migration> = {
+export const storageMigrations: Readonly<Record<string, Migration>> = {
   '0001_foundation': foundation,
-  '0002_registry': registry,
-  '0003_pipelines': pipelines,
-  '0004_serving': serving,
-  '0005_unique_key_names': uniqueKeyNames,
-  '0006_webhook_deliveries': webhookDeliveries,
-  '0007_pipeline_fencing': pipelineFencing,
-  '0008_model_registrations': modelRegistrations,
 };

@@ -1,7 +1,7 @@
 import { isCapstanError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import type { BackgroundService } from '../../platform/background-service.js';
+import type { BackgroundService } from '../../core/background-service.js';
 import type { Job, JobContext, JobHandler } from './job.js';
 import type { JobQueue } from './job-queue.js';
 import { NonRetryableError, isNonRetryable } from './non-retryable-error.js';

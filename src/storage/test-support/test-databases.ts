@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openDatabase, type Database, type DatabaseOptions } from '../database.js';
+import { platformMigrations } from '../../platform/migrations.js';
 
 /** One dialect a contract suite runs against. */
 export interface TestDatabaseFactory {
@@ -62,7 +63,7 @@ export async function testDatabases(): Promise<TestDatabaseFactory[]> {
     async create(options) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-db-'));
       const url = `sqlite://${path.join(dir, 'capstan.db')}`;
-      const db = await openDatabase(url, options);
+      const db = await openDatabase(url, { migrations: platformMigrations, ...options });
       return { db, url, dispose: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
     },
   };
@@ -81,7 +82,7 @@ export async function testDatabases(): Promise<TestDatabaseFactory[]> {
       const u = new URL(adminUrl);
       u.pathname = `/${name}`;
       const url = u.toString();
-      const db = await openDatabase(url, { poolSize: 5, ...options });
+      const db = await openDatabase(url, { migrations: platformMigrations, poolSize: 5, ...options });
       return {
         db,
         url,

@@ -1,15 +1,14 @@
 import { Type } from 'typebox';
-import type { CreateRunInput, MetricPoint, RunFilter, RunStatus } from '../../registry/registry-service.js';
-import { MAX_METRIC_BATCH } from '../../registry/run-inputs.js';
-import { actorOf } from '../auth/auth-hook.js';
-import type { RoutePlugin } from './index.js';
+import type { CreateRunInput, MetricPoint, RegistryService, RunFilter, RunStatus } from '../registry-service.js';
+import { MAX_METRIC_BATCH } from '../run-inputs.js';
+import { actorOf } from '../../auth/index.js';
+import type { ContextRoutes } from '../../storage/context-module.js';
 import { ArtifactFileSchema, ComparisonSchema, ExperimentSchema, MetricPointSchema, RunParams, RunSchema, RunStatusSchema, ScalarMap, splitList } from './registry-schemas.js';
 
 type IdP = { id: string };
 
 /** Experiment tracking: `/api/v1/experiments` and `/api/v1/runs` with params, tags, metric series and artifacts. */
-export const experimentsRoutes: RoutePlugin = async (app, { platform }) => {
-  const registry = platform.registry;
+export const experimentsRoutes: ContextRoutes<RegistryService> = async (app, { service: registry }) => {
   const tags = ['experiments'];
 
   app.get('/api/v1/experiments', { config: { access: 'viewer' }, schema: { tags, summary: 'List experiments', response: { 200: Type.Array(ExperimentSchema) } } }, async () =>

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CapstanError, toCapstanError, type ErrorCode } from '../core/errors.js';
+import { CapstanError, toCapstanError, type ErrorCode } from './errors.js';
 
 /** Maps Fastify's own error codes onto catalogue codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {

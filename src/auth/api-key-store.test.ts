@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCapstanError } from '../../core/errors.js';
-import { openTestPlatform, type TestPlatform } from '../../platform/test-support/test-platform.js';
-import { testDatabases } from '../../storage/test-support/test-databases.js';
-import { foundation } from '../../storage/migrations/0001-foundation.js';
-import { uniqueKeyNames } from '../../storage/migrations/0005-unique-key-names.js';
-import { buildApp, type CapstanApp } from '../app.js';
+import { isCapstanError } from '../core/errors.js';
+import { openTestPlatform, type TestPlatform } from '../platform/test-support/test-platform.js';
+import { testDatabases } from '../storage/test-support/test-databases.js';
+import { foundation } from '../storage/migrations/0001-foundation.js';
+import { uniqueKeyNames } from './migrations/0005-unique-key-names.js';
+import { buildApp, type CapstanApp } from '../server/app.js';
 import { ApiKeyStore } from './api-key-store.js';
 
 for (const factory of await testDatabases()) {

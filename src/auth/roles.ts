@@ -1,4 +1,4 @@
-import { CapstanError } from '../../core/errors.js';
+import { CapstanError } from '../core/errors.js';
 
 /** The roles an API key can carry (DESIGN §6). */
 export const ROLES = ['admin', 'editor', 'approver', 'invoker', 'viewer'] as const;

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CapstanError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
-import { assertName } from '../../core/names.js';
-import type { Database } from '../../storage/database.js';
+import { CapstanError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { assertName } from '../core/names.js';
+import type { Database } from '../storage/database.js';
 import { parseRole, type Role } from './roles.js';
 
 interface ApiKeysTable {

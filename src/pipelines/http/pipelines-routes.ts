@@ -4,9 +4,10 @@ import path from 'node:path';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
 import { assertName } from '../../core/names.js';
-import { parsePipelineYaml } from '../../pipelines/pipeline-source.js';
-import { actorOf } from '../auth/auth-hook.js';
-import type { RoutePlugin } from './index.js';
+import { parsePipelineYaml } from '../pipeline-source.js';
+import { actorOf } from '../../auth/index.js';
+import type { ContextRoutes } from '../../storage/context-module.js';
+import type { PipelineService } from '../pipeline-service.js';
 
 const tags = ['pipelines'];
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -45,8 +46,7 @@ async function materialise(files: Record<string, string>): Promise<string> {
 }
 
 /** Pipelines: `/api/v1/pipelines` — validate, apply, run, executions, logs (JSON or SSE), log search, webhooks. */
-export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
-  const svc = platform.pipelines;
+export const pipelinesRoutes: ContextRoutes<PipelineService> = async (app, { service: svc, logger }) => {
 
   app.post('/api/v1/pipelines/validate', { config: { access: 'viewer' }, schema: { tags, summary: 'Validate a definition without storing it', body: ApplyBody } }, async (req) => {
     const body = req.body as ApplyInput;
@@ -62,7 +62,7 @@ export const pipelinesRoutes: RoutePlugin = async (app, { platform }) => {
       // The uploaded files are the code directory's contents, whatever path `code` names on the client.
       const source = { ...parsePipelineYaml(body.yaml, body.file ?? 'pipeline.yaml', dir), codeDir: body.files ? dir : undefined };
       const result = await svc.apply(source);
-      platform.logger.info({ pipeline: result.pipeline.name, version: result.pipeline.version, actor: actorOf(req) }, 'pipeline applied');
+      logger.info({ pipeline: result.pipeline.name, version: result.pipeline.version, actor: actorOf(req) }, 'pipeline applied');
       return result;
     } finally {
       await rm(dir, { recursive: true, force: true });

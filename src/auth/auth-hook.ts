@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CapstanError } from '../../core/errors.js';
+import { CapstanError } from '../core/errors.js';
 import type { ApiKeyStore, Principal } from './api-key-store.js';
 import { isKeyless, roleSatisfies, type RouteAccess } from './roles.js';
 

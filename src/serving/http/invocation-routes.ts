@@ -2,17 +2,16 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyError } from 'fastify';
 import { Type } from 'typebox';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
-import { compileContentTypeCheck } from '../../serving/request-validation.js';
-import { decodeOipRequest, encodeOipResponse, oipTensorMetadata } from '../../serving/oip-codec.js';
-import { errorFromRequest, sendProblem } from '../problem.js';
-import type { RoutePlugin } from './index.js';
+import { compileContentTypeCheck } from '../request-validation.js';
+import { decodeOipRequest, encodeOipResponse } from '../oip-codec.js';
+import { errorFromRequest, sendProblem } from '../../core/problem.js';
+import type { ContextRoutes } from '../../storage/context-module.js';
+import type { ServingContext } from '../serving-context.js';
 
 const Name = Type.Object({ name: Type.String() });
 
 /** The Open Inference Protocol's JSON body. */
 const checkOipContentType = compileContentTypeCheck();
-
-const PLATFORMS: Record<string, string> = { onnx: 'onnxruntime_onnx', js: 'capstan_js', http: 'capstan_http' };
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -23,9 +22,9 @@ function header(value: string | string[] | undefined): string | undefined {
  * Inference Protocol v2. Bodies arrive as raw text and go to the model worker untouched, so the
  * gateway never parses a ranking request; the invocation body limit (default 6 MiB) answers 413.
  */
-export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
-  const limit = platform.config.server.invocationBodyLimit;
-  const host = () => platform.serving.host;
+export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { service: serving, config }) => {
+  const limit = config.server.invocationBodyLimit;
+  const host = () => serving.host;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limit }, (_request, body, done) => done(null, body));
@@ -74,11 +73,7 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
 
   app.get('/v2/health/live', { config: { access: 'public' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: liveness' } }, async () => ({ live: true }));
   app.get('/v2/health/ready', { config: { access: 'public' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: readiness (the metadata database answers)' } }, async () => {
-    try {
-      await platform.db.kysely.selectFrom('endpoints').select('name').limit(1).execute();
-    } catch (err) {
-      throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', 'the metadata database did not answer', { cause: err });
-    }
+    await serving.ready();
     return { ready: true };
   });
 
@@ -86,16 +81,7 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
     '/v2/models/:name',
     { config: { access: 'invoker' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: model metadata (the endpoint is the model)', params: Name } },
     async (request) => {
-      const ep = await host().ensure((request.params as { name: string }).name);
-      const variant = ep.router.get(header(request.headers['x-capstan-target-variant']) ?? '') ?? ep.variants.find((v) => v.weight > 0) ?? ep.variants[0];
-      const sig = variant.pool.signature;
-      return {
-        name: ep.name,
-        versions: [...new Set(ep.variants.map((v) => String(v.config.resolved.version)))],
-        platform: PLATFORMS[variant.config.resolved.framework] ?? variant.config.resolved.framework,
-        inputs: sig.inputs.map(oipTensorMetadata),
-        outputs: sig.outputs.map(oipTensorMetadata),
-      };
+      return serving.modelMetadata((request.params as { name: string }).name, header(request.headers['x-capstan-target-variant']));
     },
   );
 

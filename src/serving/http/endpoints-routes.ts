@@ -1,9 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
-import type { DeployOptions, EndpointConfigInput, ServingActionContext, UpdateEndpointInput } from '../../serving/index.js';
-import { actorOf } from '../auth/auth-hook.js';
-import type { RoutePlugin } from './index.js';
+import type { DeployOptions, ServingActionContext, UpdateEndpointInput } from '../endpoint-service.js';
+import type { EndpointConfigInput } from '../endpoint-config.js';
+import { actorOf } from '../../auth/index.js';
+import type { ContextRoutes } from '../../storage/context-module.js';
+import type { ServingContext } from '../serving-context.js';
 
 const Batching = Type.Object(
   {
@@ -62,8 +64,8 @@ function actionContext(request: FastifyRequest, allowUnapproved: { reason: strin
 }
 
 /** Endpoint administration under `/api/v1/endpoints` (create, update, describe, list, delete, deploy). */
-export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
-  const serving = () => platform.serving;
+export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { service }) => {
+  const serving = () => service;
   app.post(
     '/api/v1/endpoints',
     {

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
-import { assertVersionNumber } from '../../registry/model-ref.js';
-import type { ApprovalStatus, RegistryEventType, RegisterVersionInput } from '../../registry/registry-service.js';
-import { actorOf } from '../auth/auth-hook.js';
-import type { RoutePlugin } from './index.js';
+import { assertVersionNumber } from '../model-ref.js';
+import type { ApprovalStatus, RegistryEventType, RegistryService, RegisterVersionInput } from '../registry-service.js';
+import { actorOf } from '../../auth/index.js';
+import type { ContextRoutes } from '../../storage/context-module.js';
 import {
   ApprovalStatusSchema,
   ArtifactFileSchema,
@@ -38,8 +38,7 @@ const RegisterBody = Type.Object({
 });
 
 /** Model groups, versions, approval, aliases, history, comparison and webhooks: `/api/v1/models`, `/api/v1/webhooks`. */
-export const registryRoutes: RoutePlugin = async (app, { platform }) => {
-  const registry = platform.registry;
+export const registryRoutes: ContextRoutes<RegistryService> = async (app, { service: registry }) => {
   const tags = ['registry'];
   const version = (p: VersionP) => assertVersionNumber(p.name, p.version);
 

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
-import { actorOf } from '../auth/auth-hook.js';
-import { ROLES } from '../auth/roles.js';
-import type { RoutePlugin } from './index.js';
+import { actorOf } from './auth-hook.js';
+import { ROLES } from './roles.js';
+import type { ContextRoutes } from '../storage/context-module.js';
+import type { ApiKeyStore } from './api-key-store.js';
 
 /** An API key as listed: never its secret. */
 export const ApiKeyInfo = Type.Object({
@@ -21,8 +22,7 @@ export const CreatedKey = Type.Object({
 });
 
 /** API key administration under `/api/v1/keys`; admin only. */
-export const keyRoutes: RoutePlugin = async (app, { platform }) => {
-  const keys = platform.apiKeys;
+export const keyRoutes: ContextRoutes<ApiKeyStore> = async (app, { service: keys, logger }) => {
   app.get(
     '/api/v1/keys',
     { config: { access: 'admin' }, schema: { tags: ['keys'], summary: 'List API keys (never their secrets)', response: { 200: Type.Object({ items: Type.Array(ApiKeyInfo) }) } } },
@@ -42,7 +42,7 @@ export const keyRoutes: RoutePlugin = async (app, { platform }) => {
     async (request, reply) => {
       const { name, role } = request.body as { name: string; role: string };
       const created = await keys.create(name, role);
-      platform.logger.info({ keyId: created.info.id, name, role: created.info.role, actor: actorOf(request) }, 'API key created');
+      logger.info({ keyId: created.info.id, name, role: created.info.role, actor: actorOf(request) }, 'API key created');
       return reply.code(201).send(created);
     },
   );
@@ -55,7 +55,7 @@ export const keyRoutes: RoutePlugin = async (app, { platform }) => {
     async (request) => {
       const { key } = request.params as { key: string };
       const info = await keys.revoke(key);
-      platform.logger.info({ keyId: info.id, actor: actorOf(request) }, 'API key revoked');
+      logger.info({ keyId: info.id, actor: actorOf(request) }, 'API key revoked');
       return info;
     },
   );

@@ -1,0 +1,12 @@
+import { authContext } from '../auth/index.js';
+import { pipelinesContext } from '../pipelines/index.js';
+import { registryContext } from '../registry/index.js';
+import { servingContext } from '../serving/index.js';
+import type { ContextModule } from '../storage/context-module.js';
+
+/**
+ * Every context the platform installs, in build order: background services start in this order and
+ * stop, like `close`, in reverse; routes register in this order. Adding a context is one line here
+ * (see docs/architecture.md).
+ */
+export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext];
