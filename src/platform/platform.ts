@@ -10,6 +10,7 @@ import { createArtifactStore } from '../storage/artifacts/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { JobQueue } from '../storage/queue/job-queue.js';
+import { OutboxDispatcher, OutboxStore, type OutboxCrashPoint } from '../storage/outbox/index.js';
 import { Worker } from '../storage/queue/worker.js';
 import type { JobHandler } from '../storage/queue/job.js';
 import { ApiKeyStore } from '../server/auth/api-key-store.js';
@@ -31,7 +32,12 @@ export interface Platform {
   readonly db: Database;
   readonly artifacts: ArtifactStore;
   readonly queue: JobQueue;
+  /** In-process, non-durable signals (metrics, wake-ups); durable domain events go through `outbox`. */
   readonly events: EventBus;
+  /** The durable event outbox: subscribe named handlers; `capstan up` and `capstan worker` run its dispatcher. */
+  readonly outbox: OutboxDispatcher;
+  /** The outbox tables, for inspection. */
+  readonly outboxStore: OutboxStore;
   readonly apiKeys: ApiKeyStore;
   /** Prometheus registry served at `/metrics`; contexts register their own metrics on it. */
   readonly metrics: Registry;
@@ -97,6 +103,21 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   }
   const events = new EventBus((err, event) => logger.error({ err, event: event.type }, 'event subscriber failed'));
   const queue = new JobQueue(db, config.queue);
+  // --- event outbox (docs/decisions/0007-event-outbox.md) ---
+  const outboxStore = new OutboxStore(db);
+  const crash = config.testing.outboxCrash?.match(/^(before-deliver|after-deliver):(.+)$/);
+  const outbox = new OutboxDispatcher(outboxStore, logger, {
+    pollMs: config.outbox.pollMs,
+    leaseMs: config.outbox.leaseMs,
+    maxAttempts: config.outbox.maxAttempts,
+    backoffBaseMs: config.queue.backoffBaseMs,
+    backoffMaxMs: config.queue.backoffMaxMs,
+    retentionMs: config.outbox.retentionHours * 3_600_000,
+    crash: crash ? { point: crash[1] as OutboxCrashPoint, marker: crash[2] } : undefined,
+  });
+  // Writers publish each event on the local bus after commit: a wake-up, so local subscribers need not wait for a poll.
+  events.subscribe('*', () => outbox.wake());
+  // --- end event outbox ---
   const apiKeys = new ApiKeyStore(db);
   const jobHandlers = new Map<string, JobHandler>();
   // The queue worker runs whatever handlers contexts register in jobHandlers; `capstan up` starts it.
@@ -120,6 +141,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   closers.push(() => serving.close());
   const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
+  for (const sub of registryContext.subscriptions) await outbox.subscribe(sub.name, sub.patterns, sub.handler); // outbox
   closers.push(() => registryContext.close());
   background.push(registryContext.reconciler);
   // Pipelines register models in this registry and deploy through this serving context.
@@ -131,6 +153,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   pipelines.setDeployer({ deploy: (request) => serving.deployStep(request) });
   const workServices: BackgroundService[] = [pipelines.scheduler, pipelines.triggerWatcher];
   background.push(...workServices);
+  background.push(outbox); // outbox: last to start, first to stop
   installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
   closers.push(() => pipelines.close());
   let closed = false;
@@ -141,6 +164,8 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     artifacts,
     queue,
     events,
+    outbox,
+    outboxStore,
     apiKeys,
     metrics,
     jobHandlers,

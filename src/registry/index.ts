@@ -18,6 +18,8 @@ import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlWebhookStore, WEBHOOK_JOB_TYPE } from './sql-webhook-store.js';
 import { webhookDelivery } from './webhook-delivery.js';
 import { SecretBox } from '../core/secret-box.js';
+import type { OutboxHandler } from '../storage/outbox/index.js';
+import { webhookSubscription } from './webhook-subscription.js';
 
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
@@ -43,6 +45,8 @@ export interface RegistryContext {
   jobHandlers: Map<string, JobHandler>;
   /** Releases the webhook HTTP agent. */
   close(): Promise<void>;
+  /** Outbox subscriptions the platform registers (`registry.webhooks`: events to webhook delivery jobs). */
+  subscriptions: { name: string; patterns: string[]; handler: OutboxHandler }[];
   /** Removes package folders a killed registration left (runs once when the background services start). */
   reconciler: PackageReconciler;
 }
@@ -67,6 +71,7 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
     service,
     jobHandlers: new Map([[WEBHOOK_JOB_TYPE, delivery.handler as JobHandler]]),
     close: delivery.close,
+    subscriptions: [webhookSubscription(webhooks, parts.db)],
     reconciler: new PackageReconciler(store, parts.artifacts, parts.logger),
   };
 }
