@@ -138,7 +138,9 @@ export class SqlWebhookStore {
    */
   async enqueueDeliveries(t: Kysely<any>, event: DomainEvent): Promise<number> {
     const model = typeof event.data.model === 'string' ? event.data.model : undefined;
-    const rows = await (t as Kysely<RegistryTables>).selectFrom('registry_webhooks').selectAll().execute();
+    // A webhook receives the events of changes made after it was created, however late the outbox delivers them.
+    const occurredAt = Date.parse(event.time);
+    const rows = await (t as Kysely<RegistryTables>).selectFrom('registry_webhooks').selectAll().where('created_at', '<=', occurredAt).execute();
     let count = 0;
     for (const row of rows) {
       const events = parseJson<RegistryEventType[]>(row.events, []);
