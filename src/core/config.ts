@@ -147,7 +147,7 @@ export const settings: readonly Setting[] = [
   { path: 'outbox.leaseMs', env: 'CAPSTAN_OUTBOX_LEASE_MS', kind: 'int', min: 100, doc: 'Lease on a claimed event delivery in ms; a killed process\'s deliveries are retried after it. Default 30000' },
   { path: 'outbox.maxAttempts', env: 'CAPSTAN_OUTBOX_MAX_ATTEMPTS', kind: 'int', min: 1, doc: 'Attempts before an event delivery is dead. Default 10' },
   { path: 'outbox.retentionHours', env: 'CAPSTAN_OUTBOX_RETENTION_HOURS', kind: 'int', min: 1, doc: 'Hours events are kept. Default 168' },
-  { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:<file> or after-deliver:<file> makes the event dispatcher write the file and SIGKILL its process. Default unset' },
+  { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:FILE or after-deliver:FILE makes the event dispatcher write the file and SIGKILL its process. Default unset' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
