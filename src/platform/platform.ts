@@ -141,7 +141,6 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   closers.push(() => serving.close());
   const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
-  for (const sub of registryContext.subscriptions) await outbox.subscribe(sub.name, sub.patterns, sub.handler); // outbox
   closers.push(() => registryContext.close());
   background.push(registryContext.reconciler);
   // Pipelines register models in this registry and deploy through this serving context.
@@ -154,10 +153,11 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   const workServices: BackgroundService[] = [pipelines.scheduler, pipelines.triggerWatcher];
   background.push(...workServices);
   background.push(outbox); // outbox: last to start, first to stop
+  closers.push(() => outbox.stop()); // outbox: a dispatcher started by hand stops before the adapters close
   installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
   closers.push(() => pipelines.close());
   let closed = false;
-  return (platformRef = {
+  const platform: Platform = (platformRef = {
     config,
     logger,
     db,
@@ -189,4 +189,12 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
       await db.close();
     },
   });
+  // outbox: contexts' subscriptions are registered in the database on open, so every process records deliveries for them.
+  try {
+    for (const sub of registryContext.subscriptions) await outbox.subscribe(sub.name, sub.patterns, sub.handler);
+  } catch (err) {
+    await platform.close();
+    throw err;
+  }
+  return platform;
 }

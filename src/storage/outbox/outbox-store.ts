@@ -101,17 +101,20 @@ export class OutboxStore {
     if (subscriptions.length === 0) return [];
     const token = newId('lease');
     const now = this.clock.now();
-    const picked = await this.db.transaction(async (anyTrx) => {
-      const trx = q(anyTrx);
-      let pick = trx
+    const ready = (t: Kysely<OutboxTables>) =>
+      t
         .selectFrom('outbox_deliveries')
         .select(['subscription', 'event_id', 'attempts'])
         .where('state', '=', 'pending')
         .where('subscription', 'in', [...subscriptions])
         .where('next_attempt_at', '<=', now)
-        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]))
-        .orderBy('event_seq')
-        .limit(limit);
+        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]));
+    // An idle poll only reads: on SQLite the claiming transaction takes the write lock, which every
+    // process polling would otherwise take several times a second for nothing.
+    if (!(await ready(this.k).limit(1).executeTakeFirst())) return [];
+    const picked = await this.db.transaction(async (anyTrx) => {
+      const trx = q(anyTrx);
+      let pick = ready(trx).orderBy('event_seq').orderBy('subscription').limit(limit);
       if (this.db.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
       const rows = await pick.execute();
       for (const r of rows) {
