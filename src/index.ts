@@ -3,6 +3,7 @@ export { compileConfig, redactConfig, type CapstanConfig, type ConfigSources } f
 export { CapstanError, errorCatalogue, isCapstanError, type ErrorCode, type ProblemDocument } from './core/errors.js';
 export { openPlatform, type Platform, type PlatformOptions } from './platform/platform.js';
 export type { BackgroundService } from './platform/background-service.js';
+export type { OutboxEvent, OutboxHandler } from './storage/outbox/index.js';
 export { buildApp, type CapstanApp } from './server/app.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/server.js';
 export { ROLES, type Role } from './server/auth/roles.js';
