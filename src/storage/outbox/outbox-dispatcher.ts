@@ -9,7 +9,7 @@ export type OutboxCrashPoint = 'before-deliver' | 'after-deliver';
 
 /** Dispatcher settings; every field has a default. */
 export interface OutboxDispatcherOptions {
-  /** Idle poll interval in ms (a local event wakes it sooner); default 500. */
+  /** Idle poll interval in ms (a local event, or on PostgreSQL a NOTIFY from any process, wakes it sooner); default 500. */
   pollMs?: number;
   /** Lease on a claimed delivery in ms; a crashed process's deliveries are claimed again after it; default 30000. */
   leaseMs?: number;
@@ -48,6 +48,12 @@ export class OutboxDispatcher {
   private wakeUp?: () => void;
   private timer?: NodeJS.Timeout;
   private lastPrune = 0;
+  private unlisten?: () => Promise<void>;
+  private listenFailed = false;
+  private listening?: Promise<void>;
+  private lastListenTry = 0;
+  /** Set by a wake-up that came while the loop was busy, so it does not then sleep through it. */
+  private woken = false;
 
   constructor(
     private readonly store: OutboxStore,
@@ -76,8 +82,14 @@ export class OutboxDispatcher {
     this.handlers.set(name, handler);
   }
 
+  /** True while a PostgreSQL LISTEN wakes this dispatcher for appends committed by any process. */
+  get listens(): boolean {
+    return this.unlisten !== undefined;
+  }
+
   /** Asks a running loop to look for work now (the platform calls it after a local commit). */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -125,6 +137,35 @@ export class OutboxDispatcher {
     if (pruned.undelivered) this.logger.warn(pruned, 'removed outbox events past their retention that some subscription never took');
   }
 
+  /**
+   * On PostgreSQL, LISTENs for appends committed anywhere, so a delivery starts at once rather than
+   * at the next poll; polling stays the fallback, and a broken listening connection is re-opened here.
+   */
+  private async ensureListening(): Promise<void> {
+    if (this.unlisten || this.listenFailed && Date.now() - this.lastListenTry < this.o.pollMs * 10) return;
+    this.lastListenTry = Date.now();
+    try {
+      const unlisten = await this.store.listen(
+        () => this.wake(),
+        (err) => {
+          this.unlisten = undefined;
+          this.logger.warn({ err }, 'lost the connection listening for outbox events; polling until it is back');
+        },
+      );
+      if (!unlisten) return;
+      if (!this.running) {
+        await unlisten();
+        return;
+      }
+      this.unlisten = unlisten;
+      if (this.listenFailed) this.logger.info('listening for outbox events again');
+      this.listenFailed = false;
+    } catch (err) {
+      if (!this.listenFailed) this.logger.warn({ err }, 'cannot listen for outbox events; polling');
+      this.listenFailed = true;
+    }
+  }
+
   /** Starts the delivery loop. */
   async start(): Promise<void> {
     if (this.running) return;
@@ -132,13 +173,16 @@ export class OutboxDispatcher {
     this.loop = (async () => {
       while (this.running) {
         let handled = 0;
+        this.woken = false;
+        // In the background: opening a connection can hang through an outage, which polling rides out.
+        this.listening ??= this.ensureListening().finally(() => (this.listening = undefined));
         try {
           await this.pruneIfDue();
           handled = await this.dispatchOnce();
         } catch (err) {
           this.logger.error({ err }, 'event dispatch failed; retrying');
         }
-        if (handled > 0 || !this.running) continue;
+        if (handled > 0 || this.woken || !this.running) continue;
         await new Promise<void>((resolve) => {
           this.wakeUp = resolve;
           this.timer = setTimeout(resolve, this.o.pollMs);
@@ -155,5 +199,9 @@ export class OutboxDispatcher {
     this.wakeUp?.();
     await this.loop;
     this.loop = undefined;
+    await this.listening;
+    const unlisten = this.unlisten;
+    this.unlisten = undefined;
+    await unlisten?.();
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../core/logger.js';
+import { openDatabase } from '../database.js';
 import { testDatabases, type TestDatabase } from '../test-support/test-databases.js';
 import { matchesPattern } from './outbox-event.js';
 import { OutboxDispatcher } from './outbox-dispatcher.js';
@@ -144,6 +145,27 @@ for (const factory of await testDatabases()) {
         assert.deepEqual(got.map((x) => [x.id, x.type, x.data]), [[e.id, 'g.x', { hello: 'world' }]]);
       } finally {
         await dispatcher.stop();
+      }
+    });
+
+    it('on PostgreSQL, wakes a dispatcher with a long poll interval at once when another connection commits an event (LISTEN/NOTIFY)', { skip: factory.name !== 'postgres' && 'PostgreSQL only' }, async () => {
+      const dispatcher = new OutboxDispatcher(new OutboxStore(t.db), silentLogger(), { pollMs: 600_000 });
+      const other = await openDatabase(t.url, { migrate: false, poolSize: 2 });
+      let resolve!: (e: OutboxEvent) => void;
+      const delivered = new Promise<OutboxEvent>((r) => (resolve = r));
+      await dispatcher.subscribe('i.sub', ['i.*'], (event) => resolve(event));
+      await dispatcher.start();
+      try {
+        for (let i = 0; i < 400 && !dispatcher.listens; i++) await new Promise((r) => setTimeout(r, 25));
+        assert.ok(dispatcher.listens, 'the dispatcher listens for appends');
+        const e = await other.transaction((trx) => appendEvent(trx, { type: 'i.x', data: {} }));
+        let timer: NodeJS.Timeout | undefined;
+        const got = await Promise.race([delivered, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 30_000)))]);
+        clearTimeout(timer);
+        assert.equal(got?.id, e.id, 'delivered long before the next poll');
+      } finally {
+        await dispatcher.stop();
+        await other.close();
       }
     });
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { parseJson, type Database } from '../database.js';
@@ -46,6 +46,9 @@ export interface ClaimedDelivery {
 
 const q = (t: Kysely<any>) => t as Kysely<OutboxTables>;
 
+/** PostgreSQL channel an append NOTIFYs at commit, so dispatchers in other processes wake at once. */
+export const OUTBOX_CHANNEL = 'capstan_outbox';
+
 /**
  * Appends a domain event inside the caller's transaction, with one pending delivery per
  * subscription whose patterns match it: the event and its deliveries commit if and only if the
@@ -66,6 +69,8 @@ export async function appendEvent(trx: Kysely<any>, input: NewOutboxEvent, clock
     .filter((s) => parseJson<string[]>(s.patterns, []).some((p) => matchesPattern(input.type, p)))
     .map((s) => ({ subscription: s.name, event_id: id, event_seq: Number(seq), state: 'pending' as const, attempts: 0, next_attempt_at: now, lease_token: null, lease_expires_at: null, last_error: null, delivered_at: null }));
   if (rows.length) await q(trx).insertInto('outbox_deliveries').values(rows).execute();
+  // PostgreSQL holds the notification until commit and drops it on rollback; SQLite dispatchers poll.
+  if (rows.length && trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
   return { id, type: input.type, subject, time: new Date(occurredAt).toISOString(), data: input.data, seq: Number(seq) };
 }
 
@@ -83,6 +88,11 @@ export class OutboxStore {
 
   private get k(): Kysely<OutboxTables> {
     return this.db.as<OutboxTables>();
+  }
+
+  /** On PostgreSQL, calls `onNotify` whenever an append commits (see `Database.listen`); undefined on SQLite. */
+  listen(onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>> | undefined {
+    return this.db.listen?.(OUTBOX_CHANNEL, onNotify, onError);
   }
 
   /** Creates or updates a named subscription; events appended from now on that match get a delivery for it. */
