@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
+import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { cleanEnv } from './support/capstan-cli.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/outbox-process.ts', import.meta.url));
 const tsx = import.meta.resolve('tsx');
-const manifest = JSON.stringify({ name: 'm', framework: 'onnx', entry: 'model.onnx', signature: { inputs: [{ name: 'x', dtype: 'float32' }], outputs: [{ name: 'y', dtype: 'float32' }] } });
 
 /** One fixture process and the JSON lines it printed. */
 class OutboxProcess {
@@ -76,10 +76,8 @@ for (const factory of await testDatabases()) {
     before(async () => {
       home = mkdtempSync(path.join(os.tmpdir(), 'capstan-outbox-'));
       database = await factory.create();
-      pkg = path.join(home, 'pkg');
-      mkdirSync(pkg);
-      writeFileSync(path.join(pkg, 'model.json'), manifest);
-      writeFileSync(path.join(pkg, 'model.onnx'), 'weights');
+      // A real ONNX package, since registration loads the model.
+      pkg = writeNcfPackage(path.join(home, 'pkg')).dir;
       // The test's own view of the database; its dispatcher never runs.
       platform = await openPlatform({ config: compileConfig({ flags: { home, databaseUrl: database.url }, env: {}, cwd: home }), logger: silentLogger() });
     });

@@ -103,7 +103,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   }
   const events = new EventBus((err, event) => logger.error({ err, event: event.type }, 'event subscriber failed'));
   const queue = new JobQueue(db, config.queue);
-  // --- event outbox (docs/decisions/0007-event-outbox.md) ---
+  // --- event outbox (docs/decisions/0009-event-outbox.md) ---
   const outboxStore = new OutboxStore(db);
   const crash = config.testing.outboxCrash?.match(/^(before-deliver|after-deliver):(.+)$/);
   const outbox = new OutboxDispatcher(outboxStore, logger, {

@@ -6,7 +6,7 @@ import { serving } from './0004-serving.js';
 import { uniqueKeyNames } from './0005-unique-key-names.js';
 import { webhookDeliveries } from './0006-webhook-deliveries.js';
 import { pipelineFencing } from './0007-pipeline-fencing.js';
-import { outbox } from './0008-outbox.js';
+import { outbox } from './0009-outbox.js';
 
 /**
  * Every migration, by name; names sort in the order they apply. Each context adds its own file
@@ -20,5 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_unique_key_names': uniqueKeyNames,
   '0006_webhook_deliveries': webhookDeliveries,
   '0007_pipeline_fencing': pipelineFencing,
-  '0008_outbox': outbox,
+  '0009_outbox': outbox,
 };

@@ -5,7 +5,7 @@ import { parseJson, type Database } from '../database.js';
 import { describeError } from '../queue/job-queue.js';
 import { matchesPattern, type NewOutboxEvent, type OutboxEvent } from './outbox-event.js';
 
-/** The outbox tables (migration 0008). */
+/** The outbox tables (migration 0009). */
 export interface OutboxTables {
   outbox_events: { seq: number; id: string; type: string; subject: string | null; payload: string; occurred_at: number };
   outbox_subscriptions: { name: string; patterns: string; created_at: number; updated_at: number };

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openTestPlatform, type TestPlatform } from '../platform/test-support/test-platform.js';
-import { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from './sql-webhook-store.js';
-import { WEBHOOK_SUBSCRIPTION } from './webhook-subscription.js';
-
-const manifest = { name: 'm', framework: 'onnx', entry: 'model.onnx', signature: { inputs: [{ name: 'x' }], outputs: [{ name: 'y' }] } };
+import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
+import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
+import { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from '../src/registry/sql-webhook-store.js';
+import { WEBHOOK_SUBSCRIPTION } from '../src/registry/webhook-subscription.js';
 
 describe('registry webhooks fed by the event outbox', () => {
   let t: TestPlatform;
@@ -21,11 +19,7 @@ describe('registry webhooks fed by the event outbox', () => {
 
   it('turns a committed event into one delivery job per matching webhook, and a redelivered event into no second job', async () => {
     const hook = await t.platform.registry.createWebhook({ url: 'http://127.0.0.1:9/hook', events: ['model_version.created'] });
-    const dir = path.join(t.home, 'pkg');
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
-    writeFileSync(path.join(dir, 'model.onnx'), 'weights');
-    await t.platform.registry.registerVersion('hooked', { packageDir: dir });
+    await t.platform.registry.registerVersion('hooked', { packageDir: writeNcfPackage(path.join(t.home, 'pkg')).dir });
     assert.deepEqual(await webhookJobs(), [], 'no job before the outbox delivers the event');
     const [event] = await t.platform.outboxStore.events('model_version.created');
     assert.deepEqual((await t.platform.outboxStore.deliveries(event.id)).map((d) => [d.subscription, d.state]), [[WEBHOOK_SUBSCRIPTION, 'pending']]);

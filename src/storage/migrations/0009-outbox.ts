@@ -1,7 +1,7 @@
 import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
 
 /**
- * The durable event outbox (docs/decisions/0007-event-outbox.md): domain events appended in the
+ * The durable event outbox (docs/decisions/0009-event-outbox.md): domain events appended in the
  * transaction of the change that raised them, the named subscriptions that receive them, and one
  * delivery row per event and subscription, which a dispatcher in any process claims with a lease.
  */
