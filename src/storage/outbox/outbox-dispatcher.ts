@@ -142,7 +142,7 @@ export class OutboxDispatcher {
    * at the next poll; polling stays the fallback, and a broken listening connection is re-opened here.
    */
   private async ensureListening(): Promise<void> {
-    if (this.unlisten || this.listenFailed && Date.now() - this.lastListenTry < this.o.pollMs * 10) return;
+    if (this.unlisten || (this.listenFailed && Date.now() - this.lastListenTry < this.o.pollMs * 10)) return;
     this.lastListenTry = Date.now();
     try {
       const unlisten = await this.store.listen(
