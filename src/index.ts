@@ -6,6 +6,7 @@ export { newWebhookSecret, signWebhook, verifyWebhook, webhookHeaders, type Webh
 export type { BackgroundService } from './core/background-service.js';
 export { defineContext, type ContextInstance, type ContextModule, type ContextParts, type ContextRouteOptions, type ContextRoutes } from './storage/context-module.js';
 export { contextModules } from './platform/contexts.js';
+export type { OutboxEvent, OutboxHandler } from './storage/outbox/index.js';
 export { buildApp, type CapstanApp } from './server/app.js';
 export { startServer, type RunningServer, type ServerOptions } from './server/server.js';
 export { ROLES, type Role } from './auth/index.js';

@@ -50,7 +50,7 @@ for (const factory of await testDatabases()) {
 
       assert.equal(await store.updateStep(exec.id, 's', { state: 'succeeded' }, { lease: stale }), false);
       assert.equal(await store.markRunning(exec.id, stale), false);
-      assert.equal(await store.finishExecution(exec.id, 'failed', 'stale', stale), false);
+      assert.equal(await store.finishExecution(exec.id, 'failed', 'stale', stale), null);
       assert.equal(await store.renew(exec.id, stale, 60_000), false);
       assert.equal(await store.updateStep(exec.id, 's', { state: 'running', attemptToken: 't1' }, { lease: current, attempt: 'not-the-token' }), false);
       assert.equal(await store.updateStep(exec.id, 's', { state: 'running', attempts: 1, attemptToken: 't1' }, { lease: current, attempt: null }), true);

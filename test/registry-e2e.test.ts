@@ -36,6 +36,8 @@ function startReceiver(): Promise<{ server: Server; url: string; deliveries: Del
 
 /** Runs every ready webhook job through the registered handler, as a worker would, until none is left. */
 async function drainWebhooks(platform: Platform): Promise<void> {
+  // Committed events become delivery jobs through the outbox subscriber `registry.webhooks`.
+  await platform.outbox.drain();
   const handler = platform.jobHandlers.get(WEBHOOK_JOB_TYPE)!;
   for (;;) {
     const jobs = await platform.queue.lease('test-worker', { queues: [WEBHOOK_QUEUE], limit: 50 });

@@ -278,6 +278,8 @@ for (const factory of await testDatabases()) {
       assert.deepEqual((await registry.listWebhooks()).map((w) => w.id), [hook.id], 'a refused webhook is not stored');
       answers.push(500);
       await registry.setApproval('fraud', 3, { status: 'Approved' });
+      // The outbox subscriber `registry.webhooks` turns the committed event into delivery jobs.
+      await platform.outbox.drain();
       const handler = platform.jobHandlers.get(WEBHOOK_JOB_TYPE)!;
       const ctx = { signal: new AbortController().signal, heartbeat: async () => {}, assertLease: async () => {}, workerId: 'w' };
       const [job] = await platform.queue.lease('w', { queues: [WEBHOOK_QUEUE] });
@@ -295,6 +297,7 @@ for (const factory of await testDatabases()) {
 
       await registry.setApproval('fraud', 3, { status: 'Rejected' });
       await registry.setApproval('fraud', 3, { status: 'Approved' });
+      await platform.outbox.drain();
       await registry.deleteWebhook(hook.id);
       const [orphan] = await platform.queue.lease('w', { queues: [WEBHOOK_QUEUE] });
       assert.deepEqual(await handler(orphan, ctx), { skipped: 'the webhook was deleted' });

@@ -99,6 +99,16 @@ describe('configuration', () => {
     invalid({ env: { CAPSTAN_ALLOWED_ORIGINS: 'ui.example.com' } }, 'server.allowedOrigins', /is not an origin/);
   });
 
+  it('reads the outbox settings with their defaults, and refuses a test crash hook that names no point and file', () => {
+    const d = compileConfig({ env: {}, cwd: dir });
+    assert.deepEqual(d.outbox, { pollMs: 500, leaseMs: 30_000, maxAttempts: 10, retentionHours: 168 });
+    assert.equal(d.testing.outboxCrash, undefined);
+    const c = compileConfig({ env: { CAPSTAN_OUTBOX_LEASE_MS: '1500', CAPSTAN_TEST_OUTBOX_CRASH: 'after-deliver:/tmp/m' }, cwd: dir });
+    assert.equal(c.outbox.leaseMs, 1500);
+    assert.equal(c.testing.outboxCrash, 'after-deliver:/tmp/m');
+    invalid({ env: { CAPSTAN_TEST_OUTBOX_CRASH: 'sometime:/tmp/m' } }, 'testing.outboxCrash', /before-deliver:<file> or after-deliver:<file>/);
+  });
+
   it('rejects YAML in capstan.yaml over the alias limit with CAPSTAN_REQUEST_YAML_LIMIT', () => {
     const bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n';
     assert.throws(() => compileConfig({ env: {}, cwd: dir, file: yaml(bomb) }), (e: any) => e.code === 'CAPSTAN_REQUEST_YAML_LIMIT');

@@ -78,6 +78,21 @@ export interface CapstanConfig {
     /** Test only: a point where registrations pause forever (`reserved`, `uploading`, `uploaded`) after writing a marker file to `$CAPSTAN_HOME`; default none. */
     testPauseAt?: 'reserved' | 'uploading' | 'uploaded';
   };
+  outbox: {
+    /** Idle poll interval of the event dispatcher in ms; default 500. */
+    pollMs: number;
+    /** Lease on a claimed event delivery in ms; default 30000. A killed process's deliveries are retried once it expires. */
+    leaseMs: number;
+    /** Attempts before an event delivery is dead; default 10. */
+    maxAttempts: number;
+    /** Hours events are kept after they occurred; default 168 (7 days). */
+    retentionHours: number;
+  };
+  /** TEST ONLY: fault injection for crash tests; never set in production. */
+  testing: {
+    /** `before-deliver:<marker file>` or `after-deliver:<marker file>`: the event dispatcher writes the marker and SIGKILLs its process at that point of its first delivery; default unset. */
+    outboxCrash?: string;
+  };
   outbound: {
     /** Allow loopback / private / link-local targets for webhooks and external models; default false. */
     allowPrivate: boolean;
@@ -139,6 +154,11 @@ export const settings: readonly Setting[] = [
   { path: 'pipelines.killGraceMs', env: 'CAPSTAN_PIPELINES_KILL_GRACE_MS', kind: 'int', min: 0, doc: 'SIGTERM-to-SIGKILL grace for stopped steps in ms. Default 5000' },
   { path: 'registry.abandonedAfterMs', env: 'CAPSTAN_REGISTRY_ABANDONED_AFTER_MS', kind: 'int', min: 0, doc: 'Age in ms after which a restart removes the package of an unfinished registration whose process it cannot check (another host). Default 3600000' },
   { path: 'registry.testPauseAt', env: 'CAPSTAN_TEST_REGISTRY_PAUSE_AT', kind: 'enum', values: ['reserved', 'uploading', 'uploaded'], doc: 'Test only: registrations stop for good at this point (after the version number is reserved, in the middle of copying the package, or after it is copied) and write $CAPSTAN_HOME/registry-paused-<point>, so a test can kill the process there. Default none' },
+  { path: 'outbox.pollMs', env: 'CAPSTAN_OUTBOX_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval of the event dispatcher in ms. Default 500' },
+  { path: 'outbox.leaseMs', env: 'CAPSTAN_OUTBOX_LEASE_MS', kind: 'int', min: 100, doc: 'Lease on a claimed event delivery in ms; a killed process\'s deliveries are retried after it. Default 30000' },
+  { path: 'outbox.maxAttempts', env: 'CAPSTAN_OUTBOX_MAX_ATTEMPTS', kind: 'int', min: 1, doc: 'Attempts before an event delivery is dead. Default 10' },
+  { path: 'outbox.retentionHours', env: 'CAPSTAN_OUTBOX_RETENTION_HOURS', kind: 'int', min: 1, doc: 'Hours events are kept. Default 168' },
+  { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:FILE or after-deliver:FILE makes the event dispatcher write the file and SIGKILL its process. Default unset' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
   { path: 'url', env: 'CAPSTAN_URL', kind: 'string', doc: 'Server the CLI talks to. Default: none (embedded)' },
@@ -287,6 +307,13 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       abandonedAfterMs: out.registry?.abandonedAfterMs ?? 60 * 60 * 1000,
       testPauseAt: out.registry?.testPauseAt,
     },
+    outbox: {
+      pollMs: out.outbox?.pollMs ?? 500,
+      leaseMs: out.outbox?.leaseMs ?? 30_000,
+      maxAttempts: out.outbox?.maxAttempts ?? 10,
+      retentionHours: out.outbox?.retentionHours ?? 168,
+    },
+    testing: { outboxCrash: out.testing?.outboxCrash },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,
       allowHosts: out.outbound?.allowHosts ?? [],
@@ -321,6 +348,9 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     if (!origin || origin === 'null' || origin !== o.replace(/\/$/, '').toLowerCase()) {
       throw new CapstanError('CAPSTAN_CONFIG_INVALID', `server.allowedOrigins: ${JSON.stringify(o)} is not an origin like https://ui.example.com (scheme, host and port only)`, { fields: { setting: 'server.allowedOrigins' } });
     }
+  }
+  if (config.testing.outboxCrash !== undefined && !/^(before|after)-deliver:.+$/.test(config.testing.outboxCrash)) {
+    throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'testing.outboxCrash must be before-deliver:<file> or after-deliver:<file>', { fields: { setting: 'testing.outboxCrash' } });
   }
   if (config.queue.heartbeatMs >= config.queue.leaseMs) {
     throw new CapstanError('CAPSTAN_CONFIG_INVALID', 'queue.heartbeatMs must be shorter than queue.leaseMs', { fields: { setting: 'queue.heartbeatMs' } });

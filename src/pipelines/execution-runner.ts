@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sleep } from '../core/clock.js';
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
-import { newId } from '../core/ids.js';
+import { toDomainEvent } from '../storage/outbox/index.js';
 import { inputKey, resolveInput } from './artifact-digest.js';
 import { cacheKey } from './cache.js';
 import { isCommandStep, type StepDefinition } from './definition.js';
@@ -192,9 +192,11 @@ export class ExecutionRunner {
       }
       const state: ExecutionState = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
       this.lease!.stop();
-      if (!(await this.store.finishExecution(id, state, cancelled ? 'cancelled on request' : failure, this.lease!.token))) throw this.fenced(id);
+      const event = await this.store.finishExecution(id, state, cancelled ? 'cancelled on request' : failure, this.lease!.token);
+      if (!event) throw this.fenced(id);
       const done = await this.store.getExecution(id);
-      await this.options.events?.publish({ id: newId('evt'), type: `pipeline_execution.${state}`, time: new Date().toISOString(), data: { pipeline: done.pipeline, executionId: id, state } });
+      // The outbox has the durable copy; the local bus carries the same event to this process's metrics.
+      await this.options.events?.publish(toDomainEvent(event));
       return done;
     } finally {
       resolver = undefined;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CapstanError } from '../core/errors.js';
 import { parseJson, type Database } from '../storage/database.js';
+import { appendEvent, type OutboxEvent } from '../storage/outbox/index.js';
 import type { PipelineDefinition, StepType } from './definition.js';
 import type { ExecutionRecord, ExecutionState, ExecutionTrigger, ExecutionWork, PipelineRecord, StepRecord, StepState } from './execution.js';
 import { fencedStepUpdate, type Fence } from './fence.js';
@@ -339,16 +340,24 @@ export class SqlPipelineStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Ends an execution and drops its lease; false (nothing changed) when the lease token is stale. */
-  async finishExecution(id: string, state: ExecutionState, error: string | null, token: string): Promise<boolean> {
+  /**
+   * Ends an execution, drops its lease and appends `pipeline_execution.<state>` to the outbox in the
+   * same transaction; returns the event, or null (nothing changed) when the lease token is stale.
+   */
+  async finishExecution(id: string, state: ExecutionState, error: string | null, token: string): Promise<OutboxEvent | null> {
     const now = Date.now();
-    const r = await this.k
-      .updateTable('pipeline_executions')
-      .set({ state, error, finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, lease_token: null })
-      .where('id', '=', id)
-      .where('lease_token', '=', token)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.db.transaction(async (trx) => {
+      const t = trx as unknown as typeof this.k;
+      const r = await t
+        .updateTable('pipeline_executions')
+        .set({ state, error, finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, lease_token: null })
+        .where('id', '=', id)
+        .where('lease_token', '=', token)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return null;
+      const { pipeline } = await t.selectFrom('pipeline_executions').select('pipeline').where('id', '=', id).executeTakeFirstOrThrow();
+      return appendEvent(trx, { type: `pipeline_execution.${state}`, subject: `pipelines/${pipeline}/executions/${id}`, data: { pipeline, executionId: id, state }, occurredAt: now });
+    });
   }
 
   /** Asks the running scheduler to cancel; a queued execution is cancelled at once. */

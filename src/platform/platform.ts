@@ -12,10 +12,11 @@ import type { RegistryService } from '../registry/index.js';
 import type { ServingContext } from '../serving/index.js';
 import { createArtifactStore } from '../storage/artifacts/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
-import type { ContextModule, ContextParts, ContextRoutes } from '../storage/context-module.js';
+import type { ContextModule, ContextParts, ContextRoutes, OutboxSubscription } from '../storage/context-module.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { JobQueue } from '../storage/queue/job-queue.js';
 import { installQueueMetrics } from '../storage/queue/queue-metrics.js';
+import { OutboxDispatcher, OutboxStore, type OutboxCrashPoint } from '../storage/outbox/index.js';
 import { Worker } from '../storage/queue/worker.js';
 import type { JobHandler } from '../storage/queue/job.js';
 import { contextModules } from './contexts.js';
@@ -40,7 +41,12 @@ export interface Platform {
   readonly db: Database;
   readonly artifacts: ArtifactStore;
   readonly queue: JobQueue;
+  /** In-process, non-durable signals (metrics, wake-ups); durable domain events go through `outbox`. */
   readonly events: EventBus;
+  /** The durable event outbox: subscribe named handlers; `capstan up` and `capstan worker` run its dispatcher. */
+  readonly outbox: OutboxDispatcher;
+  /** The outbox tables, for inspection. */
+  readonly outboxStore: OutboxStore;
   /** API keys (`src/auth`): create, list, revoke, authenticate. */
   readonly apiKeys: ApiKeyStore;
   /** Prometheus registry served at `/metrics`; contexts register their own metrics on it. */
@@ -116,6 +122,20 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   }
   const events = new EventBus((err, event) => logger.error({ err, event: event.type }, 'event subscriber failed'));
   const queue = new JobQueue(db, config.queue);
+  // The durable event outbox (docs/decisions/0009-event-outbox.md).
+  const outboxStore = new OutboxStore(db);
+  const crash = config.testing.outboxCrash?.match(/^(before-deliver|after-deliver):(.+)$/);
+  const outbox = new OutboxDispatcher(outboxStore, logger, {
+    pollMs: config.outbox.pollMs,
+    leaseMs: config.outbox.leaseMs,
+    maxAttempts: config.outbox.maxAttempts,
+    backoffBaseMs: config.queue.backoffBaseMs,
+    backoffMaxMs: config.queue.backoffMaxMs,
+    retentionMs: config.outbox.retentionHours * 3_600_000,
+    crash: crash ? { point: crash[1] as OutboxCrashPoint, marker: crash[2] } : undefined,
+  });
+  // Writers publish each event on the local bus after commit: a wake-up, so local subscribers need not wait for a poll.
+  events.subscribe('*', () => outbox.wake());
   const jobHandlers = new Map<string, JobHandler>();
   // The queue worker runs whatever handlers contexts register in jobHandlers; `capstan up` starts it.
   const background: BackgroundService[] = [new Worker({ queue, handlers: jobHandlers, logger })];
@@ -130,6 +150,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   };
   const parts: ContextParts = { config, logger, db, artifacts, queue, events, metrics, use: context };
   const contexts: InstalledContext[] = [];
+  const subscriptions: OutboxSubscription[] = [];
   try {
     for (const module of modules) {
       if (services.has(module.name)) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_DUPLICATE', `two contexts are named ${module.name}`, { fields: { context: module.name } });
@@ -139,6 +160,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
       for (const [type, handler] of built.jobHandlers ?? []) jobHandlers.set(type, handler);
       background.push(...(built.background ?? []));
       workServices.push(...(built.workServices ?? []));
+      subscriptions.push(...(built.subscriptions ?? []));
       if (built.close) closers.push(built.close);
     }
   } catch (err) {
@@ -147,14 +169,18 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
     await db.close();
     throw err;
   }
+  background.push(outbox); // last to start, first to stop
+  closers.push(() => outbox.stop()); // a dispatcher started by hand stops before the adapters close
   let closed = false;
-  return {
+  const platform: Platform = {
     config,
     logger,
     db,
     artifacts,
     queue,
     events,
+    outbox,
+    outboxStore,
     metrics,
     jobHandlers,
     background,
@@ -189,4 +215,12 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
       await db.close();
     },
   };
+  // Contexts' subscriptions are registered in the database on open, so every process records deliveries for them.
+  try {
+    for (const sub of subscriptions) await outbox.subscribe(sub.name, sub.patterns, sub.handler);
+  } catch (err) {
+    await platform.close();
+    throw err;
+  }
+  return platform;
 }

@@ -24,6 +24,8 @@ import { registry as registryTables } from './migrations/0002-registry.js';
 import { modelRegistrations } from './migrations/0008-model-registrations.js';
 import { experimentsRoutes } from './http/experiments-routes.js';
 import { registryRoutes } from './http/registry-routes.js';
+import type { OutboxHandler } from '../storage/outbox/index.js';
+import { webhookSubscription } from './webhook-subscription.js';
 
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
@@ -68,6 +70,8 @@ export interface RegistryContext {
   jobHandlers: Map<string, JobHandler>;
   /** Releases the webhook HTTP agent. */
   close(): Promise<void>;
+  /** Outbox subscriptions the platform registers (`registry.webhooks`: events to webhook delivery jobs). */
+  subscriptions: { name: string; patterns: string[]; handler: OutboxHandler }[];
   /** Removes package folders a killed registration left (runs once when the background services start). */
   reconciler: PackageReconciler;
 }
@@ -93,6 +97,7 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
     service,
     jobHandlers: new Map([[WEBHOOK_JOB_TYPE, delivery.handler as JobHandler]]),
     close: delivery.close,
+    subscriptions: [webhookSubscription(webhooks, parts.db)],
     reconciler: new PackageReconciler(store, parts.artifacts, parts.logger, { abandonedAfterMs: parts.config.registry.abandonedAfterMs }),
   };
 }
@@ -103,7 +108,7 @@ export const registryContext = defineContext<RegistryService>({
   migrations: { '0002_registry': registryTables, '0008_model_registrations': modelRegistrations },
   create(parts) {
     const ctx = createRegistry(parts);
-    return { service: ctx.service, jobHandlers: ctx.jobHandlers, background: [ctx.reconciler], close: ctx.close };
+    return { service: ctx.service, jobHandlers: ctx.jobHandlers, background: [ctx.reconciler], subscriptions: ctx.subscriptions, close: ctx.close };
   },
   routes: [experimentsRoutes, registryRoutes],
 });

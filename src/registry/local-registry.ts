@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { assertOutboundUrl, type OutboundSettings } from '../core/outbound-guard.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { appendEvent } from '../storage/outbox/index.js';
 import { compileApprovalPolicy, evaluateApprovalPolicy } from './approval-policy.js';
 import { buildComparison, checkColumns } from './comparison.js';
 import { ExperimentTracking, localActor } from './experiment-tracking.js';
@@ -73,9 +74,9 @@ function checkLineage(input: unknown): Lineage {
 }
 
 /**
- * The registry on the embedded platform. Every state change writes its audit record and enqueues
- * its webhook deliveries in the same transaction (a transactional outbox), then publishes the event
- * on the in-process bus once the transaction has committed.
+ * The registry on the embedded platform. Every state change writes its audit record and appends its
+ * domain event to the outbox in the same transaction (webhooks are one outbox subscriber), then
+ * publishes the event on the in-process bus once the transaction has committed.
  */
 export class LocalRegistry extends ExperimentTracking implements RegistryService {
   private readonly store: SqlRegistryStore;
@@ -145,6 +146,11 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
 
   private event(type: RegistryEventType, data: Record<string, unknown>): DomainEvent {
     return { id: newId('evt'), type, time: new Date().toISOString(), data };
+  }
+
+  private async append(t: RegistryQuery, e: DomainEvent): Promise<void> {
+    const d = e.data as { model: string; version: number };
+    await appendEvent(t, { id: e.id, type: e.type, subject: `models/${d.model}/${d.version}`, data: e.data, occurredAt: Date.parse(e.time) });
   }
 
   private async publish(events: DomainEvent[]): Promise<void> {
@@ -223,7 +229,7 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
           out.push(this.event('model_version.approved', { ...this.eventData(name, row, system), from: 'PendingManualApproval', comment: outcome.reason }));
         }
       }
-      for (const e of out) await this.deps.webhooks.enqueueDeliveries(t, e);
+      for (const e of out) await this.append(t, e);
       return out;
     });
     await source.cleanup().catch((err) => this.deps.logger.warn({ err }, 'could not remove a staged upload'));
@@ -287,7 +293,7 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
       if (input.status === 'PendingManualApproval') return [];
       const type = input.status === 'Approved' ? 'model_version.approved' : 'model_version.rejected';
       const e = this.event(type, { ...this.eventData(name, { ...row, approval: input.status }, actor), from: row.approval, comment });
-      await this.deps.webhooks.enqueueDeliveries(t, e);
+      await this.append(t, e);
       return [e];
     });
     await this.publish(events);
@@ -306,7 +312,7 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
       if (before === n) return [];
       await this.store.audit(t, group.id, { version: n, action: 'alias.set', actor, alias, from: before === null ? null : String(before), to: String(n) });
       const e = this.event('model_version.alias_set', { ...this.eventData(name, row, actor), alias, previousVersion: before });
-      await this.deps.webhooks.enqueueDeliveries(t, e);
+      await this.append(t, e);
       return [e];
     });
     await this.publish(events);

@@ -43,7 +43,7 @@ export interface AuditInput {
 
 /**
  * Model groups, versions, aliases and the audit trail in the metadata DB. Every method takes the
- * handle to run on, so the service can group writes, their audit records and webhook jobs in one
+ * handle to run on, so the service can group writes, their audit records and outbox events in one
  * transaction.
  */
 export class SqlRegistryStore {

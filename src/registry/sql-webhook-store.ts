@@ -134,12 +134,15 @@ export class SqlWebhookStore {
   }
 
   /**
-   * Enqueues one delivery job per matching subscription inside the caller's transaction, so an event
-   * is delivered if and only if the change that caused it commits (a transactional outbox).
+   * Enqueues one delivery job per matching subscription inside the caller's transaction. The outbox
+   * subscriber `registry.webhooks` calls it for each committed event; redelivering an event is
+   * harmless, since each job's idempotency key is webhook id + event id.
    */
   async enqueueDeliveries(t: Kysely<any>, event: DomainEvent): Promise<number> {
     const model = typeof event.data.model === 'string' ? event.data.model : undefined;
-    const rows = await (t as Kysely<RegistryTables>).selectFrom('registry_webhooks').selectAll().execute();
+    // A webhook receives the events of changes made after it was created, however late the outbox delivers them.
+    const occurredAt = Date.parse(event.time);
+    const rows = await (t as Kysely<RegistryTables>).selectFrom('registry_webhooks').selectAll().where('created_at', '<=', occurredAt).execute();
     let count = 0;
     for (const row of rows) {
       const events = parseJson<RegistryEventType[]>(row.events, []);

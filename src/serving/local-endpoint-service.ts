@@ -137,7 +137,7 @@ export class LocalEndpointService implements EndpointService {
     }
     let updated: Endpoint;
     try {
-      updated = await this.deps.store.replaceConfig(name, current.generation, config, 'InService');
+      updated = await this.deps.store.replaceConfig(name, current.generation, config, 'InService', actor);
     } catch (err) {
       await this.deps.host.discard(prepared);
       throw err;
@@ -155,7 +155,7 @@ export class LocalEndpointService implements EndpointService {
   }
 
   async delete(name: string, ctx: ServingActionContext = {}): Promise<void> {
-    if (!(await this.deps.store.delete(name))) {
+    if (!(await this.deps.store.delete(name, ctx.actor ?? defaultActor()))) {
       throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', `no endpoint ${name}`, { fields: { endpoint: name } });
     }
     this.deps.logger.info({ endpoint: name, actor: ctx.actor ?? defaultActor() }, 'endpoint deleted');

@@ -1,6 +1,8 @@
 import { CapstanError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import type { Kysely } from 'kysely';
 import { nowMs, parseJson, type Database } from '../storage/database.js';
+import { appendEvent } from '../storage/outbox/index.js';
 import type { DataCaptureConfig, EndpointStatus } from './endpoint-config.js';
 import type { ApprovalOverride, Endpoint, StoredVariant } from './endpoint.js';
 
@@ -51,7 +53,12 @@ function toEndpoint(row: Row): Endpoint {
   };
 }
 
-/** Endpoint rows in the metadata DB (SQLite or PostgreSQL). */
+/** What an endpoint event says about its variants: name, weight and the model version each serves. */
+function variantSummary(config: StoredConfig): { name: string; weight: number; model: string; version: number }[] {
+  return config.variants.map((v) => ({ name: v.name, weight: v.weight, model: v.resolved.name, version: v.resolved.version }));
+}
+
+/** Endpoint rows in the metadata DB (SQLite or PostgreSQL); every change of configuration appends its outbox event. */
 export class SqlEndpointStore {
   constructor(private readonly db: Database) {}
 
@@ -59,12 +66,18 @@ export class SqlEndpointStore {
     return this.db.as<EndpointsTable>();
   }
 
-  /** Inserts a new endpoint; CAPSTAN_SERVING_ENDPOINT_EXISTS when the name is taken. */
+  /**
+   * Inserts a new endpoint and appends `endpoint.created` to the outbox in the same transaction;
+   * CAPSTAN_SERVING_ENDPOINT_EXISTS when the name is taken.
+   */
   async insert(name: string, status: EndpointStatus, config: StoredConfig, createdBy: string): Promise<Endpoint> {
     const now = nowMs();
     const row: Row = { id: newId('ep'), name, status, status_reason: null, config: JSON.stringify(config), generation: 1, created_by: createdBy, created_at: now, updated_at: now };
     try {
-      await this.k.insertInto('endpoints').values(row).execute();
+      await this.db.transaction(async (trx) => {
+        await (trx as unknown as Kysely<EndpointsTable>).insertInto('endpoints').values(row).execute();
+        await appendEvent(trx, { type: 'endpoint.created', subject: `endpoints/${name}`, data: { endpoint: name, generation: 1, variants: variantSummary(config), actor: createdBy }, occurredAt: now });
+      });
     } catch (err) {
       if (/unique|duplicate/i.test(String((err as Error).message))) {
         throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_EXISTS', `endpoint ${name} already exists; use update or deploy`, { fields: { endpoint: name } });
@@ -107,23 +120,32 @@ export class SqlEndpointStore {
   /**
    * Stores a configuration that has loaded and bumps the generation, only if the generation is still
    * `expected` — two concurrent updates cannot silently overwrite each other (CAPSTAN_DB_CONFLICT).
+   * Appends `endpoint.updated` to the outbox in the same transaction.
    */
-  async replaceConfig(name: string, expected: number, config: StoredConfig, status: EndpointStatus): Promise<Endpoint> {
-    const result = await this.k
-      .updateTable('endpoints')
-      .set({ config: JSON.stringify(config), generation: expected + 1, status, status_reason: null, updated_at: nowMs() })
-      .where('name', '=', name)
-      .where('generation', '=', expected)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
-      throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} was changed by someone else meanwhile; describe it and retry`, { fields: { endpoint: name } });
-    }
+  async replaceConfig(name: string, expected: number, config: StoredConfig, status: EndpointStatus, actor = 'unknown'): Promise<Endpoint> {
+    const now = nowMs();
+    await this.db.transaction(async (trx) => {
+      const result = await (trx as unknown as Kysely<EndpointsTable>)
+        .updateTable('endpoints')
+        .set({ config: JSON.stringify(config), generation: expected + 1, status, status_reason: null, updated_at: now })
+        .where('name', '=', name)
+        .where('generation', '=', expected)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) {
+        throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} was changed by someone else meanwhile; describe it and retry`, { fields: { endpoint: name } });
+      }
+      await appendEvent(trx, { type: 'endpoint.updated', subject: `endpoints/${name}`, data: { endpoint: name, generation: expected + 1, variants: variantSummary(config), actor }, occurredAt: now });
+    });
     return this.get(name);
   }
 
-  /** Deletes an endpoint; false when it did not exist. */
-  async delete(name: string): Promise<boolean> {
-    const result = await this.k.deleteFrom('endpoints').where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  /** Deletes an endpoint and appends `endpoint.deleted` in the same transaction; false when it did not exist. */
+  async delete(name: string, actor = 'unknown'): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const result = await (trx as unknown as Kysely<EndpointsTable>).deleteFrom('endpoints').where('name', '=', name).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await appendEvent(trx, { type: 'endpoint.deleted', subject: `endpoints/${name}`, data: { endpoint: name, actor } });
+      return true;
+    });
   }
 }

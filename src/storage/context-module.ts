@@ -9,6 +9,7 @@ import type { ArtifactStore } from './artifacts/artifact-store.js';
 import type { Database } from './database.js';
 import type { JobQueue } from './queue/job-queue.js';
 import type { JobHandler } from './queue/job.js';
+import type { OutboxHandler } from './outbox/index.js';
 
 /**
  * What every context is built from: the platform's configuration and shared adapters, plus lazy
@@ -32,6 +33,13 @@ export interface ContextParts {
   use<T>(name: string): T;
 }
 
+/** A named, durable subscription to domain events (`model_version.*`, `*`): see docs/events.md. */
+export interface OutboxSubscription {
+  name: string;
+  patterns: string[];
+  handler: OutboxHandler;
+}
+
 /** A built context: its service and what it contributes to the platform. */
 export interface ContextInstance<S> {
   /** The context's service, reachable as `platform.context(name)` and handed to its routes. */
@@ -45,6 +53,8 @@ export interface ContextInstance<S> {
    * `capstan worker` runs them too, so any number of processes share that work; default none.
    */
   workServices?: BackgroundService[];
+  /** Durable event subscriptions (the outbox delivers each matching event at least once); default none. */
+  subscriptions?: OutboxSubscription[];
   /** Releases what the context holds (agents, endpoint workers); runs in reverse context order on close. */
   close?(): Promise<void> | void;
 }

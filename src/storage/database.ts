@@ -57,6 +57,12 @@ export interface Database {
   as<T>(): Kysely<T>;
   /** Runs `fn` in a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of deadlocking). */
   transaction<R>(fn: (trx: Transaction<any>) => Promise<R>): Promise<R>;
+  /**
+   * PostgreSQL only (undefined on SQLite): holds a connection of its own that LISTENs on `channel` and
+   * calls `onNotify` for each NOTIFY; `onError` hears that the connection broke (nothing is
+   * re-established). Resolves with the function that stops listening and releases the connection.
+   */
+  listen?(channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>>;
   /** Closes the pool or file handle. */
   close(): Promise<void>;
 }
@@ -99,7 +105,7 @@ async function openSqlite(file: string, options: DatabaseOptions): Promise<Kysel
   return new Kysely<any>({ dialect: immediateSqliteDialect(new SqliteDialect({ database: handle })) });
 }
 
-async function openPostgres(url: string, options: DatabaseOptions): Promise<Kysely<any>> {
+async function openPostgres(url: string, options: DatabaseOptions): Promise<{ kysely: Kysely<any>; pool: import('pg').Pool }> {
   const pg = await import('pg');
   const Pool = pg.default.Pool;
   const types = pg.default.types;
@@ -120,13 +126,44 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Kyse
   // also emits 'error', where the pool has no listener: that too would crash the process in an outage.
   // The query in flight or the next one fails instead, and the pool discards the connection.
   pool.on('connect', (client) => client.on('error', (err) => options.onIdleConnectionError?.(err)));
-  return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return { kysely: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool };
+}
+
+/** LISTEN on a dedicated pool connection (see `Database.listen`). */
+async function listenOn(pool: import('pg').Pool, channel: string, onNotify: () => void, onError: (err: Error) => void): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+  const client = await pool.connect();
+  let released = false;
+  const release = (err?: Error) => {
+    if (released) return;
+    released = true;
+    client.release(err);
+  };
+  client.on('notification', (n) => {
+    if (n.channel === channel) onNotify();
+  });
+  client.on('error', (err) => {
+    release(err);
+    onError(err);
+  });
+  try {
+    await client.query(`listen ${channel}`);
+  } catch (err) {
+    release(err as Error);
+    throw err;
+  }
+  return async () => {
+    if (released) return;
+    await client.query(`unlisten ${channel}`).catch(() => {});
+    release();
+  };
 }
 
 /** Opens the database named by `url` (`sqlite://file`, `sqlite::memory:`, `postgres://…`) and applies `options.migrations`. */
 export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
   let dialect: DialectName;
   let kysely: Kysely<any>;
+  let pool: import('pg').Pool | undefined;
   const displayUrl = redactUrl(url);
   try {
     if (url.startsWith('sqlite:')) {
@@ -136,7 +173,7 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
       kysely = await openSqlite(file, options);
     } else if (/^postgres(ql)?:\/\//.test(url)) {
       dialect = 'postgres';
-      kysely = await openPostgres(url, options);
+      ({ kysely, pool } = await openPostgres(url, options));
     } else {
       throw new CapstanError('CAPSTAN_DB_URL_INVALID', 'the database URL must start with sqlite:// or postgres://');
     }
@@ -153,6 +190,7 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     kysely,
     as: <T>() => kysely as unknown as Kysely<T>,
     transaction: (fn) => kysely.transaction().execute(fn),
+    listen: pool ? (channel, onNotify, onError) => listenOn(pool, channel, onNotify, onError) : undefined,
     close: () => kysely.destroy(),
   };
   if (options.migrate !== false && options.migrations) {

@@ -43,7 +43,8 @@ export const workerCommand: CommandModule = (program: Command) => {
       const platform = await openPlatform({ config, logger });
       try {
         const worker = new Worker({ queue: platform.queue, handlers: platform.jobHandlers, queues: o.queues, graceMs, logger });
-        const services = o.pipelines === false ? [] : platform.workServices;
+        // The event outbox dispatcher runs here too, so events of CLI changes reach webhooks without a `capstan up`.
+        const services = [...(o.pipelines === false ? [] : platform.workServices), platform.outbox];
         const stopped = shutdownSignal();
         const started: BackgroundService[] = [];
         try {

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { foundation } from './0001-foundation.js';
+import { outbox } from './0009-outbox.js';
 
 /**
  * The storage layer's own migrations (the job queue; `0001` also created the `api_keys` table before
@@ -9,4 +10,5 @@ import { foundation } from './0001-foundation.js';
  */
 export const storageMigrations: Readonly<Record<string, Migration>> = {
   '0001_foundation': foundation,
+  '0009_outbox': outbox,
 };
