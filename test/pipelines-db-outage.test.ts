@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runningInCi } from '../src/core/config.js';
 import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
@@ -31,7 +32,7 @@ function alive(pid: number): boolean {
 // must run exactly once to its end: the attempt that lost its lease is stopped (its process too), and
 // nothing it does afterwards — state, outputs, log lines, registry run — lands. The test stops a
 // private cluster for real (the machine's shared server is used by other suites).
-describe('a PostgreSQL outage longer than the lease, mid-step', { skip: process.env.CI ? undefined : privatePostgresUnavailable() }, () => {
+describe('a PostgreSQL outage longer than the lease, mid-step', { skip: runningInCi() ? undefined : privatePostgresUnavailable() }, () => {
   let pg: PrivatePostgres;
   let t: TestPlatform;
   before(async () => {

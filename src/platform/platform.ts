@@ -102,25 +102,12 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   // The queue worker runs whatever handlers contexts register in jobHandlers; `capstan up` starts it.
   const background: BackgroundService[] = [new Worker({ queue, handlers: jobHandlers, logger })];
   const metrics = new Registry();
-  let platformRef: Platform | undefined;
-  // Serving resolves models through the registry lazily, so the two contexts can be wired in any order.
-  const serving = createServing({
-    config,
-    db,
-    artifacts,
-    logger,
-    metrics,
-    registry: () => {
-      const registry = (platformRef as { registry?: RegistryService } | undefined)?.registry;
-      if (!registry) throw new Error('the model registry is not installed on this platform');
-      return registry;
-    },
-  });
-  background.push(serving.background);
-  closers.push(() => serving.close());
   const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
   closers.push(() => registryContext.close());
+  const serving = createServing({ config, db, artifacts, logger, metrics, registry: () => registryContext.service });
+  background.push(serving.background);
+  closers.push(() => serving.close());
   background.push(registryContext.reconciler);
   // Pipelines register models in this registry and deploy through this serving context.
   const pipelines = new PipelineService({ db, artifacts, logger, events, registry: () => registryContext.service }, {
@@ -134,7 +121,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   installPlatformMetrics({ metrics, events, logger, jobStats: () => queue.stats(), execution: (id) => pipelines.execution(id) });
   closers.push(() => pipelines.close());
   let closed = false;
-  return (platformRef = {
+  return {
     config,
     logger,
     db,
@@ -163,5 +150,5 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
       await artifacts.close();
       await db.close();
     },
-  });
+  };
 }
