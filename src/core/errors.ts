@@ -128,7 +128,6 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register or check the model' },
   CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
   CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED: { status: 409, title: 'The model version to deploy is not approved' },
-  CAPSTAN_PIPELINE_TRIGGER_NOT_FOUND: { status: 404, title: 'No such pipeline trigger' },
   CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature is missing, stale or wrong' },
 
   // real-time serving
@@ -145,7 +144,6 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_INVALID_INPUT: { status: 400, title: 'The input does not fit the model' },
   CAPSTAN_SERVING_UNKNOWN_IDS: { status: 400, title: 'The request names users or items the model does not know' },
   CAPSTAN_SERVING_PAYLOAD_TOO_LARGE: { status: 413, title: 'The invocation body is too large' },
-  CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The invocation content type is not supported' },
   CAPSTAN_SERVING_PROTOCOL_UNSUPPORTED: { status: 400, title: 'The model does not support this protocol' },
   CAPSTAN_SERVING_MODEL_ERROR: { status: 500, title: 'The model failed while handling the request' },
   CAPSTAN_SERVING_MODEL_CRASHED: { status: 500, title: 'The model worker crashed while handling the request' },

@@ -19,8 +19,7 @@ export interface TestPlatform {
  */
 export async function openTestPlatform(flags: Record<string, unknown> = {}): Promise<TestPlatform> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-test-'));
-  const config = compileConfig({ flags: { home, ...flags }, env: {}, cwd: home });
-  const platform = await openPlatform({ config, logger: silentLogger() });
+  const platform = await openPlatformAt(home, flags);
   return {
     platform,
     home,
@@ -29,4 +28,12 @@ export async function openTestPlatform(flags: Record<string, unknown> = {}): Pro
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Opens a platform on an existing home (one a CLI run filled) for a test to inspect, isolated like
+ * `openTestPlatform` from the environment and from any `capstan.yaml` in the working directory.
+ */
+export function openPlatformAt(home: string, flags: Record<string, unknown> = {}): Promise<Platform> {
+  return openPlatform({ config: compileConfig({ flags: { home, ...flags }, env: {}, cwd: home }), logger: silentLogger() });
 }
