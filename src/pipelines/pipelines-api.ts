@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { listCodeFiles } from './code-snapshot.js';
 import type { PipelineDefinition } from './definition.js';
 import type { ExecutionRecord, ExecutionState, LogLine, PipelineRecord } from './execution.js';
