@@ -161,6 +161,8 @@ export interface CapstanErrorOptions {
   fields?: Record<string, unknown>;
   /** Extra response headers (e.g. `Retry-After`). */
   headers?: Record<string, string>;
+  /** False when trying again cannot help (bad input, missing model): a job goes dead, a step fails without retrying; default true. */
+  retryable?: boolean;
 }
 
 /**
@@ -173,6 +175,8 @@ export class CapstanError extends Error {
   readonly title: string;
   readonly fields: Record<string, unknown>;
   readonly headers: Record<string, string>;
+  /** False when trying again cannot help; read through `isRetryable`. */
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, detail?: string, options: CapstanErrorOptions = {}) {
     const spec: ErrorSpec = errorCatalogue[code];
@@ -183,6 +187,7 @@ export class CapstanError extends Error {
     this.title = spec.title;
     this.fields = options.fields ?? {};
     this.headers = options.headers ?? {};
+    this.retryable = options.retryable ?? true;
   }
 
   /** The RFC 9457 problem document for this error. */
@@ -208,6 +213,15 @@ export interface ProblemDocument {
   code: ErrorCode;
   instance?: string;
   [field: string]: unknown;
+}
+
+/**
+ * The one "do not retry" signal, read by the job queue and the pipeline retry policy alike: an error
+ * whose `retryable` is `false` (a CapstanError built with `retryable: false`, the queue's
+ * NonRetryableError, or any error a handler flags so) is not worth another attempt.
+ */
+export function isRetryable(err: unknown): boolean {
+  return !(typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false);
 }
 
 /** True when `err` is a CapstanError, optionally with the given code. */

@@ -16,7 +16,7 @@ export const runConditionStep: StepHandler = async (inv) => {
 export const runFailStep: StepHandler = async (inv) => {
   const step = inv.step as FailStep;
   inv.log('system', step.message);
-  throw new CapstanError('CAPSTAN_PIPELINE_FAIL_STEP', step.message, { fields: { retryable: false } });
+  throw new CapstanError('CAPSTAN_PIPELINE_FAIL_STEP', step.message, { retryable: false });
 };
 
 /**
@@ -27,14 +27,14 @@ export const runFailStep: StepHandler = async (inv) => {
 async function assertApproved(step: DeployStep, ref: string, services: StepServices): Promise<void> {
   const registry = services.registry?.();
   if (!registry) {
-    throw new CapstanError('CAPSTAN_PIPELINE_REGISTRY_MISSING', `step "${step.name}" cannot check the approval of ${ref}: no registry is installed`, { fields: { retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_REGISTRY_MISSING', `step "${step.name}" cannot check the approval of ${ref}: no registry is installed`, { retryable: false });
   }
   const v = await registry.resolve(ref);
   if (v.approval === 'Approved') return;
   throw new CapstanError(
     'CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED',
     `step "${step.name}": ${v.name}/${v.version} is ${v.approval}, so it was not deployed; approve it (capstan models approve ${v.name} ${v.version}) and deploy it (capstan endpoints deploy ${step.endpoint} --model models:/${v.name}/${v.version}), or set require_approval: false on the step`,
-    { fields: { retryable: false, modelName: v.name, version: v.version } },
+    { retryable: false, fields: { modelName: v.name, version: v.version } },
   );
 }
 
@@ -43,13 +43,13 @@ export const runDeployStep: StepHandler = async (inv, services) => {
   const step = inv.step as DeployStep;
   const deployer = services.deployer?.();
   if (!deployer) {
-    throw new CapstanError('CAPSTAN_PIPELINE_DEPLOYER_MISSING', `step "${step.name}" cannot deploy endpoint "${step.endpoint}": no deployer is registered (the serving context is not installed)`, { fields: { retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_DEPLOYER_MISSING', `step "${step.name}" cannot deploy endpoint "${step.endpoint}": no deployer is registered (the serving context is not installed)`, { retryable: false });
   }
   let version: number | undefined;
   if (step.version !== undefined) {
     version = Number(step.version);
     if (!Number.isSafeInteger(version) || version < 1) {
-      throw new CapstanError('CAPSTAN_PIPELINE_REFERENCE_UNRESOLVED', `step "${step.name}": version ${JSON.stringify(step.version)} is not a positive integer`, { fields: { retryable: false } });
+      throw new CapstanError('CAPSTAN_PIPELINE_REFERENCE_UNRESOLVED', `step "${step.name}": version ${JSON.stringify(step.version)} is not a positive integer`, { retryable: false });
     }
   }
   const ref = `models:/${step.model}${version ? `/${version}` : `@${step.alias}`}`;

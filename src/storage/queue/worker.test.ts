@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { CapstanError } from '../../core/errors.js';
 import { testDatabases, type TestDatabase } from '../test-support/test-databases.js';
 import type { Job, JobHandler } from './job.js';
 import { JobQueue, type QueueSettings } from './job-queue.js';
@@ -91,6 +92,19 @@ for (const factory of await testDatabases()) {
       assert.equal(done.state, 'succeeded');
       assert.equal(done.attempts, 3);
       assert.equal(done.lastError, 'flake 2');
+    });
+
+    it('sends a CapstanError built with retryable: false straight to dead, the signal pipeline steps use too', async () => {
+      const q = fresh();
+      await startWorker(q, {
+        catalogued: async () => {
+          throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'the payload names no model', { retryable: false });
+        },
+      });
+      const job = await queue.enqueue('catalogued', {}, { queue: q });
+      const done = await settled(job.id);
+      assert.deepEqual([done.state, done.attempts], ['dead', 1]);
+      assert.match(done.lastError!, /the payload names no model/);
     });
 
     it('sends a NonRetryableError, an error flagged retryable=false, and an unknown job type straight to dead', async () => {
