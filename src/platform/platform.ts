@@ -13,7 +13,8 @@ import { JobQueue } from '../storage/queue/job-queue.js';
 import { Worker } from '../storage/queue/worker.js';
 import type { JobHandler } from '../storage/queue/job.js';
 import { ApiKeyStore } from '../server/auth/api-key-store.js';
-import { createServing, type ServingContext } from '../serving/index.js';
+import { ncfRankingHandlerModule } from '../algorithms/ncf/ncf-handler-module.js';
+import { createServing, registerBuiltinHandler, type ServingContext } from '../serving/index.js';
 import type { RegistryService } from '../registry/registry-service.js';
 import { createRegistry } from '../registry/index.js';
 import { PipelineService } from '../pipelines/pipeline-service.js';
@@ -105,6 +106,8 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   const registryContext = createRegistry({ config, db, artifacts, queue, events, logger });
   for (const [type, handler] of registryContext.jobHandlers) jobHandlers.set(type, handler);
   closers.push(() => registryContext.close());
+  // Algorithms bring their own serving handlers; serving never imports them.
+  registerBuiltinHandler('ncf-ranking', ncfRankingHandlerModule);
   const serving = createServing({ config, db, artifacts, logger, metrics, registry: () => registryContext.service });
   background.push(serving.background);
   closers.push(() => serving.close());

@@ -22,6 +22,8 @@ export * from './endpoint-config.js';
 export type * from './endpoint.js';
 export { EndpointHost } from './endpoint-host.js';
 export { captureKeyPrefix } from './data-capture.js';
+export { registerBuiltinHandler } from './handlers/handler-registry.js';
+export type { HandlerContext, HandlerFactory, InferenceHandler, InferenceRequest, InferenceResponse, Prepared } from './handlers/inference-handler.js';
 
 /** What serving is built from: a subset of the platform, so tests can build it alone. */
 export interface ServingPlatformParts {

@@ -35,6 +35,8 @@ export interface WorkerInit {
   spec: EngineSpec;
   /** How often the worker proves its event loop is free; silence for a whole timeout means it is stuck. */
   heartbeatMs: number;
+  /** Built-in handlers registered outside serving: name → module URL this thread can import. */
+  handlerModules: Record<string, string>;
 }
 
 /** Worker → gateway messages. */
