@@ -1,5 +1,5 @@
 import { CapstanError } from '../../core/errors.js';
-import { evaluateCondition } from '../cel.js';
+import { evaluateCondition } from '../conditions.js';
 import type { ConditionStep, DeployStep, FailStep } from '../definition.js';
 import { emptyOutcome, type StepHandler, type StepServices } from './step-handler.js';
 
