@@ -21,7 +21,8 @@ import { SecretBox } from '../core/secret-box.js';
 
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
-export { MANIFEST_FILE, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
+export { packageDigest, parseManifest } from './model-package.js';
+export { MANIFEST_FILE, type ModelManifest } from '../core/model-manifest.js';
 export { signWebhook, verifyWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER, DELIVERY_HEADER } from './webhook-signature.js';
 export { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from './sql-webhook-store.js';
 export { localActor } from './experiment-tracking.js';

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { CapstanError } from '../core/errors.js';
 import type { ArtifactInfo, ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { directoryPrefix } from '../storage/artifacts/normalize-key.js';
-import { MANIFEST_FILE, inspectLocalPackage, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
+import { MANIFEST_FILE, type ModelManifest } from '../core/model-manifest.js';
+import { inspectLocalPackage, packageDigest, parseManifest } from './model-package.js';
 
 /** Where staged uploads live; a package registered from here is removed after it is copied. */
 export const UPLOADS_PREFIX = 'uploads/';

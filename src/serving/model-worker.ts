@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { CapstanError, errorCatalogue, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { builtinHandlerModules } from './handlers/handler-registry.js';
-import type { TensorSpec } from './model-manifest.js';
+import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import type { Tensors } from './runtimes/tensors.js';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './runtimes/worker-protocol.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { isCapstanError } from '../../core/errors.js';
 import { builtinHandlerModules, loadHandler, registerBuiltinHandler } from '../../serving/handlers/handler-registry.js';
-import { readManifest } from '../../serving/model-manifest.js';
+import { readManifest } from '../../core/model-manifest.js';
 import { writeNcfPackage } from '../../serving/test-support/ncf-package-fixture.js';
 import { ncfRankingHandlerModule } from './ncf-handler-module.js';
 

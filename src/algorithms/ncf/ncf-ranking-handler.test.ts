@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../../core/errors.js';
-import { readManifest } from '../../serving/model-manifest.js';
+import { readManifest } from '../../core/model-manifest.js';
 import { writeNcfPackage, type NcfFixture } from '../../serving/test-support/ncf-package-fixture.js';
 import type { Tensors } from '../../serving/runtimes/tensors.js';
 import type { InferenceHandler, Prepared } from '../../serving/handlers/inference-handler.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { CapstanError } from '../../core/errors.js';
-import { packagePath } from '../../serving/model-manifest.js';
+import { packagePath } from '../../core/model-manifest.js';
 import type { Tensors } from '../../serving/runtimes/tensors.js';
 import { IdIndex, idList } from './id-index.js';
 import type { HandlerContext, HandlerFactory, InferenceHandler, InferenceResponse, Prepared } from '../../serving/handlers/inference-handler.js';

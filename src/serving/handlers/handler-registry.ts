@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { CapstanError } from '../../core/errors.js';
-import { packagePath } from '../model-manifest.js';
+import { packagePath } from '../../core/model-manifest.js';
 import type { HandlerContext, HandlerFactory, InferenceHandler } from './inference-handler.js';
 import { createTensorHandler } from './tensor-handler.js';
 

@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../model-manifest.js';
+import type { TensorSpec } from '../../core/model-manifest.js';
 import type { EngineSpec } from './engine.js';
 import type { Tensors } from './tensors.js';
 
