@@ -12,18 +12,12 @@ import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { cleanEnv } from './support/capstan-cli.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 
 const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 3000): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 300_000, intervalMs: 100 });
 
 /** True while the process runs (a zombie waiting for its reaper counts as ended). */
 function running(pid: number): boolean {

@@ -6,19 +6,12 @@ import type { Job, JobHandler } from './job.js';
 import { JobQueue, type QueueSettings } from './job-queue.js';
 import { NonRetryableError } from './non-retryable-error.js';
 import { Worker, type WorkerOptions } from './worker.js';
+import { pollUntil } from '../../core/test-support/poll-until.js';
 
 const settings: QueueSettings = { leaseMs: 10_000, heartbeatMs: 500, maxAttempts: 3, backoffBaseMs: 1, backoffMaxMs: 5, pollMs: 10, concurrency: 3 };
 
 /** Polls until `probe` returns a value; fails after a generous deadline instead of hanging. */
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 20_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = <T>(probe: () => Promise<T | undefined> | T | undefined, what: string) => pollUntil(what, probe, { deadlineMs: 20_000, intervalMs: 10 });
 
 /** A promise with its resolver, to hold a handler until the test lets it go. */
 function gate(): { promise: Promise<void>; open: () => void } {
