@@ -3,10 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { compileConfig } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openPlatform } from '../src/platform/platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { startTestServer } from '../src/server/test-support/test-server.js';
 import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 
 describe('capstan artifacts (embedded and through --url)', () => {
@@ -55,10 +52,8 @@ describe('capstan artifacts (embedded and through --url)', () => {
   });
 
   it('does the same through a running server with --url', async () => {
-    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: dir }), logger: silentLogger() });
-    let server: RunningServer | undefined;
+    const server = await startTestServer({}, { home });
     try {
-      server = await startServer(platform, { logRequests: false });
       const put = cliJson(await capstan('--url', server.url, 'artifacts', 'put', 'interactions.csv', 'remote/a b.csv', '--json'));
       assert.equal(put.key, 'remote/a b.csv');
       const ls = cliJson(await capstan('--url', server.url, 'artifacts', 'ls', 'remote/', '--json'));
@@ -77,8 +72,7 @@ describe('capstan artifacts (embedded and through --url)', () => {
       assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
       assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('r-none')), [], 'no partial file is left');
     } finally {
-      if (server) await server.shutdown();
-      else await platform.close();
+      await server.dispose();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { openTestPlatform } from '../../platform/test-support/test-platform.js';
+import { openPlatformAt, openTestPlatform } from '../../platform/test-support/test-platform.js';
 import type { Platform } from '../../platform/platform.js';
 import { startServer, type RunningServer, type ServerOptions } from '../server.js';
 
@@ -8,22 +8,32 @@ export interface TestServer {
   server: RunningServer;
   /** The base URL to pass as `--url`. */
   url: string;
-  /** The platform's home directory, removed on dispose. */
+  /** The platform's home directory, removed on dispose unless the caller passed it. */
   home: string;
-  /** Shuts the server down (closing the platform) and removes the home. */
+  /** Shuts the server down (closing the platform) and removes a home it made. */
   dispose(): Promise<void>;
+}
+
+/** `startServer` options plus where the platform lives. */
+export interface TestServerOptions extends ServerOptions {
+  /** Serve this existing home (one a test filled through the CLI) and keep it on dispose; default a new throwaway home. */
+  home?: string;
 }
 
 /**
  * Opens a test platform (`flags` as in `openTestPlatform`) and serves it on a free loopback port;
  * `options` go to `startServer` (default: no request log, no background services).
  */
-export async function startTestServer(flags: Record<string, unknown> = {}, options: ServerOptions = {}): Promise<TestServer> {
-  const t = await openTestPlatform({ ...flags, 'server.port': 0 });
+export async function startTestServer(flags: Record<string, unknown> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const { home: given, ...serverOptions } = options;
+  const t = given
+    ? { platform: await openPlatformAt(given, { ...flags, 'server.port': 0 }), home: given, dispose: async () => {} }
+    : await openTestPlatform({ ...flags, 'server.port': 0 });
   let server: RunningServer;
   try {
-    server = await startServer(t.platform, { logRequests: false, ...options });
+    server = await startServer(t.platform, { logRequests: false, ...serverOptions });
   } catch (err) {
+    await t.platform.close();
     await t.dispose();
     throw err;
   }
