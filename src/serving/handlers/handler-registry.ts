@@ -19,7 +19,7 @@ const registered = new Map<string, string>();
  * composition root registers the algorithms' handlers; a worker thread registers what its gateway sent.
  */
 export function registerBuiltinHandler(name: string, moduleUrl: string | URL): void {
-  if (name in ownHandlers) throw new Error(`builtin:${name} is serving's own handler`);
+  if (Object.hasOwn(ownHandlers, name)) throw new CapstanError('CAPSTAN_INTERNAL', `builtin:${name} is serving's own handler and cannot be replaced`);
   registered.set(name, String(moduleUrl));
 }
 
