@@ -4,11 +4,8 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compileConfig } from '../src/core/config.js';
 import { isCapstanError } from '../src/core/errors.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openPlatform, type Platform } from '../src/platform/platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
 import { ArtifactsClient, artifactKeyPath } from '../src/sdk/artifacts-client.js';
 import { HttpClient } from '../src/sdk/http-client.js';
 import { startS3TestServer, type S3TestServer } from '../src/storage/test-support/s3-test-server.js';
@@ -58,8 +55,7 @@ stores.push({
 for (const store of stores) {
   describe(`artifact keys over HTTP (${store.name} store)`, () => {
     let home: string;
-    let platform: Platform;
-    let server: RunningServer;
+    let server: TestServer;
     let client: ArtifactsClient;
     let file: string;
 
@@ -67,13 +63,11 @@ for (const store of stores) {
       home = mkdtempSync(path.join(os.tmpdir(), 'capstan-artifact-keys-'));
       file = path.join(home, 'm.txt');
       writeFileSync(file, 'model bytes');
-      const flags = { home, 'server.port': 0, ...(await store.setup(home)) };
-      platform = await openPlatform({ config: compileConfig({ flags, env: {}, cwd: home }), logger: silentLogger() });
-      server = await startServer(platform, { logRequests: false });
+      server = await startTestServer(await store.setup(home), { home });
       client = new ArtifactsClient(new HttpClient({ baseUrl: server.url }));
     });
     after(async () => {
-      await server?.shutdown();
+      await server?.dispose();
       await store.teardown();
       rmSync(home, { recursive: true, force: true });
     });

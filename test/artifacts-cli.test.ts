@@ -3,10 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { compileConfig } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openPlatform } from '../src/platform/platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { startTestServer } from '../src/server/test-support/test-server.js';
 import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 
 describe('capstan artifacts (embedded and through --url)', () => {
@@ -59,31 +56,26 @@ describe('capstan artifacts (embedded and through --url)', () => {
     mkdirSync(pkg);
     writeFileSync(path.join(pkg, 'model.json'), JSON.stringify({ name: 'adder', framework: 'js', entry: 'model.mjs' }));
     writeFileSync(path.join(pkg, 'model.mjs'), 'export function predict(m, x) { return x.a + x.b; }\n');
-    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: dir }), logger: silentLogger() });
-    let server: RunningServer | undefined;
+    const t = await startTestServer({}, { home });
     try {
-      await platform.registry.registerVersion('adder', { packageDir: pkg });
-      server = await startServer(platform, { logRequests: false });
-      const attempts = [[[], 'models/adder/1/model.mjs'], [[], 'models/adder/2/model.mjs'], [['--url', server.url], 'models/adder/1/extra.mjs']] as const;
+      await t.platform.registry.registerVersion('adder', { packageDir: pkg });
+      const attempts = [[[], 'models/adder/1/model.mjs'], [[], 'models/adder/2/model.mjs'], [['--url', t.url], 'models/adder/1/extra.mjs']] as const;
       for (const [prefix, key] of attempts) {
         const refused = cliProblem(await capstan(...prefix, 'artifacts', 'put', 'interactions.csv', key, '--json'));
         assert.equal(refused.code, 'CAPSTAN_REGISTRY_VERSION_IMMUTABLE', key);
         assert.equal(refused.status, 409);
         assert.match(refused.detail, /lies in the package of model adder version [12], which only the registry writes and which cannot change once registered/);
       }
-      assert.deepEqual((await platform.artifacts.list('models/adder/')).map((a) => a.key), ['models/adder/1/model.json', 'models/adder/1/model.mjs']);
-      assert.equal((await platform.artifacts.get('models/adder/1/model.mjs')).toString(), 'export function predict(m, x) { return x.a + x.b; }\n');
+      assert.deepEqual((await t.platform.artifacts.list('models/adder/')).map((a) => a.key), ['models/adder/1/model.json', 'models/adder/1/model.mjs']);
+      assert.equal((await t.platform.artifacts.get('models/adder/1/model.mjs')).toString(), 'export function predict(m, x) { return x.a + x.b; }\n');
     } finally {
-      if (server) await server.shutdown();
-      else await platform.close();
+      await t.dispose();
     }
   });
 
   it('does the same through a running server with --url', async () => {
-    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: dir }), logger: silentLogger() });
-    let server: RunningServer | undefined;
+    const server = await startTestServer({}, { home });
     try {
-      server = await startServer(platform, { logRequests: false });
       const put = cliJson(await capstan('--url', server.url, 'artifacts', 'put', 'interactions.csv', 'remote/a b.csv', '--json'));
       assert.equal(put.key, 'remote/a b.csv');
       const ls = cliJson(await capstan('--url', server.url, 'artifacts', 'ls', 'remote/', '--json'));
@@ -102,8 +94,7 @@ describe('capstan artifacts (embedded and through --url)', () => {
       assert.equal(gone.code, 'CAPSTAN_ARTIFACT_NOT_FOUND');
       assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('r-none')), [], 'no partial file is left');
     } finally {
-      if (server) await server.shutdown();
-      else await platform.close();
+      await server.dispose();
     }
   });
 });

@@ -1,16 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
-import { cleanEnv, cliJson, runCapstan } from './support/capstan-cli.js';
-
-const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
+import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
+import { CapstanProcess, cliJson, runCapstan } from './support/capstan-cli.js';
 
 /** Runs `capstan <args>` from source in `cwd` with only the given CAPSTAN_* variables. */
 const capstan = (args: string[], cwd: string, env: Record<string, string> = {}) => runCapstan(args, { cwd, env });
@@ -92,21 +86,16 @@ describe('capstan CLI', () => {
   });
 
   describe('against a server (--url)', () => {
-    let t: TestPlatform;
-    let server: RunningServer;
+    let t: TestServer;
     let adminKey: string;
     before(async () => {
-      t = await openTestPlatform({ 'server.auth': true, 'server.port': 0 });
+      t = await startTestServer({ 'server.auth': true });
       adminKey = (await t.platform.apiKeys.create('root', 'admin')).key;
-      server = await startServer(t.platform, { logRequests: false });
     });
-    after(async () => {
-      await server.shutdown();
-      await t.dispose();
-    });
+    after(() => t?.dispose());
 
     it('creates and lists keys through the SDK with an admin key', async () => {
-      const env = { CAPSTAN_URL: server.url, CAPSTAN_API_KEY: adminKey };
+      const env = { CAPSTAN_URL: t.url, CAPSTAN_API_KEY: adminKey };
       const created = json(await capstan(['keys', 'create', '--name', 'remote', '--role', 'viewer', '--json'], dir, env));
       assert.equal(created.info.role, 'viewer');
       const names = json(await capstan(['keys', 'list', '--json'], dir, env)).map((k: { name: string }) => k.name);
@@ -115,34 +104,16 @@ describe('capstan CLI', () => {
     });
 
     it('fails with the server error code when no key is sent', async () => {
-      const run = await capstan(['keys', 'list', '--url', server.url], dir);
+      const run = await capstan(['keys', 'list', '--url', t.url], dir);
       assert.equal(run.code, 1);
       assert.equal(run.stderr, 'error: send an API key as "Authorization: Bearer <key>" (CAPSTAN_AUTH_REQUIRED)\n');
     });
   });
 
   it('up serves /healthz, /openapi.json and /docs on a free port, and exits 0 on SIGTERM after a graceful shutdown', async () => {
-    const child = spawn(process.execPath, ['--import', tsx, entry, 'up', '--port', '0', '--json'], {
-      cwd: dir,
-      env: cleanEnv({ CAPSTAN_HOME: path.join(dir, 'up'), CAPSTAN_LOG_LEVEL: 'warn' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const up = new CapstanProcess(['up', '--port', '0', '--json'], { cwd: dir, env: { CAPSTAN_HOME: path.join(dir, 'up'), CAPSTAN_LOG_LEVEL: 'warn' } });
     try {
-      const info = await new Promise<any>((resolve, reject) => {
-        child.stdout.on('data', (c) => {
-          stdout += c;
-          try {
-            resolve(JSON.parse(stdout));
-          } catch {
-            // not complete yet
-          }
-        });
-        void exited.then(({ code }) => reject(new Error(`capstan up exited ${code}: ${stderr}`)));
-      });
+      const info = await up.until('the server address', (p) => p.documents()[0], 120_000);
       assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(info.docs, `${info.url}/docs`);
       assert.equal((await fetch(`${info.url}/healthz`)).status, 200);
@@ -150,12 +121,12 @@ describe('capstan CLI', () => {
       const docs = await fetch(info.docs);
       assert.equal(docs.status, 200);
       assert.match(await docs.text(), /swagger/i);
-      child.kill('SIGTERM');
-      const { code, signal } = await exited;
+      up.kill('SIGTERM');
+      const { code, signal } = await up.exited;
       assert.equal(signal, null);
-      assert.equal(code, 0, stderr);
+      assert.equal(code, 0, up.stderr);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      up.kill('SIGKILL');
     }
   });
 });

@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openPlatform } from '../src/platform/platform.js';
-import { compileConfig } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
+import { openPlatformAt } from '../src/platform/test-support/test-platform.js';
 import { cliJson, runCapstan } from './support/capstan-cli.js';
 
 /** Runs `capstan demo` on `home`; a demo that hangs is killed after 4 minutes, so the test fails instead of stalling CI. */
 function runDemo(home: string, args: string[]) {
-  return runCapstan(['demo', '--home', home, '--port', '0', '--exit', '--json', ...args], { env: { CAPSTAN_LOG_LEVEL: 'error' }, timeoutMs: 240_000 });
+  // Run in the home, not the repository, so a capstan.yaml in the working directory cannot change the demo.
+  return runCapstan(['demo', '--home', home, '--port', '0', '--exit', '--json', ...args], { cwd: home, env: { CAPSTAN_LOG_LEVEL: 'error' }, timeoutMs: 240_000 });
 }
 
 describe('capstan demo (end to end on the embedded default)', () => {
@@ -44,11 +43,11 @@ describe('capstan demo (end to end on the embedded default)', () => {
     // The hint names the train step's run, whose metric history has one point per epoch.
     const hint = /npx capstan --home \S+ runs metric (\S+) hr@10/.exec(stderr);
     assert.ok(hint, `a runs metric hint in:\n${stderr.slice(-1500)}`);
-    const curve = cliJson(await runCapstan(['--home', home, 'runs', 'metric', hint[1], 'hr@10', '--json']));
+    const curve = cliJson(await runCapstan(['--home', home, 'runs', 'metric', hint[1], 'hr@10', '--json'], { cwd: home }));
     assert.equal(curve.length, 2, JSON.stringify(curve));
 
     // The registry holds the version and its auto-approval in the audit history.
-    const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {} }), logger: silentLogger() });
+    const platform = await openPlatformAt(home);
     try {
       const history = await platform.registry.history('ncf');
       const approval = history.find((e) => e.action === 'approval.changed' && e.version === 1);

@@ -4,10 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
 import { after, before, describe, it } from 'node:test';
-import { compileConfig } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openPlatform } from '../src/platform/platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { openPlatformAt } from '../src/platform/test-support/test-platform.js';
+import { startTestServer } from '../src/server/test-support/test-server.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
 import { cliJson, runCapstan } from './support/capstan-cli.js';
 
@@ -19,7 +17,7 @@ describe('capstan endpoints (embedded and through --url)', () => {
 
   before(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'capstan-endpoints-cli-'));
-    const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger() });
+    const platform = await openPlatformAt(home);
     try {
       for (const seed of [1, 2]) {
         const dir = writeNcfPackage(path.join(home, `pkg-${seed}`), { users: 10, items: 30, seed }).dir;
@@ -76,10 +74,8 @@ describe('capstan endpoints (embedded and through --url)', () => {
   });
 
   it('deploys and invokes through a running server with --url, then deletes', async () => {
-    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: home }), logger: silentLogger() });
-    let server: RunningServer | undefined;
+    const server = await startTestServer({}, { home });
     try {
-      server = await startServer(platform, { logRequests: false });
       const deployed = json(await capstan(['--url', server.url, 'endpoints', 'deploy', 'ncf', '--model', 'models:/ncf/2', '--json'], home));
       assert.equal(deployed.action, 'updated');
       assert.equal(deployed.model.version, 2);
@@ -97,8 +93,7 @@ describe('capstan endpoints (embedded and through --url)', () => {
       assert.equal(gone.code, 1);
       assert.equal(JSON.parse(gone.stdout).code, 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
     } finally {
-      if (server) await server.shutdown();
-      else await platform.close();
+      await server.dispose();
     }
   });
 

@@ -7,8 +7,7 @@ import { compileConfig } from '../src/core/config.js';
 import { openDatabase, type Database } from '../src/storage/database.js';
 import { platformMigrations } from '../src/platform/migrations.js';
 import { JobQueue } from '../src/storage/queue/job-queue.js';
-import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
 import { runCapstan, type CliRunOptions } from './support/capstan-cli.js';
 
 /** Runs `capstan <args>`; with `onStdout`, the callback sees output as it arrives (to signal a long-running command). */
@@ -71,26 +70,21 @@ describe('capstan jobs and capstan worker', () => {
   });
 
   describe('against a server (--url)', () => {
-    let t: TestPlatform;
-    let server: RunningServer;
+    let t: TestServer;
     let adminKey: string;
 
     before(async () => {
-      t = await openTestPlatform({ 'server.auth': true, 'server.port': 0 });
+      t = await startTestServer({ 'server.auth': true });
       adminKey = (await t.platform.apiKeys.create('admin', 'admin')).key;
-      server = await startServer(t.platform, { logRequests: false });
     });
-    after(async () => {
-      await server?.shutdown();
-      await t?.dispose();
-    });
+    after(() => t?.dispose());
 
     it('retries a dead job and reports state errors with the server\'s code', async () => {
       const { queue: remoteQueue } = t.platform;
       const job = await remoteQueue.enqueue('demo.fail', {}, { queue: 'remote' });
       await remoteQueue.lease('wrk_test', { queues: ['remote'] });
       await remoteQueue.fail(job.id, 'wrk_test', new Error('bad input'), { retryable: false });
-      const remote = { CAPSTAN_URL: server.url, CAPSTAN_API_KEY: adminKey };
+      const remote = { CAPSTAN_URL: t.url, CAPSTAN_API_KEY: adminKey };
 
       const list = await capstan(['jobs', 'list', '--state', 'dead', '--json'], remote);
       assert.equal(list.code, 0, list.stderr);

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { compileConfig } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openPlatform } from '../src/platform/platform.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
 import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,18 +12,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // the server, its scheduler runs the steps, and the CLI follows the execution, its logs and search.
 describe('capstan pipeline and logs through a server (--url)', () => {
   let home: string;
-  let server: RunningServer;
+  let server: TestServer;
   const capstan = (...args: string[]) => runCapstan(['--url', server.url, ...args], { cwd: root, env: { CAPSTAN_LOG_LEVEL: 'silent' } });
 
   before(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'capstan-pl-remote-'));
-    const platform = await openPlatform({ config: compileConfig({ flags: { home, 'server.port': 0 }, env: {}, cwd: home }), logger: silentLogger() });
-    server = await startServer(platform, { logRequests: false, background: true });
+    server = await startTestServer({}, { background: true });
+    home = server.home;
   });
-  after(async () => {
-    await server?.shutdown();
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => server?.dispose());
 
   it('runs the fraud example on the server and waits for it, with steps, metrics and the registered version', async () => {
     const exec = cliJson(await capstan('pipeline', 'run', '-f', 'examples/fraud-python/config.yaml', '--param', 'rows=3000', '--param', 'epochs=60', '--wait', '--json'));

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/pipeline-scheduler-process.ts', import.meta.url));
 
@@ -14,15 +15,7 @@ function startScheduler(url: string, fx: PipelinesFixture): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', CHILD, url, path.join(fx.dir, 'artifacts'), path.join(fx.dir, 'work')], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 400_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined>) => pollUntil(what, fn, { deadlineMs: 400_000, intervalMs: 100 });
 
 /** True while the process runs (a zombie waiting for its reaper counts as ended). */
 function running(pid: number): boolean {

@@ -2,21 +2,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runningInCi } from '../src/core/config.js';
 import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../src/storage/test-support/private-postgres.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 
 const LEASE_MS = 3000;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 600): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+// The database is down on purpose for part of the test: a probe that fails counts as "not yet".
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 60_000, intervalMs: 100, ignoreErrors: true });
 
 function alive(pid: number): boolean {
   try {
@@ -31,7 +27,7 @@ function alive(pid: number): boolean {
 // must run exactly once to its end: the attempt that lost its lease is stopped (its process too), and
 // nothing it does afterwards — state, outputs, log lines, registry run — lands. The test stops a
 // private cluster for real (the machine's shared server is used by other suites).
-describe('a PostgreSQL outage longer than the lease, mid-step', { skip: process.env.CI ? undefined : privatePostgresUnavailable() }, () => {
+describe('a PostgreSQL outage longer than the lease, mid-step', { skip: runningInCi() ? undefined : privatePostgresUnavailable() }, () => {
   let pg: PrivatePostgres;
   let t: TestPlatform;
   before(async () => {

@@ -9,15 +9,9 @@ import { openDatabase, type Database } from '../src/storage/database.js';
 import { platformMigrations } from '../src/platform/migrations.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 30_000 });
 
 // Fencing on both dialects: a runner that another scheduler took an execution over from — its lease
 // lapsed while it was cut off or paused — must stop its attempt, and nothing it writes afterwards may land.

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { runningInCi } from '../src/core/config.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { runCapstan, type CliRun } from './support/capstan-cli.js';
 
@@ -35,7 +36,7 @@ const CACHEABLE = ['preprocess', 'train', 'evaluate', 'register'];
 
 const python = pythonProblem();
 // Like the PostgreSQL suites: skipped with the reason on a developer machine, a failure under CI.
-if (python && process.env.CI) throw new Error(`CI=true and ${python}: the fraud-python example test must run in CI`);
+if (python && runningInCi()) throw new Error(`CI=true and ${python}: the fraud-python example test must run in CI`);
 
 for (const factory of await testDatabases()) {
   const skip = factory.skip ?? (python ? `${python}; the fraud-python example needs it` : undefined);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,10 @@ import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
-import { startUp, until } from './support/capstan-process.js';
+import { CapstanProcess } from './support/capstan-cli.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
+
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 300_000, intervalMs: 100 });
 
 /** True while the process runs (a zombie waiting for its reaper counts as ended). */
 function running(pid: number): boolean {
@@ -35,7 +37,7 @@ for (const factory of await testDatabases()) {
     let home: string;
     let database: TestDatabase;
     let platform: Platform;
-    const children: ChildProcess[] = [];
+    const children: CapstanProcess[] = [];
     let sleeper: number | undefined;
     before(async () => {
       home = mkdtempSync(path.join(os.tmpdir(), 'capstan-kill9-'));
@@ -44,7 +46,7 @@ for (const factory of await testDatabases()) {
       platform = await openPlatform({ config: compileConfig({ flags: { home, databaseUrl: database.url }, env: {}, cwd: home }), logger: silentLogger() });
     });
     after(async () => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      for (const c of children) c.kill('SIGKILL');
       if (sleeper) {
         try {
           process.kill(-sleeper, 'SIGKILL');
@@ -57,9 +59,13 @@ for (const factory of await testDatabases()) {
       rmSync(home, { recursive: true, force: true });
     });
 
-    const up = async (): Promise<ChildProcess> => {
-      const { child } = await startUp({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', CAPSTAN_PIPELINES_LEASE_MS: '3000', CAPSTAN_PIPELINES_KILL_GRACE_MS: '200' }, home);
+    const up = async (): Promise<CapstanProcess> => {
+      const child = new CapstanProcess(['up', '--port', '0', '--json'], {
+        cwd: home,
+        env: { CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', CAPSTAN_PIPELINES_LEASE_MS: '3000', CAPSTAN_PIPELINES_KILL_GRACE_MS: '200' },
+      });
       children.push(child);
+      await child.until('capstan up to listen', (p) => p.documents()[0], 120_000);
       return child;
     };
 
@@ -81,9 +87,9 @@ steps:
       });
       sleeper = Number(readFileSync(pidFile, 'utf8'));
       first.kill('SIGKILL');
-      await new Promise((r) => first.once('exit', r));
+      await first.exited;
       assert.ok(running(sleeper), 'the step process outlives the killed server');
-      const workDirs = () => (existsSync(path.join(home, 'tmp')) ? readdirSync(path.join(home, 'tmp')).filter((d) => d.startsWith(`capstan-step-${first.pid}-`)) : []);
+      const workDirs = () => (existsSync(path.join(home, 'tmp')) ? readdirSync(path.join(home, 'tmp')).filter((d) => d.startsWith(`capstan-step-${first.child.pid}-`)) : []);
       assert.equal(workDirs().length, 1, 'the killed server left its step working directory');
       assert.equal((await platform.registry.listRuns({ pipelineExecutionId: exec.id }))[0].status, 'running');
 
@@ -93,7 +99,7 @@ steps:
         return ['succeeded', 'failed', 'cancelled'].includes(e.state) ? e : undefined;
       }) as ExecutionRecord;
       second.kill('SIGTERM');
-      await new Promise((r) => second.once('exit', r));
+      await second.exited;
 
       assert.equal(done.state, 'succeeded', JSON.stringify(done.steps));
       assert.equal(done.steps[0].attempts, 2);

@@ -4,15 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPipeline } from './pipelines-support.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 
-const until = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
-  for (let i = 0; i < 200; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 10_000 });
 
 // A training step's registry run is current while the step runs, as MLflow users expect of a live
 // training curve, and is closed with the step's outcome.

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { compileConfig } from '../src/core/config.js';
 import { JobQueue } from '../src/storage/queue/job-queue.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/queue-worker.ts', import.meta.url));
 const JOBS = 2000;
@@ -61,15 +62,7 @@ class WorkerProcess {
 }
 
 /** Polls `probe` until it returns a value; throws after the deadline so a broken queue fails instead of hanging. */
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, deadlineMs: number, what: string): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-}
+const waitFor = <T>(probe: () => T | undefined | Promise<T | undefined>, deadlineMs: number, what: string) => pollUntil(what, probe, { deadlineMs });
 
 function queueFor(t: TestDatabase, leaseMs: number): JobQueue {
   const settings = { ...compileConfig({ env: {}, cwd: process.cwd() }).queue, leaseMs, heartbeatMs: Math.floor(leaseMs / 4) };

@@ -7,9 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../src/core/clock.js';
-import { compileConfig } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openPlatform } from '../src/platform/platform.js';
+import { openPlatformAt } from '../src/platform/test-support/test-platform.js';
 import { cleanEnv } from './support/capstan-cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -105,7 +103,7 @@ function kill(r: Running): void {
  * model once (an upload that fires the trigger and a manual run of the same thing would train twice).
  */
 async function assertEachModelTrainedOnce(home: string): Promise<void> {
-  const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {} }), logger: silentLogger() });
+  const platform = await openPlatformAt(home);
   try {
     for (const model of await platform.registry.listModels()) {
       const seen = new Map<string, number>();

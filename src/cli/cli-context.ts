@@ -21,8 +21,8 @@ export function allOptions<T extends object>(cmd: Command): T & GlobalOptions {
   return cmd.optsWithGlobals() as T & GlobalOptions;
 }
 
-/** Resolves the configuration from global flags > env > capstan.yaml > defaults, once per command. */
-export function configFrom(cmd: Command, extraFlags: Record<string, unknown> = {}): CapstanConfig {
+/** Resolves the configuration from global flags > env > capstan.yaml > the command's `defaults` > defaults, once per command. */
+export function configFrom(cmd: Command, extraFlags: Record<string, unknown> = {}, defaults: Record<string, unknown> = {}): CapstanConfig {
   const o = allOptions(cmd);
   const flags: Record<string, unknown> = { ...extraFlags };
   if (o.home) flags.home = o.home;
@@ -30,7 +30,7 @@ export function configFrom(cmd: Command, extraFlags: Record<string, unknown> = {
   if (o.artifacts) flags.artifacts = o.artifacts;
   if (o.url) flags.url = o.url;
   if (o.apiKey) flags.apiKey = o.apiKey;
-  return compileConfig({ flags, file: o.config });
+  return compileConfig({ flags, file: o.config, defaults });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { debugRequested } from '../core/config.js';
 import { isCapstanError } from '../core/errors.js';
 import { commandModules } from './commands/index.js';
 
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = err instanceof Error ? err.message : String(err);
     if (json) process.stdout.write(`${JSON.stringify({ code: 'CAPSTAN_INTERNAL', detail: message })}\n`);
     else process.stderr.write(`error: ${message}\n`);
-    if (process.env.CAPSTAN_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    if (debugRequested()) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
     return 1;
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compileConfig, redactConfig, redactUrl } from './config.js';
+import { compileConfig, debugRequested, redactConfig, redactUrl, runningInCi } from './config.js';
 import { CapstanError } from './errors.js';
 
 describe('configuration', () => {
@@ -147,5 +147,23 @@ describe('configuration', () => {
   it('redacts a URL password even when the URL does not parse', () => {
     assert.equal(redactUrl('postgres://u:p@ss@host/db'), 'postgres://u:***@host/db');
     assert.equal(redactUrl('postgres://u@host/db'), 'postgres://u@host/db');
+  });
+
+  it("uses a command's own default only when no flag, environment variable or capstan.yaml sets the value", () => {
+    assert.equal(compileConfig({ env: {}, cwd: dir, defaults: { logLevel: 'warn' } }).logLevel, 'warn');
+    assert.equal(compileConfig({ env: { CAPSTAN_LOG_LEVEL: 'debug' }, cwd: dir, defaults: { logLevel: 'warn' } }).logLevel, 'debug');
+    assert.equal(compileConfig({ env: {}, cwd: dir, file: yaml('logLevel: error\n'), defaults: { logLevel: 'warn' } }).logLevel, 'error');
+    assert.equal(compileConfig({ env: {}, cwd: dir }).logLevel, 'info');
+  });
+
+  it('reads CI and CAPSTAN_DEBUG as booleans, so CI=false and CAPSTAN_DEBUG=0 are off', () => {
+    for (const off of [undefined, '', 'false', '0', 'no', 'off', 'FALSE']) {
+      assert.equal(runningInCi({ CI: off }), false, `CI=${off}`);
+      assert.equal(debugRequested({ CAPSTAN_DEBUG: off }), false, `CAPSTAN_DEBUG=${off}`);
+    }
+    for (const on of ['true', '1', 'yes', 'on', 'TRUE']) {
+      assert.equal(runningInCi({ CI: on }), true, `CI=${on}`);
+      assert.equal(debugRequested({ CAPSTAN_DEBUG: on }), true, `CAPSTAN_DEBUG=${on}`);
+    }
   });
 });

@@ -178,6 +178,8 @@ export interface ConfigSources {
   file?: string;
   /** Working directory for relative paths; default `process.cwd()`. */
   cwd?: string;
+  /** A command's own defaults by dotted path (`{ logLevel: 'warn' }` for the demo) — lowest precedence, below `capstan.yaml`. */
+  defaults?: Record<string, unknown>;
 }
 
 function getPath(obj: any, dotted: string): unknown {
@@ -263,6 +265,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     if (flag !== undefined) setPath(out, s.path, coerce(s, flag, 'flag'));
     else if (fromEnv !== undefined && fromEnv !== '') setPath(out, s.path, coerce(s, fromEnv, s.env));
     else if (fromFile !== undefined && fromFile !== null) setPath(out, s.path, coerce(s, fromFile, fileName ?? 'capstan.yaml'));
+    else if (sources.defaults?.[s.path] !== undefined) setPath(out, s.path, coerce(s, sources.defaults[s.path], 'default'));
   }
   const home = path.resolve(cwd, out.home ?? '.capstan');
   const s3 = out.s3 ?? {};
@@ -386,4 +389,22 @@ export function settingsTable(): string {
   const kind = (s: Setting) => (s.kind === 'enum' ? s.values!.join(' \\| ') : s.kind === 'list' ? 'comma-separated list' : s.kind) + (s.secret ? ', secret' : '');
   const rows = settings.map((s) => `| \`${s.path}\` | \`${s.env}\` | ${kind(s)} | ${s.doc.replace(/\|/g, '\\|')} |`);
   return ['| setting (capstan.yaml) | environment | type | meaning and default |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/** Whether an environment flag (`CI`, `CAPSTAN_DEBUG`) is on: `1`/`true`/`yes`/`on`, so `CI=false` or `CAPSTAN_DEBUG=0` is off. */
+function envFlag(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+/**
+ * Whether `CAPSTAN_DEBUG` asks the CLI to print the stack of an unexpected error. Read apart from
+ * `compileConfig` because it must still answer when the configuration is what failed.
+ */
+export function debugRequested(env: Record<string, string | undefined> = process.env): boolean {
+  return envFlag(env.CAPSTAN_DEBUG);
+}
+
+/** Whether this process runs in CI (`CI=true`), where tests that need PostgreSQL or Python must not skip. */
+export function runningInCi(env: Record<string, string | undefined> = process.env): boolean {
+  return envFlag(env.CI);
 }

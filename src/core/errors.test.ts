@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CapstanError, errorCatalogue, toCapstanError } from './errors.js';
 
 /** Rows `| CODE | status | title |` of docs/errors.md. */
@@ -14,7 +16,37 @@ function documentedCodes(): Map<string, { status: number; title: string }> {
   return rows;
 }
 
+const srcRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Source text that can raise an error: every non-test `.ts` file under src/ except the catalogue
+ * itself and the OpenAPI listings (which only declare codes), with comment lines dropped.
+ */
+function raisingSource(): string {
+  const files = (readdirSync(srcRoot, { recursive: true }) as string[]).filter(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.includes('test-support') && f !== path.join('core', 'errors.ts') && !f.startsWith(path.join('server', 'openapi')),
+  );
+  return files
+    .map((f) => readFileSync(path.join(srcRoot, f), 'utf8'))
+    .join('\n')
+    .split('\n')
+    .filter((line) => !/^\s*(\/\/|\*|\/\*\*)/.test(line))
+    .join('\n');
+}
+
 describe('error catalogue', () => {
+  it('has no dead code: the source raises or maps to every catalogue code', () => {
+    const source = raisingSource();
+    const dead = Object.keys(errorCatalogue).filter((code) => !source.includes(`'${code}'`));
+    assert.deepEqual(dead, [], `catalogue codes nothing raises: ${dead.join(', ')}`);
+  });
+
+  it('names only catalogue codes in docs/errors.md, the example included', () => {
+    const md = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+    const unknown = [...new Set(md.match(/CAPSTAN_[A-Z0-9_]+/g) ?? [])].filter((code) => !(code in errorCatalogue));
+    assert.deepEqual(unknown, []);
+  });
+
   it('lists every code in docs/errors.md with the same status and title, and nothing else', () => {
     const docs = documentedCodes();
     for (const [code, spec] of Object.entries(errorCatalogue)) {

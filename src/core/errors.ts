@@ -131,7 +131,6 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register or check the model' },
   CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
   CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED: { status: 409, title: 'The model version to deploy is not approved' },
-  CAPSTAN_PIPELINE_TRIGGER_NOT_FOUND: { status: 404, title: 'No such pipeline trigger' },
   CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature or token does not match' },
   CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID: { status: 401, title: 'The webhook timestamp is malformed or more than 5 minutes from now' },
   CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING: { status: 401, title: 'A webhook signature header is missing' },
@@ -169,6 +168,8 @@ export interface CapstanErrorOptions {
   fields?: Record<string, unknown>;
   /** Extra response headers (e.g. `Retry-After`). */
   headers?: Record<string, string>;
+  /** False when trying again cannot help (bad input, missing model): a job goes dead, a step fails without retrying; default true. */
+  retryable?: boolean;
 }
 
 /**
@@ -181,6 +182,8 @@ export class CapstanError extends Error {
   readonly title: string;
   readonly fields: Record<string, unknown>;
   readonly headers: Record<string, string>;
+  /** False when trying again cannot help; read through `isRetryable`. */
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, detail?: string, options: CapstanErrorOptions = {}) {
     const spec: ErrorSpec = errorCatalogue[code];
@@ -191,6 +194,7 @@ export class CapstanError extends Error {
     this.title = spec.title;
     this.fields = options.fields ?? {};
     this.headers = options.headers ?? {};
+    this.retryable = options.retryable ?? true;
   }
 
   /** The RFC 9457 problem document for this error. */
@@ -224,6 +228,15 @@ export interface ProblemDocument {
   code: ErrorCode;
   instance?: string;
   [field: string]: unknown;
+}
+
+/**
+ * The one "do not retry" signal, read by the job queue and the pipeline retry policy alike: an error
+ * whose `retryable` is `false` (a CapstanError built with `retryable: false`, the queue's
+ * NonRetryableError, or any error a handler flags so) is not worth another attempt.
+ */
+export function isRetryable(err: unknown): boolean {
+  return !(typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false);
 }
 
 /** True when `err` is a CapstanError, optionally with the given code. */

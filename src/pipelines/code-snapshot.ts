@@ -6,7 +6,6 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { compareKeys } from '../storage/artifacts/local-tree.js';
 import { fsReason } from '../core/file-errors.js';
 
-const SKIP = new Set(['.git', 'node_modules', '__pycache__', '.capstan', '.venv', '.DS_Store']);
 const MAX_FILES = 2000;
 const MAX_BYTES = 50 * 1024 * 1024;
 
@@ -26,13 +25,25 @@ export function codeDirError(shown: string, cause: unknown): CapstanError {
 }
 
 /**
- * Copies a code directory into the store under `pipelines/<name>/code/<digest>/`. Steps run in a
- * download of it, so a cron or artifact trigger days later runs exactly the applied code, and the
- * digest is the code part of every step's cache key. Symbolic links are refused; VCS and
- * dependency folders are skipped.
+ * Names skipped anywhere in a code directory: VCS, dependency and cache folders. The one list for
+ * every way code is applied (embedded and `--url`), so both hash the same files.
  */
-export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: string, shown = dir): Promise<CodeSnapshot> {
-  const files: { rel: string; abs: string; sha256: string; size: number }[] = [];
+export const CODE_SKIP: ReadonlySet<string> = new Set(['.git', 'node_modules', '__pycache__', '.capstan', '.venv', '.DS_Store']);
+
+/** One file of a code directory. */
+export interface CodeFile {
+  /** Path relative to the directory, `/`-separated. */
+  rel: string;
+  abs: string;
+  size: number;
+}
+
+/**
+ * The files of a code directory in key order, skipping `CODE_SKIP`; a symbolic link, more than 2000
+ * files or more than 50 MiB is CAPSTAN_PIPELINE_CODE_INVALID. `shown` names the directory in errors.
+ */
+export async function listCodeFiles(dir: string, shown = dir): Promise<CodeFile[]> {
+  const files: CodeFile[] = [];
   let bytes = 0;
   const walk = async (rel: string): Promise<void> => {
     let entries: string[];
@@ -42,7 +53,7 @@ export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: 
       throw codeDirError(rel ? `${shown}/${rel}` : shown, err);
     }
     for (const name of entries) {
-      if (SKIP.has(name)) continue;
+      if (CODE_SKIP.has(name)) continue;
       const r = rel ? `${rel}/${name}` : name;
       const abs = path.join(dir, r);
       const st = await lstat(abs);
@@ -52,15 +63,24 @@ export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: 
         if (files.length >= MAX_FILES) throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `the code directory holds more than ${MAX_FILES} files`);
         bytes += st.size;
         if (bytes > MAX_BYTES) throw new CapstanError('CAPSTAN_PIPELINE_CODE_INVALID', `the code directory is larger than ${MAX_BYTES / 1024 / 1024} MiB`);
-        const content = await readFile(abs);
-        files.push({ rel: r, abs, sha256: createHash('sha256').update(content).digest('hex'), size: st.size });
+        files.push({ rel: r, abs, size: st.size });
       }
     }
   };
   await walk('');
-  files.sort((a, b) => compareKeys(a.rel, b.rel));
+  return files.sort((a, b) => compareKeys(a.rel, b.rel));
+}
+
+/**
+ * Copies a code directory into the store under `pipelines/<name>/code/<digest>/`. Steps run in a
+ * download of it, so a cron or artifact trigger days later runs exactly the applied code, and the
+ * digest is the code part of every step's cache key. Symbolic links are refused; VCS and
+ * dependency folders are skipped.
+ */
+export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: string, shown = dir): Promise<CodeSnapshot> {
+  const files = await listCodeFiles(dir, shown);
   const hash = createHash('sha256');
-  for (const f of files) hash.update(`${f.sha256}  ${f.rel}\n`);
+  for (const f of files) hash.update(`${createHash('sha256').update(await readFile(f.abs)).digest('hex')}  ${f.rel}\n`);
   const digest = `sha256:${hash.digest('hex')}`;
   const prefix = `pipelines/${pipeline}/code/${digest.slice(7, 23)}/`;
   const existing = await store.list(prefix);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../core/clock.js';
-import { CapstanError, isCapstanError } from '../core/errors.js';
+import { CapstanError, isCapstanError, isRetryable } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { toDomainEvent } from '../storage/outbox/index.js';
 import { inputKey, resolveInput } from './artifact-digest.js';
@@ -99,7 +99,7 @@ export class ExecutionRunner {
   }
 
   private fenced(id: string): CapstanError {
-    return new CapstanError('CAPSTAN_PIPELINE_LEASE_LOST', `execution ${id}: this runner no longer holds the lease (${this.lease?.lost ?? 'its token is stale'})`, { fields: { executionId: id, retryable: false } });
+    return new CapstanError('CAPSTAN_PIPELINE_LEASE_LOST', `execution ${id}: this runner no longer holds the lease (${this.lease?.lost ?? 'its token is stale'})`, { retryable: false, fields: { executionId: id } });
   }
 
   private async drive(id: string): Promise<ExecutionRecord> {
@@ -326,7 +326,7 @@ export class ExecutionRunner {
         return undefined;
       }
       const failures = rec.failures + 1;
-      const retryable = !(isCapstanError(err) && err.fields.retryable === false);
+      const retryable = isRetryable(err);
       if (retryable && failures < def.retry.attempts) {
         const delay = Math.min(def.retry.maxBackoffMs, def.retry.backoffMs * def.retry.backoffRate ** (failures - 1));
         log('system', `retrying in ${delay} ms (${failures} of ${def.retry.attempts} attempts failed)`);

@@ -1,6 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { codeDirError } from './code-snapshot.js';
+import { readFile } from 'node:fs/promises';
+import { listCodeFiles } from './code-snapshot.js';
 import type { PipelineDefinition } from './definition.js';
 import type { ExecutionRecord, ExecutionState, LogLine, PipelineRecord } from './execution.js';
 import type { LogSearch } from './log-store.js';
@@ -50,25 +49,12 @@ export function localPipelinesApi(svc: PipelineService): PipelinesApi {
 }
 
 /**
- * Reads a code directory into `relative path → base64` for applying over HTTP (same skips as the
- * snapshot); `shown` is the directory as the definition names it, for errors.
+ * Reads a code directory into `relative path → base64` for applying over HTTP: the same files, skips
+ * and refusals as the embedded snapshot, so both hash the same code; `shown` is the directory as the
+ * definition names it, for errors.
  */
 export async function readCodeFiles(dir: string, shown = dir): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = async (rel: string) => {
-    let entries;
-    try {
-      entries = await readdir(path.join(dir, rel), { withFileTypes: true });
-    } catch (err) {
-      throw codeDirError(rel ? `${shown}/${rel}` : shown, err);
-    }
-    for (const e of entries) {
-      if (['.git', 'node_modules', '__pycache__', '.capstan', '.venv'].includes(e.name)) continue;
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(r);
-      else if (e.isFile()) out[r] = (await readFile(path.join(dir, r))).toString('base64');
-    }
-  };
-  await walk('');
+  for (const f of await listCodeFiles(dir, shown)) out[f.rel] = (await readFile(f.abs)).toString('base64');
   return out;
 }

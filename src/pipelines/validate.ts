@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { isValidName } from '../core/names.js';
 import { compileUserRegex } from '../core/user-regex.js';
 import { builtinNames, isKnownBuiltin } from './builtins/builtin-catalogue.js';
-import { checkCondition, checkConditionType } from './cel.js';
+import { checkCondition, checkConditionType } from './conditions.js';
 import {
   DEFAULT_RETRY,
   STEP_TYPES,

@@ -19,6 +19,8 @@ import { installQueueMetrics } from '../storage/queue/queue-metrics.js';
 import { OutboxDispatcher, OutboxStore, type OutboxCrashPoint } from '../storage/outbox/index.js';
 import { Worker } from '../storage/queue/worker.js';
 import type { JobHandler } from '../storage/queue/job.js';
+import { ncfRankingHandlerModule } from '../algorithms/ncf/index.js';
+import { registerBuiltinHandler } from '../serving/index.js';
 import { contextModules } from './contexts.js';
 import { collectMigrations } from './migrations.js';
 
@@ -143,6 +145,8 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
   const metrics = new Registry();
   installQueueMetrics({ metrics, logger, jobStats: () => queue.stats() });
 
+  // Algorithms bring their own serving handlers; serving never imports them.
+  registerBuiltinHandler('ncf-ranking', ncfRankingHandlerModule);
   const services = new Map<string, unknown>();
   const context = <T>(name: string): T => {
     if (!services.has(name)) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', `the ${name} context is not installed on this platform`, { fields: { context: name } });

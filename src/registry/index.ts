@@ -29,7 +29,8 @@ import { webhookSubscription } from './webhook-subscription.js';
 
 export * from './registry-service.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
-export { MANIFEST_FILE, inspectLocalPackage, packageDigest, parseManifest, pullVerifiedVersion, type ModelManifest } from './model-package.js';
+export { inspectLocalPackage, packageDigest, parseManifest, pullVerifiedVersion } from './model-package.js';
+export { MANIFEST_FILE, type ModelManifest } from '../core/model-manifest.js';
 export { compileApprovalPolicy } from './approval-policy.js';
 export { isFile } from './package-source.js';
 export { assertVersionFilesWritable } from './version-immutability.js';

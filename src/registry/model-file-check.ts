@@ -1,6 +1,6 @@
 import { CapstanError } from '../core/errors.js';
 import { normalizeDtype } from '../core/tensor-dtype.js';
-import type { ModelManifest } from './model-package.js';
+import type { ModelManifest } from '../core/model-manifest.js';
 import type { TensorSpec } from './registry-service.js';
 
 function packageInvalid(detail: string, fields: Record<string, unknown> = {}): CapstanError {

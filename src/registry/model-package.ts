@@ -6,27 +6,8 @@ import type { Readable } from 'node:stream';
 import { CapstanError } from '../core/errors.js';
 import { sha256Of, downloadToDirectory } from '../storage/artifacts/directory-transfer.js';
 import { compareKeys, scanLocalDirectory } from '../storage/artifacts/local-tree.js';
-import { normalizeRelativePath } from '../storage/artifacts/normalize-key.js';
-import type { PullResult, RegistryService, TensorSpec } from './registry-service.js';
-
-/** The manifest file every model package carries at its root (DESIGN §4). */
-export const MANIFEST_FILE = 'model.json';
-
-/** Largest `model.json` accepted. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
-
-/** Frameworks a package can declare; serving has a runtime for each. */
-export const MODEL_FRAMEWORKS = ['onnx', 'js', 'http'] as const;
-
-/** The parts of `model.json` the registry reads; other fields are kept in the package untouched. */
-export interface ModelManifest {
-  name?: string;
-  framework: (typeof MODEL_FRAMEWORKS)[number];
-  /** The model file (onnx) or handler module (js), relative to the package root; optional for http. */
-  entry?: string;
-  signature: { inputs: TensorSpec[]; outputs: TensorSpec[] };
-  metadata: Record<string, unknown>;
-}
+import { MANIFEST_FILE, parseManifestText, type ModelManifest } from '../core/model-manifest.js';
+import type { PullResult, RegistryService } from './registry-service.js';
 
 /** One file of a package, as the digest sees it. */
 export interface PackageFile {
@@ -53,58 +34,9 @@ export function packageDigest(files: readonly PackageFile[]): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
-function tensorSpecs(value: unknown, where: string): TensorSpec[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw packageInvalid(`${MANIFEST_FILE}: ${where} must be a list`);
-  return value.map((v, i) => {
-    if (!v || typeof v !== 'object' || typeof (v as TensorSpec).name !== 'string' || !(v as TensorSpec).name) {
-      throw packageInvalid(`${MANIFEST_FILE}: ${where}[${i}] needs a "name"`);
-    }
-    const spec = v as TensorSpec;
-    return { name: spec.name, ...(spec.dtype !== undefined ? { dtype: String(spec.dtype) } : {}), ...(Array.isArray(spec.shape) ? { shape: spec.shape } : {}) };
-  });
-}
-
-/**
- * Parses and checks `model.json` against the package's file list: a JSON object with a known
- * `framework`, an `entry` that is a safe relative path to a file in the package (required for onnx
- * and js), optional `contentTypes` (media types) and an optional `signature` of named inputs and outputs.
- */
+/** Parses and checks `model.json` (core/model-manifest) against the package's files, as the registry refuses it. */
 export function parseManifest(text: string | Buffer, filePaths: readonly string[]): ModelManifest {
-  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) throw packageInvalid(`${MANIFEST_FILE} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text.toString());
-  } catch {
-    throw packageInvalid(`${MANIFEST_FILE} is not valid JSON`);
-  }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw packageInvalid(`${MANIFEST_FILE} must hold a JSON object`);
-  const m = doc as Record<string, unknown>;
-  if (!MODEL_FRAMEWORKS.includes(m.framework as never)) {
-    throw packageInvalid(`${MANIFEST_FILE}: "framework" must be one of ${MODEL_FRAMEWORKS.join(', ')}`, { framework: String(m.framework ?? '') });
-  }
-  const framework = m.framework as ModelManifest['framework'];
-  let entry: string | undefined;
-  if (m.entry !== undefined) {
-    if (typeof m.entry !== 'string') throw packageInvalid(`${MANIFEST_FILE}: "entry" must be a relative path`);
-    entry = normalizeRelativePath(m.entry, { what: `${MANIFEST_FILE} entry` });
-    if (!filePaths.includes(entry)) throw packageInvalid(`${MANIFEST_FILE}: entry ${JSON.stringify(entry)} is not a file of the package`, { entry });
-  } else if (framework !== 'http') {
-    throw packageInvalid(`${MANIFEST_FILE}: a ${framework} package needs an "entry" naming its model file`);
-  }
-  if (m.contentTypes !== undefined && (!Array.isArray(m.contentTypes) || m.contentTypes.length === 0 || !m.contentTypes.every((t) => typeof t === 'string' && /^[\w.+*-]+\/[\w.+*-]+$/.test(t)))) {
-    throw packageInvalid(`${MANIFEST_FILE}: "contentTypes" must be a non-empty list of media types like text/csv`);
-  }
-  const sig = (m.signature ?? {}) as Record<string, unknown>;
-  if (typeof sig !== 'object' || Array.isArray(sig)) throw packageInvalid(`${MANIFEST_FILE}: "signature" must be an object`);
-  const metadata = m.metadata && typeof m.metadata === 'object' && !Array.isArray(m.metadata) ? (m.metadata as Record<string, unknown>) : {};
-  return {
-    ...(typeof m.name === 'string' ? { name: m.name } : {}),
-    framework,
-    ...(entry ? { entry } : {}),
-    signature: { inputs: tensorSpecs(sig.inputs, 'signature.inputs'), outputs: tensorSpecs(sig.outputs, 'signature.outputs') },
-    metadata,
-  };
+  return parseManifestText(text, { code: 'CAPSTAN_REGISTRY_PACKAGE_INVALID', files: filePaths });
 }
 
 /** Reads and checks a local package directory before anything is uploaded: its files and manifest. */

@@ -7,7 +7,8 @@ import { bodyChunks, uploadDirectoryToStore } from '../storage/artifacts/directo
 import { directoryPrefix } from '../storage/artifacts/normalize-key.js';
 import { checkModelFile } from './model-file-check.js';
 import type { RegistrationPause } from './registration-pause.js';
-import { MANIFEST_FILE, inspectLocalPackage, packageDigest, parseManifest, type ModelManifest } from './model-package.js';
+import { MANIFEST_FILE, type ModelManifest } from '../core/model-manifest.js';
+import { inspectLocalPackage, packageDigest, parseManifest } from './model-package.js';
 
 /** Where staged uploads live; a package registered from here is removed after it is copied. */
 export const UPLOADS_PREFIX = 'uploads/';

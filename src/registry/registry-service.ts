@@ -5,6 +5,7 @@
  * CLI, pipelines and serving code work the same embedded or against a server. Every value returned is
  * plain JSON; times are ISO-8601 strings.
  */
+import type { TensorSpec as ManifestTensorSpec } from '../core/model-manifest.js';
 
 /** Approval states of a model version (SageMaker Model Registry's names). */
 export const APPROVAL_STATUSES = ['PendingManualApproval', 'Approved', 'Rejected'] as const;
@@ -110,12 +111,8 @@ export interface ArtifactFile {
   sha256: string;
 }
 
-/** Signature of a model's inputs or outputs, as declared in `model.json`. */
-export interface TensorSpec {
-  name: string;
-  dtype?: string;
-  shape?: (number | string | null)[];
-}
+/** Signature of a model's inputs or outputs, as declared in `model.json` (core/model-manifest). */
+export type TensorSpec = ManifestTensorSpec;
 
 /** Where a version came from. */
 export interface Lineage {

@@ -5,7 +5,7 @@ import type { OutboundSettings } from '../core/outbound-guard.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { DataCaptureWriter } from './data-capture.js';
 import type { Endpoint, LiveVariantState, StoredVariant } from './endpoint.js';
-import { readManifest } from './model-manifest.js';
+import { readManifest } from '../core/model-manifest.js';
 import type { ModelSource } from './model-source.js';
 import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';

@@ -16,6 +16,9 @@ export { EndpointHost } from './endpoint-host.js';
 export { captureKeyPrefix } from './data-capture.js';
 export { createServing, type DeployStepRequest, type ServingContext, type ServingOptions, type ServingPlatformParts } from './serving-context.js';
 export type { OipModelMetadata } from './oip-metadata.js';
+export { registerBuiltinHandler } from './handlers/handler-registry.js';
+export type { HandlerContext, HandlerFactory, InferenceHandler, InferenceRequest, InferenceResponse, Prepared } from './handlers/inference-handler.js';
+export type { TensorData, Tensors } from './runtimes/tensors.js';
 
 /** Real-time endpoints: `platform.serving`, the endpoint host (a background service), `/api/v1/endpoints`, the invocation and OIP routes. */
 export const servingContext = defineContext<ServingContext>({

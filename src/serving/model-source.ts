@@ -6,7 +6,7 @@ import { packageDigest } from '../registry/index.js';
 import type { ApprovalStatus, RegistryService } from '../registry/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { ResolvedModel } from './endpoint.js';
-import { packagePath } from './model-manifest.js';
+import { packagePath } from '../core/model-manifest.js';
 
 /**
  * Where serving gets models: resolves a reference (`models:/ncf@champion`) to one registered version

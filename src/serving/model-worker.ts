@@ -1,25 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CapstanError, errorCatalogue, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { TensorSpec } from './model-manifest.js';
+import { builtinHandlerModules } from './handlers/handler-registry.js';
+import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import type { Tensors } from './runtimes/tensors.js';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './runtimes/worker-protocol.js';
 
 // The published package runs the compiled .js worker. Under tsx (tests, benchmarks) the sources are
 // .ts, and worker threads do not get tsx's loader hooks on Node 20 (importing through tsx inside a
-// worker can even deadlock the loader), so the worker is bundled once with esbuild — the compiler tsx
-// itself uses — into a cached .mjs keyed by the sources' content.
+// worker can even deadlock the loader), so the worker — with the built-in handler modules registered
+// outside serving — is bundled once with esbuild (the compiler tsx itself uses) into cached .mjs
+// files keyed by the sources' content. Code splitting keeps one copy of shared modules (the error
+// catalogue), so a handler's CapstanError is the worker's CapstanError.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_SOURCE = fileURLToPath(new URL(`./runtimes/runtime-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
-let bundled: Promise<string> | undefined;
+const bundles = new Map<string, Promise<WorkerEntry>>();
 
-function sourceDigest(): string {
-  const hash = createHash('sha256');
+/** The worker script and the handler module URLs it imports. */
+interface WorkerEntry {
+  script: string;
+  handlerModules: Record<string, string>;
+}
+
+function sourceDigest(handlers: Record<string, string>): string {
+  const hash = createHash('sha256').update(JSON.stringify(handlers));
   const srcRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -28,27 +37,47 @@ function sourceDigest(): string {
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) hash.update(full).update(readFileSync(full));
     }
   };
-  for (const dir of ['core', 'serving']) walk(path.join(srcRoot, dir));
+  for (const dir of ['core', 'serving', 'algorithms']) if (existsSync(path.join(srcRoot, dir))) walk(path.join(srcRoot, dir));
   return hash.digest('hex').slice(0, 16);
 }
 
-function workerEntry(): Promise<string> {
-  if (!FROM_SOURCE) return Promise.resolve(WORKER_SOURCE);
-  // One bundling per process, however many workers start at once.
-  bundled ??= (async () => {
-    // Inside node_modules/.cache so the bundle resolves the same packages the sources do.
-    const cacheDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/capstan');
-    const out = path.join(cacheDir, `runtime-worker-${sourceDigest()}.mjs`);
-    if (!existsSync(out)) {
-      mkdirSync(cacheDir, { recursive: true });
-      const esbuild = (await import('esbuild')) as typeof import('esbuild');
-      const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-      await esbuild.build({ entryPoints: [WORKER_SOURCE], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'silent' });
-      renameSync(tmp, out);
-    }
-    return out;
-  })();
-  bundled.catch(() => (bundled = undefined));
+function workerEntry(): Promise<WorkerEntry> {
+  const handlers = builtinHandlerModules();
+  if (!FROM_SOURCE) return Promise.resolve({ script: WORKER_SOURCE, handlerModules: handlers });
+  const key = JSON.stringify(handlers);
+  // One bundling per process and handler set, however many workers start at once.
+  let bundled = bundles.get(key);
+  if (!bundled) {
+    bundled = (async () => {
+      // Inside node_modules/.cache so the bundle resolves the same packages the sources do.
+      const cacheDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/.cache/capstan');
+      const out = path.join(cacheDir, `runtime-worker-${sourceDigest(handlers)}`);
+      const names = Object.keys(handlers);
+      if (!existsSync(out)) {
+        mkdirSync(cacheDir, { recursive: true });
+        const esbuild = (await import('esbuild')) as typeof import('esbuild');
+        const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+        const entryPoints: Record<string, string> = { 'runtime-worker': WORKER_SOURCE };
+        names.forEach((name, i) => (entryPoints[`handler-${i}`] = fileURLToPath(handlers[name]!)));
+        await esbuild.build({
+          entryPoints, bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external',
+          outdir: tmp, outExtension: { '.js': '.mjs' }, logLevel: 'silent',
+        });
+        try {
+          renameSync(tmp, out);
+        } catch {
+          // Another process bundled the same sources first; its copy is identical.
+          rmSync(tmp, { recursive: true, force: true });
+        }
+      }
+      return {
+        script: path.join(out, 'runtime-worker.mjs'),
+        handlerModules: Object.fromEntries(names.map((name, i) => [name, pathToFileURL(path.join(out, `handler-${i}.mjs`)).href])),
+      };
+    })();
+    bundled.catch(() => bundles.delete(key));
+    bundles.set(key, bundled);
+  }
   return bundled;
 }
 
@@ -123,8 +152,8 @@ export class ModelWorker {
     const entry = await workerEntry();
     return new Promise<void>((resolve, reject) => {
       // The bundle is plain JavaScript: workers need none of the parent's loader flags (tsx).
-      const init: WorkerInit = { spec: this.spec, heartbeatMs: this.heartbeatMs };
-      const worker = new Worker(entry, { workerData: init, execArgv: [] });
+      const init: WorkerInit = { spec: this.spec, heartbeatMs: this.heartbeatMs, handlerModules: entry.handlerModules };
+      const worker = new Worker(entry.script, { workerData: init, execArgv: [] });
       this.starting = worker;
       let ready = false;
       worker.on('message', (m: FromWorker) => {

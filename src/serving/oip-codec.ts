@@ -1,5 +1,5 @@
 import { CapstanError } from '../core/errors.js';
-import type { TensorSpec } from './model-manifest.js';
+import type { TensorSpec } from '../core/model-manifest.js';
 import { elementCount, normalizeDtype, oipDatatype, tensorFromNumbers, tensorToNumbers, tensorTypeFromOip, type Tensors } from './runtimes/tensors.js';
 
 /** An Open Inference Protocol v2 inference request, decoded. */

@@ -1,5 +1,5 @@
 import { CapstanError } from '../core/errors.js';
-import type { TensorSpec } from './model-manifest.js';
+import type { TensorSpec } from '../core/model-manifest.js';
 import { normalizeDtype, type Tensors, type TensorType } from './runtimes/tensors.js';
 
 /**

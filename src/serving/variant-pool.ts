@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import { ModelWorker, type WorkerResult } from './model-worker.js';
-import type { TensorSpec } from './model-manifest.js';
+import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { compileContentTypeCheck, compileTensorCheck } from './request-validation.js';

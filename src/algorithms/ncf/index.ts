@@ -12,3 +12,4 @@ export type { NcfTrainRequest, NcfTrainSummary } from './train-ncf.js';
 export function loadNcfTrainer(): Promise<typeof import('./train-ncf.js')> {
   return import('./train-ncf.js');
 }
+export { ncfRankingHandlerModule } from './ncf-handler-module.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MANIFEST_FILE, type ModelManifest } from '../../core/model-manifest.js';
 import type { IdMap } from './id-map.js';
 import type { NcfHyperparameters } from './hyperparameters.js';
 import type { NeuMFParams } from './neumf-model.js';
@@ -9,7 +10,7 @@ import type { UserItems } from './user-items.js';
 
 /** File names inside an NCF model package (DESIGN §4). */
 export const ncfPackageFiles = {
-  manifest: 'model.json',
+  manifest: MANIFEST_FILE,
   onnx: 'model.onnx',
   userIds: 'user-ids.json',
   itemIds: 'item-ids.json',
@@ -17,11 +18,12 @@ export const ncfPackageFiles = {
   popularity: 'item-popularity.json',
 } as const;
 
-/** The `model.json` manifest of an NCF package; the serving side's `builtin:ncf-ranking` handler reads it. */
-export interface NcfModelManifest {
-  name: string;
+/**
+ * The `model.json` of an NCF package: the one model manifest (core/model-manifest) with the fields
+ * the `builtin:ncf-ranking` handler reads pinned down.
+ */
+export type NcfModelManifest = ModelManifest & {
   framework: 'onnx';
-  entry: string;
   handler: 'builtin:ncf-ranking';
   signature: {
     inputs: { name: string; dtype: string; shape: number[] }[];
@@ -35,7 +37,7 @@ export interface NcfModelManifest {
     numItems: number;
     createdAt: string;
   };
-}
+};
 
 /** What goes into a package. */
 export interface NcfPackageInput {

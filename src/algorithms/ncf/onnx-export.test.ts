@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { prepareDataset } from './dataset.js';
 import { compileNcfHyperparameters } from './hyperparameters.js';
+import { readManifest } from '../../core/model-manifest.js';
 import { writeNcfModelPackage } from './model-package.js';
 import { NeuMFScorer } from './neumf-model.js';
 import { exportNeuMFOnnx } from './onnx-export.js';
@@ -45,6 +46,7 @@ describe('ONNX export', () => {
       assert.ok(maxDiff <= 1e-4, `max abs diff ${maxDiff}`);
       assert.ok(new Set(Array.from(actual, (v) => v.toFixed(4))).size > 100, 'scores vary across pairs');
 
+      assert.deepEqual(readManifest(dir), manifest, 'the trainer writes the one model manifest serving and the registry read');
       const onDisk = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
       assert.equal(onDisk.handler, 'builtin:ncf-ranking');
       assert.deepEqual(onDisk.signature.inputs.map((i: { name: string }) => i.name), ['user', 'item']);

@@ -49,7 +49,8 @@ export function demoCommand(program: Command): void {
       const epochs = positiveInt(o.epochs, '--epochs');
       const flags: Record<string, unknown> = {};
       if (o.port !== undefined) flags['server.port'] = o.port;
-      const config = configFrom(cmd, flags);
+      // The demo prints its own progress, so its log stays at warn unless the user asks for more.
+      const config = configFrom(cmd, flags, { logLevel: 'warn' });
       // Loaded on demand: the demo pulls in every context.
       const { fileDataset, readMovieTitles, synthDataset } = await import('../demo/demo-data.js');
       const { DemoReporter } = await import('../demo/demo-reporter.js');
@@ -62,7 +63,7 @@ export function demoCommand(program: Command): void {
       const titles = o.movies ? readMovieTitles(o.movies) : undefined;
       const reporter = new DemoReporter(o.json ? process.stderr : process.stdout);
 
-      const platform = await openPlatform({ config, logger: createLogger({ level: process.env.CAPSTAN_LOG_LEVEL ?? 'warn', format: config.logFormat }) });
+      const platform = await openPlatform({ config, logger: createLogger({ level: config.logLevel, format: config.logFormat }) });
       let server;
       try {
         server = await startServer(platform, { background: true, logRequests: false });

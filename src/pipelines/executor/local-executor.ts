@@ -104,7 +104,7 @@ export class LocalExecutor implements StepExecutor {
     }
     for (const [name, dir] of named) {
       if ((await readdir(dir)).length === 0) {
-        throw new CapstanError('CAPSTAN_PIPELINE_OUTPUT_MISSING', `step "${task.step}" wrote nothing to its declared output "${name}"`, { fields: { step: task.step, output: name, retryable: false } });
+        throw new CapstanError('CAPSTAN_PIPELINE_OUTPUT_MISSING', `step "${task.step}" wrote nothing to its declared output "${name}"`, { retryable: false, fields: { step: task.step, output: name } });
       }
       const prefix = `${task.outputPrefix}${name}/`;
       const infos = await this.artifacts.uploadDirectory(dir, prefix);
@@ -150,7 +150,7 @@ export class LocalExecutor implements StepExecutor {
       child.on('error', (e: NodeJS.ErrnoException) => {
         cleanup();
         if (e.code === 'ENOENT' || e.code === 'EACCES') {
-          reject(new CapstanError('CAPSTAN_PIPELINE_COMMAND_NOT_FOUND', `step "${task.step}": command ${JSON.stringify(argv[0])} ${e.code === 'ENOENT' ? 'does not exist' : 'is not executable'}`, { cause: e, fields: { step: task.step, retryable: false } }));
+          reject(new CapstanError('CAPSTAN_PIPELINE_COMMAND_NOT_FOUND', `step "${task.step}": command ${JSON.stringify(argv[0])} ${e.code === 'ENOENT' ? 'does not exist' : 'is not executable'}`, { cause: e, retryable: false, fields: { step: task.step } }));
         } else reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}": cannot start ${JSON.stringify(argv[0])}: ${e.code ?? 'error'}`, { cause: e, fields: { step: task.step } }));
       });
       child.on('close', (code, sig) => {
@@ -167,14 +167,14 @@ export class LocalExecutor implements StepExecutor {
         // The reason should say why, not only that: the end of stderr usually holds the error.
         const last = tail.length ? `; last lines of its stderr:\n${tail.map((l) => `  ${l}`).join('\n')}\n` : '; ';
         const more = `the whole log: capstan logs ${task.executionId} --step ${task.step}`;
-        reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}" ${how}${last}(${more})`, { fields: { step: task.step, exitCode: code, retryable, stderrTail: tail } }));
+        reject(new CapstanError('CAPSTAN_PIPELINE_STEP_EXIT', `step "${task.step}" ${how}${last}(${more})`, { retryable, fields: { step: task.step, exitCode: code, stderrTail: tail } }));
       });
     });
   }
 }
 
 function cancelled(task: StepTask): CapstanError {
-  return new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${task.step}" was cancelled`, { fields: { step: task.step, retryable: false } });
+  return new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${task.step}" was cancelled`, { retryable: false, fields: { step: task.step } });
 }
 
 function processAlive(pid: number): boolean {
@@ -218,16 +218,16 @@ async function readPropertyFile(file: string, name: string, rel: string): Promis
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new CapstanError('CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID', `property file "${name}" (${rel}) was not written`, { fields: { propertyFile: name, retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID', `property file "${name}" (${rel}) was not written`, { retryable: false, fields: { propertyFile: name } });
   }
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
-    throw new CapstanError('CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID', `property file "${name}" (${rel}) is not valid JSON`, { fields: { propertyFile: name, retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID', `property file "${name}" (${rel}) is not valid JSON`, { retryable: false, fields: { propertyFile: name } });
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) {
-    throw new CapstanError('CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID', `property file "${name}" (${rel}) must hold a JSON object`, { fields: { propertyFile: name, retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_PROPERTY_FILE_INVALID', `property file "${name}" (${rel}) must hold a JSON object`, { retryable: false, fields: { propertyFile: name } });
   }
   return v;
 }

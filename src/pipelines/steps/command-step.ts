@@ -14,7 +14,7 @@ export const runCommandStep: StepHandler = async (inv, services) => {
   const step = inv.step as CommandStep;
   const executor = services.executors.get(step.executor);
   if (!executor) {
-    throw new CapstanError('CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN', `step "${step.name}" names executor "${step.executor}"; known: ${[...services.executors.keys()].join(', ')}`, { fields: { retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN', `step "${step.name}" names executor "${step.executor}"; known: ${[...services.executors.keys()].join(', ')}`, { retryable: false });
   }
   const registry = services.registry?.();
   // Compiled before the live run exists: a metric regex RE2 refuses (from a definition applied before

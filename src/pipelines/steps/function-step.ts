@@ -31,7 +31,7 @@ export interface FunctionContext {
 export const runFunctionStep: StepHandler = async (inv, services) => {
   const step = inv.step as FunctionStep;
   if (!inv.work.codePrefix) {
-    throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": the pipeline has no "code" directory to load ${step.module} from`, { fields: { retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": the pipeline has no "code" directory to load ${step.module} from`, { retryable: false });
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), `capstan-fn-${step.name}-`));
   try {
@@ -42,7 +42,7 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
     if ((await stat(packages).catch(() => undefined))?.isDirectory()) await symlink(packages, path.join(dir, 'node_modules'), 'dir').catch(() => {});
     const file = path.join(dir, step.module);
     if (!(await stat(file).catch(() => undefined))?.isFile()) {
-      throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": module ${step.module} is not in the code directory`, { fields: { retryable: false } });
+      throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": module ${step.module} is not in the code directory`, { retryable: false });
     }
     const inputs: Record<string, string> = {};
     for (const [channel, value] of Object.entries(step.inputs)) {
@@ -65,11 +65,11 @@ export const runFunctionStep: StepHandler = async (inv, services) => {
       case 'crashed':
         throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_FAILED', `step "${step.name}": ${outcome.message}`);
       case 'invalid':
-        throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": ${outcome.message}`, { fields: { retryable: false } });
+        throw new CapstanError('CAPSTAN_PIPELINE_FUNCTION_INVALID', `step "${step.name}": ${outcome.message}`, { retryable: false });
       case 'timeout':
         throw new CapstanError('CAPSTAN_PIPELINE_STEP_TIMEOUT', `step "${step.name}" ran longer than ${timeoutMs} ms`);
       case 'cancelled':
-        throw new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${step.name}" was cancelled`, { fields: { retryable: false } });
+        throw new CapstanError('CAPSTAN_PIPELINE_STEP_CANCELLED', `step "${step.name}" was cancelled`, { retryable: false });
     }
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});

@@ -25,7 +25,7 @@ export const runRegisterModelStep: StepHandler = async (inv, services) => {
   const step = inv.step as RegisterModelStep;
   const registry = services.registry?.();
   if (!registry) {
-    throw new CapstanError('CAPSTAN_PIPELINE_REGISTRY_MISSING', `step "${step.name}" cannot register model "${step.model}": no model registry is installed`, { fields: { retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_REGISTRY_MISSING', `step "${step.name}" cannot register model "${step.model}": no model registry is installed`, { retryable: false });
   }
   const upstream = step.metricsFrom ?? [...ancestors(inv.graph.dependencies, step.name)];
   const order = inv.work.definition.steps.map((s) => s.name).filter((n) => upstream.includes(n));

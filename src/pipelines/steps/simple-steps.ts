@@ -1,5 +1,5 @@
 import { CapstanError, isCapstanError } from '../../core/errors.js';
-import { evaluateCondition } from '../cel.js';
+import { evaluateCondition } from '../conditions.js';
 import type { ConditionStep, DeployStep, FailStep } from '../definition.js';
 import { emptyOutcome, type StepHandler } from './step-handler.js';
 
@@ -16,7 +16,7 @@ export const runConditionStep: StepHandler = async (inv) => {
 export const runFailStep: StepHandler = async (inv) => {
   const step = inv.step as FailStep;
   inv.log('system', step.message);
-  throw new CapstanError('CAPSTAN_PIPELINE_FAIL_STEP', step.message, { fields: { retryable: false } });
+  throw new CapstanError('CAPSTAN_PIPELINE_FAIL_STEP', step.message, { retryable: false });
 };
 
 /**
@@ -28,7 +28,7 @@ function notApproved(step: DeployStep, err: CapstanError): CapstanError {
   return new CapstanError(
     'CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED',
     `step "${step.name}": ${modelName}/${version} is ${String(err.fields.approval)}, so it was not deployed; approve it (capstan models approve ${modelName} ${version}) and deploy it (capstan endpoints deploy ${step.endpoint} --model models:/${modelName}/${version})`,
-    { cause: err, fields: { retryable: false, modelName, version } },
+    { cause: err, retryable: false, fields: { modelName, version } },
   );
 }
 
@@ -37,13 +37,13 @@ export const runDeployStep: StepHandler = async (inv, services) => {
   const step = inv.step as DeployStep;
   const deployer = services.deployer?.();
   if (!deployer) {
-    throw new CapstanError('CAPSTAN_PIPELINE_DEPLOYER_MISSING', `step "${step.name}" cannot deploy endpoint "${step.endpoint}": no deployer is registered (the serving context is not installed)`, { fields: { retryable: false } });
+    throw new CapstanError('CAPSTAN_PIPELINE_DEPLOYER_MISSING', `step "${step.name}" cannot deploy endpoint "${step.endpoint}": no deployer is registered (the serving context is not installed)`, { retryable: false });
   }
   let version: number | undefined;
   if (step.version !== undefined) {
     version = Number(step.version);
     if (!Number.isSafeInteger(version) || version < 1) {
-      throw new CapstanError('CAPSTAN_PIPELINE_REFERENCE_UNRESOLVED', `step "${step.name}": version ${JSON.stringify(step.version)} is not a positive integer`, { fields: { retryable: false } });
+      throw new CapstanError('CAPSTAN_PIPELINE_REFERENCE_UNRESOLVED', `step "${step.name}": version ${JSON.stringify(step.version)} is not a positive integer`, { retryable: false });
     }
   }
   const ref = `models:/${step.model}${version ? `/${version}` : `@${step.alias}`}`;

@@ -31,3 +31,11 @@ export async function openTestPlatform(flags: Record<string, unknown> = {}, opti
     },
   };
 }
+
+/**
+ * Opens a platform on an existing home (one a CLI run filled) for a test to inspect, isolated like
+ * `openTestPlatform` from the environment and from any `capstan.yaml` in the working directory.
+ */
+export function openPlatformAt(home: string, flags: Record<string, unknown> = {}): Promise<Platform> {
+  return openPlatform({ config: compileConfig({ flags: { home, ...flags }, env: {}, cwd: home }), logger: silentLogger() });
+}

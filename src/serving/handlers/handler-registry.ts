@@ -1,15 +1,41 @@
 import { pathToFileURL } from 'node:url';
 import { CapstanError } from '../../core/errors.js';
-import { packagePath } from '../model-manifest.js';
+import { packagePath } from '../../core/model-manifest.js';
 import type { HandlerContext, HandlerFactory, InferenceHandler } from './inference-handler.js';
-import { createNcfRankingHandler } from './ncf-ranking-handler.js';
 import { createTensorHandler } from './tensor-handler.js';
 
-/** Handlers that ship with Capstan, by the name a model.json uses after `builtin:`. */
-export const builtinHandlers: Record<string, HandlerFactory> = {
-  'ncf-ranking': createNcfRankingHandler as HandlerFactory,
+/** Handlers serving itself ships, by the name a model.json uses after `builtin:`. */
+const ownHandlers: Record<string, HandlerFactory> = {
   tensor: createTensorHandler as HandlerFactory,
 };
+
+// Handlers that live with their algorithm (`builtin:ncf-ranking` in src/algorithms/ncf), by name →
+// module URL. Modules, not factories: handlers run in model worker threads, which import the module
+// themselves (see ModelWorker), so serving never imports an algorithm.
+const registered = new Map<string, string>();
+
+/**
+ * Makes `builtin:<name>` load the handler module at `moduleUrl` (its `createHandler` export). The
+ * composition root registers the algorithms' handlers; a worker thread registers what its gateway sent.
+ */
+export function registerBuiltinHandler(name: string, moduleUrl: string | URL): void {
+  if (Object.hasOwn(ownHandlers, name)) throw new CapstanError('CAPSTAN_INTERNAL', `builtin:${name} is serving's own handler and cannot be replaced`);
+  registered.set(name, String(moduleUrl));
+}
+
+/** The registered handler modules by name, as a worker thread is started with them. */
+export function builtinHandlerModules(): Record<string, string> {
+  return Object.fromEntries(registered);
+}
+
+async function builtinFactory(name: string): Promise<HandlerFactory | undefined> {
+  if (Object.hasOwn(ownHandlers, name)) return ownHandlers[name];
+  const url = registered.get(name);
+  if (!url) return undefined;
+  const mod = (await import(url)) as { createHandler?: HandlerFactory };
+  if (typeof mod.createHandler !== 'function') throw new CapstanError('CAPSTAN_SERVING_MODEL_PACKAGE_INVALID', `builtin:${name} exports no createHandler function`);
+  return mod.createHandler;
+}
 
 /**
  * Builds the handler a package names: a built-in one, a module inside the package exporting
@@ -18,9 +44,10 @@ export const builtinHandlers: Record<string, HandlerFactory> = {
 export async function loadHandler(ctx: HandlerContext): Promise<InferenceHandler> {
   const ref = ctx.manifest.handler ?? 'builtin:tensor';
   if (ref.startsWith('builtin:')) {
-    const factory = builtinHandlers[ref.slice('builtin:'.length)];
+    const factory = await builtinFactory(ref.slice('builtin:'.length));
     if (!factory) {
-      throw new CapstanError('CAPSTAN_SERVING_MODEL_PACKAGE_INVALID', `unknown handler ${ref}; built-in handlers: ${Object.keys(builtinHandlers).map((n) => `builtin:${n}`).join(', ')}`);
+      const known = [...Object.keys(ownHandlers), ...registered.keys()].sort();
+      throw new CapstanError('CAPSTAN_SERVING_MODEL_PACKAGE_INVALID', `unknown handler ${ref}; built-in handlers: ${known.map((n) => `builtin:${n}`).join(', ')}`);
     }
     return factory(ctx);
   }

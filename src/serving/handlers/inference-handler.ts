@@ -1,4 +1,4 @@
-import type { ModelManifest } from '../model-manifest.js';
+import type { ModelManifest } from '../../core/model-manifest.js';
 import type { Tensors } from '../runtimes/tensors.js';
 
 /** One invocation as the worker sees it: the raw body and the headers that matter to a handler. */

@@ -1,6 +1,6 @@
 import type { OutboundSettings } from '../../core/outbound-guard.js';
 import type { InferenceRequest, InferenceResponse } from '../handlers/inference-handler.js';
-import type { ModelManifest, TensorSpec } from '../model-manifest.js';
+import type { ModelManifest, TensorSpec } from '../../core/model-manifest.js';
 import type { BatchingOptions } from './batcher.js';
 import type { Tensors } from './tensors.js';
 

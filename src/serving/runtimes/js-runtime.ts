@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { hidePath } from '../../core/hide-path.js';
-import { packagePath } from '../model-manifest.js';
+import { packagePath } from '../../core/model-manifest.js';
 import { compileRowCheck } from '../request-validation.js';
 import { Batcher } from './batcher.js';
 import type { Engine, EngineSpec } from './engine.js';

@@ -4,7 +4,7 @@ import { CapstanError } from '../../core/errors.js';
 import { hidePath } from '../../core/hide-path.js';
 import { loadHandler } from '../handlers/handler-registry.js';
 import type { InferenceHandler } from '../handlers/inference-handler.js';
-import { packagePath, type TensorSpec } from '../model-manifest.js';
+import { packagePath, type TensorSpec } from '../../core/model-manifest.js';
 import { Batcher } from './batcher.js';
 import type { Engine, EngineResult, EngineSpec } from './engine.js';
 import { concatRows, normalizeDtype, sliceRows, type TensorData, type Tensors, type TensorType } from './tensors.js';

@@ -3,6 +3,7 @@
 // inference, a crash) stays in this thread, never on the gateway's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { isCapstanError } from '../../core/errors.js';
+import { registerBuiltinHandler } from '../handlers/handler-registry.js';
 import type { Engine, EngineSpec } from './engine.js';
 import { createHttpEngine } from './http-runtime.js';
 import { createJsEngine } from './js-runtime.js';
@@ -33,6 +34,7 @@ const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
 
 const init = workerData as WorkerInit;
+for (const [name, url] of Object.entries(init.handlerModules)) registerBuiltinHandler(name, url);
 try {
   const engine = await createEngine(init.spec);
   port.on('message', (m: ToWorker) => {

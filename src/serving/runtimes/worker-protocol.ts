@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../model-manifest.js';
+import type { TensorSpec } from '../../core/model-manifest.js';
 import type { EngineSpec } from './engine.js';
 import type { Tensors } from './tensors.js';
 
@@ -35,6 +35,8 @@ export interface WorkerInit {
   spec: EngineSpec;
   /** How often the worker proves its event loop is free; silence for a whole timeout means it is stuck. */
   heartbeatMs: number;
+  /** Built-in handlers registered outside serving: name → module URL this thread can import. */
+  handlerModules: Record<string, string>;
 }
 
 /** Worker → gateway messages. */

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { openTestPlatform } from '../../platform/test-support/test-platform.js';
 import type { Platform } from '../../platform/platform.js';
-import { createRegistry } from '../../registry/index.js';
 import type { ModelVersion, RegisterVersionInput, RegistryService } from '../../registry/index.js';
 import { writeNcfPackage, type NcfFixture, type NcfFixtureOptions } from './ncf-package-fixture.js';
 
@@ -28,14 +27,7 @@ export interface ServingTestPlatform {
 export async function openServingTestPlatform(flags: Record<string, unknown> = {}): Promise<ServingTestPlatform> {
   const test = await openTestPlatform(flags);
   const platform = test.platform;
-  let registry = (platform as { registry?: RegistryService }).registry;
-  if (!registry) {
-    // Until the registry is wired into the platform, serving tests install it the way the platform will.
-    const ctx = createRegistry(platform);
-    registry = ctx.service;
-    Object.assign(platform, { registry });
-    platform.onClose(() => ctx.close());
-  }
+  const registry = platform.registry;
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'capstan-serving-'));
   let n = 0;
   return {

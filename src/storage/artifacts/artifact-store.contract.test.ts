@@ -1,14 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CapstanError } from '../../core/errors.js';
+import { TempDirs } from '../../core/test-support/temp-dirs.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { FileArtifactStore } from './file-artifact-store.js';
 import { S3ArtifactStore } from './s3-artifact-store.js';
@@ -32,12 +32,8 @@ interface Adapter {
   teardown(): Promise<void>;
 }
 
-const scratch: string[] = [];
-function tempDir(label: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `capstan-${label}-`));
-  scratch.push(dir);
-  return dir;
-}
+const temp = new TempDirs();
+const tempDir = (label: string) => temp.make(label);
 
 async function walkRaw(root: string): Promise<string[]> {
   const out: string[] = [];
@@ -99,9 +95,7 @@ const s3Adapter: Adapter = {
   },
 };
 
-after(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
+after(() => temp.removeAll());
 
 function sha(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');

@@ -1,21 +1,15 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CapstanError } from '../../core/errors.js';
+import { TempDirs } from '../../core/test-support/temp-dirs.js';
 import { createTar, extractTarSafely } from './safe-extract.js';
 import { writeRawTar } from '../test-support/raw-tar.js';
 
-const scratch: string[] = [];
-function tempDir(label: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `capstan-${label}-`));
-  scratch.push(dir);
-  return dir;
-}
-after(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
+const temp = new TempDirs();
+const tempDir = (label: string) => temp.make(label);
+after(() => temp.removeAll());
 
 async function refused(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {

@@ -1,7 +1,7 @@
 /**
  * Thrown by a job handler when trying again cannot help (bad payload, missing model): the job goes
- * straight to `dead` instead of being retried. Any error with `retryable === false` counts too, so
- * handlers need not import this class.
+ * straight to `dead` instead of being retried. It carries the one signal `isRetryable` (core/errors) reads
+ * (`retryable === false`), as a CapstanError built with `retryable: false` does.
  */
 export class NonRetryableError extends Error {
   readonly retryable = false;
@@ -10,9 +10,4 @@ export class NonRetryableError extends Error {
     super(message, options);
     this.name = 'NonRetryableError';
   }
-}
-
-/** True when a handler's error asks not to be retried. */
-export function isNonRetryable(error: unknown): boolean {
-  return error instanceof NonRetryableError || (typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false);
 }

@@ -1,23 +1,17 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { CapstanError } from '../../core/errors.js';
 import { testDatabases, type TestDatabase } from '../test-support/test-databases.js';
 import type { Job, JobHandler } from './job.js';
 import { JobQueue, type QueueSettings } from './job-queue.js';
 import { NonRetryableError } from './non-retryable-error.js';
 import { Worker, type WorkerOptions } from './worker.js';
+import { pollUntil } from '../../core/test-support/poll-until.js';
 
 const settings: QueueSettings = { leaseMs: 10_000, heartbeatMs: 500, maxAttempts: 3, backoffBaseMs: 1, backoffMaxMs: 5, pollMs: 10, concurrency: 3 };
 
 /** Polls until `probe` returns a value; fails after a generous deadline instead of hanging. */
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 20_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = <T>(probe: () => Promise<T | undefined> | T | undefined, what: string) => pollUntil(what, probe, { deadlineMs: 20_000, intervalMs: 10 });
 
 /** A promise with its resolver, to hold a handler until the test lets it go. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -91,6 +85,19 @@ for (const factory of await testDatabases()) {
       assert.equal(done.state, 'succeeded');
       assert.equal(done.attempts, 3);
       assert.equal(done.lastError, 'flake 2');
+    });
+
+    it('sends a CapstanError built with retryable: false straight to dead, the signal pipeline steps use too', async () => {
+      const q = fresh();
+      await startWorker(q, {
+        catalogued: async () => {
+          throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'the payload names no model', { retryable: false });
+        },
+      });
+      const job = await queue.enqueue('catalogued', {}, { queue: q });
+      const done = await settled(job.id);
+      assert.deepEqual([done.state, done.attempts], ['dead', 1]);
+      assert.match(done.lastError!, /the payload names no model/);
     });
 
     it('sends a NonRetryableError, an error flagged retryable=false, and an unknown job type straight to dead', async () => {

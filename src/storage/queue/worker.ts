@@ -1,10 +1,10 @@
-import { isCapstanError } from '../../core/errors.js';
+import { isCapstanError, isRetryable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { BackgroundService } from '../../core/background-service.js';
 import type { Job, JobContext, JobHandler } from './job.js';
 import type { JobQueue } from './job-queue.js';
-import { NonRetryableError, isNonRetryable } from './non-retryable-error.js';
+import { NonRetryableError } from './non-retryable-error.js';
 
 /** Options for a queue worker; everything but `queue` and `handlers` has a default. */
 export interface WorkerOptions {
@@ -216,7 +216,7 @@ export class Worker implements BackgroundService {
     } else {
       const error = outcome.error;
       logger.debug({ worker: this.id, jobId: job.id, type: job.type, err: error }, 'job attempt failed');
-      await this.record(run, () => queue.fail(job.id, this.id, error, { retryable: !isNonRetryable(error) }));
+      await this.record(run, () => queue.fail(job.id, this.id, error, { retryable: isRetryable(error) }));
     }
   }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { runningInCi } from '../../core/config.js';
 import { openDatabase, type Database, type DatabaseOptions } from '../database.js';
 import { platformMigrations } from '../../platform/migrations.js';
 
@@ -24,8 +25,8 @@ export interface TestDatabase {
 const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The PostgreSQL admin URL tests create databases through, or undefined when none is configured. */
-export function testPostgresUrl(): string | undefined {
-  return process.env.CAPSTAN_TEST_DATABASE_URL || (process.env.CI ? undefined : DEFAULT_PG);
+export function testPostgresUrl(env: Record<string, string | undefined> = process.env): string | undefined {
+  return env.CAPSTAN_TEST_DATABASE_URL || (runningInCi(env) ? undefined : DEFAULT_PG);
 }
 
 async function postgresReachable(url: string): Promise<string | undefined> {
@@ -72,7 +73,7 @@ export async function testDatabases(): Promise<TestDatabaseFactory[]> {
     throw new Error('CI=true but CAPSTAN_TEST_DATABASE_URL is not set: the PostgreSQL suites must run in CI');
   }
   const skip = await postgresReachable(adminUrl);
-  if (skip && process.env.CI) throw new Error(`CI=true and ${skip}`);
+  if (skip && runningInCi()) throw new Error(`CI=true and ${skip}`);
   const postgres: TestDatabaseFactory = {
     name: 'postgres',
     skip,

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../../core/errors.js';
-import { readManifest } from '../model-manifest.js';
-import { writeNcfPackage, type NcfFixture } from '../test-support/ncf-package-fixture.js';
-import type { Tensors } from '../runtimes/tensors.js';
-import type { InferenceHandler, Prepared } from './inference-handler.js';
+import { readManifest } from '../../core/model-manifest.js';
+import { writeNcfPackage, type NcfFixture } from '../../serving/test-support/ncf-package-fixture.js';
+import type { Tensors } from '../../serving/runtimes/tensors.js';
+import type { InferenceHandler, Prepared } from '../../serving/handlers/inference-handler.js';
 import { createNcfRankingHandler, formatScore, rankOrder } from './ncf-ranking-handler.js';
 
 describe('builtin:ncf-ranking handler', () => {

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { CapstanError } from '../../core/errors.js';
-import { packagePath } from '../model-manifest.js';
-import type { Tensors } from '../runtimes/tensors.js';
+import { packagePath } from '../../core/model-manifest.js';
 import { IdIndex, idList } from './id-index.js';
-import type { HandlerContext, InferenceHandler, InferenceResponse, Prepared } from './inference-handler.js';
+// Types only: the handler runs in a model worker thread, which must not load the serving context.
+import type { HandlerContext, HandlerFactory, InferenceHandler, InferenceResponse, Prepared, Tensors } from '../../serving/index.js';
 
 /** Handler options an endpoint may set for `builtin:ncf-ranking`. */
 export interface NcfRankingOptions {
@@ -294,3 +294,6 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
     },
   };
 }
+
+/** The factory serving's handler registry loads for `builtin:ncf-ranking` (registered by the composition root). */
+export const createHandler: HandlerFactory = createNcfRankingHandler as HandlerFactory;
