@@ -1,0 +1,2 @@
+/** placeholder */
+export function describeEndpointsContract(_name: string, _target: unknown): void {}
