@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { ServiceAccess } from '../src/cli/cli-context.js';
 import { registryAccess } from '../src/cli/commands/models-command.js';
-import { localPipelinesApi } from '../src/pipelines/pipelines-api.js';
+import { localPipelinesApi, type PipelinesApi } from '../src/pipelines/pipelines-api.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { assertVersionFilesWritable } from '../src/registry/version-immutability.js';
 import { ArtifactsClient } from '../src/sdk/artifacts-client.js';
@@ -14,7 +14,10 @@ import { JobsClient } from '../src/sdk/jobs-client.js';
 import { KeysClient } from '../src/sdk/keys-client.js';
 import { PipelinesClient } from '../src/sdk/pipelines-client.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import { LocalArtifactsService } from '../src/storage/artifacts/artifacts-service.js';
+import { LocalArtifactsService, type ArtifactsService } from '../src/storage/artifacts/artifacts-service.js';
+import type { JobsService } from '../src/storage/queue/jobs-service.js';
+import type { ApiKeyAdmin } from '../src/server/auth/api-key-store.js';
+import type { EndpointService } from '../src/serving/endpoint-service.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { describeApiKeysContract } from './contracts/api-keys.contract.js';
 import { describeArtifactsContract } from './contracts/artifacts.contract.js';
@@ -26,14 +29,11 @@ import { describeRegistryContract } from './contracts/registry.contract.js';
 
 // Every service the CLI reaches through `withService` runs the same contract embedded and through
 // its SDK client on a live server, on SQLite and PostgreSQL. The accesses are the CLI's own wiring.
-const access = {
-  registry: registryAccess,
-  pipelines: { local: (p) => localPipelinesApi(p.pipelines), remote: (http) => new PipelinesClient(http) } as ServiceAccess<ReturnType<typeof localPipelinesApi>>,
-  endpoints: { local: (p) => p.serving, remote: (http) => new EndpointsClient(http) } as ServiceAccess<EndpointsClient>,
-  jobs: { local: (p) => p.queue, remote: (http) => new JobsClient(http) } as ServiceAccess<JobsClient>,
-  artifacts: { local: (p) => new LocalArtifactsService(p.artifacts, assertVersionFilesWritable), remote: (http) => new ArtifactsClient(http) } as ServiceAccess<ArtifactsClient>,
-  keys: { local: (p) => p.apiKeys, remote: (http) => new KeysClient(http) } as ServiceAccess<KeysClient>,
-};
+const pipelines: ServiceAccess<PipelinesApi> = { local: (p) => localPipelinesApi(p.pipelines), remote: (http) => new PipelinesClient(http) };
+const endpoints: ServiceAccess<EndpointService> = { local: (p) => p.serving, remote: (http) => new EndpointsClient(http) };
+const jobs: ServiceAccess<JobsService> = { local: (p) => p.queue, remote: (http) => new JobsClient(http) };
+const artifacts: ServiceAccess<ArtifactsService> = { local: (p) => new LocalArtifactsService(p.artifacts, assertVersionFilesWritable), remote: (http) => new ArtifactsClient(http) };
+const keys: ServiceAccess<ApiKeyAdmin> = { local: (p) => p.apiKeys, remote: (http) => new KeysClient(http) };
 
 for (const factory of await testDatabases()) {
   describe(`service contracts on ${factory.name}`, { skip: factory.skip }, () => {
@@ -68,12 +68,12 @@ for (const factory of await testDatabases()) {
           scratch,
           name: (base) => `${transport}-${base}`,
         });
-      describeRegistryContract(transport, target(access.registry));
-      describePipelinesContract(transport, target(access.pipelines));
-      describeEndpointsContract(transport, target(access.endpoints));
-      describeJobsContract(transport, target(access.jobs));
-      describeArtifactsContract(transport, target(access.artifacts));
-      describeApiKeysContract(transport, target(access.keys));
+      describeRegistryContract(transport, target(registryAccess));
+      describePipelinesContract(transport, target(pipelines));
+      describeEndpointsContract(transport, target(endpoints));
+      describeJobsContract(transport, target(jobs));
+      describeArtifactsContract(transport, target(artifacts));
+      describeApiKeysContract(transport, target(keys));
     }
   });
 }

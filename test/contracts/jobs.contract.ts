@@ -63,9 +63,9 @@ export function describeJobsContract(name: string, target: MakeTarget<JobsServic
 
     it('answers CAPSTAN_QUEUE_JOB_NOT_FOUND for an unknown id on get, retry and cancel', async () => {
       const { service } = target();
-      for (const call of [service.get('job_nonexistent'), service.retry('job_nonexistent'), service.cancel('job_nonexistent')]) {
-        await rejectsWithCode(call, 'CAPSTAN_QUEUE_JOB_NOT_FOUND');
-      }
+      await rejectsWithCode(service.get('job_nonexistent'), 'CAPSTAN_QUEUE_JOB_NOT_FOUND');
+      await rejectsWithCode(service.retry('job_nonexistent'), 'CAPSTAN_QUEUE_JOB_NOT_FOUND');
+      await rejectsWithCode(service.cancel('job_nonexistent'), 'CAPSTAN_QUEUE_JOB_NOT_FOUND');
     });
 
     it('refuses an out-of-range page size with CAPSTAN_REQUEST_INVALID', async () => {
