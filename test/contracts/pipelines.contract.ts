@@ -71,6 +71,7 @@ export function describePipelinesContract(name: string, target: MakeTarget<Pipel
       await service.apply(input(definition(pipeline), scratch));
       await rejectsWithCode(service.start(pipeline, { nobody: 'x' }, 'contract-test'), 'CAPSTAN_PIPELINE_PARAMETER_INVALID');
       await rejectsWithCode(service.start(pipeline, { times: 'many' }, 'contract-test'), 'CAPSTAN_PIPELINE_PARAMETER_INVALID');
+      await rejectsWithCode(service.start(pipeline, { times: 1.5 }, 'contract-test'), 'CAPSTAN_PIPELINE_PARAMETER_INVALID');
       assert.deepEqual(await service.executions({ pipeline }), []);
     });
 

@@ -42,6 +42,8 @@ export function describeRegistryContract(name: string, target: MakeTarget<Regist
       assert.equal((await service.getExperiment(n('dup-exp'))).description, '');
       const run = await service.createRun({ experiment: n('dup-exp'), params: { lr: 0.1 } });
       await rejectsWithCode(service.logParams(run.id, { lr: 0.2, extra: 1 }), 'CAPSTAN_REGISTRY_PARAM_CONFLICT');
+      await rejectsWithCode(service.logMetrics(run.id, []), 'CAPSTAN_REGISTRY_METRIC_INVALID');
+      await rejectsWithCode(service.createExperiment({ name: 'bad name/with slash' }), 'CAPSTAN_NAME_INVALID');
       await rejectsWithCode(service.logMetrics(run.id, [{ key: 'ok', value: 1, step: 0 }, { key: 'bad', value: Number.NaN as number, step: 0 }]), 'CAPSTAN_REGISTRY_METRIC_INVALID');
       const after = await service.getRun(run.id);
       assert.deepEqual(after.params, { lr: '0.1' });
@@ -93,6 +95,9 @@ export function describeRegistryContract(name: string, target: MakeTarget<Regist
       await rejectsWithCode(service.getVersion(model, 7), 'CAPSTAN_REGISTRY_VERSION_NOT_FOUND');
       await rejectsWithCode(service.deleteAlias(model, 'staging'), 'CAPSTAN_REGISTRY_ALIAS_NOT_FOUND');
       await rejectsWithCode(service.setAlias(model, 'prod', 9), 'CAPSTAN_REGISTRY_VERSION_NOT_FOUND');
+      await rejectsWithCode(service.setAlias(model, 'not an alias!', 1), 'CAPSTAN_REGISTRY_ALIAS_INVALID');
+      await rejectsWithCode(service.createModel('bad name/with slash'), 'CAPSTAN_NAME_INVALID');
+      await rejectsWithCode(service.setApprovalPolicy(model, { autoApprove: 'metrics.auc >' }), 'CAPSTAN_REGISTRY_POLICY_INVALID');
       assert.deepEqual({ group: await service.getModel(model), versions: await service.listVersions(model), history: await service.history(model) }, before);
     });
   });
