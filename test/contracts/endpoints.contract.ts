@@ -42,6 +42,10 @@ export function describeEndpointsContract(name: string, target: MakeTarget<Endpo
       assert.deepEqual(JSON.parse(answer.body), { sum: 103 });
       assert.equal(answer.variant, created.variants[0].name);
       assert.match(answer.contentType, /application\/json/);
+      await rejectsWithCode(service.invoke(endpoint, '{"a": 1,'), 'CAPSTAN_SERVING_MALFORMED_JSON');
+      await rejectsWithCode(service.invoke(endpoint, '{}', { targetVariant: 'nosuch' }), 'CAPSTAN_SERVING_VARIANT_NOT_FOUND');
+      const modelError = await rejectsWithCode(service.invoke(endpoint, JSON.stringify({ a: 'x', b: 2 })), 'CAPSTAN_SERVING_INVALID_INPUT');
+      assert.match(modelError.message, /a and b must be numbers/);
 
       await registerAdder(t, model);
       const deployed = await service.deploy(endpoint, `${model}/2`);
