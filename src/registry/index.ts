@@ -34,6 +34,7 @@ export { MANIFEST_FILE, type ModelManifest } from '../core/model-manifest.js';
 export { compileApprovalPolicy } from './approval-policy.js';
 export { isFile } from './package-source.js';
 export { assertVersionFilesWritable } from './version-immutability.js';
+export { metricPoints } from './run-inputs.js';
 export { EVENT_HEADER } from './webhook-delivery.js';
 export { signLegacyWebhook, verifyLegacyWebhook, LEGACY_SIGNATURE_HEADER, LEGACY_TIMESTAMP_HEADER, LEGACY_DELIVERY_HEADER } from './legacy-webhook-signature.js';
 export { WEBHOOK_JOB_TYPE, WEBHOOK_QUEUE } from './sql-webhook-store.js';

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { newId } from '../core/ids.js';
-import { pullVerifiedVersion, inspectLocalPackage } from '../registry/index.js';
-import { isFile } from '../registry/index.js';
+import { inspectLocalPackage, isFile, metricPoints, pullVerifiedVersion } from '../registry/index.js';
 import type {
   ActionContext,
   ApprovalInput,
@@ -95,7 +94,10 @@ export class RegistryClient implements RegistryService {
     return this.http.request('PATCH', `/api/v1/runs/${seg(id)}`, { body: input });
   }
   /** @inheritdoc */
-  logMetrics(runId: string, points: MetricPoint[]): Promise<{ count: number }> {
+  async logMetrics(runId: string, points: MetricPoint[]): Promise<{ count: number }> {
+    // JSON has no NaN or Infinity (they serialise as null, which the server's schema coerces to 0):
+    // checked here with the embedded registry's rules so a bad point is refused, not stored as 0.
+    metricPoints(points, Date.now());
     return this.http.request('POST', `/api/v1/runs/${seg(runId)}/metrics`, { body: { metrics: points } });
   }
   /** @inheritdoc */

@@ -7,6 +7,10 @@ import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
 import type { ServingContext } from '../serving-context.js';
 
+// The count is the endpoint config's rule, not the schema's: an empty list then answers
+// CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID here as it does embedded, not a generic request error.
+const VARIANTS_DOC = { description: '1 to 10 production variants (CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID otherwise)' };
+
 const Batching = Type.Object(
   {
     maxBatchSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Rows merged into one model call; default 1 (off)' })),
@@ -73,7 +77,7 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
       schema: {
         tags: ['endpoints'],
         summary: 'Create an endpoint; answers once its variants loaded (status InService); a model that does not load answers the error and leaves no endpoint',
-        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, { minItems: 1 }), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
+        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, VARIANTS_DOC), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
@@ -97,7 +101,7 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
         params: Name,
         body: Type.Object(
           {
-            variants: Type.Optional(Type.Array(Variant, { minItems: 1 })),
+            variants: Type.Optional(Type.Array(Variant, VARIANTS_DOC)),
             weights: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0 }))),
             dataCapture: Type.Optional(DataCapture),
             allowUnapproved: AllowUnapproved,
