@@ -4,6 +4,7 @@ import {
   DeployResultSchema,
   EndpointListSchema,
   EndpointSchema,
+  EndpointStatsSchema,
   OipInferenceRequestSchema,
   OipInferenceResponseSchema,
   OipModelMetadataSchema,
@@ -53,6 +54,13 @@ export const servingOperations: OperationDocs = {
     description: 'One endpoint: status, variants with their pinned model versions, and, where this server serves them, live traffic share, workers and in-flight requests.',
     errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
     responses: { 200: EndpointSchema },
+  },
+  'GET /api/v1/endpoints/:name/stats': {
+    operationId: 'endpointStats',
+    description:
+      "Each variant's requests, 4xx/5xx/model errors, error rate (5xx / requests) and latency percentiles (p50/p95/p99, interpolated in fixed buckets) over the last `windowMs`, summed over every serving process: each process adds its counts to the metadata database every few seconds, in 10 s time buckets kept for an hour. Configured variants appear even without traffic; a removed variant appears while its traffic is in the window.",
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_SERVING_STATS_WINDOW_INVALID'],
+    responses: { 200: EndpointStatsSchema },
   },
   'PATCH /api/v1/endpoints/:name': {
     operationId: 'updateEndpoint',

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
+import { TRAFFIC_POLICY_KINDS } from '../../serving/index.js';
 import type { DeployOptions, EndpointConfigInput, ServingActionContext, UpdateEndpointInput } from '../../serving/index.js';
 import { actorOf } from '../auth/auth-hook.js';
 import type { RoutePlugin } from './index.js';
@@ -45,6 +46,11 @@ const DataCapture = Type.Object(
 
 const Name = Type.Object({ name: Type.String() });
 
+const TrafficPolicy = Type.Object(
+  { kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default) or sticky (same X-Capstan-Sticky-Key, same variant)' }) },
+  { additionalProperties: false },
+);
+
 const AllowUnapproved = Type.Optional(
   Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false, description: 'Admin only: deploy versions that are not Approved; recorded in the endpoint' }),
 );
@@ -71,7 +77,7 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
       schema: {
         tags: ['endpoints'],
         summary: 'Create an endpoint; answers once its variants loaded (status InService); a model that does not load answers the error and leaves no endpoint',
-        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, { minItems: 1 }), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
+        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, { minItems: 1 }), dataCapture: Type.Optional(DataCapture), trafficPolicy: Type.Optional(TrafficPolicy), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
@@ -84,6 +90,19 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
     '/api/v1/endpoints/:name',
     { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: "Describe an endpoint: status, variants with pinned versions, live weights and workers", params: Name } },
     async (request) => serving().describe((request.params as { name: string }).name),
+  );
+  app.get(
+    '/api/v1/endpoints/:name/stats',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['endpoints'],
+        summary: "Each variant's requests, errors and latency percentiles over a recent window, summed over every serving process",
+        params: Name,
+        querystring: Type.Object({ windowMs: Type.Optional(Type.Integer({ description: 'How far back; default 300000 (5 min), 1000 to the retention (default 3600000)' })) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => serving().variantStats((request.params as { name: string }).name, request.query as { windowMs?: number }),
   );
   app.patch(
     '/api/v1/endpoints/:name',
@@ -98,6 +117,7 @@ export const endpointsRoutes: RoutePlugin = async (app, { platform }) => {
             variants: Type.Optional(Type.Array(Variant, { minItems: 1 })),
             weights: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0 }))),
             dataCapture: Type.Optional(DataCapture),
+            trafficPolicy: Type.Optional(TrafficPolicy),
             allowUnapproved: AllowUnapproved,
           },
           { additionalProperties: false },

@@ -62,6 +62,7 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
         body: typeof request.body === 'string' ? request.body : '',
         contentType: header(h['content-type']) ?? 'application/json',
         targetVariant: header(h['x-capstan-target-variant']),
+        stickyKey: header(h['x-capstan-sticky-key']),
         inferenceId,
         customAttributes: header(h['x-capstan-custom-attributes']),
         startedAt,
@@ -86,13 +87,12 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
     '/v2/models/:name',
     { config: { access: 'invoker' }, schema: { tags: ['invocations'], summary: 'Open Inference Protocol: model metadata (the endpoint is the model)', params: Name } },
     async (request) => {
-      const ep = await host().ensure((request.params as { name: string }).name);
-      const variant = ep.router.get(header(request.headers['x-capstan-target-variant']) ?? '') ?? ep.variants.find((v) => v.weight > 0) ?? ep.variants[0];
-      const sig = variant.pool.signature;
+      const meta = await host().modelMetadata((request.params as { name: string }).name, header(request.headers['x-capstan-target-variant']));
+      const sig = meta.signature;
       return {
-        name: ep.name,
-        versions: [...new Set(ep.variants.map((v) => String(v.config.resolved.version)))],
-        platform: PLATFORMS[variant.config.resolved.framework] ?? variant.config.resolved.framework,
+        name: meta.name,
+        versions: meta.versions,
+        platform: PLATFORMS[meta.framework] ?? meta.framework,
         inputs: sig.inputs.map(oipTensorMetadata),
         outputs: sig.outputs.map(oipTensorMetadata),
       };
@@ -117,7 +117,8 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
       checkOipContentType(header(request.headers['content-type']) ?? 'application/json');
       const decoded = decodeOipRequest(typeof request.body === 'string' ? request.body : '');
       try {
-        const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']));
+        const stickyKey = header(request.headers['x-capstan-sticky-key']);
+        const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']), stickyKey === undefined ? undefined : { stickyKey });
         reply.header('x-capstan-invoked-variant', variant.name).header('content-type', 'application/json');
         return reply.send(encodeOipResponse(name, String(variant.config.resolved.version), decoded.id, outputs, decoded.outputs));
       } catch (err) {

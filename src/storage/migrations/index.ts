@@ -7,6 +7,7 @@ import { uniqueKeyNames } from './0005-unique-key-names.js';
 import { webhookDeliveries } from './0006-webhook-deliveries.js';
 import { pipelineFencing } from './0007-pipeline-fencing.js';
 import { modelRegistrations } from './0008-model-registrations.js';
+import { servingVariantStats } from './0009-serving-variant-stats.js';
 
 /**
  * Every migration, by name; names sort in the order they apply. Each context adds its own file
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0006_webhook_deliveries': webhookDeliveries,
   '0007_pipeline_fencing': pipelineFencing,
   '0008_model_registrations': modelRegistrations,
+  '0009_serving_variant_stats': servingVariantStats,
 };
