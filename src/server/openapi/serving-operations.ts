@@ -89,7 +89,7 @@ export const servingOperations: OperationDocs = {
   'POST /endpoints/:name/invocations': {
     operationId: 'invokeEndpoint',
     description:
-      "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default weighted random), `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Invoked-Variant` in the answer names the variant that served it. Bodies over the invocation limit (default 6 MiB) answer 413.",
+      "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default: the endpoint's traffic policy), `X-Capstan-Sticky-Key` keeps a caller on one variant under the `sticky` policy, `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Invoked-Variant` in the answer names the variant that served it. Bodies over the invocation limit (default 6 MiB) answer 413.",
     errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
     requestBody: {
       description: 'The model input, passed through untouched. Its shape is the model handler’s: e.g. `{"instances": …}` for tensor models, `{"user": …, "k": …}` for the built-in NCF ranking.',
@@ -128,7 +128,7 @@ export const servingOperations: OperationDocs = {
   'POST /v2/models/:name/infer': {
     operationId: 'oipInfer',
     description:
-      'Open Inference Protocol v2 inference on JSON tensors (data row-major, flat or nested). `outputs` limits the answer to some outputs; `X-Capstan-Target-Variant` picks a variant. The body is read as text and decoded by the server, not by the schema.',
+      'Open Inference Protocol v2 inference on JSON tensors (data row-major, flat or nested). `outputs` limits the answer to some outputs; `X-Capstan-Target-Variant` picks a variant; `X-Capstan-Sticky-Key` serves the `sticky` policy. The body is read as text and decoded by the server, not by the schema.',
     errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_PROTOCOL_UNSUPPORTED'],
     requestBody: {
       description: 'An inference request',

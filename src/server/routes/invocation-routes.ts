@@ -47,7 +47,7 @@ export const invocationRoutes: RoutePlugin = async (app, { platform }) => {
       bodyLimit: limit,
       schema: {
         tags: ['invocations'],
-        summary: 'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes; the answer carries X-Capstan-Invoked-Variant',
+        summary: 'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Sticky-Key, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes; the answer carries X-Capstan-Invoked-Variant',
         params: Name,
       },
     },
