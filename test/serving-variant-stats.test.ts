@@ -122,6 +122,16 @@ for (const factory of await testDatabases()) {
       assert.equal(missing.json().code, 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
     });
 
+    it('starts a re-created endpoint of the same name without the old statistics', async () => {
+      await b.serving.variantStats('shop');
+      await a.serving.delete('shop');
+      await a.serving.create('shop', { variants: [{ name: 'blue', model: 'models:/adder/1' }] });
+      const stats = await a.serving.variantStats('shop');
+      assert.deepEqual(stats.variants.map((v) => [v.variant, v.requests, v.latencyMs]), [['blue', 0, null]]);
+      await a.serving.update('shop', { variants: [{ name: 'blue', model: 'models:/adder/1' }, { name: 'green', model: 'models:/adder/1' }] });
+      await b.serving.host.sync();
+    });
+
     it('keeps a caller with a sticky key on one variant in both processes', async () => {
       await a.serving.update('shop', { trafficPolicy: { kind: 'sticky' }, weights: { blue: 1, green: 1 } });
       assert.deepEqual((await a.serving.describe('shop')).trafficPolicy, { kind: 'sticky' });

@@ -166,7 +166,9 @@ export class LocalEndpointService implements EndpointService {
     }
     this.deps.logger.info({ endpoint: name, actor: ctx.actor ?? defaultActor() }, 'endpoint deleted');
     await this.deps.host.remove(name);
-    // A new endpoint of the same name starts with no history (another process may still add a last flush).
+    // A new endpoint of the same name starts with no history: this process's last counts go in first
+    // so they are deleted too (another process may still add a last flush; pruning removes it).
+    await this.deps.statsBoard.flushQuietly();
     await this.deps.stats.forget(name).catch((err) => this.deps.logger.warn({ err, endpoint: name }, 'could not delete the statistics of a deleted endpoint'));
   }
 
