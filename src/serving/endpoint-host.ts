@@ -240,14 +240,13 @@ export class EndpointHost {
     const drains: Promise<void>[] = [];
     for (const v of old.variants) {
       if (kept.has(v.pool)) continue;
-      if (!keptNames.has(v.name)) {
-        this.deps.metrics.forget(old.name, v.name);
-        this.deps.stats.forget(old.name, v.name);
-      }
+      if (!keptNames.has(v.name)) this.deps.metrics.forget(old.name, v.name);
       drains.push(v.pool.drain(this.deps.drainMs ?? 30_000));
     }
     if (old.capture && old.capture !== this.live.get(old.name)?.capture) drains.push(old.capture.flush());
     await Promise.all(drains);
+    // After the drain, so the requests that finished while draining are still counted.
+    for (const v of old.variants) if (!keptNames.has(v.name) && !this.live.get(old.name)?.byName.has(v.name)) this.deps.stats.forget(old.name, v.name);
   }
 
   /** Stops serving an endpoint here: in-flight requests finish, then its workers stop. */
