@@ -73,6 +73,21 @@ describe('capstan endpoints (embedded and through --url)', () => {
     assert.equal(still.generation, 2);
   });
 
+  it("shows each variant's requests, errors and latency percentiles with stats, and refuses a bad window", async () => {
+    // Every CLI process above flushed its counts when it closed: one ranking and one unknown-id refusal.
+    const stats = json(await capstan(['endpoints', 'stats', 'ncf', '--window', '10m', '--json'], home));
+    assert.equal(stats.windowMs, 600_000);
+    assert.deepEqual(stats.variants.map((v: { variant: string; requests: number; errors4xx: number; errors5xx: number }) => [v.variant, v.requests, v.errors4xx, v.errors5xx]), [['primary', 2, 1, 0]]);
+    const human = await capstan(['endpoints', 'stats', 'ncf'], home);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^VARIANT\s+REQUESTS\s+4XX\s+5XX\s+MODEL ERRORS\s+ERROR RATE\s+P50 MS\s+P95 MS\s+P99 MS$/m);
+    assert.match(human.stdout, /^primary\s+2\s+1\s+0\s+0\s+0%\s+[\d.]+\s+[\d.]+\s+[\d.]+$/m);
+    const bad = await capstan(['endpoints', 'stats', 'ncf', '--window', 'soon'], home);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /CAPSTAN_REQUEST_INVALID/);
+    assert.match(bad.stderr, /--window must be a duration such as 90s, 5m or 1h/);
+  });
+
   it('deploys and invokes through a running server with --url, then deletes', async () => {
     const server = await startTestServer({}, { home });
     try {
@@ -82,6 +97,8 @@ describe('capstan endpoints (embedded and through --url)', () => {
       const invoked = json(await capstan(['--url', server.url, 'endpoints', 'invoke', 'ncf', '--body', '{"user":1001,"items":[5001,5002]}', '--json'], home));
       assert.equal(invoked.variant, 'primary');
       assert.equal(invoked.body.items.length, 2);
+      const stats = json(await capstan(['--url', server.url, 'endpoints', 'stats', 'ncf', '--json'], home));
+      assert.equal(stats.variants[0].requests, 3, 'the server counts its request on top of the earlier ones');
       const live = await capstan(['--url', server.url, 'endpoints', 'describe', 'ncf'], home);
       assert.match(live.stdout, /^VARIANT\s+MODEL\s+WEIGHT\s+TRAFFIC\s+WORKERS\s+IN-FLIGHT\s+RESTARTS\s+BATCH$/m);
       assert.match(live.stdout, /^primary\s+ncf\/2\s+\d+\s+100%\s+1\/1\s+0\s+0\s+off$/m);

@@ -156,6 +156,7 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_CRASHED: { status: 500, title: 'The model worker crashed while handling the request' },
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
+  CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

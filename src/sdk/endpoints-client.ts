@@ -8,7 +8,7 @@ import type {
   ServingActionContext,
   UpdateEndpointInput,
 } from '../serving/index.js';
-import type { Endpoint } from '../serving/index.js';
+import type { Endpoint, EndpointStats, VariantStatsOptions } from '../serving/index.js';
 import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}`;
@@ -49,10 +49,17 @@ export class EndpointsClient implements EndpointService {
   async invoke(name: string, body: string, options: InvokeOptions = {}): Promise<InvokeResult> {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
     if (options.targetVariant) headers['x-capstan-target-variant'] = options.targetVariant;
+    if (options.stickyKey) headers['x-capstan-sticky-key'] = options.stickyKey;
     if (options.inferenceId) headers['x-capstan-inference-id'] = options.inferenceId;
     if (options.customAttributes) headers['x-capstan-custom-attributes'] = options.customAttributes;
     const res = await this.http.requestText('POST', `/endpoints/${encodeURIComponent(name)}/invocations`, { body, headers });
     return { variant: res.headers.get('x-capstan-invoked-variant') ?? '', contentType: res.headers.get('content-type') ?? '', body: res.text };
+  }
+
+  /** GET /api/v1/endpoints/{name}/stats */
+  variantStats(name: string, options: VariantStatsOptions = {}): Promise<EndpointStats> {
+    const query = options.windowMs !== undefined ? `?windowMs=${encodeURIComponent(String(options.windowMs))}` : '';
+    return this.http.request<EndpointStats>('GET', `${path(name)}/stats${query}`);
   }
 
   /** POST /api/v1/endpoints/{name}/deploy */

@@ -1,5 +1,6 @@
 import { CapstanError } from '../core/errors.js';
 import { isValidName } from '../core/names.js';
+import { TRAFFIC_POLICY_KINDS, type TrafficPolicyConfig } from './traffic-policy.js';
 
 /** Endpoint life cycle (SageMaker's names). */
 export const ENDPOINT_STATUSES = ['Creating', 'InService', 'Updating', 'Failed'] as const;
@@ -46,6 +47,8 @@ export interface DataCaptureInput {
 export interface EndpointConfigInput {
   variants: VariantInput[];
   dataCapture?: DataCaptureInput;
+  /** How requests without a target variant are spread over the variants; default `{ kind: 'weighted-random' }`. */
+  trafficPolicy?: TrafficPolicyConfig;
 }
 
 /** A variant with every default filled in. */
@@ -74,6 +77,7 @@ export interface DataCaptureConfig {
 export interface EndpointConfig {
   variants: VariantConfig[];
   dataCapture: DataCaptureConfig;
+  trafficPolicy: TrafficPolicyConfig;
 }
 
 function invalid(detail: string, field?: string): CapstanError {
@@ -125,8 +129,13 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
   const dc = input.dataCapture ?? {};
   const samplingPercent = dc.samplingPercent ?? 100;
   if (typeof samplingPercent !== 'number' || !(samplingPercent >= 0 && samplingPercent <= 100)) throw invalid('dataCapture.samplingPercent must be from 0 to 100', 'dataCapture.samplingPercent');
+  const tp = input.trafficPolicy ?? { kind: 'weighted-random' };
+  if (!tp || typeof tp !== 'object' || !(TRAFFIC_POLICY_KINDS as readonly string[]).includes(tp.kind)) {
+    throw invalid(`trafficPolicy.kind must be one of ${TRAFFIC_POLICY_KINDS.join(', ')}`, 'trafficPolicy.kind');
+  }
   return {
     variants,
+    trafficPolicy: { kind: tp.kind },
     dataCapture: {
       enabled: dc.enabled === true,
       samplingPercent,

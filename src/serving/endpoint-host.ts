@@ -11,7 +11,8 @@ import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { VariantPool } from './variant-pool.js';
-import { VariantRouter } from './variant-router.js';
+import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
+import { Outcome, outcomeOf, type VariantStatsCounter, type VariantStatsRecorder } from './variant-stats-recorder.js';
 
 /** One variant being served: its pool of workers, bound metrics and weight in this generation. */
 export interface LiveVariant {
@@ -20,6 +21,8 @@ export interface LiveVariant {
   readonly config: StoredVariant;
   readonly pool: VariantPool;
   readonly metrics: VariantMetrics;
+  /** This process's counts for the shared per-variant statistics. */
+  readonly stats: VariantStatsCounter;
   /** Identity of the pool: a variant whose key is unchanged keeps its workers across updates. */
   readonly poolKey: string;
 }
@@ -28,8 +31,10 @@ export interface LiveVariant {
 export interface LiveEndpoint {
   readonly name: string;
   readonly generation: number;
-  readonly router: VariantRouter<LiveVariant>;
+  /** Chooses the variant of each request that names no target variant. */
+  readonly policy: TrafficPolicy<LiveVariant>;
   readonly variants: readonly LiveVariant[];
+  readonly byName: ReadonlyMap<string, LiveVariant>;
   readonly capture: DataCaptureWriter | undefined;
   readonly captureKey: string;
 }
@@ -39,6 +44,8 @@ export interface InvocationInput {
   body: string;
   contentType: string;
   targetVariant?: string;
+  /** A caller's stable key (user or session id) for policies that keep a caller on one variant. */
+  stickyKey?: string;
   inferenceId?: string;
   customAttributes?: string;
   /** `performance.now()` when the request arrived, for the overhead histogram; default: now. */
@@ -59,6 +66,8 @@ export interface EndpointHostDeps {
   artifacts: ArtifactStore;
   logger: Logger;
   metrics: ServingMetrics;
+  /** Per-variant counts that are flushed to the metadata DB for every process to read. */
+  stats: VariantStatsRecorder;
   outbound: OutboundSettings;
   /** How long a removed or replaced variant may finish in-flight requests; default 30000 ms. */
   drainMs?: number;
@@ -202,7 +211,7 @@ export class EndpointHost {
       if (!pool) throw new CapstanError('CAPSTAN_INTERNAL', `variant ${v.name} has no prepared workers`);
       const metrics = this.deps.metrics.forVariant(record.name, v.name);
       metrics.workers.set(pool.size);
-      return { name: v.name, weight: v.weight, config: v, pool, metrics, poolKey: key };
+      return { name: v.name, weight: v.weight, config: v, pool, metrics, stats: this.deps.stats.forVariant(record.name, v.name), poolKey: key };
     });
     const captureKey = JSON.stringify(record.dataCapture);
     const capture =
@@ -211,7 +220,15 @@ export class EndpointHost {
         : record.dataCapture.enabled
           ? new DataCaptureWriter(record.name, record.dataCapture, this.deps.artifacts, this.deps.logger, (n) => this.deps.metrics.captured.labels({ endpoint: record.name }).inc(n))
           : undefined;
-    this.live.set(record.name, { name: record.name, generation: record.generation, router: new VariantRouter(variants), variants, capture, captureKey });
+    this.live.set(record.name, {
+      name: record.name,
+      generation: record.generation,
+      policy: createTrafficPolicy(record.trafficPolicy, variants),
+      variants,
+      byName: new Map(variants.map((v) => [v.name, v])),
+      capture,
+      captureKey,
+    });
     this.missing.delete(record.name);
     if (current) await this.retire(current, variants);
   }
@@ -228,6 +245,8 @@ export class EndpointHost {
     }
     if (old.capture && old.capture !== this.live.get(old.name)?.capture) drains.push(old.capture.flush());
     await Promise.all(drains);
+    // After the drain, so the requests that finished while draining are still counted.
+    for (const v of old.variants) if (!keptNames.has(v.name) && !this.live.get(old.name)?.byName.has(v.name)) this.deps.stats.forget(old.name, v.name);
   }
 
   /** Stops serving an endpoint here: in-flight requests finish, then its workers stop. */
@@ -276,48 +295,70 @@ export class EndpointHost {
     const ep = this.live.get(name);
     const out = new Map<string, LiveVariantState>();
     if (!ep) return out;
-    const shares = ep.router.shares();
+    const shares = ep.policy.shares();
     for (const v of ep.variants) {
       out.set(v.name, { trafficPercent: Math.round((shares.get(v.name) ?? 0) * 100) / 100, workers: v.pool.size, inFlight: v.pool.inFlight, workerRestarts: v.pool.restarts });
     }
     return out;
   }
 
+  /**
+   * What the Open Inference Protocol's model metadata shows: the versions served and the signature
+   * of the target variant, else of the first variant with traffic.
+   */
+  async modelMetadata(name: string, targetVariant?: string): Promise<{ name: string; versions: string[]; framework: string; version: string; signature: LiveVariant['pool']['signature'] }> {
+    const ep = await this.ensure(name);
+    const variant = (targetVariant !== undefined ? ep.byName.get(targetVariant) : undefined) ?? ep.variants.find((v) => v.weight > 0) ?? ep.variants[0];
+    return {
+      name: ep.name,
+      versions: [...new Set(ep.variants.map((v) => String(v.config.resolved.version)))],
+      framework: variant.config.resolved.framework,
+      version: String(variant.config.resolved.version),
+      signature: variant.pool.signature,
+    };
+  }
+
   /** Routes one invocation to a variant and answers it; counts it in the variant's metrics. */
   async invoke(name: string, input: InvocationInput): Promise<InvocationOutput> {
     const startedAt = input.startedAt ?? performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
-    const variant = pickVariant(ep, input.targetVariant);
+    const variant = pickVariant(ep, input.targetVariant, input);
     const m = variant.metrics;
     m.invocations.inc();
     try {
       const result = await variant.pool.invoke(input.body, input.contentType, input.customAttributes);
+      const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
-      m.overheadLatency.observe(Math.max(0, performance.now() - startedAt - result.modelMs) / 1000);
+      m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);
+      variant.stats.record(totalMs, Outcome.Ok);
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: input.body, responseContentType: result.contentType, response: result.body, status: 200 });
       }
       return { variant: variant.name, body: result.body, contentType: result.contentType };
     } catch (err) {
       countError(m, err);
+      variant.stats.record(performance.now() - startedAt, outcomeOf(err));
       throw withVariant(err, variant.name);
     }
   }
 
   /** Runs tensors through an endpoint's model (Open Inference Protocol). */
-  async infer(name: string, inputs: Tensors, targetVariant?: string): Promise<{ variant: LiveVariant; outputs: Tensors }> {
+  async infer(name: string, inputs: Tensors, targetVariant?: string, traffic: TrafficContext = NO_CONTEXT): Promise<{ variant: LiveVariant; outputs: Tensors }> {
     const startedAt = performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
-    const variant = pickVariant(ep, targetVariant);
+    const variant = pickVariant(ep, targetVariant, traffic);
     const m = variant.metrics;
     m.invocations.inc();
     try {
       const result = await variant.pool.infer(inputs);
+      const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
-      m.overheadLatency.observe(Math.max(0, performance.now() - startedAt - result.modelMs) / 1000);
+      m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);
+      variant.stats.record(totalMs, Outcome.Ok);
       return { variant, outputs: result.outputs };
     } catch (err) {
       countError(m, err);
+      variant.stats.record(performance.now() - startedAt, outcomeOf(err));
       throw withVariant(err, variant.name);
     }
   }
@@ -333,9 +374,12 @@ function notFound(name: string): CapstanError {
   return new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', `no endpoint ${name}`, { fields: { endpoint: name } });
 }
 
-function pickVariant(ep: LiveEndpoint, target: string | undefined): LiveVariant {
-  if (target === undefined) return ep.router.pick();
-  const v = ep.router.get(target);
+const NO_CONTEXT: TrafficContext = {};
+
+/** The target variant a request names (an override every policy honours), else the policy's choice. */
+function pickVariant(ep: LiveEndpoint, target: string | undefined, traffic: TrafficContext): LiveVariant {
+  if (target === undefined) return ep.policy.choose(traffic);
+  const v = ep.byName.get(target);
   if (!v) {
     throw new CapstanError('CAPSTAN_SERVING_VARIANT_NOT_FOUND', `endpoint ${ep.name} has no variant ${target}; it has ${ep.variants.map((x) => x.name).join(', ')}`, { fields: { endpoint: ep.name, variant: target } });
   }

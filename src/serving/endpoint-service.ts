@@ -1,5 +1,7 @@
 import type { DataCaptureInput, EndpointConfigInput, VariantInput } from './endpoint-config.js';
 import type { Endpoint, ResolvedModel } from './endpoint.js';
+import type { TrafficPolicyConfig } from './traffic-policy.js';
+import type { EndpointStats, VariantStatsOptions } from './variant-stats.js';
 
 /** Who performs an action, for logs and status reasons. */
 export interface ServingActionContext {
@@ -21,6 +23,8 @@ export interface UpdateEndpointInput {
   variants?: VariantInput[];
   weights?: Record<string, number>;
   dataCapture?: DataCaptureInput;
+  /** Replaces the traffic policy; default unchanged. */
+  trafficPolicy?: TrafficPolicyConfig;
 }
 
 /** Options of `deploy`; each defaults to the current variant's setting, or the variant default on create. */
@@ -46,6 +50,8 @@ export interface InvokeOptions {
   /** Default `application/json`. */
   contentType?: string;
   targetVariant?: string;
+  /** The caller's stable key (`X-Capstan-Sticky-Key`) for a sticky traffic policy. */
+  stickyKey?: string;
   inferenceId?: string;
   customAttributes?: string;
 }
@@ -76,6 +82,8 @@ export interface EndpointService {
   delete(name: string, ctx?: ServingActionContext): Promise<void>;
   /** Sends one request to an endpoint. */
   invoke(name: string, body: string, options?: InvokeOptions): Promise<InvokeResult>;
+  /** Each variant's requests, errors and latency percentiles over a recent window, summed over every serving process. */
+  variantStats(name: string, options?: VariantStatsOptions): Promise<EndpointStats>;
   /** Creates the endpoint serving `modelRef`, or updates it to that model blue/green. */
   deploy(name: string, modelRef: string, options?: DeployOptions, ctx?: ServingActionContext): Promise<DeployResult>;
 }

@@ -1,3 +1,4 @@
+import type { TrafficPolicyConfig } from './traffic-policy.js';
 import type { DataCaptureConfig, EndpointStatus, VariantConfig } from './endpoint-config.js';
 
 /** The registry version a variant's model reference resolved to when the configuration was applied. */
@@ -49,6 +50,8 @@ export interface Endpoint {
   statusReason: string | null;
   variants: EndpointVariant[];
   dataCapture: DataCaptureConfig;
+  /** How requests without a target variant choose their variant. */
+  trafficPolicy: TrafficPolicyConfig;
   /** Deploys of unapproved versions an admin allowed on this endpoint, oldest first. */
   approvalOverrides: ApprovalOverride[];
   /** Bumped on every applied configuration change; servers reload when it moves. */

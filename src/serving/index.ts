@@ -7,6 +7,7 @@ import type { RegistryService } from '../registry/index.js';
 import { endpointsRoutes } from './http/endpoints-routes.js';
 import { invocationRoutes } from './http/invocation-routes.js';
 import { serving as endpointTables } from './migrations/0004-serving.js';
+import { servingVariantStats } from './migrations/0010-serving-variant-stats.js';
 import { createServing, type ServingContext } from './serving-context.js';
 
 export * from './endpoint-service.js';
@@ -19,11 +20,14 @@ export type { OipModelMetadata } from './oip-metadata.js';
 export { registerBuiltinHandler } from './handlers/handler-registry.js';
 export type { HandlerContext, HandlerFactory, InferenceHandler, InferenceRequest, InferenceResponse, Prepared } from './handlers/inference-handler.js';
 export type { TensorData, Tensors } from './runtimes/tensors.js';
+export type * from './variant-stats.js';
+export type { TrafficPolicyConfig, TrafficPolicyKind } from './traffic-policy.js';
+export { TRAFFIC_POLICY_KINDS } from './traffic-policy.js';
 
 /** Real-time endpoints: `platform.serving`, the endpoint host (a background service), `/api/v1/endpoints`, the invocation and OIP routes. */
 export const servingContext = defineContext<ServingContext>({
   name: 'serving',
-  migrations: { '0004_serving': endpointTables },
+  migrations: { '0004_serving': endpointTables, '0010_serving_variant_stats': servingVariantStats },
   create(parts) {
     // Models resolve through the registry when an endpoint loads, so the two contexts may be listed in any order.
     const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry') });

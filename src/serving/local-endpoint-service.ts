@@ -17,6 +17,9 @@ import type {
 import type { Endpoint, StoredVariant } from './endpoint.js';
 import type { ModelSource } from './model-source.js';
 import type { SqlEndpointStore, StoredConfig } from './sql-endpoint-store.js';
+import type { SqlVariantStatsStore } from './sql-variant-stats-store.js';
+import type { VariantStatsBoard } from './variant-stats-board.js';
+import type { EndpointStats, VariantStatsOptions } from './variant-stats.js';
 
 /** What the local service is built from. */
 export interface LocalEndpointServiceDeps {
@@ -24,6 +27,9 @@ export interface LocalEndpointServiceDeps {
   host: EndpointHost;
   models: ModelSource;
   logger: Logger;
+  /** Where the per-variant statistics are flushed and read. */
+  statsBoard: VariantStatsBoard;
+  stats: SqlVariantStatsStore;
 }
 
 function defaultActor(): string {
@@ -61,7 +67,7 @@ export class LocalEndpointService implements EndpointService {
   private async resolveVariants(input: EndpointConfigInput): Promise<StoredConfig> {
     const config = compileEndpointConfig(input);
     const variants = await Promise.all(config.variants.map(async (v) => ({ ...v, resolved: await this.deps.models.resolve(v.model) })));
-    return { variants, dataCapture: config.dataCapture };
+    return { variants, dataCapture: config.dataCapture, trafficPolicy: config.trafficPolicy };
   }
 
   private async withLive(endpoint: Endpoint): Promise<Endpoint> {
@@ -103,16 +109,16 @@ export class LocalEndpointService implements EndpointService {
     if (current.status === 'Creating' || current.status === 'Updating') {
       throw new CapstanError('CAPSTAN_DB_CONFLICT', `endpoint ${name} is ${current.status}; wait until it is InService or Failed`, { fields: { endpoint: name, endpointStatus: current.status } });
     }
-    if (!input.variants && !input.weights && !input.dataCapture) {
-      throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'nothing to update: give variants, weights or dataCapture');
+    if (!input.variants && !input.weights && !input.dataCapture && !input.trafficPolicy) {
+      throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'nothing to update: give variants, weights, dataCapture or trafficPolicy');
     }
     let config: StoredConfig;
     if (input.variants) {
-      config = await this.resolveVariants({ variants: input.variants, dataCapture: input.dataCapture ?? current.dataCapture });
+      config = await this.resolveVariants({ variants: input.variants, dataCapture: input.dataCapture ?? current.dataCapture, trafficPolicy: input.trafficPolicy ?? current.trafficPolicy });
     } else {
       // Weights and capture only: keep each variant's pinned version, so no model is reloaded.
-      const compiled = compileEndpointConfig({ variants: current.variants.map(inputOf), dataCapture: input.dataCapture ?? current.dataCapture });
-      config = { variants: compiled.variants.map((v, i) => ({ ...v, resolved: current.variants[i].resolved })), dataCapture: compiled.dataCapture };
+      const compiled = compileEndpointConfig({ variants: current.variants.map(inputOf), dataCapture: input.dataCapture ?? current.dataCapture, trafficPolicy: input.trafficPolicy ?? current.trafficPolicy });
+      config = { variants: compiled.variants.map((v, i) => ({ ...v, resolved: current.variants[i].resolved })), dataCapture: compiled.dataCapture, trafficPolicy: compiled.trafficPolicy };
     }
     if (input.weights) {
       for (const [variant, weight] of Object.entries(input.weights)) {
@@ -124,7 +130,7 @@ export class LocalEndpointService implements EndpointService {
       if (config.variants.every((v) => v.weight === 0)) throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', 'at least one variant needs a weight above 0');
     }
     const actor = ctx.actor ?? defaultActor();
-    config = await this.gate(name, config, { variants: current.variants, dataCapture: current.dataCapture, approvalOverrides: current.approvalOverrides }, ctx, actor);
+    config = await this.gate(name, config, { variants: current.variants, dataCapture: current.dataCapture, trafficPolicy: current.trafficPolicy, approvalOverrides: current.approvalOverrides }, ctx, actor);
     this.deps.logger.info({ endpoint: name, actor, variants: config.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}@${v.weight}`) }, 'updating endpoint');
     const wasFailed = current.status === 'Failed';
     await this.deps.store.setStatus(name, wasFailed ? 'Creating' : 'Updating', null);
@@ -160,6 +166,15 @@ export class LocalEndpointService implements EndpointService {
     }
     this.deps.logger.info({ endpoint: name, actor: ctx.actor ?? defaultActor() }, 'endpoint deleted');
     await this.deps.host.remove(name);
+    // A new endpoint of the same name starts with no history: this process's last counts go in first
+    // so they are deleted too (another process may still add a last flush; pruning removes it).
+    await this.deps.statsBoard.flushQuietly();
+    await this.deps.stats.forget(name).catch((err) => this.deps.logger.warn({ err, endpoint: name }, 'could not delete the statistics of a deleted endpoint'));
+  }
+
+  async variantStats(name: string, options: VariantStatsOptions = {}): Promise<EndpointStats> {
+    const endpoint = await this.deps.store.get(name);
+    return this.deps.statsBoard.read(name, endpoint.variants.map((v) => v.name), options);
   }
 
   async invoke(name: string, body: string, options: InvokeOptions = {}): Promise<InvokeResult> {
@@ -167,6 +182,7 @@ export class LocalEndpointService implements EndpointService {
       body,
       contentType: options.contentType ?? 'application/json',
       targetVariant: options.targetVariant,
+      stickyKey: options.stickyKey,
       inferenceId: options.inferenceId,
       customAttributes: options.customAttributes,
     });

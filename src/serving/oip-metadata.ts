@@ -18,14 +18,12 @@ export interface OipModelMetadata {
  * (else the first variant taking traffic, else the first), loading the endpoint here if needed.
  */
 export async function oipModelMetadata(host: EndpointHost, name: string, targetVariant: string | undefined): Promise<OipModelMetadata> {
-  const ep = await host.ensure(name);
-  const variant = ep.router.get(targetVariant ?? '') ?? ep.variants.find((v) => v.weight > 0) ?? ep.variants[0];
-  const sig = variant.pool.signature;
+  const meta = await host.modelMetadata(name, targetVariant);
   return {
-    name: ep.name,
-    versions: [...new Set(ep.variants.map((v) => String(v.config.resolved.version)))],
-    platform: PLATFORMS[variant.config.resolved.framework] ?? variant.config.resolved.framework,
-    inputs: sig.inputs.map(oipTensorMetadata),
-    outputs: sig.outputs.map(oipTensorMetadata),
+    name: meta.name,
+    versions: meta.versions,
+    platform: PLATFORMS[meta.framework] ?? meta.framework,
+    inputs: meta.signature.inputs.map(oipTensorMetadata),
+    outputs: meta.signature.outputs.map(oipTensorMetadata),
   };
 }

@@ -14,6 +14,9 @@ import { registryModelSource, type ModelSource } from './model-source.js';
 import { oipModelMetadata, type OipModelMetadata } from './oip-metadata.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { SqlEndpointStore } from './sql-endpoint-store.js';
+import { SqlVariantStatsStore } from './sql-variant-stats-store.js';
+import { VariantStatsBoard } from './variant-stats-board.js';
+import { VariantStatsRecorder } from './variant-stats-recorder.js';
 
 /** What serving is built from: a subset of the platform, so tests can build it alone. */
 export interface ServingPlatformParts {
@@ -32,6 +35,12 @@ export interface ServingOptions {
   syncIntervalMs?: number;
   /** How long replaced workers may finish in-flight requests; default 30000 ms. */
   drainMs?: number;
+  /** How often this process adds its per-variant counts to the metadata DB; default 5000 ms. */
+  statsFlushMs?: number;
+  /** Width of a statistics time bucket; default 10000 ms. */
+  statsBucketMs?: number;
+  /** How long statistics are kept (and the longest window a reader may ask for); default 3600000 ms. */
+  statsRetentionMs?: number;
   /** Where models come from; default the registry, packages cached under `$CAPSTAN_HOME/serving/packages`. */
   models?: ModelSource;
 }
@@ -77,19 +86,30 @@ export interface ServingContext extends EndpointService {
 export function createServing(parts: ServingPlatformParts, options: ServingOptions = {}): ServingContext {
   const store = new SqlEndpointStore(parts.db);
   const models = options.models ?? registryModelSource(parts.registry, parts.artifacts, path.join(parts.config.home, 'serving', 'packages'));
+  const recorder = new VariantStatsRecorder(options.statsBucketMs ?? 10_000);
+  const statsStore = new SqlVariantStatsStore(parts.db);
+  const statsBoard = new VariantStatsBoard(recorder, statsStore, parts.logger, { retentionMs: options.statsRetentionMs });
   const host = new EndpointHost({
     store,
     models,
     artifacts: parts.artifacts,
     logger: parts.logger,
     metrics: new ServingMetrics(parts.metrics),
+    stats: recorder,
     outbound: parts.config.outbound,
     drainMs: options.drainMs,
   });
-  const service = new LocalEndpointService({ store, host, models, logger: parts.logger });
+  const service = new LocalEndpointService({ store, host, models, logger: parts.logger, statsBoard, stats: statsStore });
   const syncMs = options.syncIntervalMs ?? 2000;
   let timer: NodeJS.Timeout | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
   let syncing = false;
+  const stopStats = async () => {
+    if (statsTimer) clearInterval(statsTimer);
+    statsTimer = undefined;
+    // The last counts of this process still reach the shared statistics.
+    await statsBoard.flushQuietly();
+  };
   const background: BackgroundService = {
     name: 'endpoint-host',
     async start() {
@@ -100,11 +120,14 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
         host.sync().catch((err) => parts.logger.error({ err }, 'endpoint sync failed')).finally(() => (syncing = false));
       }, syncMs);
       timer.unref();
+      statsTimer = setInterval(() => void statsBoard.flushQuietly(), options.statsFlushMs ?? 5000);
+      statsTimer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
       await host.close();
+      await stopStats();
     },
   };
   return {
@@ -115,6 +138,7 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
     delete: (name, ctx) => service.delete(name, ctx),
     invoke: (name, body, opts) => service.invoke(name, body, opts),
     deploy: (name, modelRef, opts, ctx) => service.deploy(name, modelRef, opts, ctx),
+    variantStats: (name, opts) => service.variantStats(name, opts),
     host,
     background,
     async ready() {
@@ -133,6 +157,7 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
     async close() {
       if (timer) clearInterval(timer);
       await host.close();
+      await stopStats();
     },
   };
 }

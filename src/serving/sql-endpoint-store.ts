@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { nowMs, parseJson, type Database } from '../storage/database.js';
 import { appendEvent } from '../storage/outbox/index.js';
 import type { DataCaptureConfig, EndpointStatus } from './endpoint-config.js';
+import type { TrafficPolicyConfig } from './traffic-policy.js';
 import type { ApprovalOverride, Endpoint, StoredVariant } from './endpoint.js';
 
 interface EndpointsTable {
@@ -24,6 +25,8 @@ interface EndpointsTable {
 export interface StoredConfig {
   variants: StoredVariant[];
   dataCapture: DataCaptureConfig;
+  /** Absent in rows written before traffic policies existed: weighted random. */
+  trafficPolicy?: TrafficPolicyConfig;
   /** Deploys of unapproved versions an admin allowed; kept across updates. */
   approvalOverrides?: ApprovalOverride[];
 }
@@ -45,6 +48,7 @@ function toEndpoint(row: Row): Endpoint {
     statusReason: row.status_reason,
     variants: config.variants,
     dataCapture: config.dataCapture,
+    trafficPolicy: config.trafficPolicy ?? { kind: 'weighted-random' },
     approvalOverrides: config.approvalOverrides ?? [],
     generation: Number(row.generation),
     createdBy: row.created_by,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { parseUserYaml } from '../../core/user-yaml.js';
 import { EndpointsClient } from '../../sdk/endpoints-client.js';
-import type { DataCaptureInput, DeployOptions, Endpoint, EndpointConfigInput, EndpointService, ServingActionContext, VariantInput } from '../../serving/index.js';
+import { TRAFFIC_POLICY_KINDS, type DataCaptureInput, type DeployOptions, type Endpoint, type EndpointConfigInput, type EndpointService, type EndpointStats, type ServingActionContext, type TrafficPolicyKind, type VariantInput } from '../../serving/index.js';
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
 import { fsReason } from '../../core/file-errors.js';
@@ -34,6 +34,36 @@ function positiveInt(flag: string) {
     if (!/^\d+$/.test(value)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
     return Number(value);
   };
+}
+
+/** `--window`: `90s`, `5m`, `1h` or milliseconds. */
+function windowMs(value: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--window must be a duration such as 90s, 5m or 1h, got ${JSON.stringify(value)}`);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * factor;
+}
+
+function trafficPolicyKind(value: string): TrafficPolicyKind {
+  if (!(TRAFFIC_POLICY_KINDS as readonly string[]).includes(value)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--traffic-policy must be one of ${TRAFFIC_POLICY_KINDS.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as TrafficPolicyKind;
+}
+
+/** The stats text: one row per variant, latencies in ms. */
+function statsText(s: EndpointStats): string {
+  const ms = (n: number | undefined) => (n === undefined ? '-' : String(n));
+  const rows = s.variants.map((v) => ({
+    variant: v.variant,
+    requests: v.requests,
+    '4xx': v.errors4xx,
+    '5xx': v.errors5xx,
+    'model errors': v.modelErrors,
+    'error rate': `${Math.round(v.errorRate * 10000) / 100}%`,
+    'p50 ms': ms(v.latencyMs?.p50),
+    'p95 ms': ms(v.latencyMs?.p95),
+    'p99 ms': ms(v.latencyMs?.p99),
+  }));
+  return `endpoint ${s.endpoint}, all serving processes, ${s.from} to ${s.to}\n\n${table(rows)}`;
 }
 
 function percent(value: string): number {
@@ -134,6 +164,7 @@ function describeText(ep: Endpoint): string {
     `endpoint:    ${ep.name}`,
     `status:      ${ep.status}${ep.statusReason ? ` (${ep.statusReason})` : ''}`,
     `generation:  ${ep.generation}`,
+    `traffic:     ${ep.trafficPolicy.kind}`,
     `capture:     ${ep.dataCapture.enabled ? `${ep.dataCapture.samplingPercent}% of requests` : 'off'}`,
     `updated:     ${ep.updatedAt}`,
     '',
@@ -184,7 +215,7 @@ function invokeText(body: string): string {
   }
 }
 
-/** `capstan endpoints create|update|describe|list|delete|invoke|deploy`: real-time endpoints. */
+/** `capstan endpoints create|update|describe|stats|list|delete|invoke|deploy`: real-time endpoints. */
 export const endpointsCommand: CommandModule = (program: Command) => {
   const endpoints = program.command('endpoints').description('real-time endpoints: production variants, blue/green deploys, invocations');
 
@@ -213,13 +244,24 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     .option('--weights <list>', 'e.g. blue=90,green=10')
     .option('--file <file>', 'YAML/JSON with the new { variants: [...] }')
     .option('--data-capture <percent>', 'capture this share of requests and responses; 0 turns it off', percent)
+    .option('--traffic-policy <kind>', `how requests choose a variant: ${TRAFFIC_POLICY_KINDS.join(' or ')}`, trafficPolicyKind)
     .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED)
     .option('--json', 'print JSON')
     .action(async (name: string, _opts, cmd: Command) => {
-      const o = allOptions<VariantFlags & { weights?: string }>(cmd);
+      const o = allOptions<VariantFlags & { weights?: string; trafficPolicy?: TrafficPolicyKind }>(cmd);
       const file = o.file ? readConfigFile(o.file) : undefined;
+      const policy = o.trafficPolicy ? { kind: o.trafficPolicy } : file?.trafficPolicy;
       const ep = await withService(cmd, access, (s) =>
-        s.update(name, { ...(file ? { variants: file.variants } : {}), ...(o.weights ? { weights: parseWeights(o.weights) } : {}), ...(capture(o) || file?.dataCapture ? { dataCapture: capture(o) ?? file?.dataCapture } : {}) }, overrideOf(o)),
+        s.update(
+          name,
+          {
+            ...(file ? { variants: file.variants } : {}),
+            ...(o.weights ? { weights: parseWeights(o.weights) } : {}),
+            ...(capture(o) || file?.dataCapture ? { dataCapture: capture(o) ?? file?.dataCapture } : {}),
+            ...(policy ? { trafficPolicy: policy } : {}),
+          },
+          overrideOf(o),
+        ),
       );
       printResult(cmd, ep, () => describeText(ep));
     });
@@ -231,6 +273,17 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     .action(async (name: string, _opts, cmd: Command) => {
       const ep = await withService(cmd, access, (s) => s.describe(name));
       printResult(cmd, ep, () => describeText(ep));
+    });
+
+  endpoints
+    .command('stats <name>')
+    .description("each variant's requests, errors and latency percentiles over a recent window, from every serving process")
+    .option('--window <duration>', 'how far back: 90s, 5m, 1h; default 5m', windowMs)
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const o = allOptions<{ window?: number }>(cmd);
+      const stats = await withService(cmd, access, (s) => s.variantStats(name, o.window !== undefined ? { windowMs: o.window } : {}));
+      printResult(cmd, stats, () => statsText(stats));
     });
 
   endpoints

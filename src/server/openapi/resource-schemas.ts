@@ -45,6 +45,51 @@ export const DataCaptureSchema = Type.Object(
   { description: 'Request/response capture into the artifact store' },
 );
 
+/** Per-variant statistics of an endpoint over a window, from every serving process. */
+export const EndpointStatsSchema = Type.Object(
+  {
+    endpoint: Type.String(),
+    windowMs: Type.Integer(),
+    from: Time(),
+    to: Time(),
+    variants: Type.Array(
+      Type.Object({
+        variant: Type.String(),
+        requests: Type.Integer(),
+        errors4xx: Type.Integer({ description: 'Requests the caller got wrong' }),
+        errors5xx: Type.Integer({ description: 'Every 5xx answer, model failures included' }),
+        modelErrors: Type.Integer({ description: 'The 5xx the model caused: error, crash, timeout, external server failure' }),
+        errorRate: Type.Number({ description: 'errors5xx / requests' }),
+        latencyMs: Nullable(Type.Object({ mean: Type.Number(), p50: Type.Number(), p95: Type.Number(), p99: Type.Number() }, { description: 'Whole-request latency; null without requests' })),
+        histogram: Type.Object({ boundsMs: Type.Array(Nullable(Type.Number()), { description: 'Upper bound of each bucket; null for the open last one' }), counts: Type.Array(Type.Integer()) }),
+      }),
+    ),
+  },
+  {
+    description: "Each variant's traffic over the window, summed over every serving process (flushed every few seconds)",
+    examples: [
+      {
+        endpoint: 'ncf',
+        windowMs: 300000,
+        from: '2026-01-01T12:00:00.000Z',
+        to: '2026-01-01T12:05:03.000Z',
+        variants: [
+          {
+            variant: 'primary',
+            requests: 9120,
+            errors4xx: 3,
+            errors5xx: 1,
+            modelErrors: 1,
+            errorRate: 0.00011,
+            latencyMs: { mean: 1.9, p50: 1.4, p95: 4.2, p99: 8.7 },
+            histogram: { boundsMs: [0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, null], counts: [0, 120, 2100, 5900, 850, 120, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+          },
+        ],
+      },
+    ],
+  },
+);
+
 /** A real-time endpoint as the API shows it. */
 export const EndpointSchema = Type.Object(
   {
@@ -53,6 +98,10 @@ export const EndpointSchema = Type.Object(
     statusReason: Nullable(Type.String({ description: 'Why the endpoint failed or its last update did not apply' })),
     variants: Type.Array(EndpointVariantSchema),
     dataCapture: DataCaptureSchema,
+    trafficPolicy: Type.Object(
+      { kind: Type.Union([Type.Literal('weighted-random'), Type.Literal('sticky')]) },
+      { description: 'How requests without X-Capstan-Target-Variant choose a variant: weighted-random, or sticky (one X-Capstan-Sticky-Key, one variant)' },
+    ),
     approvalOverrides: Type.Array(
       Type.Object({
         model: Type.String(),

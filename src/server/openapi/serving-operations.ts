@@ -4,6 +4,7 @@ import {
   DeployResultSchema,
   EndpointListSchema,
   EndpointSchema,
+  EndpointStatsSchema,
   OipInferenceRequestSchema,
   OipInferenceResponseSchema,
   OipModelMetadataSchema,
@@ -55,6 +56,13 @@ export const servingOperations: OperationDocs = {
     errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
     responses: { 200: EndpointSchema },
   },
+  'GET /api/v1/endpoints/:name/stats': {
+    operationId: 'endpointStats',
+    description:
+      "Each variant's requests, 4xx/5xx/model errors, error rate (5xx / requests) and latency percentiles (p50/p95/p99, interpolated in fixed buckets) over the last `windowMs`, summed over every serving process: each process adds its counts to the metadata database every few seconds, in 10 s time buckets kept for an hour. Configured variants appear even without traffic; a removed variant appears while its traffic is in the window.",
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_SERVING_STATS_WINDOW_INVALID'],
+    responses: { 200: EndpointStatsSchema },
+  },
   'PATCH /api/v1/endpoints/:name': {
     operationId: 'updateEndpoint',
     description:
@@ -82,8 +90,8 @@ export const servingOperations: OperationDocs = {
   'POST /endpoints/:name/invocations': {
     operationId: 'invokeEndpoint',
     description:
-      "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default weighted random), `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Invoked-Variant` in the answer names the variant that served it. Bodies over the invocation limit (default 6 MiB) answer 413.",
-    errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
+      "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default: the endpoint's traffic policy), `X-Capstan-Sticky-Key` keeps a caller on one variant under the `sticky` policy, `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Invoked-Variant` in the answer names the variant that served it. Bodies over the invocation limit (default 6 MiB) answer 413.",
+    errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
     requestBody: {
       description: 'The model input, passed through untouched. Its shape is the model handler’s: e.g. `{"instances": …}` for tensor models, `{"user": …, "k": …}` for the built-in NCF ranking.',
       content: {
@@ -121,7 +129,7 @@ export const servingOperations: OperationDocs = {
   'POST /v2/models/:name/infer': {
     operationId: 'oipInfer',
     description:
-      'Open Inference Protocol v2 inference on JSON tensors (data row-major, flat or nested). `outputs` limits the answer to some outputs; `X-Capstan-Target-Variant` picks a variant. The body is read as text and decoded by the server, not by the schema.',
+      'Open Inference Protocol v2 inference on JSON tensors (data row-major, flat or nested). `outputs` limits the answer to some outputs; `X-Capstan-Target-Variant` picks a variant; `X-Capstan-Sticky-Key` serves the `sticky` policy. The body is read as text and decoded by the server, not by the schema.',
     errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_PROTOCOL_UNSUPPORTED'],
     requestBody: {
       description: 'An inference request',

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { CapstanError } from '../../core/errors.js';
 import type { DeployOptions, ServingActionContext, UpdateEndpointInput } from '../endpoint-service.js';
+import { TRAFFIC_POLICY_KINDS } from '../traffic-policy.js';
 import type { EndpointConfigInput } from '../endpoint-config.js';
 import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
@@ -51,6 +52,11 @@ const DataCapture = Type.Object(
 
 const Name = Type.Object({ name: Type.String() });
 
+const TrafficPolicy = Type.Object(
+  { kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default) or sticky (same X-Capstan-Sticky-Key, same variant)' }) },
+  { additionalProperties: false },
+);
+
 const AllowUnapproved = Type.Optional(
   Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false, description: 'Admin only: deploy versions that are not Approved; recorded in the endpoint' }),
 );
@@ -77,7 +83,7 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
       schema: {
         tags: ['endpoints'],
         summary: 'Create an endpoint; answers once its variants loaded (status InService); a model that does not load answers the error and leaves no endpoint',
-        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, VARIANTS_DOC), dataCapture: Type.Optional(DataCapture), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
+        body: Type.Object({ name: Type.String(), variants: Type.Array(Variant, VARIANTS_DOC), dataCapture: Type.Optional(DataCapture), trafficPolicy: Type.Optional(TrafficPolicy), allowUnapproved: AllowUnapproved }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
@@ -90,6 +96,19 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
     '/api/v1/endpoints/:name',
     { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: "Describe an endpoint: status, variants with pinned versions, live weights and workers", params: Name } },
     async (request) => serving().describe((request.params as { name: string }).name),
+  );
+  app.get(
+    '/api/v1/endpoints/:name/stats',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['endpoints'],
+        summary: "Each variant's requests, errors and latency percentiles over a recent window, summed over every serving process",
+        params: Name,
+        querystring: Type.Object({ windowMs: Type.Optional(Type.Integer({ description: 'How far back; default 300000 (5 min), 1000 to the retention (default 3600000)' })) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => serving().variantStats((request.params as { name: string }).name, request.query as { windowMs?: number }),
   );
   app.patch(
     '/api/v1/endpoints/:name',
@@ -104,6 +123,7 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
             variants: Type.Optional(Type.Array(Variant, VARIANTS_DOC)),
             weights: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0 }))),
             dataCapture: Type.Optional(DataCapture),
+            trafficPolicy: Type.Optional(TrafficPolicy),
             allowUnapproved: AllowUnapproved,
           },
           { additionalProperties: false },

@@ -46,7 +46,7 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
       bodyLimit: limit,
       schema: {
         tags: ['invocations'],
-        summary: 'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes; the answer carries X-Capstan-Invoked-Variant',
+        summary: 'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Sticky-Key, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes; the answer carries X-Capstan-Invoked-Variant',
         params: Name,
       },
     },
@@ -61,6 +61,7 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
         body: typeof request.body === 'string' ? request.body : '',
         contentType: header(h['content-type']) ?? 'application/json',
         targetVariant: header(h['x-capstan-target-variant']),
+        stickyKey: header(h['x-capstan-sticky-key']),
         inferenceId,
         customAttributes: header(h['x-capstan-custom-attributes']),
         startedAt,
@@ -103,7 +104,8 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
       checkOipContentType(header(request.headers['content-type']) ?? 'application/json');
       const decoded = decodeOipRequest(typeof request.body === 'string' ? request.body : '');
       try {
-        const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']));
+        const stickyKey = header(request.headers['x-capstan-sticky-key']);
+        const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']), stickyKey === undefined ? undefined : { stickyKey });
         reply.header('x-capstan-invoked-variant', variant.name).header('content-type', 'application/json');
         return reply.send(encodeOipResponse(name, String(variant.config.resolved.version), decoded.id, outputs, decoded.outputs));
       } catch (err) {
