@@ -10,7 +10,10 @@ import type { RegistrationPoint } from '../src/registry/registration-pause.js';
 import { SqlRegistryStore } from '../src/registry/sql-registry-store.js';
 import { tinyOnnxModel } from '../src/serving/test-support/onnx-builder.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
-import { startCapstan, startUp, until, type CapstanProcess } from './support/capstan-process.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
+import { CapstanProcess } from './support/capstan-cli.js';
+
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined) => pollUntil(what, async () => probe(), { deadlineMs: 300_000, intervalMs: 100 });
 
 const manifest = { name: 'm', framework: 'onnx', entry: 'model.onnx', signature: { inputs: [{ name: 'x' }], outputs: [{ name: 'score' }] } };
 
@@ -50,9 +53,15 @@ for (const factory of await testDatabases()) {
 
     const env = (extra: Record<string, string> = {}) => ({ CAPSTAN_HOME: home, CAPSTAN_DATABASE_URL: database.url, CAPSTAN_LOG_LEVEL: 'error', ...extra });
     const start = (p: CapstanProcess) => (processes.push(p), p);
+    /** `capstan up`, once it printed where it listens. */
+    const startUp = async () => {
+      const p = start(new CapstanProcess(['up', '--port', '0', '--json'], { cwd: home, env: env() }));
+      await p.until('capstan up to listen', (q) => q.documents()[0], 120_000);
+      return p;
+    };
     /** A `capstan models register` that stops for good at `point` and is left running there. */
     const pausedRegistration = async (point: RegistrationPoint) => {
-      const p = start(startCapstan(['models', 'register', 'm', '--artifact', pkg, '--json'], env({ CAPSTAN_TEST_REGISTRY_PAUSE_AT: point }), home));
+      const p = start(new CapstanProcess(['models', 'register', 'm', '--artifact', pkg, '--json'], { cwd: home, env: env({ CAPSTAN_TEST_REGISTRY_PAUSE_AT: point }) }));
       const marker = path.join(home, `registry-paused-${point}`);
       await until(`the registration to pause at ${point}`, () => (existsSync(marker) ? true : undefined));
       rmSync(marker);
@@ -81,7 +90,7 @@ for (const factory of await testDatabases()) {
       assert.notDeepEqual(stagingFiles(), [], 'the upload killed midway left a staging file');
 
       // A restart while version 2's process lives: only the leftovers of versions 3 and 4 go.
-      let up = start(await startUp(env(), home));
+      let up = await startUp();
       await until('the restart to drop the dead registrations', async () => ((await registrations()).length === 1 ? true : undefined));
       await up.stop('SIGTERM'); // waits for the reconciliation pass to end
       assert.deepEqual(await registrations(), [2], 'the registration a live process runs is kept');
@@ -90,7 +99,7 @@ for (const factory of await testDatabases()) {
 
       // Now version 2's process dies too, after its upload and before the version row commits.
       await live.stop('SIGKILL');
-      up = start(await startUp(env(), home));
+      up = await startUp();
       await until('the restart to drop every dead registration', async () => ((await registrations()).length === 0 ? true : undefined));
       await up.stop('SIGTERM');
 

@@ -109,4 +109,10 @@ export class CapstanProcess {
   kill(signal: NodeJS.Signals): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
+
+  /** Sends `signal` (unless the process already ended) and waits until it has exited. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    this.kill(signal);
+    await this.exited;
+  }
 }
