@@ -8,6 +8,7 @@ import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
+import { processRunning } from './support/process-running.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/pipeline-scheduler-process.ts', import.meta.url));
 
@@ -17,20 +18,7 @@ function startScheduler(url: string, fx: PipelinesFixture): ChildProcess {
 
 const until = <T>(what: string, fn: () => Promise<T | undefined>) => pollUntil(what, fn, { deadlineMs: 400_000, intervalMs: 100 });
 
-/** True while the process runs (a zombie waiting for its reaper counts as ended). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
+const running = processRunning;
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0);
 

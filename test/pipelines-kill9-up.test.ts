@@ -11,23 +11,11 @@ import { openPlatform, type Platform } from '../src/platform/platform.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { CapstanProcess } from './support/capstan-cli.js';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
+import { processRunning } from './support/process-running.js';
 
 const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 300_000, intervalMs: 100 });
 
-/** True while the process runs (a zombie waiting for its reaper counts as ended). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
+const running = processRunning;
 
 // kill -9 of a real `capstan up` in the middle of a training step, then a restart: the restart must
 // leave nothing of the killed attempt behind — no process, no registry run stuck `running`, no
