@@ -8,7 +8,7 @@ import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
-import { processRunning } from './support/process-running.js';
+import { killGroupFromPidFile, processRunning } from './support/process-running.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/pipeline-scheduler-process.ts', import.meta.url));
 
@@ -34,14 +34,7 @@ for (const factory of await testDatabases()) {
     });
     after(async () => {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      const pidFile = path.join(fx.dir, 'sleeper.pid');
-      if (existsSync(pidFile)) {
-        try {
-          process.kill(-Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-        } catch {
-          // already finished
-        }
-      }
+      killGroupFromPidFile(path.join(fx.dir, 'sleeper.pid'));
       await fx?.dispose();
     });
 

@@ -6,6 +6,7 @@ import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { pipelinesFixture, type PipelinesFixture } from './pipelines-support.js';
 import { CapstanProcess } from './support/capstan-cli.js';
+import { killGroupFromPidFile } from './support/process-running.js';
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0);
 
@@ -47,14 +48,7 @@ for (const factory of await testDatabases()) {
     after(async () => {
       for (const p of processes) p.kill('SIGKILL');
       await Promise.all(processes.map((p) => p.exited));
-      const pidFile = path.join(fx.dir, 'sleeper.pid');
-      if (existsSync(pidFile)) {
-        try {
-          process.kill(-Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-        } catch {
-          // already finished
-        }
-      }
+      killGroupFromPidFile(path.join(fx.dir, 'sleeper.pid'));
       await fx?.dispose();
     });
 

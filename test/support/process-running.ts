@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** True while process `pid` runs; a zombie waiting for its reaper counts as ended (Linux /proc). */
 export function processRunning(pid: number): boolean {
@@ -12,5 +12,15 @@ export function processRunning(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return process.platform !== 'linux';
+  }
+}
+
+/** Kills the process group whose leader's pid a step wrote to `pidFile`, if the file and the group exist. */
+export function killGroupFromPidFile(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  try {
+    process.kill(-Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+  } catch {
+    // already finished
   }
 }
