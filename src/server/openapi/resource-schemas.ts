@@ -27,6 +27,7 @@ export const EndpointVariantSchema = Type.Object(
     interOpThreads: Type.Integer(),
     timeoutMs: Type.Integer(),
     url: Type.Optional(Type.String({ description: 'External server URL (http models)' })),
+    interpreter: Type.Optional(Type.String({ description: 'Python interpreter (python models); default python3' })),
     handlerOptions: Type.Record(Type.String(), Type.Unknown()),
     resolved: ResolvedModelSchema,
     live: Type.Optional(
