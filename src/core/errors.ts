@@ -161,6 +161,9 @@ export const errorCatalogue = {
   // python models (inference.py)
   CAPSTAN_SERVING_PYTHON_DEPENDENCY_MISSING: { status: 500, title: "A module the Python model needs is not installed for the variant's interpreter" },
   CAPSTAN_SERVING_PYTHON_OUTPUT_INVALID: { status: 424, title: 'The Python model returned a value its output handler could not turn into a response' },
+
+  // python client (clients/python): raised by the client itself, never answered by the server
+  CAPSTAN_CLIENT_SERVER_UNREACHABLE: { status: 503, title: 'The Capstan server cannot be reached' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */
