@@ -299,7 +299,10 @@ export class PythonModelWorker {
       const wait = this.child ? this.options.timeoutMs : Math.max(this.options.timeoutMs, RESTART_WAIT_MS);
       const job: Job = { body: Buffer.from(body, 'utf8'), contentType, accept: this.accept, customAttributes, deadline: Date.now() + wait, settled: false, resolve, reject };
       this.jobs.add(job);
-      void this.batcher!.submit(job, 1);
+      this.batcher!.submit(job, 1).catch((err: unknown) => {
+        this.options.logger.error({ err, model: this.spec.manifest.name }, 'python model worker failed to send a request');
+        this.settle(job, new CapstanError('CAPSTAN_SERVING_MODEL_ERROR', 'the model worker could not take the request'));
+      });
     });
   }
 
