@@ -48,8 +48,13 @@ const BATCHED = `
 import os, time
 PREDICT_BATCH = True
 
+class BadRequest(ValueError):
+    status_code = 400
+
 def predict_fn(inputs, model):
     time.sleep(0.05)
+    if any(not isinstance(x["x"], int) for x in inputs):
+        raise BadRequest("x must be an integer")
     return [{"y": x["x"] * 2, "batch": len(inputs), "pid": os.getpid()} for x in inputs]
 `;
 
@@ -136,6 +141,11 @@ describe('python runtime: inference.py in long-lived Python worker processes', (
     });
     assert.ok(Math.max(...answers.map((r) => r.json().batch)) > 1, `some requests shared a predict_fn call: ${answers.map((r) => r.json().batch)}`);
     assert.equal(new Set(answers.map((r) => r.json().pid)).size, 2, 'both worker processes served requests');
+    // A bad request merged with good ones fails alone: the batch is retried request by request.
+    const mixed = await Promise.all([...Array.from({ length: 7 }, (_, i) => invoke('doubler', { x: i })), invoke('doubler', { x: 'seven' })]);
+    assert.deepEqual(mixed.map((r) => r.statusCode), [200, 200, 200, 200, 200, 200, 200, 400]);
+    assert.equal(mixed[7].json().detail, 'x must be an integer');
+    mixed.slice(0, 7).forEach((res, i) => assert.equal(res.json().y, i * 2));
     await t.platform.serving.delete('doubler');
   });
 

@@ -41,22 +41,26 @@ def input_fn(body, content_type):
     return instances
 
 
-def predict_fn(inputs, model):
-    """One model call for every request of the batch; each gets its own probabilities back."""
+def _rows(instances, model):
+    """One request's instances as standardised rows; a bad value is this request's 400 alone."""
     features, mean = model["features"], model["mean"]
     rows = []
-    for instances in inputs:
-        for row in instances:
-            if isinstance(row, dict):
-                row = [row.get(name, mean[i]) for i, name in enumerate(features)]
-            if len(row) != len(features):
-                raise BadRequest(f"each instance needs {len(features)} features")
-            rows.append(row)
+    for row in instances:
+        if isinstance(row, dict):
+            row = [row.get(name, mean[i]) for i, name in enumerate(features)]
+        if not isinstance(row, list) or len(row) != len(features):
+            raise BadRequest(f"each instance needs {len(features)} features")
+        rows.append(row)
     try:
-        x = (np.asarray(rows, dtype=float) - mean) / model["std"]
+        return (np.asarray(rows, dtype=float).reshape(len(rows), len(features)) - mean) / model["std"]
     except (TypeError, ValueError):
         raise BadRequest("feature values must be numbers")
-    p = model["clf"].predict_proba(x)[:, 1] if rows else np.array([])
+
+
+def predict_fn(inputs, model):
+    """One model call for every request of the batch; each gets its own probabilities back."""
+    x = np.vstack([_rows(instances, model) for instances in inputs])
+    p = model["clf"].predict_proba(x)[:, 1] if len(x) else np.array([])
     out, start = [], 0
     for instances in inputs:
         out.append(p[start:start + len(instances)])

@@ -298,14 +298,17 @@ def handle_batch(handlers, items, bodies):
     predict_started = time.perf_counter()
     if handlers.batched and order:
         try:
-            results = handlers.predict_fn([inputs[i] for i in order], handlers.model)
-            results = list(results)
-            if len(results) != len(order):
-                raise HandlerError("CAPSTAN_SERVING_MODEL_ERROR", "predict_fn must return one prediction per input when PREDICT_BATCH is set")
-            predictions = dict(zip(order, results))
+            predictions = dict(zip(order, predict_batch(handlers, [inputs[i] for i in order])))
         except Exception as err:
-            for i in order:
-                out[i] = ("err", user_error(err, "predict_fn"))
+            if len(order) == 1:
+                out[order[0]] = ("err", user_error(err, "predict_fn"))
+            else:
+                # One request's bad input must not fail the others merged with it: retry each alone.
+                for i in order:
+                    try:
+                        predictions[i] = predict_batch(handlers, [inputs[i]])[0]
+                    except Exception as one:
+                        out[i] = ("err", user_error(one, "predict_fn"))
     else:
         for i in order:
             try:
@@ -319,6 +322,13 @@ def handle_batch(handlers, items, bodies):
         except HandlerError as err:
             out[i] = ("err", err)
     return out, model_ms
+
+
+def predict_batch(handlers, inputs):
+    results = list(handlers.predict_fn(inputs, handlers.model))
+    if len(results) != len(inputs):
+        raise HandlerError("CAPSTAN_SERVING_MODEL_ERROR", "predict_fn must return one prediction per input when PREDICT_BATCH is set")
+    return results
 
 
 def wire_error(err):
