@@ -72,7 +72,10 @@ describe('python runtime: inference.py in long-lived Python worker processes', (
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'inference.py'), source);
     writeFileSync(path.join(dir, 'weights.json'), JSON.stringify({ w: [1, 10], b: 0.5 }));
-    for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), text);
+    }
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name, framework: 'python', entry: 'inference.py' }));
     const v = await registerApproved(t.registry, name, { packageDir: dir });
     return `models:/${name}/${v.version}`;
@@ -216,8 +219,13 @@ describe('python runtime: inference.py in long-lived Python worker processes', (
     const missing = await createProblem('reqs', { model: await pythonModel('reqs', SCORER, { 'requirements.txt': '# serving needs\ncapstan-no-such-dist>=1.0\n' }) });
     assert.equal(missing.json().code, 'CAPSTAN_SERVING_PYTHON_DEPENDENCY_MISSING');
     assert.equal(missing.json().detail, 'requirements.txt needs capstan-no-such-dist, which python3 does not have installed');
-    const old = await createProblem('reqs-version', { model: await pythonModel('reqs-version', SCORER, { 'requirements.txt': 'pip>=999\n' }) });
-    assert.match(old.json().detail, /^requirements\.txt needs pip>=999, but python3 has pip \d/);
+    // A distribution vendored in the package counts as installed; its version is checked.
+    const vendored = { 'requirements.txt': 'vendored-dist>=2.0\n', 'vendored_dist-1.4.dist-info/METADATA': 'Metadata-Version: 2.1\nName: vendored-dist\nVersion: 1.4\n' };
+    const old = await createProblem('reqs-version', { model: await pythonModel('reqs-version', SCORER, vendored) });
+    assert.equal(old.json().detail, 'requirements.txt needs vendored-dist>=2.0, but python3 has vendored-dist 1.4');
+    const ok = await t.platform.serving.create('reqs-ok', { variants: [{ model: await pythonModel('reqs-ok', SCORER, { ...vendored, 'requirements.txt': 'vendored-dist>=1.2,<2  # pinned\n' }) }] });
+    assert.equal(ok.status, 'InService', ok.statusReason ?? '');
+    await t.platform.serving.delete('reqs-ok');
   });
 
   it('the interpreter is a per-variant setting: only a python executable is accepted, and a missing one is named', async () => {

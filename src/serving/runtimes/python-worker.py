@@ -342,6 +342,8 @@ def wire_error(err):
 
 def main():
     model_dir, entry, interpreter = sys.argv[1], sys.argv[2], sys.argv[3]
+    # Modules and distributions shipped inside the package count as installed.
+    sys.path.insert(0, model_dir)
     try:
         check_requirements(model_dir, interpreter)
         handlers = Handlers(load_module(model_dir, entry, interpreter), model_dir)
