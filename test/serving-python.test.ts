@@ -130,6 +130,11 @@ describe('python runtime: inference.py in long-lived Python worker processes', (
     assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
     // Reversing the UTF-8 bytes splits "é": the answer proves inference.py saw bytes, not decoded text.
     assert.equal(res.body, Buffer.from('{"word": "héllo"}', 'utf8').reverse().toString('utf8'));
+    // Frames far larger than a pipe's buffer cross both ways.
+    const big = JSON.stringify({ text: 'abcdefgh'.repeat(512 * 1024) });
+    const echoed = await invoke('mirror', big);
+    assert.equal(echoed.statusCode, 200);
+    assert.equal(echoed.body, [...big].reverse().join(''));
     await t.platform.serving.delete('mirror');
   });
 

@@ -42,7 +42,9 @@ class HandlerError(Exception):
 
 def write_frame(header, payload=b""):
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    PROTO_OUT.write(struct.pack(">II", 4 + len(head) + len(payload), len(head)) + head + payload)
+    view = memoryview(struct.pack(">II", 4 + len(head) + len(payload), len(head)) + head + payload)
+    while view:  # a raw pipe write may take only part of a large frame
+        view = view[PROTO_OUT.write(view):]
 
 
 def read_exact(n):
