@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CapstanError, type ErrorCode, errorCatalogue } from '../core/errors.js';
+import { CapstanError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { TensorSpec } from '../core/model-manifest.js';
 import type { WorkerResult } from './model-worker.js';
@@ -49,9 +49,21 @@ interface InFlight {
   done: () => void;
 }
 
+/** The codes python-worker.py answers with; anything else a process writes is taken as a model error. */
+const WORKER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CAPSTAN_SERVING_MODEL_ERROR',
+  'CAPSTAN_SERVING_MODEL_LOAD_FAILED',
+  'CAPSTAN_SERVING_MODEL_PACKAGE_INVALID',
+  'CAPSTAN_SERVING_INVALID_INPUT',
+  'CAPSTAN_SERVING_MALFORMED_JSON',
+  'CAPSTAN_SERVING_PYTHON_DEPENDENCY_MISSING',
+  'CAPSTAN_SERVING_PYTHON_OUTPUT_INVALID',
+]);
+
 function fromWire(e: WireError): CapstanError {
-  const code = (e.code in errorCatalogue ? e.code : 'CAPSTAN_SERVING_MODEL_ERROR') as ErrorCode;
-  return new CapstanError(code, e.detail, { fields: e.fields });
+  // The process runs the package's code: it must not be able to answer as, say, an auth failure.
+  const code = WORKER_CODES.has(e.code as ErrorCode) ? (e.code as ErrorCode) : 'CAPSTAN_SERVING_MODEL_ERROR';
+  return new CapstanError(code, String(e.detail).slice(0, 1000), { fields: e.fields });
 }
 
 function childEnv(threads: number): NodeJS.ProcessEnv {
