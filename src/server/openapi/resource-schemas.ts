@@ -11,7 +11,7 @@ const Time = () => Type.String({ description: 'ISO 8601 time' });
 
 /** The registry version a variant's model reference resolved to when its configuration was applied. */
 export const ResolvedModelSchema = Type.Object(
-  { name: Type.String(), version: Type.Integer(), digest: Type.String({ description: 'sha256:<hex> of the package' }), framework: Type.String({ description: 'onnx, js or http' }) },
+  { name: Type.String(), version: Type.Integer(), digest: Type.String({ description: 'sha256:<hex> of the package' }), framework: Type.String({ description: 'onnx, js, http or python' }) },
   { description: 'The model version a variant serves' },
 );
 
