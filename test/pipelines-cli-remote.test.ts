@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
 import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
+import { pythonWith } from './support/python-interpreter.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,7 +23,7 @@ describe('capstan pipeline and logs through a server (--url)', () => {
   after(() => server?.dispose());
 
   it('runs the fraud example on the server and waits for it, with steps, metrics and the registered version', async () => {
-    const exec = cliJson(await capstan('pipeline', 'run', '-f', 'examples/fraud-python/config.yaml', '--param', 'rows=3000', '--param', 'epochs=60', '--wait', '--json'));
+    const exec = cliJson(await capstan('pipeline', 'run', '-f', 'examples/fraud-python/config.yaml', '--param', 'rows=3000', '--param', 'epochs=60', '--param', `python=${pythonWith(['numpy', 'sklearn']) ?? 'python3'}`, '--wait', '--json'));
     assert.equal(exec.state, 'succeeded', JSON.stringify(exec.steps.map((s: { name: string; state: string; error?: unknown }) => [s.name, s.state, s.error])));
     const evaluate = exec.steps.find((s: { name: string }) => s.name === 'evaluate');
     assert.ok(evaluate.metrics.auc >= 0.8, `auc ${evaluate.metrics.auc}`);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,19 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import { runningInCi } from '../src/core/config.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 import { runCapstan, type CliRun } from './support/capstan-cli.js';
+import { pythonProblem, pythonWith } from './support/python-interpreter.js';
 
 // The shipped example, run through the CLI exactly as docs/pipelines.md tells a user to.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CONFIG = 'examples/fraud-python/config.yaml';
+// The steps and the served model need numpy and scikit-learn: the python3 on PATH if it has them,
+// else Debian's (.ci/run installs python3-sklearn).
+const PYTHON = pythonWith(['numpy', 'sklearn']);
 // Smaller than the defaults so the three runs stay quick; still enough data for a stable AUC.
-const SMALL = ['--param', 'rows=4000', '--param', 'epochs=100'];
-
-/** Why the example's steps cannot run here (python3 with numpy), or undefined when they can. */
-function pythonProblem(): string | undefined {
-  const r = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
-  if (r.error) return `python3 is not installed (${r.error.message})`;
-  return r.status === 0 ? undefined : `python3 cannot import numpy: ${r.stderr.trim().split('\n').pop()}`;
-}
+const SMALL = ['--param', 'rows=4000', '--param', 'epochs=100', '--param', `python=${PYTHON ?? 'python3'}`];
 
 /** `capstan <args>` in the repository root with only the given CAPSTAN_* settings. */
 const capstan = (args: string[], env: Record<string, string>): Promise<CliRun> => runCapstan(args, { cwd: root, env });
@@ -34,7 +30,7 @@ function json(run: CliRun, expectedCode = 0): any {
 const step = (exec: { steps: { name: string }[] }, name: string) => exec.steps.find((s) => s.name === name)! as any;
 const CACHEABLE = ['preprocess', 'train', 'evaluate', 'register'];
 
-const python = pythonProblem();
+const python = PYTHON ? undefined : pythonProblem(['numpy', 'sklearn'], 'python3-sklearn');
 // Like the PostgreSQL suites: skipped with the reason on a developer machine, a failure under CI.
 if (python && runningInCi()) throw new Error(`CI=true and ${python}: the fraud-python example test must run in CI`);
 
@@ -94,14 +90,14 @@ for (const factory of await testDatabases()) {
       // What the registry holds, as `capstan models` shows it.
       const v = json(await capstan(['models', 'show', 'fraud-detector/1', '--json'], env));
       assert.equal(v.approval, 'PendingManualApproval');
-      assert.equal(v.framework, 'js', 'train.py wrote a js model package');
+      assert.equal(v.framework, 'python', 'train.py wrote a python model package');
       assert.equal(v.digest, train.outputs.model.digest, 'the registered package is exactly the training output');
       assert.equal(v.metrics.auc, auc, 'the version carries the AUC the condition checked');
       assert.equal(v.metrics.loss, train.metrics.loss);
       assert.equal(v.metrics.precision, evaluate.properties.metrics.precision);
       assert.deepEqual(
-        Object.fromEntries(Object.entries(v.params).filter(([k]) => ['epochs', 'learning_rate', 'param.rows', 'param.epochs', 'param.auc_threshold'].includes(k))),
-        { epochs: '100', learning_rate: '0.5', 'param.rows': '4000', 'param.epochs': '100', 'param.auc_threshold': '0.8' },
+        Object.fromEntries(Object.entries(v.params).filter(([k]) => ['epochs', 'c', 'param.rows', 'param.epochs', 'param.auc_threshold'].includes(k))),
+        { epochs: '100', c: '1', 'param.rows': '4000', 'param.epochs': '100', 'param.auc_threshold': '0.8' },
         `training hyperparameters are recorded with the values the step ran with: ${JSON.stringify(v.params)}`,
       );
       assert.deepEqual(v.tags, { pipeline: 'fraud-python', execution: first.id, dataset_rows: '4000' });
@@ -151,6 +147,25 @@ for (const factory of await testDatabases()) {
       const group = json(await capstan(['models', 'show', 'fraud-detector', '--json'], env));
       assert.equal(group.latestVersion, 1, 'no version was registered or reserved');
       assert.equal(json(await capstan(['models', 'versions', 'fraud-detector', '--json'], env)).length, 1);
+    });
+
+    it('serves fraud-detector v1 through its own inference.py: JSON and CSV scored, bad input a 400 naming the problem', async () => {
+      assert.ok(first, 'needs the first run');
+      json(await capstan(['models', 'approve', 'fraud-detector', '1', '--json'], env));
+      const ep = json(await capstan(['endpoints', 'create', 'fraud', '--model', 'models:/fraud-detector/1', '--interpreter', PYTHON!, '--instances', '2', '--max-batch-size', '16', '--json'], env));
+      assert.equal(ep.status, 'InService', ep.statusReason);
+      assert.equal(ep.variants[0].resolved.framework, 'python');
+      const risky = { amount_log: 6.5, hour_sin: 0.7, hour_cos: 0.7, merchant_risk: 0.9, distance_km_log: 5, foreign: 1, card_present: 0, tx_last_24h: 9 };
+      const usual = { amount_log: 3.2, hour_sin: -0.2, hour_cos: -0.9, merchant_risk: 0.1, distance_km_log: 1.5, foreign: 0, card_present: 1, tx_last_24h: 2 };
+      const scored = json(await capstan(['endpoints', 'invoke', 'fraud', '--body', JSON.stringify({ instances: [risky, usual] }), '--json'], env));
+      const [p1, p2] = scored.body.map((r: { fraud_probability: number }) => r.fraud_probability);
+      assert.ok(p1 > 0.5 && p2 < 0.5 && p2 > 0, `the risky transaction scores higher: ${p1} vs ${p2}`);
+      const csv = json(await capstan(['endpoints', 'invoke', 'fraud', '--content-type', 'text/csv', '--body', `${Object.values(risky).join(',')}\n`, '--json'], env));
+      assert.deepEqual(csv.body, [{ fraud_probability: p1 }], 'CSV rows of the features in order score the same');
+      const bad = await capstan(['endpoints', 'invoke', 'fraud', '--body', '{"instances": [{"amount_log": "lots"}]}', '--json'], env);
+      assert.equal(bad.code, 1);
+      const problem = JSON.parse(bad.stdout || bad.stderr);
+      assert.deepEqual([problem.status, problem.code, problem.detail], [400, 'CAPSTAN_SERVING_INVALID_INPUT', 'feature values must be numbers']);
     });
   });
 }

@@ -130,7 +130,7 @@ for (const factory of await testDatabases()) {
       await rejects(
         registry.registerVersion('fraud', { packageDir: writePackage(work, 'badfw', { 'model.json': JSON.stringify({ framework: 'pickle', entry: 'm.pkl' }), 'm.pkl': 'x' }) }),
         'CAPSTAN_REGISTRY_PACKAGE_INVALID',
-        /"framework" must be one of onnx, js, http/,
+        /"framework" must be one of onnx, js, http, python/,
       );
       await rejects(
         registry.registerVersion('fraud', { packageDir: writePackage(work, 'noentry', { 'model.json': JSON.stringify({ framework: 'onnx', entry: 'missing.onnx' }) }) }),

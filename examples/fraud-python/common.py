@@ -44,10 +44,6 @@ def load_csv(path):
     return data[:, :-1], data[:, -1]
 
 
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-
-
 def auc(y, score):
     """Area under the ROC curve via the rank statistic (ties get average ranks)."""
     order = np.argsort(score, kind="mergesort")

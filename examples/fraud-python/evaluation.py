@@ -1,14 +1,16 @@
-"""Scores the held-out set and writes the `metrics` property file the condition step reads."""
+"""Scores the held-out set with the trained package and writes the `metrics` property file the condition step reads."""
 import json
 import os
+import pickle
 
 import numpy as np
 
-from common import auc, input_dir, load_csv, output_dir, sigmoid
+from common import auc, input_dir, load_csv, output_dir
 
-model = json.load(open(os.path.join(input_dir("model"), "weights.json")))
+with open(os.path.join(input_dir("model"), "model.pkl"), "rb") as f:
+    clf = pickle.load(f)
 x, y = load_csv(os.path.join(input_dir("test"), "test.csv"))
-p = sigmoid(x @ np.array(model["weights"]) + model["bias"])
+p = clf.predict_proba(x)[:, 1]
 pred = p >= 0.5
 tp = float(np.sum(pred & (y == 1)))
 precision = tp / max(float(pred.sum()), 1.0)

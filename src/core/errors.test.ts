@@ -18,16 +18,20 @@ function documentedCodes(): Map<string, { status: number; title: string }> {
 
 const srcRoot = fileURLToPath(new URL('..', import.meta.url));
 
+const pythonClientRoot = fileURLToPath(new URL('../../clients/python/capstan', import.meta.url));
+
 /**
  * Source text that can raise an error: every non-test `.ts` file under src/ except the catalogue
- * itself and the OpenAPI listings (which only declare codes), with comment lines dropped.
+ * itself and the OpenAPI listings (which only declare codes), the Python model worker and the Python
+ * client (double-quoted codes made single-quoted), with comment lines dropped.
  */
 function raisingSource(): string {
   const files = (readdirSync(srcRoot, { recursive: true }) as string[]).filter(
-    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.includes('test-support') && f !== path.join('core', 'errors.ts') && !f.startsWith(path.join('server', 'openapi')),
+    (f) => (f.endsWith('.ts') || f.endsWith('.py')) && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.includes('test-support') && f !== path.join('core', 'errors.ts') && !f.startsWith(path.join('server', 'openapi')),
   );
-  return files
-    .map((f) => readFileSync(path.join(srcRoot, f), 'utf8'))
+  const python = readdirSync(pythonClientRoot).filter((f) => f.endsWith('.py')).map((f) => path.join(pythonClientRoot, f));
+  return [...files.map((f) => path.join(srcRoot, f)), ...python]
+    .map((f) => readFileSync(f, 'utf8').replace(/"(CAPSTAN_[A-Z0-9_]+)"/g, "'$1'"))
     .join('\n')
     .split('\n')
     .filter((line) => !/^\s*(\/\/|\*|\/\*\*)/.test(line))

@@ -157,6 +157,13 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
+
+  // python models (inference.py)
+  CAPSTAN_SERVING_PYTHON_DEPENDENCY_MISSING: { status: 500, title: "A module the Python model needs is not installed for the variant's interpreter" },
+  CAPSTAN_SERVING_PYTHON_OUTPUT_INVALID: { status: 424, title: 'The Python model returned a value its output handler could not turn into a response' },
+
+  // python client (clients/python): raised by the client itself, never answered by the server
+  CAPSTAN_CLIENT_SERVER_UNREACHABLE: { status: 503, title: 'The Capstan server cannot be reached' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

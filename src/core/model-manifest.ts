@@ -15,7 +15,7 @@ export const MANIFEST_FILE = 'model.json';
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /** The runtimes a model package can name; serving has a runtime for each. */
-export const FRAMEWORKS = ['onnx', 'js', 'http'] as const;
+export const FRAMEWORKS = ['onnx', 'js', 'http', 'python'] as const;
 
 /** One runtime kind. */
 export type Framework = (typeof FRAMEWORKS)[number];
@@ -35,7 +35,7 @@ export interface TensorSpec {
 export interface ModelManifest {
   name: string;
   framework: Framework;
-  /** Model file relative to the package (`model.onnx`, `handler.mjs`); `http` packages need none. */
+  /** Model file relative to the package (`model.onnx`, `handler.mjs`, `inference.py`); `http` packages need none. */
   entry: string;
   /** For `http` packages: the external model server's invocation URL (a variant's `url` overrides it). */
   url?: string;

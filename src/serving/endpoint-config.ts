@@ -27,6 +27,8 @@ export interface VariantInput {
   timeoutMs?: number;
   /** For `http` models: the external server's URL, overriding model.json. */
   url?: string;
+  /** For `python` models: the interpreter (a name on PATH or an absolute path to a python executable); default `python3`. */
+  interpreter?: string;
   /** Handler options (e.g. `{ "unknownIds": "popularity" }` for builtin:ncf-ranking); default none. */
   handlerOptions?: Record<string, unknown>;
 }
@@ -62,6 +64,7 @@ export interface VariantConfig {
   interOpThreads: number;
   timeoutMs: number;
   url?: string;
+  interpreter?: string;
   handlerOptions: Record<string, unknown>;
 }
 
@@ -109,6 +112,10 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       throw invalid(`${at}.handlerOptions must be an object`, `${at}.handlerOptions`);
     }
     if (v.url !== undefined && typeof v.url !== 'string') throw invalid(`${at}.url must be a URL`, `${at}.url`);
+    // Only a Python executable: the setting must not become a way to run any program on the server.
+    if (v.interpreter !== undefined && (typeof v.interpreter !== 'string' || !/^[\w./+-]+$/.test(v.interpreter) || !/^python[\d.]*$/.test(v.interpreter.split('/').pop()!))) {
+      throw invalid(`${at}.interpreter must name a python executable, e.g. python3 or /usr/bin/python3.11`, `${at}.interpreter`);
+    }
     return {
       name,
       model: v.model.trim(),
@@ -122,6 +129,7 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       interOpThreads: int(v.interOpThreads, `${at}.interOpThreads`, 1, 64, 1),
       timeoutMs: int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000),
       ...(v.url !== undefined ? { url: v.url } : {}),
+      ...(v.interpreter !== undefined ? { interpreter: v.interpreter } : {}),
       handlerOptions: v.handlerOptions ?? {},
     };
   });

@@ -173,6 +173,7 @@ export class EndpointHost {
                 handlerOptions: v.handlerOptions,
                 outbound: this.deps.outbound,
                 ...(v.url ? { url: v.url } : {}),
+                ...(v.interpreter ? { interpreter: v.interpreter } : {}),
               },
             },
             { instances: v.instances, timeoutMs: v.timeoutMs, logger: this.deps.logger, onRestart: () => metrics.workerRestarts.inc() },

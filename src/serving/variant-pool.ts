@@ -1,9 +1,12 @@
 import type { Logger } from '../core/logger.js';
 import { ModelWorker, type WorkerResult } from './model-worker.js';
+import { PythonModelWorker } from './python-model-worker.js';
 import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { compileContentTypeCheck, compileTensorCheck } from './request-validation.js';
+
+const PYTHON_CONTENT_TYPES = ['application/json', 'text/csv'];
 
 /** Options of one variant's pool of workers. */
 export interface VariantPoolOptions {
@@ -20,7 +23,7 @@ export interface VariantPoolOptions {
  * instance is free.
  */
 export class VariantPool {
-  private readonly workers: ModelWorker[];
+  private readonly workers: (ModelWorker | PythonModelWorker)[];
   private cursor = 0;
   private readonly checkContentType: (contentType: string) => void;
   private checkTensors: (tensors: Tensors) => void = () => {};
@@ -29,8 +32,11 @@ export class VariantPool {
     private readonly spec: EngineSpec,
     private readonly options: VariantPoolOptions,
   ) {
-    this.checkContentType = compileContentTypeCheck(spec.manifest.contentTypes);
-    this.workers = Array.from({ length: options.instances }, () => new ModelWorker(spec, { timeoutMs: options.timeoutMs, logger: options.logger, onRestart: options.onRestart }));
+    // inference.py's default input_fn reads JSON and CSV, so a python package that names no types takes both.
+    this.checkContentType = compileContentTypeCheck(spec.manifest.contentTypes ?? (spec.manifest.framework === 'python' ? PYTHON_CONTENT_TYPES : undefined));
+    const workerOptions = { timeoutMs: options.timeoutMs, logger: options.logger, onRestart: options.onRestart };
+    // Python models run in processes of their own interpreter; the other runtimes in worker threads.
+    this.workers = Array.from({ length: options.instances }, () => (spec.manifest.framework === 'python' ? new PythonModelWorker(spec, workerOptions) : new ModelWorker(spec, workerOptions)));
   }
 
   /** Starts every instance; if one fails to load, stops the rest and rethrows its error. */
@@ -69,7 +75,7 @@ export class VariantPool {
     return this.workers[0].signature;
   }
 
-  private pick(): ModelWorker {
+  private pick(): ModelWorker | PythonModelWorker {
     const ws = this.workers;
     if (ws.length === 1) return ws[0];
     let best = ws[this.cursor++ % ws.length];

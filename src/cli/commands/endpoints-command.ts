@@ -23,6 +23,7 @@ interface VariantFlags {
   interOpThreads?: number;
   timeoutMs?: number;
   url?: string;
+  interpreter?: string;
   handlerOption?: string[];
   dataCapture?: number;
   file?: string;
@@ -103,6 +104,7 @@ function variantSettings(o: VariantFlags): Omit<VariantInput, 'model'> {
   if (o.interOpThreads !== undefined) s.interOpThreads = o.interOpThreads;
   if (o.timeoutMs !== undefined) s.timeoutMs = o.timeoutMs;
   if (o.url !== undefined) s.url = o.url;
+  if (o.interpreter !== undefined) s.interpreter = o.interpreter;
   const h = handlerOptions(o.handlerOption);
   if (h) s.handlerOptions = h;
   return s;
@@ -197,6 +199,7 @@ function addVariantFlags(cmd: Command): Command {
     .option('--inter-op-threads <n>', 'ONNX Runtime inter-op threads; default 1', positiveInt('--inter-op-threads'))
     .option('--timeout-ms <ms>', 'model timeout, 504 after; default 60000', positiveInt('--timeout-ms'))
     .option('--url <url>', 'external model server (http models)')
+    .option('--interpreter <python>', 'Python interpreter of python models (default python3)')
     .option('--handler-option <key=value>', 'handler option, repeatable (e.g. unknownIds=popularity)', collect)
     .option('--data-capture <percent>', 'capture this share of requests and responses', percent)
     .option('--json', 'print JSON');

@@ -2,7 +2,7 @@ import { CapstanError } from '../../core/errors.js';
 import { inputKey } from '../artifact-digest.js';
 import type { CommandStep } from '../definition.js';
 import { MetricsFromLogs } from '../metrics-from-logs.js';
-import { LiveRun } from './live-run.js';
+import { CLIENT_LINE_PREFIX, LiveRun, RUN_ID_ENV } from './live-run.js';
 import type { StepHandler } from './step-handler.js';
 
 /**
@@ -39,7 +39,8 @@ export const runCommandStep: StepHandler = async (inv, services) => {
     command: step.command,
     builtin: step.builtin,
     hyperparameters: step.hyperparameters,
-    env: step.env,
+    // The Python client inside the step attaches to this run (docs/python.md).
+    env: run ? { ...step.env, [RUN_ID_ENV]: run.id } : step.env,
     inputs,
     outputs: step.outputs.filter((o) => !(step.type === 'training' && o === 'model')),
     modelOutput: step.type === 'training',
@@ -55,7 +56,8 @@ export const runCommandStep: StepHandler = async (inv, services) => {
       onSpawn: inv.onSpawn,
       log: (stream, line) => {
         inv.log(stream, line);
-        if (stream !== 'system') metrics.line(line);
+        if (stream === 'stdout' && run && line.startsWith(CLIENT_LINE_PREFIX)) run.clientLine(line);
+        else if (stream !== 'system') metrics.line(line);
       },
     });
     // A run is closed `finished` only by the attempt that still owns the step: an attempt that lost

@@ -5,6 +5,12 @@ import type { MetricPoint } from '../metrics-from-logs.js';
 /** How often metric points parsed from a running step's log reach its registry run. */
 const FLUSH_MS = 1000;
 
+/** Prefix of the stdout lines the Python client (clients/python) writes inside a step: `::capstan {json}`. */
+export const CLIENT_LINE_PREFIX = '::capstan ';
+
+/** Environment variable holding the id of the step's live run, for clients inside the step to attach to. */
+export const RUN_ID_ENV = 'CAPSTAN_RUN_ID';
+
 /**
  * The registry run of one step attempt, kept current while the step runs: created `running` when the
  * step starts, fed the metric points parsed from its log about once a second (so `capstan runs metric`
@@ -39,6 +45,35 @@ export class LiveRun {
   /** Queues one parsed metric point for the next flush. */
   add(point: MetricPoint): void {
     this.buffer.push(point);
+  }
+
+  /**
+   * Applies one client line (`::capstan {"metrics": [{key, value, step, timestamp}], "params": {...},
+   * "tags": {...}}`) to the run. Like parsed metrics, a bad line is logged and never fails the step.
+   */
+  clientLine(line: string): void {
+    let doc: { metrics?: unknown; params?: unknown; tags?: unknown };
+    try {
+      doc = JSON.parse(line.slice(CLIENT_LINE_PREFIX.length)) as typeof doc;
+      if (!doc || typeof doc !== 'object') throw new Error('not an object');
+    } catch (err) {
+      this.logger.warn({ err, runId: this.id }, 'ignored a malformed client line in the step log');
+      return;
+    }
+    if (Array.isArray(doc.metrics)) {
+      for (const m of doc.metrics as { key?: unknown; value?: unknown; step?: unknown; timestamp?: unknown }[]) {
+        if (!m || typeof m.key !== 'string' || typeof m.value !== 'number') continue;
+        this.buffer.push({ name: m.key, value: m.value, step: typeof m.step === 'number' ? m.step : 0, at: typeof m.timestamp === 'number' ? m.timestamp : Date.now() });
+      }
+    }
+    const record = (what: string, write: () => Promise<unknown>) => {
+      this.writing = this.writing.then(write).then(
+        () => undefined,
+        (err) => this.logger.warn({ err, runId: this.id }, `could not record the ${what} a client logged`),
+      );
+    };
+    if (doc.params && typeof doc.params === 'object') record('params', () => this.registry.logParams(this.id, doc.params as Record<string, string>));
+    if (doc.tags && typeof doc.tags === 'object') record('tags', () => this.registry.setRunTags(this.id, doc.tags as Record<string, string>));
   }
 
   /** Writes the queued points (in batches of at most 10,000, the registry's limit) after any still being written. */

@@ -11,7 +11,7 @@ const Time = () => Type.String({ description: 'ISO 8601 time' });
 
 /** The registry version a variant's model reference resolved to when its configuration was applied. */
 export const ResolvedModelSchema = Type.Object(
-  { name: Type.String(), version: Type.Integer(), digest: Type.String({ description: 'sha256:<hex> of the package' }), framework: Type.String({ description: 'onnx, js or http' }) },
+  { name: Type.String(), version: Type.Integer(), digest: Type.String({ description: 'sha256:<hex> of the package' }), framework: Type.String({ description: 'onnx, js, http or python' }) },
   { description: 'The model version a variant serves' },
 );
 
@@ -27,6 +27,7 @@ export const EndpointVariantSchema = Type.Object(
     interOpThreads: Type.Integer(),
     timeoutMs: Type.Integer(),
     url: Type.Optional(Type.String({ description: 'External server URL (http models)' })),
+    interpreter: Type.Optional(Type.String({ description: 'Python interpreter (python models); default python3' })),
     handlerOptions: Type.Record(Type.String(), Type.Unknown()),
     resolved: ResolvedModelSchema,
     live: Type.Optional(

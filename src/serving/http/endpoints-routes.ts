@@ -27,6 +27,7 @@ const variantSettings = {
   interOpThreads: Type.Optional(Type.Integer({ minimum: 1, description: 'ONNX Runtime inter-op threads; default 1' })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 10, description: 'Model timeout (504 after); default 60000' })),
   url: Type.Optional(Type.String({ description: 'External server URL for http models' })),
+  interpreter: Type.Optional(Type.String({ description: 'Python interpreter for python models (default python3)' })),
   handlerOptions: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'e.g. {"unknownIds":"popularity"}' })),
 };
 

@@ -17,6 +17,8 @@ export interface RuntimeOptions {
   url?: string;
   /** Outbound guard settings for `http` models. */
   outbound: OutboundSettings;
+  /** For `python` models: the interpreter that runs inference.py; default `python3`. */
+  interpreter?: string;
 }
 
 /** What a worker needs to load one model. */
@@ -34,7 +36,7 @@ export interface EngineResult extends InferenceResponse {
 
 /**
  * A loaded model inside a worker: answers invocations (through its handler) and raw tensor inference
- * (Open Inference Protocol). Each runtime kind (`onnx`, `js`, `http`) provides one.
+ * (Open Inference Protocol). Each in-thread runtime kind (`onnx`, `js`, `http`) provides one; `python` runs in its own process instead.
  */
 export interface Engine {
   readonly inputs: TensorSpec[];

@@ -2,7 +2,7 @@
 // gateway's messages. Everything slow or fragile about a model (loading, pre/post-processing,
 // inference, a crash) stays in this thread, never on the gateway's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { isCapstanError } from '../../core/errors.js';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
 import { registerBuiltinHandler } from '../handlers/handler-registry.js';
 import type { Engine, EngineSpec } from './engine.js';
 import { createHttpEngine } from './http-runtime.js';
@@ -27,6 +27,8 @@ async function createEngine(spec: EngineSpec): Promise<Engine> {
       return createJsEngine(spec);
     case 'http':
       return createHttpEngine(spec);
+    case 'python':
+      throw new CapstanError('CAPSTAN_INTERNAL', 'python models run in their own process, not in a worker thread');
   }
 }
 
