@@ -49,7 +49,8 @@ export function castSql(expr: string, type: ValueType): string {
     case 'string':
       return expr;
     case 'int64':
-      return `TRY_CAST(${expr} AS BIGINT)`;
+      // TRY_CAST would round '2.5' to 3; an integer column takes integers only.
+      return `CASE WHEN regexp_full_match(trim(${expr}), '[+-]?[0-9]+') THEN TRY_CAST(trim(${expr}) AS BIGINT) END`;
     case 'float64':
       return `TRY_CAST(${expr} AS DOUBLE)`;
     case 'bool':
