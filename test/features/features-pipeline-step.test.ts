@@ -50,7 +50,7 @@ steps:
     // c2's value is 2 h old at 12:00 with a 1 h TTL: null.
     assert.equal(text, 'customer_id,event_timestamp,label,amount_sum,txn_count\nc1,2024-01-01T10:30:00Z,1,10.5,1\nc2,2024-01-01T12:00:00Z,0,,\n');
     const version = await tp.platform.registry.getVersion('txn-model', 1);
-    assert.equal(version.lineage.datasetDigests['prep.features.training'], set.digest);
+    assert.equal(version.lineage.datasetDigests?.['prep.features.training'], set.digest);
     assert.equal(prep.cached, false);
   });
 });

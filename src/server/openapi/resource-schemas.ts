@@ -28,6 +28,12 @@ export const EndpointVariantSchema = Type.Object(
     timeoutMs: Type.Integer(),
     url: Type.Optional(Type.String({ description: 'External server URL (http models)' })),
     handlerOptions: Type.Record(Type.String(), Type.Unknown()),
+    features: Type.Optional(
+      Type.Object(
+        { features: Type.Array(Type.String()), entityKeys: Type.Record(Type.String(), Type.String()), as: Type.Record(Type.String(), Type.String()) },
+        { description: 'Online feature values added to each JSON instance before the model sees it' },
+      ),
+    ),
     resolved: ResolvedModelSchema,
     live: Type.Optional(
       Type.Object(

@@ -28,6 +28,16 @@ const variantSettings = {
   timeoutMs: Type.Optional(Type.Integer({ minimum: 10, description: 'Model timeout (504 after); default 60000' })),
   url: Type.Optional(Type.String({ description: 'External server URL for http models' })),
   handlerOptions: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'e.g. {"unknownIds":"popularity"}' })),
+  features: Type.Optional(
+    Type.Object(
+      {
+        features: Type.Array(Type.String(), { description: 'group:feature references added to each JSON instance' }),
+        entityKeys: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'join key → request field; default the same name' })),
+        as: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'feature reference → model input field; default the feature name' })),
+      },
+      { description: 'Online feature values added to the model input in-process (docs/features.md)' },
+    ),
+  ),
 };
 
 const Variant = Type.Object(
