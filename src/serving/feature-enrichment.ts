@@ -9,6 +9,8 @@ export interface VariantFeaturesInput {
   entityKeys?: Record<string, string>;
   /** Feature reference → field name in the model input; default the feature's name. */
   as?: Record<string, string>;
+  /** Keep the entity fields (ids) in the model input; default false: they are used for the lookup and removed. */
+  keepEntityFields?: boolean;
 }
 
 /** The compiled enrichment: join keys to read and the field each feature lands in. */
@@ -16,6 +18,7 @@ export interface VariantFeatures {
   features: string[];
   entityKeys: Record<string, string>;
   as: Record<string, string>;
+  keepEntityFields: boolean;
 }
 
 const REF = /^[a-z0-9][a-z0-9._-]{0,62}(@[1-9][0-9]*)?:[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -24,7 +27,7 @@ const REF = /^[a-z0-9][a-z0-9._-]{0,62}(@[1-9][0-9]*)?:[A-Za-z_][A-Za-z0-9_]{0,6
 export function compileVariantFeatures(input: unknown, at: string, invalid: (detail: string, field: string) => CapstanError): VariantFeatures {
   if (!input || typeof input !== 'object' || Array.isArray(input)) throw invalid(`${at} must be an object {features, entityKeys?, as?}`, at);
   const i = input as Record<string, unknown>;
-  const extra = Object.keys(i).filter((k) => !['features', 'entityKeys', 'as'].includes(k));
+  const extra = Object.keys(i).filter((k) => !['features', 'entityKeys', 'as', 'keepEntityFields'].includes(k));
   if (extra.length) throw invalid(`${at}: unknown field(s) ${extra.join(', ')}`, at);
   if (!Array.isArray(i.features) || i.features.length === 0 || !i.features.every((f) => typeof f === 'string' && REF.test(f))) {
     throw invalid(`${at}.features must be a non-empty list of group:feature references`, `${at}.features`);
@@ -36,14 +39,16 @@ export function compileVariantFeatures(input: unknown, at: string, invalid: (det
   };
   const features = i.features as string[];
   const as = map(i.as, 'as');
-  return { features, entityKeys: map(i.entityKeys, 'entityKeys'), as: Object.fromEntries(features.map((f) => [f, as[f] ?? f.slice(f.lastIndexOf(':') + 1)])) };
+  if (i.keepEntityFields !== undefined && typeof i.keepEntityFields !== 'boolean') throw invalid(`${at}.keepEntityFields must be true or false`, `${at}.keepEntityFields`);
+  return { features, entityKeys: map(i.entityKeys, 'entityKeys'), as: Object.fromEntries(features.map((f) => [f, as[f] ?? f.slice(f.lastIndexOf(':') + 1)])), keepEntityFields: i.keepEntityFields === true };
 }
 
 /**
  * Adds online feature values to a JSON invocation body before the model sees it, in-process through
  * the feature service (no HTTP hop): per instance (`{"instances": [...]}`, an array, or one object),
- * the entity is read from the request fields, and each feature lands in its field (null unless
- * PRESENT, with the same TTL rule as training sets). Join keys come from the group definitions.
+ * the entity is read from the request fields (which are then removed unless `keepEntityFields`), and
+ * each feature lands in its field (null unless PRESENT, with the same TTL rule as training sets).
+ * Join keys come from the group definitions.
  */
 export async function enrichBody(body: string, spec: VariantFeatures, features: FeatureService, joinKeys: (ref: string) => Promise<string[]>): Promise<string> {
   let doc: unknown;
@@ -67,6 +72,7 @@ export async function enrichBody(body: string, spec: VariantFeatures, features: 
   });
   const read = await features.readOnline({ features: spec.features, entities });
   read.results.forEach((r, n) => {
+    if (!spec.keepEntityFields) for (const key of keys) delete instances[n][spec.entityKeys[key] ?? key];
     for (const f of spec.features) instances[n][spec.as[f]] = r.values[f].status === 'PRESENT' ? r.values[f].value : null;
   });
   return JSON.stringify(doc);

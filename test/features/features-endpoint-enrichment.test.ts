@@ -40,9 +40,9 @@ describe('endpoint variant features: enrichment (request field â†’ entity key â†
   it('adds the values to each instance in-process, null unless PRESENT', async () => {
     const res = await t.platform.serving.invoke('scorer', JSON.stringify({ instances: [{ card: 'c1', amount: 3 }, { card: 'c2', amount: 4 }, { card: 'c3', amount: 5 }] }));
     assert.deepEqual(JSON.parse(res.body), [
-      { card: 'c1', amount: 3, amount_sum: 42.5, count_7d: 7 },
-      { card: 'c2', amount: 4, amount_sum: null, count_7d: null },
-      { card: 'c3', amount: 5, amount_sum: null, count_7d: null },
+      { amount: 3, amount_sum: 42.5, count_7d: 7 },
+      { amount: 4, amount_sum: null, count_7d: null },
+      { amount: 5, amount_sum: null, count_7d: null },
     ]);
   });
 

@@ -30,7 +30,7 @@ export const EndpointVariantSchema = Type.Object(
     handlerOptions: Type.Record(Type.String(), Type.Unknown()),
     features: Type.Optional(
       Type.Object(
-        { features: Type.Array(Type.String()), entityKeys: Type.Record(Type.String(), Type.String()), as: Type.Record(Type.String(), Type.String()) },
+        { features: Type.Array(Type.String()), entityKeys: Type.Record(Type.String(), Type.String()), as: Type.Record(Type.String(), Type.String()), keepEntityFields: Type.Boolean() },
         { description: 'Online feature values added to each JSON instance before the model sees it' },
       ),
     ),
