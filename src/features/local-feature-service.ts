@@ -191,11 +191,13 @@ export class LocalFeatureService implements FeatureService {
       });
       const records = await this.parts.online.read(onlineTable(group.name, group.version), keys);
       records.forEach((rec, i) => {
+        const eventTime = rec ? new Date(rec.eventMs).toISOString() : null;
+        const expired = rec ? isExpired(rec.eventMs, atMs, group.ttlMs) : false;
         for (const r of refs) {
           let v: OnlineFeatureValue;
           if (!rec) v = { value: null, status: 'NOT_FOUND', eventTime: null };
-          else if (isExpired(rec.eventMs, atMs, group.ttlMs)) v = { value: null, status: 'EXPIRED', eventTime: new Date(rec.eventMs).toISOString() };
-          else v = { value: rec.values[r.ref.feature] ?? null, status: 'PRESENT', eventTime: new Date(rec.eventMs).toISOString() };
+          else if (expired) v = { value: null, status: 'EXPIRED', eventTime };
+          else v = { value: rec.values[r.ref.feature] ?? null, status: 'PRESENT', eventTime };
           results[i].values[r.ref.ref] = v;
         }
       });
