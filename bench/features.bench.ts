@@ -6,11 +6,13 @@
 //    feature service (DuckDB, as-of-known-time on) and reports rows/s and the process's peak RSS.
 // 2. Materialization: one of those groups offline → the SQLite online store (rows/s of record ids).
 // 3. Online reads over HTTP: a `capstan server` process (SQLite online store), group of 10 features,
-//    10k users; autocannon from another process: 1 entity per request, then 100; then the same server
-//    on the Redis online store (1 entity). Baseline: GET /healthz on the same server, same run.
+//    10k users; autocannon from another process, 10 connections: 1 entity per request unthrottled
+//    (online_req_per_s) and at an offered 5,000 req/s (online_p99_ms, the target's condition), 100
+//    entities unthrottled (online_p99_ms_100); then the server on the Redis online store, 1 entity at
+//    5,000 req/s (redis_p99_ms). Baseline: GET /healthz on the same server, same run.
 // The last line is JSON: {"online_req_per_s","online_p99_ms","online_p99_ms_100","redis_p99_ms",
 // "pit_rows_per_s","pit_peak_rss_mb","materialize_rows_per_s","errors"}.
-// Env: BENCH_WARMUP_S (5), BENCH_DURATION_S (30), BENCH_CONNECTIONS (10), BENCH_FEATURE_ROWS, BENCH_ENTITY_ROWS,
+// Env: BENCH_WARMUP_S (5), BENCH_DURATION_S (30), BENCH_CONNECTIONS (10), BENCH_RATE (5000), BENCH_FEATURE_ROWS, BENCH_ENTITY_ROWS,
 //      BENCH_REDIS_URL (redis://127.0.0.1:6379).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+// The target's load: p99 is read at this offered rate (autocannon -R); req/s is read unthrottled.
+const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const FEATURE_ROWS = Number(process.env.BENCH_FEATURE_ROWS ?? 10_000_000);
 const ENTITY_ROWS = Number(process.env.BENCH_ENTITY_ROWS ?? 1_000_000);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -98,8 +102,9 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Runs autocannon in its own process and parses its JSON result. */
-function autocannon(url: string, body: string | undefined, seconds: number): Promise<LoadResult> {
+function autocannon(url: string, body: string | undefined, seconds: number, rate?: number): Promise<LoadResult> {
   const args = [path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-j'];
+  if (rate !== undefined) args.push('-R', String(rate));
   if (body !== undefined) {
     const bodyFile = path.join(os.tmpdir(), `capstan-features-bench-${process.pid}.json`);
     writeFileSync(bodyFile, body);
@@ -120,10 +125,10 @@ function autocannon(url: string, body: string | undefined, seconds: number): Pro
   });
 }
 
-async function measure(name: string, url: string, body?: string): Promise<LoadResult> {
-  await autocannon(url, body, WARMUP_S);
-  const r = await autocannon(url, body, DURATION_S);
-  log(`${name}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, total ${r.total}`);
+async function measure(name: string, url: string, body?: string, rate?: number): Promise<LoadResult> {
+  await autocannon(url, body, WARMUP_S, rate);
+  const r = await autocannon(url, body, DURATION_S, rate);
+  log(`${name}${rate ? ` at an offered ${rate} req/s` : ''}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, total ${r.total}`);
   return r;
 }
 
@@ -200,6 +205,7 @@ async function main(): Promise<void> {
     let server = await startServer(home, {});
     const health = await measure('baseline GET /healthz', `${server.url}/healthz`);
     const one = await measure('online, 10 features x 1 entity (SQLite)', `${server.url}/api/v1/features/online`, onlineBody('online', 1));
+    const oneAtRate = await measure('online, 10 features x 1 entity (SQLite)', `${server.url}/api/v1/features/online`, onlineBody('online', 1), RATE);
     const hundred = await measure('online, 10 features x 100 entities (SQLite)', `${server.url}/api/v1/features/online`, onlineBody('online', 100));
     await stop(server.child);
     platform = await open(home, { 'features.onlineStore': 'redis', 'features.redisUrl': REDIS_URL });
@@ -207,14 +213,14 @@ async function main(): Promise<void> {
     await seedOnline(features, redisGroup);
     await platform.close();
     server = await startServer(home, { CAPSTAN_FEATURES_ONLINE_STORE: 'redis', CAPSTAN_FEATURES_REDIS_URL: REDIS_URL });
-    const redis = await measure('online, 10 features x 1 entity (Redis)', `${server.url}/api/v1/features/online`, onlineBody(redisGroup, 1));
+    const redis = await measure('online, 10 features x 1 entity (Redis)', `${server.url}/api/v1/features/online`, onlineBody(redisGroup, 1), RATE);
     await stop(server.child);
-    const errors = [health, one, hundred, redis].reduce((n, r) => n + r.errors + r.non2xx, 0);
+    const errors = [health, one, oneAtRate, hundred, redis].reduce((n, r) => n + r.errors + r.non2xx, 0);
     log(`baseline GET /healthz: ${health.reqPerSec.toFixed(0)} req/s, p99 ${health.p99} ms`);
     process.stdout.write(
       `${JSON.stringify({
         online_req_per_s: Math.round(one.reqPerSec),
-        online_p99_ms: one.p99,
+        online_p99_ms: oneAtRate.p99,
         online_p99_ms_100: hundred.p99,
         redis_p99_ms: redis.p99,
         pit_rows_per_s: Math.round(set.rows / pitSeconds),

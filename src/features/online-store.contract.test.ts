@@ -39,7 +39,7 @@ for (const adapter of adapters) {
     it('reads nothing for unknown keys, and what was written, in key order', async () => {
       assert.deepEqual(await store.read(table, ['["a"]']), [undefined]);
       assert.equal(await store.write(table, [rec('["a"]', 1000, 1000, { x: 1.5, n: null }), rec('["b"]', 2000, 2000, { x: 2, n: 'z' })]), 2);
-      assert.deepEqual(await store.read(table, ['["b"]', '["none"]', '["a"]']), [rec('["b"]', 2000, 2000, { x: 2, n: 'z' }), undefined, rec('["a"]', 1000, 1000, { x: 1.5, n: null })]);
+      assert.deepEqual(await store.read(table, ['["b"]', '["none"]', '["a"]', '["b"]']), [rec('["b"]', 2000, 2000, { x: 2, n: 'z' }), undefined, rec('["a"]', 1000, 1000, { x: 1.5, n: null }), rec('["b"]', 2000, 2000, { x: 2, n: 'z' })]);
     });
 
     it('keeps the newer value: later event time, or the same event time known no earlier', async () => {
