@@ -3,6 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FeatureService } from '../../src/features/index.js';
 import { openTestPlatform, type TestPlatform } from '../../src/platform/test-support/test-platform.js';
 import { startPipeline } from '../pipelines-support.js';
+import { parsePipelineYaml } from '../../src/pipelines/index.js';
+import { compilePipeline } from '../../src/pipelines/validate.js';
+import { isCapstanError } from '../../src/core/errors.js';
 import { DEFINITIONS, txnCsv, writeFile } from './feature-fixtures.js';
 
 describe('pipeline step input features: (a point-in-time training set built before the step runs)', () => {
@@ -52,5 +55,17 @@ steps:
     const version = await tp.platform.registry.getVersion('txn-model', 1);
     assert.equal(version.lineage.datasetDigests?.['prep.features.training'], set.digest);
     assert.equal(prep.cached, false);
+  });
+
+  it('refuses a features: input without features, with a taken channel or an unknown field', () => {
+    const step = (features: string) => `name: bad\nsteps:\n  - name: s\n    type: processing\n    command: [true]\n    inputs: { data: a/b.csv }\n    features: ${features}\n`;
+    for (const [features, message] of [
+      ['{ entities: e.csv, features: [] }', /features\.features: name at least one feature/],
+      ['{ entities: e.csv, features: [g:f], channel: data }', /input channel "data" is already used by inputs/],
+      ['{ entities: e.csv, features: [g:f], colour: red }', /colour/],
+      ['{ features: [g:f] }', /entities/],
+    ] as const) {
+      assert.throws(() => compilePipeline(parsePipelineYaml(step(features), 'p.yaml')), (err) => isCapstanError(err, 'CAPSTAN_PIPELINE_INVALID') && message.test(err.message), features);
+    }
   });
 });
