@@ -78,6 +78,16 @@ export interface CapstanConfig {
     /** Test only: a point where registrations pause forever (`reserved`, `uploading`, `uploaded`) after writing a marker file to `$CAPSTAN_HOME`; default none. */
     testPauseAt?: 'reserved' | 'uploading' | 'uploaded';
   };
+  features: {
+    /** Online feature store: `sqlite` (default, `$CAPSTAN_HOME/features/online.db`) or `redis`. */
+    onlineStore: 'sqlite' | 'redis';
+    /** Redis URL of the online store when it is `redis`; default `redis://127.0.0.1:6379`. */
+    redisUrl: string;
+    /** Most records one push (`POST /api/v1/feature-groups/{name}/records`) may carry; default 10000 (413 beyond). */
+    pushMaxRecords: number;
+    /** DuckDB memory limit for offline work (ingestion, training sets), e.g. `2GB`; default DuckDB's (80% of RAM). */
+    offlineMemoryLimit?: string;
+  };
   outbox: {
     /** Idle poll interval of the event dispatcher in ms; default 500. */
     pollMs: number;
@@ -154,6 +164,10 @@ export const settings: readonly Setting[] = [
   { path: 'pipelines.killGraceMs', env: 'CAPSTAN_PIPELINES_KILL_GRACE_MS', kind: 'int', min: 0, doc: 'SIGTERM-to-SIGKILL grace for stopped steps in ms. Default 5000' },
   { path: 'registry.abandonedAfterMs', env: 'CAPSTAN_REGISTRY_ABANDONED_AFTER_MS', kind: 'int', min: 0, doc: 'Age in ms after which a restart removes the package of an unfinished registration whose process it cannot check (another host). Default 3600000' },
   { path: 'registry.testPauseAt', env: 'CAPSTAN_TEST_REGISTRY_PAUSE_AT', kind: 'enum', values: ['reserved', 'uploading', 'uploaded'], doc: 'Test only: registrations stop for good at this point (after the version number is reserved, in the middle of copying the package, or after it is copied) and write $CAPSTAN_HOME/registry-paused-<point>, so a test can kill the process there. Default none' },
+  { path: 'features.onlineStore', env: 'CAPSTAN_FEATURES_ONLINE_STORE', kind: 'enum', values: ['sqlite', 'redis'], doc: 'Online feature store: sqlite ($CAPSTAN_HOME/features/online.db) or redis. Default sqlite' },
+  { path: 'features.redisUrl', env: 'CAPSTAN_FEATURES_REDIS_URL', kind: 'string', secret: true, doc: 'Redis URL of the online feature store. Default redis://127.0.0.1:6379' },
+  { path: 'features.pushMaxRecords', env: 'CAPSTAN_FEATURES_PUSH_MAX_RECORDS', kind: 'int', min: 1, doc: 'Most records one feature push may carry (413 beyond). Default 10000' },
+  { path: 'features.offlineMemoryLimit', env: 'CAPSTAN_FEATURES_OFFLINE_MEMORY_LIMIT', kind: 'string', doc: 'DuckDB memory limit for ingestion and training sets, e.g. 2GB. Default 80% of RAM' },
   { path: 'outbox.pollMs', env: 'CAPSTAN_OUTBOX_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval of the event dispatcher in ms. Default 500' },
   { path: 'outbox.leaseMs', env: 'CAPSTAN_OUTBOX_LEASE_MS', kind: 'int', min: 100, doc: 'Lease on a claimed event delivery in ms; a killed process\'s deliveries are retried after it. Default 30000' },
   { path: 'outbox.maxAttempts', env: 'CAPSTAN_OUTBOX_MAX_ATTEMPTS', kind: 'int', min: 1, doc: 'Attempts before an event delivery is dead. Default 10' },
@@ -309,6 +323,12 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     registry: {
       abandonedAfterMs: out.registry?.abandonedAfterMs ?? 60 * 60 * 1000,
       testPauseAt: out.registry?.testPauseAt,
+    },
+    features: {
+      onlineStore: out.features?.onlineStore ?? 'sqlite',
+      redisUrl: out.features?.redisUrl ?? 'redis://127.0.0.1:6379',
+      pushMaxRecords: out.features?.pushMaxRecords ?? 10_000,
+      offlineMemoryLimit: out.features?.offlineMemoryLimit,
     },
     outbox: {
       pollMs: out.outbox?.pollMs ?? 500,

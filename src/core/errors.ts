@@ -164,6 +164,15 @@ export const errorCatalogue = {
 
   // python client (clients/python): raised by the client itself, never answered by the server
   CAPSTAN_CLIENT_SERVER_UNREACHABLE: { status: 503, title: 'The Capstan server cannot be reached' },
+  // feature store
+  CAPSTAN_FEATURES_DEFINITION_INVALID: { status: 400, title: 'The entity or feature group definition is not valid' },
+  CAPSTAN_FEATURES_SCHEMA_INCOMPATIBLE: { status: 409, title: 'The feature group change is incompatible with the stored version; apply it as a new version' },
+  CAPSTAN_FEATURES_NOT_FOUND: { status: 404, title: 'No such entity, feature group or feature' },
+  CAPSTAN_FEATURES_RECORDS_INVALID: { status: 400, title: 'The records do not match the feature group schema; nothing was written' },
+  CAPSTAN_FEATURES_BATCH_TOO_LARGE: { status: 413, title: 'The pushed batch has more records than allowed' },
+  CAPSTAN_FEATURES_SOURCE_INVALID: { status: 400, title: 'The data file cannot be read' },
+  CAPSTAN_FEATURES_ENTITY_TABLE_INVALID: { status: 400, title: 'The entity table is not valid' },
+  CAPSTAN_FEATURES_ONLINE_STORE_UNAVAILABLE: { status: 503, title: 'The online feature store is not reachable' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

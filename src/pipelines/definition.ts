@@ -77,6 +77,24 @@ export interface CommandStep extends StepBase {
   propertyFiles: PropertyFile[];
   /** Executor name; default `local`. */
   executor: string;
+  /** A point-in-time training set built from the feature store before the step runs, given to it as an input channel. */
+  features?: StepFeatures;
+}
+
+/** A step's `features:` input: the feature store builds this training set into the channel before the step runs. */
+export interface StepFeatures {
+  /** Input channel the set is downloaded into; default `features`. */
+  channel: string;
+  /** The entity table (join keys + timestamp): a URI or key in the artifact store; may hold references. */
+  entities: string;
+  /** Feature references, `group:feature` or `group@2:feature`. */
+  features: string[];
+  /** Default `parquet`. */
+  format: 'parquet' | 'csv';
+  /** Default true: values as known at each row's timestamp (created time ≤ timestamp too). */
+  asOfKnownTime: boolean;
+  /** The entity table's timestamp column; default `event_timestamp`. */
+  timestampColumn: string;
 }
 
 /** Branches on a CEL expression over `params` and `steps`. */

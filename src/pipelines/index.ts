@@ -7,6 +7,7 @@ import path from 'node:path';
 import { defineContext } from '../storage/context-module.js';
 import type { RegistryService } from '../registry/index.js';
 import type { ServingContext } from '../serving/index.js';
+import type { FeatureService } from '../features/index.js';
 import { pipelinesRoutes } from './http/pipelines-routes.js';
 import { pipelines as pipelineTables } from './migrations/0003-pipelines.js';
 import { webhookDeliveries } from './migrations/0006-webhook-deliveries.js';
@@ -21,7 +22,7 @@ export { compileParams, parseParamPairs } from './parameters.js';
 export { localPipelinesApi, readCodeFiles, type DefinitionInput, type PipelinesApi } from './pipelines-api.js';
 export { parsePipelineYaml, readPipelineFile, type PipelineSource } from './pipeline-source.js';
 export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
-export type { DeployRequest, PipelineDeployer } from './steps/index.js';
+export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepTrainingSet, StepTrainingSetRequest } from './steps/index.js';
 
 /** Pipelines: `platform.pipelines`, its scheduler and trigger watcher (work services), its metrics, `/api/v1/pipelines`. */
 export const pipelinesContext = defineContext<PipelineService>({
@@ -35,6 +36,16 @@ export const pipelinesContext = defineContext<PipelineService>({
       local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
     });
     pipelines.setDeployer({ deploy: (request) => use<ServingContext>('serving').deployStep(request) });
+    pipelines.setFeatureProvider({
+      trainingSet: (r) =>
+        use<FeatureService>('features').trainingSet({
+          entities: /^[a-z][a-z0-9+.-]*:\/\//.test(r.entities) ? { uri: r.entities } : { key: r.entities },
+          features: r.features,
+          out: { key: r.outKey, format: r.format },
+          asOfKnownTime: r.asOfKnownTime,
+          timestampColumn: r.timestampColumn,
+        }),
+    });
     installPipelineMetrics({ metrics, events, execution: (id) => pipelines.execution(id) });
     const workServices = [pipelines.scheduler, pipelines.triggerWatcher];
     return { service: pipelines, background: workServices, workServices, close: () => pipelines.close() };

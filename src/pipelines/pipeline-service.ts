@@ -18,7 +18,7 @@ import { compileParams } from './parameters.js';
 import { parsePipelineYaml, type PipelineSource } from './pipeline-source.js';
 import { PipelineScheduler, type SchedulerOptions } from './scheduler.js';
 import { SqlPipelineStore } from './sql-pipeline-store.js';
-import type { PipelineDeployer, StepServices } from './steps/step-handler.js';
+import type { PipelineDeployer, PipelineFeatureProvider, StepServices } from './steps/step-handler.js';
 import { TriggerStore, type TriggerRecord } from './triggers/trigger-store.js';
 import { TriggerWatcher, type TriggerWatcherOptions } from './triggers/trigger-watcher.js';
 import { WebhookDeliveryStore } from './triggers/webhook-delivery-store.js';
@@ -79,6 +79,7 @@ export class PipelineService {
   readonly triggerWatcher: TriggerWatcher;
   readonly executors = new Map<string, StepExecutor>();
   private deployer: PipelineDeployer | undefined;
+  private featureProvider: PipelineFeatureProvider | undefined;
 
   constructor(private readonly deps: PipelinesDeps, options: PipelinesOptions = {}) {
     this.store = new SqlPipelineStore(deps.db);
@@ -96,6 +97,7 @@ export class PipelineService {
       executors: this.executors,
       registry: deps.registry,
       deployer: () => this.deployer,
+      features: () => this.featureProvider,
       logger: deps.logger,
     };
     this.scheduler = new PipelineScheduler(
@@ -111,6 +113,11 @@ export class PipelineService {
       deps.logger,
       options.triggers,
     );
+  }
+
+  /** Installs the feature store used by steps with a `features:` input. */
+  setFeatureProvider(provider: PipelineFeatureProvider | undefined): void {
+    this.featureProvider = provider;
   }
 
   /** Installs the serving context's deployer used by deploy steps. */

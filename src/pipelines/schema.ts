@@ -65,6 +65,20 @@ export const pipelineJsonSchema = {
             hyperparameters: scalarMap,
             env: scalarMap,
             executor: str,
+            features: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['entities', 'features'],
+              description: 'A point-in-time training set from the feature store, built before the step runs into an input channel',
+              properties: {
+                channel: str,
+                entities: str,
+                features: { type: 'array', minItems: 1, items: str },
+                format: { enum: ['parquet', 'csv'] },
+                as_of_known_time: { type: 'boolean' },
+                timestamp_column: str,
+              },
+            },
             metric_definitions: {
               type: 'array',
               items: { type: 'object', additionalProperties: false, required: ['name', 'regex'], properties: { name: str, regex: str } },

@@ -12,6 +12,7 @@ import {
   type PipelineDefinition,
   type RetryPolicy,
   type StepDefinition,
+  type StepFeatures,
   type TriggerDefinition,
 } from './definition.js';
 import { parseDuration } from './duration.js';
@@ -24,7 +25,7 @@ type Obj = Record<string, unknown>;
 
 const STEP_FIELDS: Record<string, string[]> = {
   common: ['name', 'type', 'description', 'depends_on', 'retry', 'timeout', 'cache'],
-  command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor'],
+  command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor', 'features'],
   condition: ['if', 'then', 'else'],
   'register-model': ['model', 'model_data', 'approval', 'metrics_from', 'metadata'],
   deploy: ['endpoint', 'model', 'version', 'alias', 'config', 'require_approval'],
@@ -147,6 +148,23 @@ function compileRetry(c: Checker, raw: unknown, at: P): RetryPolicy {
   return retry;
 }
 
+/** A command step's `features:` input (a training set from the feature store). */
+function compileStepFeatures(c: Checker, raw: unknown, at: P, step: CommandStep): StepFeatures | undefined {
+  const fo = c.obj(raw, at, true);
+  if (!fo) return undefined;
+  c.unknownKeys(fo, ['channel', 'entities', 'features', 'format', 'as_of_known_time', 'timestamp_column'], at);
+  const channel = c.str(fo, 'channel', at) ?? 'features';
+  if (!OUTPUT_NAME.test(channel)) c.issue([...at, 'channel'], 'channel names use letters, digits, _ and -');
+  if (step.inputs[channel] !== undefined) c.issue([...at, 'channel'], `input channel "${channel}" is already used by inputs`);
+  const entities = c.str(fo, 'entities', at, true) ?? '';
+  const features = c.strList(fo, 'features', at);
+  if (features.length === 0) c.issue([...at, 'features'], 'name at least one feature (group:feature)');
+  const format = fo.format === undefined ? 'parquet' : fo.format;
+  if (format !== 'parquet' && format !== 'csv') c.issue([...at, 'format'], 'must be parquet or csv');
+  if (fo.as_of_known_time !== undefined && typeof fo.as_of_known_time !== 'boolean') c.issue([...at, 'as_of_known_time'], 'must be true or false');
+  return { channel, entities, features, format: format as 'parquet' | 'csv', asOfKnownTime: fo.as_of_known_time !== false, timestampColumn: c.str(fo, 'timestamp_column', at) ?? 'event_timestamp' };
+}
+
 function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & { type: CommandStep['type'] }): CommandStep {
   const step: CommandStep = {
     ...base,
@@ -168,6 +186,11 @@ function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & 
   for (const [k, v] of Object.entries(c.scalarMap(o, 'inputs', at))) {
     if (!OUTPUT_NAME.test(k)) c.issue([...at, 'inputs', k], 'channel names use letters, digits, _ and -');
     step.inputs[k] = String(v);
+  }
+  if (o.features !== undefined) {
+    step.features = compileStepFeatures(c, o.features, [...at, 'features'], step);
+    // The cache key sees the request, not the offline store's content, so such steps run again unless asked otherwise.
+    if (o.cache === undefined) step.cache = false;
   }
   for (const [i, n] of step.outputs.entries()) if (!OUTPUT_NAME.test(n)) c.issue([...at, 'outputs', i], 'output names use letters, digits, _ and -');
   if (new Set(step.outputs).size !== step.outputs.length) c.issue([...at, 'outputs'], 'output names must be unique');

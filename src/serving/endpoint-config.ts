@@ -1,6 +1,7 @@
 import { CapstanError } from '../core/errors.js';
 import { isValidName } from '../core/names.js';
 import { TRAFFIC_POLICY_KINDS, type TrafficPolicyConfig } from './traffic-policy.js';
+import { compileVariantFeatures, type VariantFeatures, type VariantFeaturesInput } from './feature-enrichment.js';
 
 /** Endpoint life cycle (SageMaker's names). */
 export const ENDPOINT_STATUSES = ['Creating', 'InService', 'Updating', 'Failed'] as const;
@@ -31,6 +32,8 @@ export interface VariantInput {
   interpreter?: string;
   /** Handler options (e.g. `{ "unknownIds": "popularity" }` for builtin:ncf-ranking); default none. */
   handlerOptions?: Record<string, unknown>;
+  /** Online feature values added to each JSON instance before the model sees it; default none. */
+  features?: VariantFeaturesInput;
 }
 
 /** Data capture as a user writes it; every field has a default. */
@@ -66,6 +69,7 @@ export interface VariantConfig {
   url?: string;
   interpreter?: string;
   handlerOptions: Record<string, unknown>;
+  features?: VariantFeatures;
 }
 
 /** Data capture with every default filled in. */
@@ -131,6 +135,7 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       ...(v.url !== undefined ? { url: v.url } : {}),
       ...(v.interpreter !== undefined ? { interpreter: v.interpreter } : {}),
       handlerOptions: v.handlerOptions ?? {},
+      ...(v.features !== undefined ? { features: compileVariantFeatures(v.features, `${at}.features`, invalid) } : {}),
     };
   });
   if (variants.every((v) => v.weight === 0)) throw invalid('at least one variant needs a weight above 0', 'variants');

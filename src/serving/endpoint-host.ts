@@ -1,3 +1,6 @@
+import { enrichBody } from './feature-enrichment.js';
+import type { VariantFeatures } from './feature-enrichment.js';
+import { parseFeatureRef, type FeatureService } from '../features/index.js';
 import { performance } from 'node:perf_hooks';
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -71,6 +74,8 @@ export interface EndpointHostDeps {
   outbound: OutboundSettings;
   /** How long a removed or replaced variant may finish in-flight requests; default 30000 ms. */
   drainMs?: number;
+  /** The feature store, for variants with `features:` enrichment; looked up per request (absent: such variants answer 500). */
+  features?: () => FeatureService;
 }
 
 /** New pools started for a configuration, not yet receiving traffic. */
@@ -327,13 +332,14 @@ export class EndpointHost {
     const m = variant.metrics;
     m.invocations.inc();
     try {
-      const result = await variant.pool.invoke(input.body, input.contentType, input.customAttributes);
+      const body = variant.config.features ? await this.enrich(input.body, variant.config.features) : input.body;
+      const result = await variant.pool.invoke(body, input.contentType, input.customAttributes);
       const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
       m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);
       variant.stats.record(totalMs, Outcome.Ok);
       if (ep.capture && ep.capture.sample()) {
-        ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: input.body, responseContentType: result.contentType, response: result.body, status: 200 });
+        ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: body, responseContentType: result.contentType, response: result.body, status: 200 });
       }
       return { variant: variant.name, body: result.body, contentType: result.contentType };
     } catch (err) {
@@ -341,6 +347,13 @@ export class EndpointHost {
       variant.stats.record(performance.now() - startedAt, outcomeOf(err));
       throw withVariant(err, variant.name);
     }
+  }
+
+  /** Adds a variant's online feature values to the request body (in-process feature service). */
+  private async enrich(body: string, spec: VariantFeatures): Promise<string> {
+    if (!this.deps.features) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'the variant adds feature values but no feature store is installed');
+    const features = this.deps.features();
+    return enrichBody(body, spec, features, async (ref) => (await features.getGroup(parseFeatureRef(ref).group, parseFeatureRef(ref).version)).joinKeys.map((k) => k.name));
   }
 
   /** Runs tensors through an endpoint's model (Open Inference Protocol). */

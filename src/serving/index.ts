@@ -9,6 +9,7 @@ import { invocationRoutes } from './http/invocation-routes.js';
 import { serving as endpointTables } from './migrations/0004-serving.js';
 import { servingVariantStats } from './migrations/0010-serving-variant-stats.js';
 import { createServing, type ServingContext } from './serving-context.js';
+import type { FeatureService } from '../features/index.js';
 
 export * from './endpoint-service.js';
 export * from './endpoint-config.js';
@@ -30,7 +31,7 @@ export const servingContext = defineContext<ServingContext>({
   migrations: { '0004_serving': endpointTables, '0010_serving_variant_stats': servingVariantStats },
   create(parts) {
     // Models resolve through the registry when an endpoint loads, so the two contexts may be listed in any order.
-    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry') });
+    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry'), features: () => parts.use<FeatureService>('features') });
     return { service: serving, background: [serving.background], close: () => serving.close() };
   },
   routes: [endpointsRoutes, invocationRoutes],

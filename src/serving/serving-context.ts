@@ -1,3 +1,4 @@
+import type { FeatureService } from '../features/index.js';
 import path from 'node:path';
 import type { CapstanConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -27,6 +28,8 @@ export interface ServingPlatformParts {
   metrics: Registry;
   /** The model registry, looked up when a model is resolved. */
   registry: () => RegistryService;
+  /** The feature store, looked up when a variant with `features:` enrichment is invoked; default none. */
+  features?: () => FeatureService;
 }
 
 /** Options of the serving context; every field has a default. */
@@ -98,6 +101,7 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
     stats: recorder,
     outbound: parts.config.outbound,
     drainMs: options.drainMs,
+    features: parts.features,
   });
   const service = new LocalEndpointService({ store, host, models, logger: parts.logger, statsBoard, stats: statsStore });
   const syncMs = options.syncIntervalMs ?? 2000;

@@ -1,9 +1,20 @@
 import { CapstanError } from '../../core/errors.js';
 import { inputKey } from '../artifact-digest.js';
-import type { CommandStep } from '../definition.js';
+import type { CommandStep, StepFeatures } from '../definition.js';
 import { MetricsFromLogs } from '../metrics-from-logs.js';
 import { CLIENT_LINE_PREFIX, LiveRun, RUN_ID_ENV } from './live-run.js';
-import type { StepHandler } from './step-handler.js';
+import type { StepHandler, StepInvocation, StepServices, StepTrainingSet } from './step-handler.js';
+
+/** Builds the step's point-in-time training set with the feature store into the attempt's prefix. */
+async function buildStepTrainingSet(inv: StepInvocation, services: StepServices, spec: StepFeatures): Promise<StepTrainingSet> {
+  const provider = services.features?.();
+  if (!provider) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', `step "${inv.step.name}" has a features: input but no feature store is installed`, { retryable: false });
+  const outKey = `pipelines/${inv.work.pipeline}/executions/${inv.work.id}/${inv.step.name}/attempt-${inv.attempt}/features/${spec.channel}/training-set.${spec.format}`;
+  inv.log('system', `building training set ${spec.channel} from ${spec.features.join(', ')}`);
+  const set = await provider.trainingSet({ entities: spec.entities, features: spec.features, outKey, format: spec.format, asOfKnownTime: spec.asOfKnownTime, timestampColumn: spec.timestampColumn });
+  inv.log('system', `training set ${spec.channel}: ${set.rows} rows, ${set.digest}; ${set.features.map((f) => `${f.feature} nulls=${f.nulls} expired=${f.expired}`).join(', ')}`);
+  return set;
+}
 
 /**
  * processing / training / evaluation: runs the command or built-in on the step's executor under
@@ -31,6 +42,8 @@ export const runCommandStep: StepHandler = async (inv, services) => {
       : undefined;
   if (run) await inv.onRun?.(run.id);
   const inputs = Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, inputKey(services.artifacts, v)]));
+  const featureSet = step.features ? await buildStepTrainingSet(inv, services, step.features) : undefined;
+  if (featureSet && step.features) inputs[step.features.channel] = featureSet.key;
   const task = {
     executionId: inv.work.id,
     pipeline: inv.work.pipeline,
@@ -69,6 +82,6 @@ export const runCommandStep: StepHandler = async (inv, services) => {
   }
   await run?.finish('finished');
   const properties: Record<string, unknown> = { ...result.properties };
-  if (run) properties._capstan = { runId: run.id };
+  if (run || featureSet) properties._capstan = { ...(run ? { runId: run.id } : {}), ...(featureSet && step.features ? { features: { [step.features.channel]: featureSet } } : {}) };
   return { outputs: result.outputs, properties, metrics: metrics.latest(), warnings: metrics.warnings() };
 };

@@ -25,4 +25,4 @@ export const cachedPropertyRefreshers: Partial<Record<StepType, (properties: Rec
   'register-model': refreshCachedRegistration,
 };
 
-export type { DeployRequest, PipelineDeployer, StepServices } from './step-handler.js';
+export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepServices, StepTrainingSet, StepTrainingSetRequest } from './step-handler.js';

@@ -47,6 +47,8 @@ export const runRegisterModelStep: StepHandler = async (inv, services) => {
       runId = ((rec.properties._capstan ?? {}) as { runId?: string }).runId ?? runId;
     }
     if (def.type === 'processing') for (const [o, out] of Object.entries(rec.outputs)) datasetDigests[`${name}.${o}`] = out.digest;
+    const sets = ((rec.properties._capstan ?? {}) as { features?: Record<string, { digest: string }> }).features ?? {};
+    for (const [channel, set] of Object.entries(sets)) datasetDigests[`${name}.features.${channel}`] = set.digest;
   }
   for (const [k, v] of Object.entries(inv.scope.params)) if (['string', 'number', 'boolean'].includes(typeof v)) params[`param.${k}`] = v as string | number | boolean;
   const actor = { actor: `system:pipeline/${inv.work.pipeline}` };

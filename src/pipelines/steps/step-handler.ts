@@ -25,12 +25,39 @@ export interface PipelineDeployer {
   deploy(request: DeployRequest): Promise<Record<string, unknown>>;
 }
 
-/** Services step handlers use; registry and deployer are absent until their contexts are installed. */
+/** What a step's `features:` input asks of the feature store. */
+export interface StepTrainingSetRequest {
+  /** Entity table: a URI or key in the artifact store. */
+  entities: string;
+  features: string[];
+  /** Artifact key to write the set to. */
+  outKey: string;
+  format: 'parquet' | 'csv';
+  asOfKnownTime: boolean;
+  timestampColumn: string;
+}
+
+/** What the feature store answers: where the set is and its digest, recorded as the step's lineage. */
+export interface StepTrainingSet {
+  uri: string;
+  key: string;
+  digest: string;
+  rows: number;
+  features: Array<{ feature: string; column: string; nulls: number; expired: number }>;
+}
+
+/** Builds point-in-time training sets for steps; the features context provides one and registers it on the platform. */
+export interface PipelineFeatureProvider {
+  trainingSet(request: StepTrainingSetRequest): Promise<StepTrainingSet>;
+}
+
+/** Services step handlers use; registry, deployer and features are absent until their contexts are installed. */
 export interface StepServices {
   artifacts: ArtifactStore;
   executors: Map<string, StepExecutor>;
   registry?: () => RegistryService | undefined;
   deployer?: () => PipelineDeployer | undefined;
+  features?: () => PipelineFeatureProvider | undefined;
   logger: Logger;
 }
 

@@ -29,6 +29,12 @@ export const EndpointVariantSchema = Type.Object(
     url: Type.Optional(Type.String({ description: 'External server URL (http models)' })),
     interpreter: Type.Optional(Type.String({ description: 'Python interpreter (python models); default python3' })),
     handlerOptions: Type.Record(Type.String(), Type.Unknown()),
+    features: Type.Optional(
+      Type.Object(
+        { features: Type.Array(Type.String()), entityKeys: Type.Record(Type.String(), Type.String()), as: Type.Record(Type.String(), Type.String()), keepEntityFields: Type.Boolean() },
+        { description: 'Online feature values added to each JSON instance before the model sees it' },
+      ),
+    ),
     resolved: ResolvedModelSchema,
     live: Type.Optional(
       Type.Object(

@@ -29,6 +29,17 @@ const variantSettings = {
   url: Type.Optional(Type.String({ description: 'External server URL for http models' })),
   interpreter: Type.Optional(Type.String({ description: 'Python interpreter for python models (default python3)' })),
   handlerOptions: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'e.g. {"unknownIds":"popularity"}' })),
+  features: Type.Optional(
+    Type.Object(
+      {
+        features: Type.Array(Type.String(), { description: 'group:feature references added to each JSON instance' }),
+        entityKeys: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'join key → request field; default the same name' })),
+        as: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'feature reference → model input field; default the feature name' })),
+        keepEntityFields: Type.Optional(Type.Boolean({ description: 'keep the entity id fields in the model input; default false (removed after the lookup)' })),
+      },
+      { description: 'Online feature values added to the model input in-process (docs/features.md)' },
+    ),
+  ),
 };
 
 const Variant = Type.Object(
