@@ -157,6 +157,18 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
+
+  // gitops (declarative apply, repositories)
+  CAPSTAN_GITOPS_INVALID: { status: 400, title: 'The resource files are not valid' },
+  CAPSTAN_GITOPS_KIND_UNKNOWN: { status: 400, title: 'No such resource kind' },
+  CAPSTAN_GITOPS_REFERENCE_MISSING: { status: 400, title: 'A resource refers to one that does not exist' },
+  CAPSTAN_GITOPS_RESOURCE_NOT_FOUND: { status: 404, title: 'No such resource' },
+  CAPSTAN_GITOPS_REPOSITORY_NOT_FOUND: { status: 404, title: 'No such repository' },
+  CAPSTAN_GITOPS_REPOSITORY_EXISTS: { status: 409, title: 'The repository is already registered' },
+  CAPSTAN_GITOPS_REPOSITORY_INVALID: { status: 400, title: 'The repository settings are not valid' },
+  CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE: { status: 502, title: 'The repository could not be fetched' },
+  CAPSTAN_GITOPS_SYNC_BUSY: { status: 409, title: 'Another process is syncing this repository' },
+  CAPSTAN_GITOPS_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The push webhook signature or token does not match' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

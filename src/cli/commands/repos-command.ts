@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import type { Repository, SyncRecord } from '../../gitops/index.js';
+import { allOptions, printResult, table, withService } from '../cli-context.js';
+import { gitopsAccess } from './apply-command.js';
+
+function row(r: Repository) {
+  return { name: r.name, branch: r.branch, path: r.path, status: r.status, commit: r.appliedCommit?.slice(0, 12) ?? '', reason: r.statusReason ?? '', url: r.url };
+}
+
+function renderSync(s: SyncRecord): string {
+  const summary = Object.entries(s.summary)
+    .filter(([, v]) => Array.isArray(v) && v.length)
+    .map(([k, v]) => `${k}: ${(v as unknown[]).map((x) => (typeof x === 'object' && x ? (x as { pipeline: string }).pipeline : String(x))).join(', ')}`)
+    .join('; ');
+  return `sync ${s.id} ${s.state}${s.commit ? ` at ${s.commit.slice(0, 12)}` : ''}${s.reason ? `\n  reason: ${s.reason}` : ''}${summary ? `\n  ${summary}` : ''}`;
+}
+
+/** `capstan repos add|list|describe|sync|remove`: git repositories whose resources Capstan applies on each new commit. */
+export function reposCommand(program: Command): void {
+  const repos = program.command('repos').description('Git repositories: resources applied and pipelines run on each new commit');
+
+  repos
+    .command('add <name>')
+    .description('Register a repository (synced by polling and by push webhooks)')
+    .requiredOption('--url <url>', 'git URL or a local path')
+    .option('--branch <branch>', 'branch to follow', 'main')
+    .option('--path <dir>', 'directory of the resource files inside the repository', '.')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = allOptions<{ url: string; branch: string; path: string }>(cmd);
+      const r = await withService(cmd, gitopsAccess, (svc) => svc.addRepository({ name, url: o.url, branch: o.branch, path: o.path }));
+      printResult(cmd, r, () => `repository ${r.name} added (${r.url} ${r.branch}:${r.path})\npush webhook: POST ${r.webhookPath}\nwebhook secret (shown once): ${r.webhookSecret}`);
+    });
+
+  repos
+    .command('list')
+    .description('Repositories with their status and applied commit')
+    .option('--json', 'print JSON')
+    .action(async (_o, cmd: Command) => {
+      const list = await withService(cmd, gitopsAccess, (svc) => svc.listRepositories());
+      printResult(cmd, list, () => table(list.map(row)));
+    });
+
+  repos
+    .command('describe <name>')
+    .description('A repository, its status and recent syncs')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const r = await withService(cmd, gitopsAccess, (svc) => svc.describeRepository(name));
+      printResult(cmd, r, () => `${table([row(r)])}\npush webhook: POST ${r.webhookPath}\n${r.syncs.map(renderSync).join('\n')}`);
+    });
+
+  repos
+    .command('sync <name>')
+    .description('Fetch the branch now; apply and run what changed')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const s = await withService(cmd, gitopsAccess, (svc) => svc.syncRepository(name));
+      printResult(cmd, s, () => renderSync(s));
+      if (s.state === 'failed' || s.state === 'unreachable') process.exitCode = 1;
+    });
+
+  repos
+    .command('remove <name>')
+    .description('Forget a repository (the resources it applied stay)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      await withService(cmd, gitopsAccess, (svc) => svc.removeRepository(name));
+      printResult(cmd, { removed: true, name }, () => `repository ${name} removed`);
+    });
+}
