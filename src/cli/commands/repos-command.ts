@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import type { Repository, SyncRecord } from '../../gitops/index.js';
-import { allOptions, printResult, table, withService } from '../cli-context.js';
+import { compileConfig } from '../../core/config.js';
+import { CapstanError } from '../../core/errors.js';
+import { HttpClient } from '../../sdk/http-client.js';
+import { allOptions, printResult, table, withPlatform, withService } from '../cli-context.js';
 import { gitopsAccess } from './apply-command.js';
 
 function row(r: Repository) {
@@ -21,14 +24,21 @@ export function reposCommand(program: Command): void {
 
   repos
     .command('add <name>')
-    .description('Register a repository (synced by polling and by push webhooks)')
-    .requiredOption('--url <url>', 'git URL or a local path')
+    .description('Register a repository (synced by polling and by push webhooks); here --url names the repository, so reach a server with --server or CAPSTAN_URL')
+    .option('--url <url>', 'git URL or a local path of the repository (required)')
     .option('--branch <branch>', 'branch to follow', 'main')
     .option('--path <dir>', 'directory of the resource files inside the repository', '.')
+    .option('--server <url>', 'the Capstan server to register it on (default CAPSTAN_URL, else embedded)')
     .option('--json', 'print JSON')
     .action(async (name: string, _o, cmd: Command) => {
-      const o = allOptions<{ url: string; branch: string; path: string }>(cmd);
-      const r = await withService(cmd, gitopsAccess, (svc) => svc.addRepository({ name, url: o.url, branch: o.branch, path: o.path }));
+      const o = allOptions<{ url: string; branch: string; path: string; server?: string }>(cmd);
+      if (!o.url) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_INVALID', '--url <git URL or local path> is required', { fields: { field: 'url' } });
+      const input = { name, url: o.url, branch: o.branch, path: o.path };
+      // The program's own --url (the server) is taken by the repository here: the server comes from --server or the environment.
+      const config = compileConfig({ flags: { ...(o.server ? { url: o.server } : {}), ...(o.apiKey ? { apiKey: o.apiKey } : {}) }, file: o.config });
+      const r = config.url
+        ? await gitopsAccess.remote(new HttpClient({ baseUrl: config.url, apiKey: config.apiKey })).addRepository(input)
+        : await withPlatform(cmd, (platform) => gitopsAccess.local(platform).addRepository(input));
       printResult(cmd, r, () => `repository ${r.name} added (${r.url} ${r.branch}:${r.path})\npush webhook: POST ${r.webhookPath}\nwebhook secret (shown once): ${r.webhookSecret}`);
     });
 
