@@ -169,6 +169,11 @@ export const errorCatalogue = {
   CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE: { status: 502, title: 'The repository could not be fetched' },
   CAPSTAN_GITOPS_SYNC_BUSY: { status: 409, title: 'Another process is syncing this repository' },
   CAPSTAN_GITOPS_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The push webhook signature or token does not match' },
+
+  // notifications
+  CAPSTAN_NOTIFICATION_INVALID: { status: 400, title: 'The notification subscription is not valid' },
+  CAPSTAN_NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification subscription' },
+  CAPSTAN_NOTIFICATION_TARGET_REFUSED: { status: 400, title: 'The notification target address is refused' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

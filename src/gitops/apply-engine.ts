@@ -123,6 +123,7 @@ export class ApplyEngine {
       const spec = adapter.validate(ctx, doc, issues);
       if (spec !== undefined) valid.push({ adapter, doc, spec });
     }
+    if (issues.length === 0) for (const v of valid) if (v.adapter.verify) issues.push(...(await v.adapter.verify(ctx, v.spec, v.doc)));
     if (issues.length > 0) throw new CapstanError('CAPSTAN_GITOPS_INVALID', formatIssues(issues), { fields: { issues } });
     for (const v of valid) if (v.adapter.checkReferences) issues.push(...(await v.adapter.checkReferences(ctx, v.spec, v.doc)));
     if (issues.length > 0) throw new CapstanError('CAPSTAN_GITOPS_REFERENCE_MISSING', formatIssues(issues), { fields: { issues } });

@@ -49,6 +49,8 @@ export interface KindAdapter<S = unknown> {
   readonly aliases: readonly string[];
   /** Checks a document, adding located issues; returns the spec when it is valid. */
   validate(ctx: KindContext, doc: ResourceDocument, issues: ResourceIssue[]): S | undefined;
+  /** Checks needing I/O (an outbound address); its issues refuse the apply like schema errors. */
+  verify?(ctx: KindContext, spec: S, doc: ResourceDocument): Promise<ResourceIssue[]>;
   /** Issues for references to resources that neither exist nor are declared in this apply. */
   checkReferences?(ctx: KindContext, spec: S, doc: ResourceDocument): Promise<ResourceIssue[]>;
   /** The desired state of a valid spec, comparable with `read`. */

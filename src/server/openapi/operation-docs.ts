@@ -1,5 +1,6 @@
 import type { OperationDocs } from './operation-doc.js';
 import { gitopsOperations } from './gitops-operations.js';
+import { notificationOperations } from './notification-operations.js';
 import { pipelineOperations } from './pipeline-operations.js';
 import { platformOperations } from './platform-operations.js';
 import { registryOperations } from './registry-operations.js';
@@ -7,4 +8,4 @@ import { servingOperations } from './serving-operations.js';
 import { trackingOperations } from './tracking-operations.js';
 
 /** Every operation's documentation, by `METHOD /url`; a test fails for a route that has none. */
-export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...pipelineOperations, ...gitopsOperations };
+export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...pipelineOperations, ...gitopsOperations, ...notificationOperations };

@@ -17,6 +17,7 @@ const TAGS = [
   { name: 'endpoints', description: 'Real-time endpoint administration: create, deploy blue/green, weights, data capture.' },
   { name: 'invocations', description: 'The data plane: SageMaker-style invocations and the Open Inference Protocol v2.' },
   { name: 'pipelines', description: 'Pipelines: apply definitions, run executions, follow and search logs, signed webhooks.' },
+  { name: 'notifications', description: 'Notification subscriptions (apply them as kind: Notification) and their delivery log.' },
   { name: 'gitops', description: 'Declarative apply of every resource kind, and git repositories synced by polling and push webhooks.' },
 ];
 
