@@ -54,7 +54,7 @@ export interface GitopsService {
   describeRepository(name: string): Promise<RepositoryDescription>;
   /** Forgets a repository; the resources it applied stay. */
   removeRepository(name: string): Promise<void>;
-  /** Fetches and applies the branch head now. */
+  /** Fetches and applies the branch head now (waiting for a sync in progress elsewhere, up to the sync lease). */
   syncRepository(name: string): Promise<SyncRecord>;
   /** A push webhook's raw body and headers: verified (CAPSTAN_GITOPS_WEBHOOK_SIGNATURE_INVALID) before anything else. */
   receivePush(name: string, headers: Record<string, string | string[] | undefined>, body: Buffer): Promise<PushResult>;
@@ -79,6 +79,7 @@ export class LocalGitops implements GitopsService {
     private readonly syncer: RepositorySyncer,
     private readonly box: SecretBox,
     private readonly poller?: RepositoryPoller,
+    private readonly syncWaitMs = 0,
   ) {}
 
   apply(input: ApplyInput): Promise<ApplyReport> {
@@ -121,7 +122,8 @@ export class LocalGitops implements GitopsService {
   }
 
   syncRepository(name: string): Promise<SyncRecord> {
-    return this.syncer.sync(name);
+    // A sync in progress elsewhere (the poller) is waited for, not reported as an error: the caller wants the branch head applied.
+    return this.syncer.sync(name, { waitMs: this.syncWaitMs });
   }
 
   /**

@@ -60,7 +60,7 @@ export const gitopsContext = defineContext<GitopsService>({
     });
     const poller = new RepositoryPoller(repos, syncer, logger, config.gitops.pollMs);
     const box = new SecretBox({ secretKey: config.secretKey, keyFile: path.join(config.home, 'secret.key') });
-    const service = new LocalGitops(engine, repos, syncer, box, poller);
+    const service = new LocalGitops(engine, repos, syncer, box, poller, config.gitops.leaseMs);
     return { service, background: [poller], workServices: [poller] };
   },
   routes: [gitopsRoutes],

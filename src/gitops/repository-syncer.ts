@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sleep } from '../core/clock.js';
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -51,12 +52,17 @@ export class RepositorySyncer {
     return new GitMirror(path.join(this.deps.home, 'gitops', 'mirrors', `${name}.git`), this.deps.gitTimeoutMs);
   }
 
-  /** Syncs now; CAPSTAN_GITOPS_SYNC_BUSY when another process holds the repository's lease. */
-  async sync(name: string): Promise<SyncRecord> {
+  /**
+   * Syncs now. When another process holds the repository's lease, waits up to `waitMs` (default 0)
+   * for it to finish or its lease to expire, then CAPSTAN_GITOPS_SYNC_BUSY.
+   */
+  async sync(name: string, options: { waitMs?: number } = {}): Promise<SyncRecord> {
     const { repos, owner } = this.deps;
     await repos.get(name);
-    if (!(await repos.claim(name, owner, this.deps.leaseMs))) {
-      throw new CapstanError('CAPSTAN_GITOPS_SYNC_BUSY', `repository ${name} is being synced by another process; try again when it is done`, { fields: { repository: name } });
+    const until = Date.now() + (options.waitMs ?? 0);
+    while (!(await repos.claim(name, owner, this.deps.leaseMs))) {
+      if (Date.now() >= until) throw new CapstanError('CAPSTAN_GITOPS_SYNC_BUSY', `repository ${name} is being synced by another process; try again when it is done`, { fields: { repository: name } });
+      await sleep(250);
     }
     const id = newId('syn');
     await repos.startSync(id, name);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Repository, SyncRecord } from '../../gitops/index.js';
 import { compileConfig } from '../../core/config.js';
@@ -33,9 +34,12 @@ export function reposCommand(program: Command): void {
     .action(async (name: string, _o, cmd: Command) => {
       const o = allOptions<{ url: string; branch: string; path: string; server?: string }>(cmd);
       if (!o.url) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_INVALID', '--url <git URL or local path> is required', { fields: { field: 'url' } });
-      const input = { name, url: o.url, branch: o.branch, path: o.path };
       // The program's own --url (the server) is taken by the repository here: the server comes from --server or the environment.
       const config = compileConfig({ flags: { ...(o.server ? { url: o.server } : {}), ...(o.apiKey ? { apiKey: o.apiKey } : {}) }, file: o.config });
+      // A relative local path means this directory here; the embedded poller and `capstan up` may run elsewhere.
+      const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.url) && !/^[^/]+@[^/]+:/.test(o.url);
+      const url = local && !config.url ? path.resolve(o.url) : o.url;
+      const input = { name, url, branch: o.branch, path: o.path };
       const r = config.url
         ? await gitopsAccess.remote(new HttpClient({ baseUrl: config.url, apiKey: config.apiKey })).addRepository(input)
         : await withPlatform(cmd, (platform) => gitopsAccess.local(platform).addRepository(input));
