@@ -169,6 +169,34 @@ approvalPolicy: { autoApprove: "metrics[" }
       await refusal(t.platform.serving.describe('fraud-live'), 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
     });
 
+    it('applies Trigger documents beside their pipeline: kept by Pipeline applies, pruned, checked at plan', async () => {
+      const pipeline = 'kind: Pipeline\nname: scorer\nparameters:\n  day: { type: string, default: today }\nsteps:\n  - name: s\n    type: fail\n    message: stop\n';
+      const triggers = 'kind: Trigger\nname: nightly-score\npipeline: scorer\ntype: cron\nschedule: "0 3 * * *"\ntimezone: Europe/Berlin\nparams: { day: yesterday }\n---\nkind: Trigger\nname: score-hook\npipeline: scorer\ntype: webhook\n';
+      const both = filesIn(dir, { 'scorer.yaml': pipeline, 'triggers.yaml': triggers });
+      const first = await svc.apply({ files: both, set: 'scoring', prune: true });
+      assert.deepEqual(first.changes.map((c) => [c.kind, c.name, c.action]), [['Pipeline', 'scorer', 'create'], ['Trigger', 'nightly-score', 'create'], ['Trigger', 'score-hook', 'create']]);
+      assert.match(first.secrets['Trigger/score-hook']['score-hook'], /^whsec_/);
+      assert.deepEqual((await t.platform.pipelines.describe('scorer')).triggers.map((x) => [x.name, x.type]), [['nightly-score', 'cron'], ['score-hook', 'webhook']]);
+      const again = await svc.apply({ files: both, set: 'scoring', prune: true });
+      assert.deepEqual(again.changes.map((c) => c.action), ['unchanged', 'unchanged', 'unchanged']);
+      // The pipeline's own document does not list them; applying it alone keeps them.
+      const alone = await svc.apply({ files: filesIn(dir, { 'scorer.yaml': pipeline }), set: 'scoring' });
+      assert.deepEqual(alone.changes.map((c) => c.action), ['unchanged']);
+      assert.equal((await t.platform.pipelines.describe('scorer')).triggers.length, 2);
+      const [view] = await svc.get('triggers', 'nightly-score');
+      assert.deepEqual(view.document, { kind: 'Trigger', name: 'nightly-score', pipeline: 'scorer', type: 'cron', schedule: '0 3 * * *', timezone: 'Europe/Berlin', params: { day: 'yesterday' } });
+      const pruned = await svc.apply({ files: filesIn(dir, { 'scorer.yaml': pipeline, 'triggers.yaml': triggers.split('---')[0] }), set: 'scoring', prune: true });
+      assert.deepEqual(pruned.changes.map((c) => [c.kind, c.name, c.action]), [['Pipeline', 'scorer', 'unchanged'], ['Trigger', 'nightly-score', 'unchanged'], ['Trigger', 'score-hook', 'delete']]);
+      assert.deepEqual((await t.platform.pipelines.describe('scorer')).triggers.map((x) => x.name), ['nightly-score']);
+
+      const bad = await refusal(svc.apply({ files: filesIn(dir, { 't.yaml': 'kind: Trigger\nname: broken\npipeline: scorer\ntype: cron\nschedule: "99 * * * *"\n' }) }), 'CAPSTAN_GITOPS_INVALID');
+      assert.match(bad.message, /^t\.yaml:5:\d+ schedule: /m);
+      const missing = await refusal(svc.apply({ files: filesIn(dir, { 't.yaml': 'kind: Trigger\nname: orphan\npipeline: no-such-pipeline\ntype: webhook\n---\nkind: Trigger\nname: wrong-param\npipeline: scorer\ntype: webhook\nparams: { month: may }\n' }) }), 'CAPSTAN_GITOPS_REFERENCE_MISSING');
+      assert.match(missing.message, /^t\.yaml:3:\d+ pipeline: pipeline no-such-pipeline does not exist$/m);
+      assert.match(missing.message, /^t\.yaml:10:\d+ params\.month: pipeline scorer has no parameter month$/m);
+      assert.deepEqual((await t.platform.pipelines.describe('scorer')).triggers.map((x) => x.name), ['nightly-score'], 'nothing applied');
+    });
+
     it('applies an Endpoint for an existing version, round-trips it, and deletes it', async () => {
       const v = await t.platform.registry.registerVersion('ranker', { packageDir: writeNcfPackage(path.join(t.home, 'pkg')).dir });
       await t.platform.registry.setApproval('ranker', v.version, { status: 'Approved' });

@@ -1,9 +1,22 @@
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { isCapstanError } from '../../core/errors.js';
-import { codeDirectoryDigest, type PipelineSource, type ValidationIssue } from '../../pipelines/index.js';
+import { codeDirectoryDigest, type PipelineSource, type TriggerDefinition, type ValidationIssue } from '../../pipelines/index.js';
+import { standaloneTriggers } from './standalone-triggers.js';
 import { issueAt, kindDocument, stableJson, type KindAdapter, type KindContext } from '../kind-adapter.js';
 import type { ResourceDocument } from '../resource-document.js';
+
+interface PipelineDefinitionLike {
+  triggers: TriggerDefinition[];
+}
+
+/** The standalone triggers of the applied pipeline that this document does not declare itself. */
+async function keptTriggers(ctx: KindContext, doc: ResourceDocument): Promise<TriggerDefinition[]> {
+  const current = (await ctx.services.pipelines().list()).find((p) => p.name === doc.name);
+  if (!current) return [];
+  const own = new Set(((doc.body.triggers as { name?: unknown }[] | undefined) ?? []).map((t) => t?.name));
+  return standaloneTriggers(current).filter((t) => !own.has(t.name));
+}
 
 /** A valid Pipeline document: its compiled definition and where its code is. */
 interface PipelineSpec {
@@ -48,9 +61,11 @@ export const pipelineKind: KindAdapter<PipelineSpec> = {
     }
   },
 
-  async desired(_ctx, spec, doc) {
+  async desired(ctx, spec, doc) {
     const digest = spec.codeDir ? await codeDirectoryDigest(spec.codeDir, String(doc.body.code)) : null;
-    return { document: kindDocument('Pipeline', doc.body), fingerprint: stableJson({ d: spec.definition, c: digest }), notes: digest ? [`code ${digest}`] : [] };
+    const kept = await keptTriggers(ctx, doc);
+    const definition = kept.length ? { ...(spec.definition as PipelineDefinitionLike), triggers: [...(spec.definition as PipelineDefinitionLike).triggers, ...kept] } : spec.definition;
+    return { document: kindDocument('Pipeline', doc.body), fingerprint: stableJson({ d: definition, c: digest }), notes: digest ? [`code ${digest}`] : [] };
   },
 
   async read(ctx, name) {
@@ -72,8 +87,11 @@ export const pipelineKind: KindAdapter<PipelineSpec> = {
     return (await ctx.services.pipelines().list()).map((p) => p.name);
   },
 
-  async apply(ctx, spec) {
-    const r = await ctx.services.pipelines().apply(spec.source);
+  async apply(ctx, spec, doc) {
+    const kept = await keptTriggers(ctx, doc);
+    // The stored text stays the document itself; the definition also holds the triggers Trigger documents added.
+    const raw = kept.length ? { ...doc.body, triggers: [...((doc.body.triggers as unknown[] | undefined) ?? []), ...kept] } : doc.body;
+    const r = await ctx.services.pipelines().apply({ ...spec.source, raw });
     return { changed: r.changed, secrets: r.webhookSecrets };
   },
 
