@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
 import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
+import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 import { gitFixture, type GitFixture } from './support/git-fixture.js';
 
 describe('repository push webhooks (GitHub, GitLab, Gitea) and polling, over HTTP with the poller running', () => {
@@ -85,8 +86,34 @@ describe('repository push webhooks (GitHub, GitLab, Gitea) and polling, over HTT
     assert.deepEqual(await gitlab.json(), { format: 'gitlab', accepted: true, repository: 'wh' });
     const r = await pollUntil('the requested sync', async () => {
       const d = await describeRepo();
-      return d.syncs.length === 3 && d.status === 'synced' ? d : undefined;
+      return d.syncs.length === 3 && d.syncs[0].state !== 'running' ? d : undefined;
     });
     assert.equal(r.syncs[0].state, 'unchanged', 'no new commit: nothing applied');
+  });
+
+  it('registers and lists repositories through the CLI against the server (--server, since --url names the repository)', async () => {
+    const added = cliJson(await runCapstan(['repos', 'add', 'second', '--url', repo.origin, '--path', 'ml', '--server', server.url, '--json']));
+    assert.equal(added.name, 'second');
+    assert.match(added.webhookSecret, /^whsec_/);
+    const list = cliJson(await runCapstan(['repos', 'list', '--url', server.url, '--json']));
+    assert.deepEqual(list.map((r: any) => r.name), ['second', 'wh']);
+    assert.ok(!JSON.stringify(list).includes('whsec_'), 'the webhook secret is shown only when added');
+    const missing = cliProblem(await runCapstan(['repos', 'add', 'third', '--server', server.url, '--json']));
+    assert.equal(missing.code, 'CAPSTAN_GITOPS_REPOSITORY_INVALID');
+    assert.match(missing.detail, /--url <git URL or local path> is required/);
+  });
+
+  it('shows notification subscriptions and their delivery log through the CLI over --url', async () => {
+    const dir = repo.work;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${dir}/notify.yaml`, 'kind: Notification\nname: ops-bus\nevents: [model_version.*]\ntarget:\n  nats: { subject: capstan.ops }\n');
+    const applied = cliJson(await runCapstan(['apply', '-f', `${dir}/notify.yaml`, '--url', server.url, '--json']));
+    assert.deepEqual(applied.changes.map((c: any) => [c.kind, c.action]), [['Notification', 'create']]);
+    const list = cliJson(await runCapstan(['notifications', 'list', '--url', server.url, '--json']));
+    assert.deepEqual(list.map((n: any) => n.spec.name), ['ops-bus']);
+    assert.deepEqual(cliJson(await runCapstan(['notifications', 'log', 'ops-bus', '--url', server.url, '--json'])), [], 'no model event since it was applied');
+    const human = await runCapstan(['notifications', 'log', 'nope', '--url', server.url]);
+    assert.equal(human.code, 1);
+    assert.match(human.stderr + human.stdout, /CAPSTAN_NOTIFICATION_NOT_FOUND/);
   });
 });
