@@ -211,5 +211,27 @@ approvalPolicy: { autoApprove: "metrics[" }
       await refusal(svc.get('Endpoint', 'ranker-live'), 'CAPSTAN_GITOPS_RESOURCE_NOT_FOUND');
       await refusal(svc.get('Widget'), 'CAPSTAN_GITOPS_KIND_UNKNOWN');
     });
+
+    it('a ModelGroup with autoDeploy deploys each approved version to its endpoint, announced as deployment.started', async () => {
+      const files = filesIn(dir, { 'auto.yaml': 'kind: ModelGroup\nname: auto-ranker\nautoDeploy: { endpoint: auto-live }\n' });
+      assert.deepEqual((await svc.apply({ files })).changes.map((c) => c.action), ['create']);
+      assert.deepEqual((await svc.apply({ files })).changes.map((c) => c.action), ['unchanged']);
+      assert.deepEqual((await svc.get('ModelGroup', 'auto-ranker'))[0].document, { kind: 'ModelGroup', name: 'auto-ranker', autoDeploy: { endpoint: 'auto-live' } });
+      const pkg = writeNcfPackage(path.join(t.home, 'auto-pkg')).dir;
+      const v1 = await t.platform.registry.registerVersion('auto-ranker', { packageDir: pkg });
+      await t.platform.outbox.drain();
+      await refusal(t.platform.serving.describe('auto-live'), 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
+      await t.platform.registry.setApproval('auto-ranker', v1.version, { status: 'Approved' });
+      await t.platform.outbox.drain();
+      assert.deepEqual((await t.platform.serving.describe('auto-live')).variants.map((v) => [v.resolved.name, v.resolved.version]), [['auto-ranker', 1]]);
+      const v2 = await t.platform.registry.registerVersion('auto-ranker', { packageDir: pkg });
+      await t.platform.registry.setApproval('auto-ranker', v2.version, { status: 'Approved' });
+      await t.platform.outbox.drain();
+      assert.deepEqual((await t.platform.serving.describe('auto-live')).variants.map((v) => v.resolved.version), [2]);
+      const started = await t.platform.outboxStore.events('deployment.started');
+      assert.deepEqual(started.map((e) => [e.subject, e.data.version]), [['endpoints/auto-live', 1], ['endpoints/auto-live', 2]]);
+      const bad = await refusal(svc.apply({ files: filesIn(dir, { 'auto.yaml': 'kind: ModelGroup\nname: auto-ranker\nautoDeploy: { endpoint: Bad Name }\n' }) }), 'CAPSTAN_GITOPS_INVALID');
+      assert.match(bad.message, /^auto\.yaml:3:\d+ autoDeploy: autoDeploy must be \{ endpoint: <endpoint name> \}/m);
+    });
   });
 }
