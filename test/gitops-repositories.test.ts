@@ -132,5 +132,17 @@ for (const factory of await testDatabases()) {
       }
       assert.deepEqual((await svc.listRepositories()).map((r) => r.name), ['fraud-ml', 'gone']);
     });
+
+    it('keeps credentials in a repository URL sealed: shown as ***, never in a status reason', async () => {
+      const added = await svc.addRepository({ name: 'private', url: 'https://ci:tok3n-s3cret@127.0.0.1:1/fraud.git' });
+      assert.equal(added.url, 'https://ci:***@127.0.0.1:1/fraud.git');
+      const sync = await svc.syncRepository('private');
+      assert.equal(sync.state, 'unreachable');
+      const r = await svc.describeRepository('private');
+      const shown = JSON.stringify([r, await svc.listRepositories()]);
+      assert.ok(!shown.includes('tok3n-s3cret'), shown);
+      assert.match(String(r.statusReason), /https:\/\/ci:\*\*\*@127\.0\.0\.1:1\/fraud\.git/);
+      await svc.removeRepository('private');
+    });
   });
 }

@@ -14,7 +14,7 @@ describe('repository push webhooks (GitHub, GitLab, Gitea) and polling, over HTT
   let hookUrl: string;
   before(async () => {
     // A poll interval of an hour: only the first poll at start and the webhooks sync.
-    server = await startTestServer({ 'gitops.pollMs': 3_600_000 }, { background: true });
+    server = await startTestServer({ 'gitops.pollMs': 3_600_000, 'outbound.allowHosts': ['127.0.0.1:4222'] }, { background: true });
     repo = gitFixture();
     repo.push({ 'ml/models.yaml': 'kind: ModelGroup\nname: wh-group\ndescription: first\n' }, 'first');
     const res = await fetch(`${server.url}/api/v1/repositories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'wh', url: repo.origin, path: 'ml' }) });

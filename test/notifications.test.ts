@@ -50,7 +50,7 @@ describe('notifications (kind: Notification) through the outbox', () => {
   before(async () => {
     rx = await receiver();
     const host = new URL(rx.url).host;
-    t = await openTestPlatform({ 'outbound.allowHosts': [host], 'queue.backoffBaseMs': 0 });
+    t = await openTestPlatform({ 'outbound.allowHosts': [host, '127.0.0.1:4222'], 'queue.backoffBaseMs': 0 });
     gitops = t.platform.context<GitopsService>('gitops');
     notifications = t.platform.context<NotificationService>('notifications');
   });
@@ -170,6 +170,7 @@ target:
     for (const [text, line, pattern] of [
       ['kind: Notification\nname: leak\nevents: [model_version.created]\ntarget:\n  webhook: { url: "http://169.254.169.254/latest", secret: ' + hookSecret + ' }\n', 5, /target\.webhook: notification leak: the target address is refused/],
       ['kind: Notification\nname: leak\nevents: [model_version.created]\ntarget:\n  slack: { url: "http://10.1.2.3/hook" }\n', 5, /target\.slack: notification leak: the target address is refused/],
+      ['kind: Notification\nname: leak\nevents: [model_version.created]\ntarget:\n  nats: { subject: leak, servers: "nats://10.0.0.5:4222" }\n', 5, /target\.nats: notification leak: the target address is refused/],
       ['kind: Notification\nname: leak\nevents: [Model Version]\ntarget: { email: a@b.c }\n', 3, /events\[0\]: "Model Version" is not an event type/],
     ] as const) {
       await assert.rejects(apply(text), (err: unknown) => {

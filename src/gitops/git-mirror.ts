@@ -55,14 +55,16 @@ export class GitMirror {
     if (r.code !== 0) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE', `cannot create the local mirror: ${gitReason(r.stderr)}`);
   }
 
-  /** Fetches `branch` from `url` and answers its head commit; CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE with git's reason otherwise. */
-  async fetch(url: string, branch: string): Promise<string> {
+  /** Fetches `branch` from `url` and answers its head commit; CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE with git's reason (naming the URL as `shown`) otherwise. */
+  async fetch(url: string, branch: string, shown = url): Promise<string> {
     await this.ensure();
     const ref = `refs/capstan/${branch}`;
     const r = await git(['--git-dir', this.dir, 'fetch', '--quiet', '--force', '--no-tags', '--', url, `+refs/heads/${branch}:${ref}`], { timeoutMs: this.timeoutMs });
-    if (r.code !== 0) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE', `cannot fetch branch ${branch} of ${url}: ${gitReason(r.stderr)}`, { fields: { url, branch } });
+    // git may echo the URL it was given: never let credentials in it reach a status or a log.
+    const reason = (stderr: string) => gitReason(stderr.split(url).join(shown));
+    if (r.code !== 0) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE', `cannot fetch branch ${branch} of ${shown}: ${reason(r.stderr)}`, { fields: { url: shown, branch } });
     const head = await git(['--git-dir', this.dir, 'rev-parse', '--verify', `${ref}^{commit}`], { timeoutMs: this.timeoutMs });
-    if (head.code !== 0) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE', `branch ${branch} of ${url} has no commit: ${gitReason(head.stderr)}`);
+    if (head.code !== 0) throw new CapstanError('CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE', `branch ${branch} of ${shown} has no commit: ${reason(head.stderr)}`);
     return head.stdout.toString().trim();
   }
 

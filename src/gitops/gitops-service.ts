@@ -62,6 +62,11 @@ export interface GitopsService {
 
 const BRANCH = /^(?!.*\.\.)(?!\/)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/;
 
+/** A URL with the credentials of its user-info part replaced by `***` (`https://ci:***@host/x.git`). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@:]*):[^/@]*@/i, '$1$2:***@');
+}
+
 /** The push webhook route of a repository. */
 export function webhookPath(name: string): string {
   return `/api/v1/repositories/${encodeURIComponent(name)}/webhook`;
@@ -104,7 +109,10 @@ export class LocalGitops implements GitopsService {
     const dir = (input.path ?? '.').replace(/\/+$/, '') || '.';
     if (dir.startsWith('/') || dir.split('/').includes('..') || /[\0\\]/.test(dir)) throw invalid(`--path ${JSON.stringify(input.path)} must be a relative directory inside the repository`, 'path');
     const secret = newWebhookSecret();
-    const repo = await this.repos.insert({ name, url, branch, path: dir, sealedSecret: this.box.seal(secret, `repository:${name}`) });
+    // A token in the URL (https://user:token@host/…) is a secret: kept sealed, shown as ***.
+    const shown = redactUrl(url);
+    const sealedUrl = shown === url ? null : this.box.seal(url, `repository-url:${name}`);
+    const repo = await this.repos.insert({ name, url: shown, sealedUrl, branch, path: dir, sealedSecret: this.box.seal(secret, `repository:${name}`) });
     this.poller?.nudge();
     return { ...repo, webhookSecret: secret, webhookPath: webhookPath(name) };
   }

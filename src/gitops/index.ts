@@ -50,7 +50,12 @@ export const gitopsContext = defineContext<GitopsService>({
       new SqlResourceStore(db),
     );
     const repos = new SqlRepositoryStore(db);
+    const box = new SecretBox({ secretKey: config.secretKey, keyFile: path.join(config.home, 'secret.key') });
     const syncer = new RepositorySyncer({
+      fetchUrl: async (name, shown) => {
+        const sealed = await repos.sealedUrl(name);
+        return sealed ? box.open(sealed, `repository-url:${name}`) : shown;
+      },
       repos,
       engine,
       pipelines: () => use<PipelineService>('pipelines'),
@@ -62,7 +67,6 @@ export const gitopsContext = defineContext<GitopsService>({
       pauseMarker: config.testing.gitopsSyncPause,
     });
     const poller = new RepositoryPoller(repos, syncer, logger, config.gitops.pollMs);
-    const box = new SecretBox({ secretKey: config.secretKey, keyFile: path.join(config.home, 'secret.key') });
     const service = new LocalGitops(engine, repos, syncer, box, poller, config.gitops.leaseMs);
     const deployOnApproval = autoDeployHandler({ store: autoDeploy, serving: () => use<ServingContext>('serving'), db, logger });
     return { service, background: [poller], workServices: [poller], subscriptions: [{ name: 'gitops.auto-deploy', patterns: ['model_version.approved'], handler: deployOnApproval }] };

@@ -22,6 +22,8 @@ export interface RepositorySyncerDeps {
   owner: string;
   leaseMs: number;
   gitTimeoutMs: number;
+  /** The URL to fetch (opened from its sealed form when it holds credentials). */
+  fetchUrl: (repository: string, shown: string) => Promise<string>;
   /** Test only: a marker file written after the first applied resource, after which the sync never goes on. */
   pauseMarker?: string;
 }
@@ -82,7 +84,7 @@ export class RepositorySyncer {
     const repo = await repos.get(name);
     let commit: string;
     try {
-      commit = await this.mirror(name).fetch(repo.url, repo.branch);
+      commit = await this.mirror(name).fetch(await this.deps.fetchUrl(name, repo.url), repo.branch, repo.url);
     } catch (err) {
       if (!isCapstanError(err, 'CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE')) throw err;
       // Nothing else changes: the applied commit and its resources stay as they are.

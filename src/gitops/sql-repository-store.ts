@@ -4,6 +4,7 @@ import type { Database } from '../storage/database.js';
 interface RepoRow {
   name: string;
   url: string;
+  sealed_url: string | null;
   branch: string;
   path: string;
   webhook_secret: string;
@@ -41,6 +42,7 @@ export type RepositoryStatus = 'pending' | 'syncing' | 'synced' | 'failed' | 'un
 /** A registered repository (its webhook secret is never shown back). */
 export interface Repository {
   name: string;
+  /** The URL, with any credentials in it shown as `***` (they are stored sealed). */
   url: string;
   branch: string;
   /** Directory inside the repository whose resources are applied (`ml/`); `.` for the root. */
@@ -100,10 +102,10 @@ export class SqlRepositoryStore {
   }
 
   /** Registers a repository; CAPSTAN_GITOPS_REPOSITORY_EXISTS when the name is taken. */
-  async insert(input: { name: string; url: string; branch: string; path: string; sealedSecret: string }): Promise<Repository> {
+  async insert(input: { name: string; url: string; sealedUrl: string | null; branch: string; path: string; sealedSecret: string }): Promise<Repository> {
     const now = Date.now();
     const row: RepoRow = {
-      name: input.name, url: input.url, branch: input.branch, path: input.path, webhook_secret: input.sealedSecret,
+      name: input.name, url: input.url, sealed_url: input.sealedUrl, branch: input.branch, path: input.path, webhook_secret: input.sealedSecret,
       status: 'pending', status_reason: null, applied_commit: null, syncing_commit: null, sync_owner: null, sync_lease_until: null,
       sync_requested: 1, last_sync_at: null, created_at: now, updated_at: now,
     };
@@ -115,6 +117,11 @@ export class SqlRepositoryStore {
   /** One repository; CAPSTAN_GITOPS_REPOSITORY_NOT_FOUND when missing. */
   async get(name: string): Promise<Repository> {
     return toRepo(await this.row(name));
+  }
+
+  /** The sealed URL of a repository whose URL holds credentials, or null (then `url` is the URL). */
+  async sealedUrl(name: string): Promise<string | null> {
+    return (await this.row(name)).sealed_url;
   }
 
   /** The sealed webhook secret of a repository. */

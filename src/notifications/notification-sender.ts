@@ -4,6 +4,7 @@ import { assertOutboundUrl, outboundLookup, type OutboundSettings } from '../cor
 import { webhookHeaders } from '../core/webhook-signature.js';
 import type { OutboxEvent } from '../storage/outbox/index.js';
 import { slackMessage } from './slack-message.js';
+import { natsAsHttp } from './notification-spec.js';
 
 /** How long one delivery attempt may take. */
 const TIMEOUT_MS = 10_000;
@@ -35,6 +36,7 @@ export class NotificationSender {
 
   async send(target: OpenTarget, event: OutboxEvent, consoleUrl: string | null): Promise<SendResult> {
     if (target.type === 'nats') {
+      await assertOutboundUrl(natsAsHttp(target.servers), this.outbound, { purpose: 'NATS server' });
       const nc = await this.connection(target.servers);
       nc.publish(target.subject, JSON.stringify({ id: event.id, type: event.type, subject: event.subject, time: event.time, data: event.data }));
       await nc.flush();

@@ -5,7 +5,7 @@ import type { SecretBox } from '../core/secret-box.js';
 import type { OutboxEvent, OutboxHandler } from '../storage/outbox/index.js';
 import { matchesPattern } from '../storage/outbox/index.js';
 import type { NotificationSender, OpenTarget } from './notification-sender.js';
-import { KEEP, type NotificationSpec } from './notification-spec.js';
+import { KEEP, natsAsHttp, type NotificationSpec } from './notification-spec.js';
 import type { NotificationDelivery, SqlNotificationStore, StoredSubscription } from './sql-notification-store.js';
 
 /** A subscription as shown back: secrets replaced by a marker, plus a digest that changes when they do. */
@@ -68,7 +68,9 @@ export class LocalNotifications implements NotificationService {
   }
 
   async checkTarget(spec: NotificationSpec): Promise<void> {
-    const url = spec.target.type === 'nats' ? undefined : spec.target.url === KEEP ? (await this.resolveSecrets(spec)).url : spec.target.url;
+    const t = spec.target;
+    // A NATS server is checked like an HTTP host (its address class and allowHosts entry `host:port`).
+    const url = t.type === 'nats' ? natsAsHttp(t.servers) : t.url === KEEP ? (await this.resolveSecrets(spec)).url : t.url;
     if (!url) return;
     try {
       await assertOutboundUrl(url, this.outbound, { purpose: 'notification URL' });

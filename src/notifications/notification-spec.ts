@@ -85,3 +85,8 @@ export function compileNotification(body: Record<string, unknown>): { spec?: Not
   if (issues.length || !target) return { issues };
   return { spec: { name: body.name as string, events: events as string[], target, consoleUrl: body.consoleUrl as string | undefined }, issues };
 }
+
+/** `nats://host:port` as `http://host:port`, so the outbound guard can classify the host. */
+export function natsAsHttp(servers: string): string {
+  return `http://${servers.replace(/^nats:\/\//, '')}`;
+}

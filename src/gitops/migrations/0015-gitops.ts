@@ -20,6 +20,7 @@ export const gitopsTables: Migration = {
       .createTable('gitops_repositories')
       .addColumn('name', 'text', (c) => c.primaryKey())
       .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('sealed_url', 'text')
       .addColumn('branch', 'text', (c) => c.notNull())
       .addColumn('path', 'text', (c) => c.notNull())
       .addColumn('webhook_secret', 'text', (c) => c.notNull())
