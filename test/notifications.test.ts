@@ -94,6 +94,19 @@ consoleUrl: https://capstan.example.com
     assert.equal(rx.got.length, 2, 'a delivered event is not sent again');
   });
 
+  it('announces a failed pipeline execution with the command that shows it', async () => {
+    await apply('kind: Pipeline\nname: doomed\nsteps:\n  - name: stop\n    type: fail\n    message: "data missing"\n');
+    const exec = await t.platform.pipelines.start('doomed', { trigger: { type: 'manual', by: 'test' } });
+    assert.equal((await t.platform.pipelines.wait(exec.id)).state, 'failed');
+    const before = rx.got.length;
+    await t.platform.outbox.drain();
+    const msg = JSON.parse(rx.got.slice(before).find((r) => r.path.startsWith('/services/'))!.body);
+    assert.equal(msg.text, `Pipeline execution failed: pipelines/doomed/executions/${exec.id}`);
+    assert.match(msg.blocks[2].elements[0].text, new RegExp(`\`capstan pipeline describe ${exec.id}\``));
+    assert.equal(msg.blocks[3].elements[0].url, `https://capstan.example.com/pipelines/doomed/executions/${exec.id}`);
+    assert.deepEqual((await notifications.log('risk-slack')).map((d) => [d.eventType, d.state]).slice(0, 1), [['pipeline_execution.failed', 'delivered']]);
+  });
+
   it('never shows secrets back; the masked document applies as unchanged', async () => {
     const [view] = await gitops.get('Notification', 'risk-slack');
     const text = JSON.stringify(view);
