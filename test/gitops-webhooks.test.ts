@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
+import type { GitopsService } from '../src/gitops/index.js';
 import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
 import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 import { gitFixture, type GitFixture } from './support/git-fixture.js';
@@ -115,5 +116,28 @@ describe('repository push webhooks (GitHub, GitLab, Gitea) and polling, over HTT
     const human = await runCapstan(['notifications', 'log', 'nope', '--url', server.url]);
     assert.equal(human.code, 1);
     assert.match(human.stderr + human.stdout, /CAPSTAN_NOTIFICATION_NOT_FOUND/);
+  });
+});
+
+describe('repository polling', () => {
+  let server: TestServer;
+  let repo: GitFixture;
+  before(async () => {
+    server = await startTestServer({ 'gitops.pollMs': 300 }, { background: true });
+    repo = gitFixture();
+  });
+  after(async () => {
+    await server?.dispose();
+    if (repo) rmSync(repo.dir, { recursive: true, force: true });
+  });
+
+  it('applies a pushed commit at the next poll, without any webhook', async () => {
+    repo.push({ 'models.yaml': 'kind: ModelGroup\nname: polled\ndescription: one\n' }, 'one');
+    const gitops = server.platform.context<GitopsService>('gitops');
+    await gitops.addRepository({ name: 'polled', url: repo.origin });
+    await pollUntil('the first commit applied', async () => ((await server.platform.registry.listModels()).some((m) => m.name === 'polled') ? true : undefined));
+    const second = repo.push({ 'models.yaml': 'kind: ModelGroup\nname: polled\ndescription: two\n' }, 'two');
+    await pollUntil('the second commit applied', async () => ((await gitops.describeRepository('polled')).appliedCommit === second ? true : undefined));
+    assert.equal((await server.platform.registry.getModel('polled')).description, 'two');
   });
 });
