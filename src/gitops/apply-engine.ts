@@ -1,3 +1,4 @@
+import { roleSatisfies, type Role } from '../auth/index.js';
 import { CapstanError } from '../core/errors.js';
 import type { KindAdapter, KindContext, KindServices, ResourceState } from './kind-adapter.js';
 import { lineDiff, toYaml } from './plan-diff.js';
@@ -14,6 +15,8 @@ export interface ApplyOptions {
   set?: string;
   /** Recorded with every applied resource besides its file; default none. */
   source?: { repository?: string; commit?: string };
+  /** The caller's role over HTTP with auth on; a change needing more is refused (CAPSTAN_AUTH_FORBIDDEN). Default: not checked (embedded, repository syncs). */
+  role?: Role;
 }
 
 /** The files to apply and where uploaded code directories were written. */
@@ -158,6 +161,19 @@ export class ApplyEngine {
       changes.push({ kind: r.kind, name: r.name, action: 'delete', diff: diffOf(current, undefined) });
     }
     const report: ApplyReport = { dryRun: Boolean(input.dryRun), set, changes, secrets: {} };
+    if (input.role) {
+      const needs: string[] = [];
+      for (const [i, p] of planned.entries()) {
+        const need = changes[i].action === 'unchanged' ? undefined : p.adapter.requiredRole?.(p.current, p.desired);
+        if (need && !roleSatisfies(input.role, need)) needs.push(`${p.adapter.kind}/${p.doc.name} needs role ${need}`);
+      }
+      for (const r of prunes) {
+        const adapter = this.adapter(r.kind);
+        const need = adapter.requiredRole?.(await adapter.read(ctx, r.name), undefined);
+        if (need && !roleSatisfies(input.role, need)) needs.push(`deleting ${r.kind}/${r.name} needs role ${need}`);
+      }
+      if (needs.length) throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `the key has role ${input.role}: ${needs.join('; ')}`, { fields: { role: input.role } });
+    }
     if (input.dryRun) return report;
 
     for (const [i, p] of planned.entries()) {
@@ -198,11 +214,14 @@ export class ApplyEngine {
     return out;
   }
 
-  /** Deletes one resource and forgets its bookkeeping. */
-  async delete(kind: string, name: string): Promise<void> {
+  /** Deletes one resource and forgets its bookkeeping (`role` as in ApplyOptions). */
+  async delete(kind: string, name: string, role?: Role): Promise<void> {
     const adapter = this.adapter(kind);
     const ctx = this.context(new Set());
-    if (!(await adapter.read(ctx, name))) throw new CapstanError('CAPSTAN_GITOPS_RESOURCE_NOT_FOUND', `no ${adapter.kind} named ${JSON.stringify(name)}`, { fields: { kind: adapter.kind, name } });
+    const current = await adapter.read(ctx, name);
+    if (!current) throw new CapstanError('CAPSTAN_GITOPS_RESOURCE_NOT_FOUND', `no ${adapter.kind} named ${JSON.stringify(name)}`, { fields: { kind: adapter.kind, name } });
+    const need = role ? adapter.requiredRole?.(current, undefined) : undefined;
+    if (role && need && !roleSatisfies(role, need)) throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `the key has role ${role}: deleting ${adapter.kind}/${name} needs role ${need}`, { fields: { role } });
     await adapter.delete(ctx, name);
     await this.store.forget(adapter.kind, name);
   }

@@ -1,3 +1,4 @@
+import type { Role } from '../auth/index.js';
 import { CapstanError } from '../core/errors.js';
 import { assertName } from '../core/names.js';
 import type { SecretBox } from '../core/secret-box.js';
@@ -46,8 +47,8 @@ export interface GitopsService {
   apply(input: ApplyInput): Promise<ApplyReport>;
   /** Resources of a kind, or one by name (CAPSTAN_GITOPS_RESOURCE_NOT_FOUND). */
   get(kind: string, name?: string): Promise<ResourceView[]>;
-  /** Deletes one resource. */
-  delete(kind: string, name: string): Promise<void>;
+  /** Deletes one resource (`role`: the caller's, checked like apply's). */
+  delete(kind: string, name: string, role?: Role): Promise<void>;
   /** Registers a repository; its first sync follows at the next poll (or `syncRepository`). */
   addRepository(input: AddRepositoryInput): Promise<CreatedRepository>;
   listRepositories(): Promise<Repository[]>;
@@ -95,8 +96,8 @@ export class LocalGitops implements GitopsService {
     return this.engine.get(kind, name);
   }
 
-  delete(kind: string, name: string): Promise<void> {
-    return this.engine.delete(kind, name);
+  delete(kind: string, name: string, role?: Role): Promise<void> {
+    return this.engine.delete(kind, name, role);
   }
 
   async addRepository(input: AddRepositoryInput): Promise<CreatedRepository> {

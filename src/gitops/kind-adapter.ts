@@ -1,3 +1,4 @@
+import type { Role } from '../auth/index.js';
 import type { AutoDeployStore } from './auto-deploy.js';
 import type { PipelineService } from '../pipelines/index.js';
 import type { RegistryService } from '../registry/index.js';
@@ -66,6 +67,12 @@ export interface KindAdapter<S = unknown> {
   apply(ctx: KindContext, spec: S, doc: ResourceDocument): Promise<KindApplyResult>;
   /** Deletes the resource. */
   delete(ctx: KindContext, name: string): Promise<void>;
+  /**
+   * A role above `editor` this change needs (`desired` undefined for a delete), so `apply` grants no
+   * more than the resource's own routes do: an approval policy needs `approver`, a notification target
+   * `admin`; default none.
+   */
+  requiredRole?(current: ResourceState | undefined, desired: ResourceState | undefined): Role | undefined;
 }
 
 /** `{ kind, ...rest }` with `kind` first and undefined fields dropped, so YAML output reads naturally. */

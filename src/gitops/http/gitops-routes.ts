@@ -35,7 +35,7 @@ export const gitopsRoutes: ContextRoutes<GitopsService> = async (app, { service:
     // Files applied over HTTP never name the server's own directories: code travels with them.
     const uploaded = await writeUploadedCode(body.code ?? {});
     try {
-      return await svc.apply({ files: body.files.map((f) => ({ path: f.path, text: f.text })), codeDirs: uploaded.dirs, dryRun: body.dryRun, prune: body.prune, set: body.set });
+      return await svc.apply({ files: body.files.map((f) => ({ path: f.path, text: f.text })), codeDirs: uploaded.dirs, dryRun: body.dryRun, prune: body.prune, set: body.set, role: req.principal?.role });
     } finally {
       await uploaded.dispose();
     }
@@ -52,7 +52,7 @@ export const gitopsRoutes: ContextRoutes<GitopsService> = async (app, { service:
 
   app.delete('/api/v1/resources/:kind/:name', { config: { access: 'editor' }, schema: { tags, summary: 'Delete one resource', params: Type.Object({ kind: Name, name: Name }) } }, async (req, reply) => {
     const p = req.params as { kind: string; name: string };
-    await svc.delete(p.kind, p.name);
+    await svc.delete(p.kind, p.name, req.principal?.role);
     return reply.code(204).send();
   });
 

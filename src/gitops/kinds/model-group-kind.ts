@@ -94,6 +94,12 @@ export const modelGroupKind: KindAdapter<ModelGroupSpec> = {
     return { changed: true };
   },
 
+  requiredRole(current, desired) {
+    // Setting or clearing an auto-approval policy is an approver's decision, as on /api/v1/models/:name/approval-policy.
+    const policy = (s: typeof current) => stableJson(s?.document.approvalPolicy ?? null);
+    return policy(current) !== policy(desired) ? 'approver' : undefined;
+  },
+
   async delete(ctx, name) {
     const registry = ctx.services.registry();
     await registry.getModel(name);

@@ -71,6 +71,11 @@ export const notificationKind: KindAdapter<NotificationSpec> = {
     return { changed: true };
   },
 
+  requiredRole() {
+    // Where events go is an admin's choice, as for registry webhooks.
+    return 'admin';
+  },
+
   async delete(ctx, name) {
     await svc(ctx).delete(name);
   },

@@ -51,6 +51,7 @@ export const gitopsOperations: OperationDocs = {
     description:
       'Validates every document of the files (`kind:` Pipeline, ModelGroup, Endpoint, …), refuses the whole apply with every issue (file, line, path) when any is invalid (`CAPSTAN_GITOPS_INVALID`) or refers to a missing resource (`CAPSTAN_GITOPS_REFERENCE_MISSING`), then plans each resource against its current state. With `dryRun` nothing changes; otherwise resources are created or updated in kind order, and with `prune` the resources of the managed `set` the files no longer declare are deleted. Applying the same files twice changes nothing. Code directories of pipelines travel in `code` (`<file>#<code>` → relative path → base64).',
     errors: ['CAPSTAN_GITOPS_INVALID', 'CAPSTAN_GITOPS_REFERENCE_MISSING', 'CAPSTAN_PIPELINE_CODE_INVALID', 'CAPSTAN_REQUEST_YAML_LIMIT'],
+    responseDescription: 'The plan, carried out unless dryRun. A change needing more than the key role (an approval policy: approver; a notification: admin) answers 403 CAPSTAN_AUTH_FORBIDDEN for the whole apply.',
     requestExample: { files, dryRun: true },
     responses: { 200: Report },
   },
