@@ -3,7 +3,7 @@ import type { AutoDeployStore } from './auto-deploy.js';
 import type { PipelineService } from '../pipelines/index.js';
 import type { RegistryService } from '../registry/index.js';
 import type { EndpointService } from '../serving/index.js';
-import type { ResourceDocument, ResourceIssue } from './resource-document.js';
+import { formatPath, type ResourceDocument, type ResourceIssue } from './resource-document.js';
 
 /** The services kind adapters work through, looked up when used (contexts may be built in any order). */
 export interface KindServices {
@@ -89,9 +89,7 @@ export function stableJson(value: unknown): string {
 
 /** A located issue for `path` of a document. */
 export function issueAt(doc: ResourceDocument, at: (string | number)[], message: string): ResourceIssue {
-  let path = '';
-  for (const p of at) path += typeof p === 'number' ? `[${p}]` : path ? `.${p}` : p;
-  return { file: doc.file, ...doc.locate(at), path: path || '(root)', message };
+  return { file: doc.file, ...doc.locate(at), path: formatPath(at), message };
 }
 
 /** Turns `variants[0].model` into `['variants', 0, 'model']`. */
