@@ -197,14 +197,14 @@ describe('OpenAPI document', () => {
 });
 
 describe('OpenAPI document with auth on', () => {
-  it('requires the bearer key on every operation except the public probes and the signed webhook, which need none', async () => {
+  it('requires the bearer key on every operation except the public probes and the signed webhooks, which need none', async () => {
     const t = await openTestPlatform({ 'server.auth': true });
     const app = await buildApp(t.platform);
     try {
       const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
       assert.deepEqual(doc.security, [{ apiKey: [] }]);
       const open = operations(doc).filter(({ op }) => Array.isArray(op.security) && op.security.length === 0).map(({ op }) => op.operationId).sort();
-      assert.deepEqual(open, ['getLiveness', 'getReadiness', 'oipServerLive', 'oipServerReady', 'triggerPipelineWebhook']);
+      assert.deepEqual(open, ['getLiveness', 'getReadiness', 'oipServerLive', 'oipServerReady', 'repositoryPushWebhook', 'triggerPipelineWebhook']);
       for (const { key, op } of operations(doc)) {
         if (open.includes(op.operationId ?? '')) continue;
         assert.ok(op.responses['401'] && op.responses['403'], `${key} does not document 401 and 403`);

@@ -77,7 +77,9 @@ describe('route access with auth on', () => {
       for (const [headers, code] of cases) {
         const res = await app.inject({ method: r.method as Method, url: sampleUrl(r.url), headers: { 'content-type': 'application/json', ...headers }, payload: '{}' });
         assert.equal(res.statusCode, 401, `${describeRoute(r)} with ${JSON.stringify(headers)}`);
-        assert.equal(res.json().code, code, JSON.stringify(headers));
+        // Push webhooks of repositories answer one code for every failure (they take no Standard Webhooks headers).
+        const expected = r.url.startsWith('/api/v1/repositories/') ? 'CAPSTAN_GITOPS_WEBHOOK_SIGNATURE_INVALID' : code;
+        assert.equal(res.json().code, expected, JSON.stringify(headers));
       }
     }
   });

@@ -102,6 +102,16 @@ export interface CapstanConfig {
   testing: {
     /** `before-deliver:<marker file>` or `after-deliver:<marker file>`: the event dispatcher writes the marker and SIGKILLs its process at that point of its first delivery; default unset. */
     outboxCrash?: string;
+    /** A marker file: a repository sync writes it after applying its first resource and then waits forever, so a crash test can kill it mid-sync; default unset. */
+    gitopsSyncPause?: string;
+  };
+  gitops: {
+    /** How often every repository is fetched for new commits, in ms; default 60000. Push webhooks sync at once. */
+    pollMs: number;
+    /** Lease a process holds on a repository while it syncs it, in ms; default 300000. A killed sync is resumed once it expires. */
+    leaseMs: number;
+    /** Longest a git fetch may take, in ms; default 120000. */
+    gitTimeoutMs: number;
   };
   outbound: {
     /** Allow loopback / private / link-local targets for webhooks and external models; default false. */
@@ -172,6 +182,10 @@ export const settings: readonly Setting[] = [
   { path: 'outbox.leaseMs', env: 'CAPSTAN_OUTBOX_LEASE_MS', kind: 'int', min: 100, doc: 'Lease on a claimed event delivery in ms; a killed process\'s deliveries are retried after it. Default 30000' },
   { path: 'outbox.maxAttempts', env: 'CAPSTAN_OUTBOX_MAX_ATTEMPTS', kind: 'int', min: 1, doc: 'Attempts before an event delivery is dead. Default 10' },
   { path: 'outbox.retentionHours', env: 'CAPSTAN_OUTBOX_RETENTION_HOURS', kind: 'int', min: 1, doc: 'Hours events are kept. Default 168' },
+  { path: 'testing.gitopsSyncPause', env: 'CAPSTAN_TEST_GITOPS_SYNC_PAUSE', kind: 'string', doc: 'TEST ONLY: a repository sync writes this file after applying its first resource and then waits forever. Default unset' },
+  { path: 'gitops.pollMs', env: 'CAPSTAN_GITOPS_POLL_MS', kind: 'int', min: 100, doc: 'How often repositories are fetched for new commits, in ms. Default 60000' },
+  { path: 'gitops.leaseMs', env: 'CAPSTAN_GITOPS_LEASE_MS', kind: 'int', min: 1000, doc: 'Lease on a repository being synced, in ms; a killed sync resumes after it. Default 300000' },
+  { path: 'gitops.gitTimeoutMs', env: 'CAPSTAN_GITOPS_GIT_TIMEOUT_MS', kind: 'int', min: 1000, doc: 'Longest a git fetch may take, in ms. Default 120000' },
   { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:FILE or after-deliver:FILE makes the event dispatcher write the file and SIGKILL its process. Default unset' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
@@ -336,7 +350,12 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       maxAttempts: out.outbox?.maxAttempts ?? 10,
       retentionHours: out.outbox?.retentionHours ?? 168,
     },
-    testing: { outboxCrash: out.testing?.outboxCrash },
+    testing: { outboxCrash: out.testing?.outboxCrash, gitopsSyncPause: out.testing?.gitopsSyncPause },
+    gitops: {
+      pollMs: out.gitops?.pollMs ?? 60_000,
+      leaseMs: out.gitops?.leaseMs ?? 300_000,
+      gitTimeoutMs: out.gitops?.gitTimeoutMs ?? 120_000,
+    },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,
       allowHosts: out.outbound?.allowHosts ?? [],

@@ -173,6 +173,22 @@ export const errorCatalogue = {
   CAPSTAN_FEATURES_SOURCE_INVALID: { status: 400, title: 'The data file cannot be read' },
   CAPSTAN_FEATURES_ENTITY_TABLE_INVALID: { status: 400, title: 'The entity table is not valid' },
   CAPSTAN_FEATURES_ONLINE_STORE_UNAVAILABLE: { status: 503, title: 'The online feature store is not reachable' },
+  // gitops (declarative apply, repositories)
+  CAPSTAN_GITOPS_INVALID: { status: 400, title: 'The resource files are not valid' },
+  CAPSTAN_GITOPS_KIND_UNKNOWN: { status: 400, title: 'No such resource kind' },
+  CAPSTAN_GITOPS_REFERENCE_MISSING: { status: 400, title: 'A resource refers to one that does not exist' },
+  CAPSTAN_GITOPS_RESOURCE_NOT_FOUND: { status: 404, title: 'No such resource' },
+  CAPSTAN_GITOPS_REPOSITORY_NOT_FOUND: { status: 404, title: 'No such repository' },
+  CAPSTAN_GITOPS_REPOSITORY_EXISTS: { status: 409, title: 'The repository is already registered' },
+  CAPSTAN_GITOPS_REPOSITORY_INVALID: { status: 400, title: 'The repository settings are not valid' },
+  CAPSTAN_GITOPS_REPOSITORY_UNREACHABLE: { status: 502, title: 'The repository could not be fetched' },
+  CAPSTAN_GITOPS_SYNC_BUSY: { status: 409, title: 'Another process is syncing this repository' },
+  CAPSTAN_GITOPS_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The push webhook signature or token does not match' },
+
+  // notifications
+  CAPSTAN_NOTIFICATION_INVALID: { status: 400, title: 'The notification subscription is not valid' },
+  CAPSTAN_NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification subscription' },
+  CAPSTAN_NOTIFICATION_TARGET_REFUSED: { status: 400, title: 'The notification target address is refused' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

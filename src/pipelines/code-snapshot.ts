@@ -79,13 +79,22 @@ export async function listCodeFiles(dir: string, shown = dir): Promise<CodeFile[
  */
 export async function snapshotCode(store: ArtifactStore, pipeline: string, dir: string, shown = dir): Promise<CodeSnapshot> {
   const files = await listCodeFiles(dir, shown);
-  const hash = createHash('sha256');
-  for (const f of files) hash.update(`${createHash('sha256').update(await readFile(f.abs)).digest('hex')}  ${f.rel}\n`);
-  const digest = `sha256:${hash.digest('hex')}`;
+  const digest = await digestOf(files);
   const prefix = `pipelines/${pipeline}/code/${digest.slice(7, 23)}/`;
   const existing = await store.list(prefix);
   if (existing.length !== files.length) {
     for (const f of files) await store.put(prefix + f.rel, await readFile(f.abs));
   }
   return { prefix, digest, files: files.length };
+}
+
+async function digestOf(files: CodeFile[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(`${createHash('sha256').update(await readFile(f.abs)).digest('hex')}  ${f.rel}\n`);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The digest `snapshotCode` would record for a directory, without storing anything (a plan compares it). */
+export async function codeDirectoryDigest(dir: string, shown = dir): Promise<string> {
+  return digestOf(await listCodeFiles(dir, shown));
 }

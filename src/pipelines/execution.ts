@@ -53,7 +53,8 @@ export interface StepRecord {
 
 /** What started an execution. */
 export interface ExecutionTrigger {
-  type: 'manual' | 'cron' | 'artifact' | 'webhook';
+  /** `git`: a repository sync applied a commit that changed the pipeline (detail: repository, commit). */
+  type: 'manual' | 'cron' | 'artifact' | 'webhook' | 'git';
   /** Who (`key:<name>`, `local:<user>`) or which trigger started it. */
   by: string;
   /** Trigger details: cron time, artifact key, webhook delivery. */

@@ -20,7 +20,10 @@ export type * from './execution.js';
 export { isFinalStepState } from './execution.js';
 export { compileParams, parseParamPairs } from './parameters.js';
 export { localPipelinesApi, readCodeFiles, type DefinitionInput, type PipelinesApi } from './pipelines-api.js';
-export { parsePipelineYaml, readPipelineFile, type PipelineSource } from './pipeline-source.js';
+export { parsePipelineYaml, readPipelineFile, type PipelineSource, type ValidationIssue } from './pipeline-source.js';
+export { codeDirectoryDigest } from './code-snapshot.js';
+export type { ApplyResult } from './pipeline-service.js';
+export type { TriggerDefinition } from './definition.js';
 export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
 export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepTrainingSet, StepTrainingSetRequest } from './steps/index.js';
 

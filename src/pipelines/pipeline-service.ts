@@ -8,7 +8,7 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { Database } from '../storage/database.js';
 import { inputKey } from './artifact-digest.js';
 import { snapshotCode } from './code-snapshot.js';
-import type { PipelineDefinition } from './definition.js';
+import type { PipelineDefinition, TriggerDefinition } from './definition.js';
 import type { ExecutionRecord, ExecutionState, ExecutionTrigger, LogLine, PipelineRecord } from './execution.js';
 import { ExecutionRunner } from './execution-runner.js';
 import { LocalExecutor, type LocalExecutorOptions } from './executor/local-executor.js';
@@ -171,6 +171,27 @@ export class PipelineService {
     await this.baselineNewArtifactTriggers(def);
     const webhookSecrets = await this.triggers.sync(def.name, def.triggers);
     return { pipeline: record, changed, webhookSecrets };
+  }
+
+  /**
+   * Adds or replaces one trigger of an applied pipeline without touching its steps or code (a
+   * standalone `kind: Trigger` document); secrets of a new webhook trigger are returned once.
+   */
+  async setTrigger(name: string, trigger: TriggerDefinition): Promise<{ changed: boolean; webhookSecrets: Record<string, string> }> {
+    const p = await this.store.getPipeline(name);
+    const def: PipelineDefinition = { ...p.definition, triggers: [...p.definition.triggers.filter((t) => t.name !== trigger.name), trigger] };
+    const { changed } = await this.store.upsertPipeline(def, p.source, p.codePrefix, p.codeDigest);
+    await this.baselineNewArtifactTriggers(def);
+    return { changed, webhookSecrets: await this.triggers.sync(name, def.triggers) };
+  }
+
+  /** Removes one trigger of an applied pipeline (a no-op when it has none of that name). */
+  async removeTrigger(name: string, trigger: string): Promise<void> {
+    const p = await this.store.getPipeline(name);
+    if (!p.definition.triggers.some((t) => t.name === trigger)) return;
+    const def: PipelineDefinition = { ...p.definition, triggers: p.definition.triggers.filter((t) => t.name !== trigger) };
+    await this.store.upsertPipeline(def, p.source, p.codePrefix, p.codeDigest);
+    await this.triggers.sync(name, def.triggers);
   }
 
   /** Every applied pipeline. */

@@ -1,5 +1,7 @@
 import { authContext } from '../auth/index.js';
 import { featuresContext } from '../features/index.js';
+import { gitopsContext } from '../gitops/index.js';
+import { notificationsContext } from '../notifications/index.js';
 import { pipelinesContext } from '../pipelines/index.js';
 import { registryContext } from '../registry/index.js';
 import { servingContext } from '../serving/index.js';
@@ -10,4 +12,4 @@ import type { ContextModule } from '../storage/context-module.js';
  * stop, like `close`, in reverse; routes register in this order. Adding a context is one line here
  * (see docs/architecture.md).
  */
-export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, featuresContext];
+export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, featuresContext, gitopsContext, notificationsContext];

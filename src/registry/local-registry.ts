@@ -66,7 +66,7 @@ function checkLineage(input: unknown): Lineage {
   if (typeof input !== 'object' || Array.isArray(input)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'lineage must be an object');
   const l = input as Lineage;
   const out: Lineage = {};
-  for (const k of ['runId', 'pipelineExecutionId', 'pipelineStep', 'codeDigest'] as const) {
+  for (const k of ['runId', 'pipelineExecutionId', 'pipelineStep', 'codeDigest', 'repository', 'commit'] as const) {
     if (l[k] !== undefined) out[k] = checkText(l[k], `lineage.${k}`, 200);
   }
   if (l.datasetDigests !== undefined) out.datasetDigests = stringMap(l.datasetDigests, 'dataset digest', 200);

@@ -123,6 +123,10 @@ export interface Lineage {
   datasetDigests?: Record<string, string>;
   /** Digest of the training code (`sha256:…` or a git commit). */
   codeDigest?: string;
+  /** The registered repository whose commit the pipeline ran from (a repository sync started it). */
+  repository?: string;
+  /** That git commit (40 hex). */
+  commit?: string;
 }
 
 /** Per-group approval policy: auto-approve a new version when a CEL condition over it holds. */

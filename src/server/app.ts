@@ -11,6 +11,7 @@ import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } fro
 import { installOriginGuard } from './request-origin-guard.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
+import { installServerErrorEvents } from './server-error-events.js';
 
 /** A Fastify instance with Capstan's type provider. */
 export type CapstanApp = FastifyInstance & { readonly capstanRoutes: RouteRecord[] };
@@ -48,6 +49,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installOriginGuard(app, { bindHost: options.bindHost ?? config.server.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins });
   installAuth(app, platform.apiKeys, config.server.auth);
   installHttpMetrics(app, platform.metrics);
+  installServerErrorEvents(app, platform);
   if (options.logRequests) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');

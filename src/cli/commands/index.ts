@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { applyCommand } from './apply-command.js';
 import { artifactsCommand } from './artifacts-command.js';
+import { reposCommand } from './repos-command.js';
+import { notificationsCommand } from './notifications-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { runsCommand } from './runs-command.js';
 import { configCommand } from './config-command.js';
@@ -20,4 +23,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand];

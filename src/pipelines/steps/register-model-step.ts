@@ -1,5 +1,6 @@
 import { CapstanError } from '../../core/errors.js';
 import type { RegisterModelStep } from '../definition.js';
+import type { ExecutionTrigger } from '../execution.js';
 import { ancestors } from '../graph.js';
 import { resolveValue } from '../references.js';
 import { emptyOutcome, type StepHandler, type StepServices } from './step-handler.js';
@@ -14,6 +15,13 @@ function numericLeaves(value: unknown, prefix = ''): Record<string, number> {
     else if (v && typeof v === 'object') Object.assign(out, numericLeaves(v, key));
   }
   return out;
+}
+
+/** The repository and commit of an execution a repository sync started (trigger type `git`). */
+function gitLineage(trigger: ExecutionTrigger): { repository?: string; commit?: string } {
+  if (trigger.type !== 'git') return {};
+  const d = trigger.detail ?? {};
+  return { repository: typeof d.repository === 'string' ? d.repository : undefined, commit: typeof d.commit === 'string' ? d.commit : undefined };
 }
 
 /**
@@ -59,7 +67,7 @@ export const runRegisterModelStep: StepHandler = async (inv, services) => {
       artifactUri: step.modelData,
       metrics,
       params,
-      tags: { pipeline: inv.work.pipeline, execution: inv.work.id, ...step.metadata },
+      tags: { pipeline: inv.work.pipeline, execution: inv.work.id, ...(gitLineage(inv.work.trigger).commit ? { commit: gitLineage(inv.work.trigger).commit! } : {}), ...step.metadata },
       description: step.description,
       lineage: {
         runId,
@@ -67,6 +75,7 @@ export const runRegisterModelStep: StepHandler = async (inv, services) => {
         pipelineStep: trainingStep ?? step.name,
         datasetDigests,
         codeDigest: inv.work.codeDigest ?? undefined,
+        ...gitLineage(inv.work.trigger),
       },
     },
     actor,

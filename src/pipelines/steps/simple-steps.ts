@@ -56,7 +56,8 @@ export const runDeployStep: StepHandler = async (inv, services) => {
       version,
       alias: step.alias,
       config: step.config,
-      actor: `system:pipeline/${inv.work.pipeline}`,
+      // A deploy started by a repository sync names the commit, so the endpoint's audit trail carries the lineage.
+      actor: `system:pipeline/${inv.work.pipeline}${inv.work.trigger.type === 'git' && typeof inv.work.trigger.detail?.commit === 'string' ? `@${inv.work.trigger.detail.commit}` : ''}`,
       executionId: inv.work.id,
       step: step.name,
     });

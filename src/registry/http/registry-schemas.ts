@@ -32,6 +32,8 @@ export const LineageSchema = Type.Object({
   pipelineStep: Type.Optional(Type.String({ maxLength: 200 })),
   datasetDigests: Type.Optional(StringMap),
   codeDigest: Type.Optional(Type.String({ maxLength: 200 })),
+  repository: Type.Optional(Type.String({ maxLength: 200 })),
+  commit: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
 /** A model group as the API returns it. */

@@ -1,5 +1,7 @@
 import type { OperationDocs } from './operation-doc.js';
 import { featuresOperations } from './features-operations.js';
+import { gitopsOperations } from './gitops-operations.js';
+import { notificationOperations } from './notification-operations.js';
 import { pipelineOperations } from './pipeline-operations.js';
 import { platformOperations } from './platform-operations.js';
 import { registryOperations } from './registry-operations.js';
@@ -7,4 +9,4 @@ import { servingOperations } from './serving-operations.js';
 import { trackingOperations } from './tracking-operations.js';
 
 /** Every operation's documentation, by `METHOD /url`; a test fails for a route that has none. */
-export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...pipelineOperations, ...featuresOperations };
+export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...pipelineOperations, ...featuresOperations, ...gitopsOperations, ...notificationOperations };

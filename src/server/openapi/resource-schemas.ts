@@ -175,7 +175,7 @@ export const DeployResultSchema = Type.Object(
 
 /** What started an execution. */
 export const ExecutionTriggerSchema = Type.Object({
-  type: Type.Union([Type.Literal('manual'), Type.Literal('cron'), Type.Literal('artifact'), Type.Literal('webhook')]),
+  type: Type.Union([Type.Literal('manual'), Type.Literal('cron'), Type.Literal('artifact'), Type.Literal('webhook'), Type.Literal('git')], { description: 'git: a repository sync started it (detail: repository, commit)' }),
   by: Type.String({ description: 'key:<name>, local:<user> or the trigger' }),
   detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
