@@ -38,6 +38,12 @@ export interface DocumentedUseCase {
   version: number;
   description?: string;
   inputSchema: Record<string, unknown>;
+  /** An example input, when the definition gives one (`input.example`). */
+  inputExample?: unknown;
+  /** The outcomes the rules can yield, when they are listed (CEL rules); undefined for a JDM graph. */
+  outcomes?: string[];
+  /** Output field names, when known (CEL rules). */
+  outputFields?: string[];
 }
 
 /**

@@ -14,6 +14,7 @@ import { DecisionMetrics } from './decision-metrics.js';
 import type { DecisionService } from './decision-service.js';
 import type { FeatureReader } from './feature-reader.js';
 import { decisionsRoutes } from './http/decisions-routes.js';
+import { useCaseApiDocs } from './http/usecase-api-docs.js';
 import { LocalDecisionService } from './local-decision-service.js';
 import { decisionsTables } from './migrations/0014-decisions.js';
 import { RecordRetention } from './record-retention.js';
@@ -84,6 +85,7 @@ export const decisionsContext = defineContext<DecisionService>({
         { name: 'decisions.alerts', patterns: [DECISION_ALERT_EVENT], handler: alerts.notify },
       ],
       close: () => agent.close(),
+      apiDocs: () => useCaseApiDocs(service),
     };
   },
   routes: [decisionsRoutes],

@@ -204,7 +204,9 @@ export class LocalDecisionService implements DecisionService {
     for (const s of await this.deps.store.useCases()) {
       if (s.activeVersion === null) continue;
       const v = await this.versionRow(s.name, s.activeVersion);
-      out.push({ name: s.name, version: s.activeVersion, description: v.definition.description, inputSchema: v.definition.input.schema });
+      const rules = v.definition.rules;
+      const cel = rules.engine === 'cel' ? { outcomes: [...new Set([...rules.rules.map((r) => r.outcome), rules.default.outcome])], outputFields: Object.keys(rules.output ?? {}) } : {};
+      out.push({ name: s.name, version: s.activeVersion, description: v.definition.description, inputSchema: v.definition.input.schema, inputExample: v.definition.input.example, ...cel });
     }
     return out;
   }

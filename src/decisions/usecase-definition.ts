@@ -122,6 +122,8 @@ export interface UseCaseDefinition {
   input: {
     /** JSON Schema of the decision input (an object). */
     schema: Record<string, unknown>;
+    /** An example input, shown in the API document; default none. */
+    example?: unknown;
     /** CEL over `input` giving the subject the decision is about (records are looked up by it); default none. */
     subject?: string;
   };

@@ -17,6 +17,7 @@ const TAGS = [
   { name: 'endpoints', description: 'Real-time endpoint administration: create, deploy blue/green, weights, data capture.' },
   { name: 'invocations', description: 'The data plane: SageMaker-style invocations and the Open Inference Protocol v2.' },
   { name: 'pipelines', description: 'Pipelines: apply definitions, run executions, follow and search logs, signed webhooks.' },
+  { name: 'decisions', description: 'Decision service: versioned use cases combining models, features and rules; decisions, records, replay, champion/challenger.' },
 ];
 
 /** @fastify/swagger options: OpenAPI 3.1 with named components, operation docs and problem+json errors. */
