@@ -38,17 +38,28 @@ export async function registerJsModel(platform: Platform, dir: string, name: str
   await registerApproved(platform.registry, name, { packageDir: pkg });
 }
 
+/** Options of `openDecisionsTestPlatform`. */
+export interface DecisionsTestOptions {
+  /** Contexts installed after the standard ones (a features double); default none. */
+  extra?: ContextModule<any>[];
+  /** Deploys endpoint `fraud` serving the test scorer; default true. */
+  scorer?: boolean;
+}
+
 /**
- * Opens a platform on a fresh database of `factory`'s dialect with endpoint `fraud` (the js scorer)
- * deployed; `extra` contexts are installed after the standard ones (a features double).
+ * Opens a platform on a fresh database of `factory`'s dialect, by default with endpoint `fraud`
+ * (the js scorer) deployed.
  */
-export async function openDecisionsTestPlatform(factory: TestDatabaseFactory, flags: Record<string, unknown> = {}, extra: ContextModule<any>[] = []): Promise<DecisionsTestPlatform> {
+export async function openDecisionsTestPlatform(factory: TestDatabaseFactory, flags: Record<string, unknown> = {}, options: DecisionsTestOptions = {}): Promise<DecisionsTestPlatform> {
+  const extra = options.extra ?? [];
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-decisions-'));
   const db = await factory.create();
   const config = compileConfig({ flags: { home, databaseUrl: db.url, artifacts: `file://${path.join(home, 'artifacts')}`, ...flags }, env: {}, cwd: home });
   const platform = await openPlatform({ config, logger: silentLogger(), contexts: [...contextModules, ...extra] });
-  await registerJsModel(platform, home, 'fraud', SCORER);
-  await platform.serving.create('fraud', { variants: [{ model: 'models:/fraud/1', timeoutMs: 5000 }] });
+  if (options.scorer !== false) {
+    await registerJsModel(platform, home, 'fraud', SCORER);
+    await platform.serving.create('fraud', { variants: [{ model: 'models:/fraud/1', timeoutMs: 5000 }] });
+  }
   return {
     platform,
     decisions: platform.context<DecisionService>('decisions'),
