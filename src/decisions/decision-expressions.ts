@@ -7,6 +7,8 @@ import { ExpressionLanguage } from '../core/expressions.js';
  */
 export const decisionExpressions = new ExpressionLanguage({
   variables: { input: 'map', thresholds: 'map', tasks: 'map', response: 'dyn' },
+  // Request expressions build JSON bodies whose fields differ in type.
+  homogeneousLiterals: false,
 });
 
 /** Names of the tasks an expression reads (`tasks.x`, `tasks["x"]`, `has(tasks.x)`). */

@@ -11,6 +11,8 @@ export interface TaskRecord extends Partial<TaskAttemptResult> {
   status: 'ok' | 'defaulted' | 'failed' | 'skipped';
   output: unknown;
   attempts: number;
+  /** When the task started, in ms after the decision started (shows which tasks overlapped). */
+  startMs?: number;
   latencyMs: number;
   error?: { code: string; message: string };
 }
@@ -39,8 +41,9 @@ function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): P
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function runTask(task: CompiledTask, scope: TaskScope, deps: TaskRunnerDeps): Promise<TaskRecord> {
+async function runTask(task: CompiledTask, scope: TaskScope, deps: TaskRunnerDeps, decisionStart: number): Promise<TaskRecord> {
   const started = performance.now();
+  const startMs = round(started - decisionStart);
   let lastError: unknown;
   let attempts = 0;
   for (let attempt = 0; attempt <= task.retries && !scope.signal.aborted; attempt++) {
@@ -53,7 +56,7 @@ async function runTask(task: CompiledTask, scope: TaskScope, deps: TaskRunnerDep
         controller.abort();
         return new TaskTimeout('CAPSTAN_DECISIONS_TASK_TIMEOUT', `task ${task.name} did not answer within ${task.timeoutMs} ms`, { fields: { task: task.name } });
       });
-      return { name: task.name, type: task.type, status: 'ok', ...result, attempts, latencyMs: round(performance.now() - started) };
+      return { name: task.name, type: task.type, status: 'ok', ...result, attempts, startMs, latencyMs: round(performance.now() - started) };
     } catch (err) {
       lastError = err;
       // Bad input or an unknown endpoint will not get better on a second try.
@@ -62,7 +65,7 @@ async function runTask(task: CompiledTask, scope: TaskScope, deps: TaskRunnerDep
       scope.signal.removeEventListener('abort', onAbort);
     }
   }
-  const base = { name: task.name, type: task.type, attempts, latencyMs: round(performance.now() - started), error: errorSummary(lastError) };
+  const base = { name: task.name, type: task.type, attempts, startMs, latencyMs: round(performance.now() - started), error: errorSummary(lastError) };
   if (task.onFailure === 'default') return { ...base, status: 'defaulted', output: task.default };
   return { ...base, status: 'failed', output: null };
 }
@@ -82,6 +85,7 @@ function taskFailure(record: TaskRecord): CapstanError {
  * decision is recorded like any other.
  */
 export async function runDecision(uc: CompiledUseCase, input: Record<string, unknown>, deps: TaskRunnerDeps): Promise<DecisionSnapshot> {
+  const decisionStart = performance.now();
   const subjectValue = uc.subject?.evaluate({ input, thresholds: uc.thresholds, tasks: {} }, 'CAPSTAN_DECISIONS_INPUT_INVALID', 'input.subject');
   const subject = subjectValue === undefined || subjectValue === null ? null : String(subjectValue);
   const outputs: Record<string, unknown> = {};
@@ -89,6 +93,7 @@ export async function runDecision(uc: CompiledUseCase, input: Record<string, unk
   const deadline = new AbortController();
   const scope: TaskScope = { usecase: uc.name, subject, input, thresholds: uc.thresholds, tasks: outputs, signal: deadline.signal };
   const running = new Map<string, Promise<TaskRecord>>();
+  const started = new Set<string>();
   let failure: CapstanError | undefined;
   const start = (task: CompiledTask): Promise<TaskRecord> => {
     const existing = running.get(task.name);
@@ -98,7 +103,8 @@ export async function runDecision(uc: CompiledUseCase, input: Record<string, unk
       if (failure || deadline.signal.aborted || before.some((r) => r.status === 'failed' || r.status === 'skipped')) {
         return { name: task.name, type: task.type, status: 'skipped', output: null, attempts: 0, latencyMs: 0 } satisfies TaskRecord;
       }
-      const record = await runTask(task, scope, deps);
+      started.add(task.name);
+      const record = await runTask(task, scope, deps, decisionStart);
       records.set(task.name, record);
       outputs[task.name] = record.output;
       if (record.status === 'failed') failure ??= taskFailure(record);
@@ -117,7 +123,14 @@ export async function runDecision(uc: CompiledUseCase, input: Record<string, unk
   });
   await Promise.race([Promise.all(uc.tasks.map(start)), deadlineHit]);
   clearTimeout(timer);
-  const tasks = uc.tasks.map((t) => records.get(t.name) ?? { name: t.name, type: t.type, status: 'skipped' as const, output: null, attempts: 0, latencyMs: 0 });
+  // A task still running when the deadline hit failed with the decision; one never started was skipped.
+  const tasks = uc.tasks.map(
+    (t): TaskRecord =>
+      records.get(t.name) ??
+      (started.has(t.name) && failure
+        ? { name: t.name, type: t.type, status: 'failed', output: null, attempts: 1, latencyMs: round(performance.now() - decisionStart), error: errorSummary(failure) }
+        : { name: t.name, type: t.type, status: 'skipped', output: null, attempts: 0, latencyMs: 0 }),
+  );
   const base = { input, subject, thresholds: uc.thresholds, tasks };
   if (failure) return { ...base, rules: null, outcome: null, reasons: [], output: {}, error: errorSummary(failure) };
   return decide(uc, base);
