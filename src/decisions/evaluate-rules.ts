@@ -43,23 +43,25 @@ function celRules(rules: Extract<CompiledUseCase['rules'], { engine: 'cel' }>, c
   return { outcome, reasons, output, trace };
 }
 
-async function jdmRules(rules: Extract<CompiledUseCase['rules'], { engine: 'jdm' }>, ctx: RuleContext): Promise<RuleResult> {
+async function jdmRules(rules: Extract<CompiledUseCase['rules'], { engine: 'jdm' }>, ctx: RuleContext, withTrace: boolean): Promise<RuleResult> {
   let response;
   try {
-    response = await rules.decision.evaluate(ctx, { trace: true });
+    response = await rules.decision.evaluate(ctx, { trace: withTrace });
   } catch (err) {
     throw new CapstanError('CAPSTAN_DECISIONS_RULES_FAILED', `the decision graph failed: ${String((err as Error)?.message ?? err).slice(0, 300)}`, { cause: err });
   }
   const { outcome, reasons, ...output } = (response.result ?? {}) as Record<string, unknown>;
   if (typeof outcome !== 'string') throw new CapstanError('CAPSTAN_DECISIONS_RULES_FAILED', `the decision graph gave no string outcome (got ${JSON.stringify(outcome) ?? 'nothing'})`);
+  // The input node's output is the whole context, already in the snapshot: kept out of the trace.
+  const inputs = new Set((rules.def.graph.nodes as { id?: string; type?: string }[]).filter((n) => n.type === 'inputNode').map((n) => n.id));
   const trace = Object.values(response.trace ?? {})
     .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
-    .map((n) => ({ node: n.name, id: n.id, output: n.output, ...(n.traceData ? { fired: n.traceData } : {}) }));
+    .map((n) => ({ node: n.name, id: n.id, ...(inputs.has(n.id) ? {} : { output: n.output }), ...(n.traceData ? { fired: n.traceData } : {}) }));
   const reasonList = Array.isArray(reasons) ? reasons.map(String) : reasons === undefined || reasons === null ? [] : [String(reasons)];
   return { outcome, reasons: reasonList, output, trace };
 }
 
-/** Evaluates a version's rules over one decision's context; CAPSTAN_DECISIONS_RULES_FAILED when they cannot. */
-export async function evaluateRules(rules: CompiledUseCase['rules'], ctx: RuleContext): Promise<RuleResult> {
-  return rules.engine === 'cel' ? celRules(rules, ctx) : jdmRules(rules, ctx);
+/** Evaluates a version's rules over one decision's context; CAPSTAN_DECISIONS_RULES_FAILED when they cannot. `trace: false` (replay) skips the JDM node trace. */
+export async function evaluateRules(rules: CompiledUseCase['rules'], ctx: RuleContext, trace = true): Promise<RuleResult> {
+  return rules.engine === 'cel' ? celRules(rules, ctx) : jdmRules(rules, ctx, trace);
 }

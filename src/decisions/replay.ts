@@ -85,15 +85,20 @@ export async function replayRecords(store: SqlDecisionStore, uc: CompiledUseCase
     const page = await store.replayPage(uc.name, sinceMs, untilMs, afterId, Math.min(PAGE, limit - report.records));
     if (page.length === 0) break;
     afterId = page[page.length - 1].id;
-    for (const row of page) {
+    // Rules of a page are evaluated together: the JDM engine evaluates on native threads.
+    const outcomes = await Promise.all(
+      page.map(async (row) => {
+        const snapshot = JSON.parse(row.snapshot) as DecisionSnapshot;
+        const tasks = snapshot.error ? undefined : replayTasks(uc, order, snapshot);
+        return { row, snapshot, again: tasks ? await decide(uc, { input: snapshot.input, subject: snapshot.subject, thresholds: uc.thresholds, tasks }, false) : undefined };
+      }),
+    );
+    for (const { row, snapshot, again } of outcomes) {
       report.records++;
-      const snapshot = JSON.parse(row.snapshot) as DecisionSnapshot;
-      const tasks = snapshot.error ? undefined : replayTasks(uc, order, snapshot);
-      if (!tasks) {
+      if (!again) {
         report.skipped++;
         continue;
       }
-      const again = await decide(uc, { input: snapshot.input, subject: snapshot.subject, thresholds: uc.thresholds, tasks });
       const from = snapshot.outcome ?? 'error';
       const to = again.outcome ?? 'error';
       report.before[from] = (report.before[from] ?? 0) + 1;

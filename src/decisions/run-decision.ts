@@ -136,12 +136,12 @@ export async function runDecision(uc: CompiledUseCase, input: Record<string, unk
   return decide(uc, base);
 }
 
-/** Evaluates the rules over finished tasks: the part of a decision replay repeats. */
-export async function decide(uc: CompiledUseCase, base: Pick<DecisionSnapshot, 'input' | 'subject' | 'thresholds' | 'tasks'>): Promise<DecisionSnapshot> {
+/** Evaluates the rules over finished tasks: the part of a decision replay repeats (without the JDM trace, `trace: false`). */
+export async function decide(uc: CompiledUseCase, base: Pick<DecisionSnapshot, 'input' | 'subject' | 'thresholds' | 'tasks'>, trace = true): Promise<DecisionSnapshot> {
   const tasks = Object.fromEntries(base.tasks.map((t) => [t.name, t.output]));
   let result: RuleResult;
   try {
-    result = await evaluateRules(uc.rules, { input: base.input, thresholds: base.thresholds, tasks });
+    result = await evaluateRules(uc.rules, { input: base.input, thresholds: base.thresholds, tasks }, trace);
   } catch (err) {
     return { ...base, rules: null, outcome: null, reasons: [], output: {}, error: errorSummary(err) };
   }

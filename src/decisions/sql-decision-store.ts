@@ -3,6 +3,7 @@ import { CapstanError } from '../core/errors.js';
 import type { Database } from '../storage/database.js';
 import type { DecisionRecord, DecisionQuery, UseCaseSummary, UseCaseVersion } from './decision-types.js';
 import type { DecisionSnapshot } from './run-decision.js';
+import { RecordWriter } from './record-writer.js';
 
 interface Tables {
   decision_usecases: { name: string; latest_version: number; active_version: number | null; challenger_version: number | null; created_at: number; updated_at: number };
@@ -42,9 +43,11 @@ export function toRecord(row: RecordRow): DecisionRecord {
 /** Use cases, versions, decision records and async requests in the metadata database. */
 export class SqlDecisionStore {
   private readonly db: Kysely<Tables>;
+  private readonly writer: RecordWriter;
 
   constructor(private readonly database: Database) {
     this.db = database.as<Tables>();
+    this.writer = new RecordWriter(database);
   }
 
   /** Runs `fn` in one write transaction. */
@@ -95,9 +98,10 @@ export class SqlDecisionStore {
     return row && { usecase: row.usecase, version: row.version, digest: row.digest, createdBy: row.created_by, createdAt: iso(Number(row.created_at)), definition: JSON.parse(row.definition) };
   }
 
-  /** Stores a record (inside `trx` when given, so an event can go with it). */
+  /** Stores a record: inside `trx` when given (so an event can go with it), else group-committed with concurrent ones. */
   async insertRecord(row: RecordRow, trx?: Transaction<any>): Promise<void> {
-    await ((trx as Kysely<Tables> | undefined) ?? this.db).insertInto('decision_records').values(row).execute();
+    if (trx) await (trx as Kysely<Tables>).insertInto('decision_records').values(row).execute();
+    else await this.writer.write(row);
   }
 
   /** One record, or undefined. */

@@ -75,7 +75,8 @@ async function featuresTask(task: Extract<CompiledTask, { type: 'features' }>, s
   const values = result.results[0]?.values ?? {};
   const output: Record<string, unknown> = {};
   for (const ref of task.features) output[ref.slice(ref.indexOf(':') + 1)] = values[ref]?.status === 'PRESENT' ? values[ref].value : null;
-  return { request, response: result, output, features: values };
+  // The values with their status and event time are the response; the raw answer would repeat them.
+  return { request, output, features: values };
 }
 
 async function lookupTask(task: Extract<CompiledTask, { type: 'lookup' }>, scope: TaskScope, deps: TaskRunnerDeps): Promise<TaskAttemptResult> {
@@ -83,7 +84,7 @@ async function lookupTask(task: Extract<CompiledTask, { type: 'lookup' }>, scope
   const request = { usecase, subject: scope.subject, limit: task.limit ?? 10, withinMs: task.withinMs };
   const records = scope.subject === null ? [] : await deps.pastDecisions(usecase, scope.subject, task.limit ?? 10, task.withinMs === undefined ? undefined : Date.now() - task.withinMs);
   const output = { count: records.length, outcomes: records.map((r) => r.outcome), records };
-  return { request, response: output, output };
+  return { request, output };
 }
 
 async function httpTask(task: Extract<CompiledTask, { type: 'http' }>, scope: TaskScope, deps: TaskRunnerDeps): Promise<TaskAttemptResult> {
