@@ -33,6 +33,8 @@ export interface CompiledUseCase {
 }
 
 const TASK_TYPES = ['endpoint', 'features', 'lookup', 'http', 'cel'];
+/** Path segments of the decisions API that a use case of that name would hide. */
+const RESERVED_NAMES = new Set(['usecases', 'records', 'requests', 'export']);
 const DEFAULT_SEVERITY = ['reject', 'decline', 'review', 'approve'];
 const zen = new ZenEngine();
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -175,6 +177,7 @@ export function compileUseCase(raw: unknown): CompiledUseCase {
   const def = raw as unknown as UseCaseDefinition;
   try {
     assertName(def.name, 'use-case name');
+    if (RESERVED_NAMES.has(def.name)) p.add(`name ${def.name} is reserved by the decisions API; choose another`);
   } catch (err) {
     p.add(isCapstanError(err) ? err.message : 'name is not valid');
   }
