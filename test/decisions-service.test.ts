@@ -79,6 +79,8 @@ for (const factory of await testDatabases()) {
       const record = await decisions.record(fourth.id);
       const history = record.snapshot.tasks.find((x) => x.name === 'history')!;
       assert.equal((history.output as { count: number }).count, 3);
+      const earlier = (history.output as { records: { tasks: Record<string, unknown> }[] }).records[0];
+      assert.equal(earlier.tasks.fraud, 0.1, 'earlier model outputs are there to reuse');
       assert.equal(fourth.output.risk, 0.2);
     });
 

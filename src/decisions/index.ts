@@ -21,6 +21,7 @@ import { RecordRetention } from './record-retention.js';
 import { SqlDecisionStore } from './sql-decision-store.js';
 import { taskAgent, type TaskRunnerDeps } from './task-runners.js';
 import type { JobHandler } from '../storage/queue/job.js';
+import type { DecisionSnapshot } from './run-decision.js';
 
 export type * from './decision-service.js';
 export type * from './decision-types.js';
@@ -54,7 +55,10 @@ export const decisionsContext = defineContext<DecisionService>({
       },
       pastDecisions: async (usecase, subject, limit, sinceMs) => {
         const rows = await store.records({ usecase, subject, role: 'champion', status: 'ok', limit, ...(sinceMs === undefined ? {} : { since: new Date(sinceMs).toISOString() }) });
-        return rows.map((r) => ({ id: r.id, outcome: r.outcome, output: (JSON.parse(r.snapshot) as { output: unknown }).output, time: new Date(Number(r.created_at)).toISOString() }));
+        return rows.map((r) => {
+          const snapshot = JSON.parse(r.snapshot) as DecisionSnapshot;
+          return { id: r.id, outcome: r.outcome, output: snapshot.output, tasks: Object.fromEntries(snapshot.tasks.map((t) => [t.name, t.output])), time: new Date(Number(r.created_at)).toISOString() };
+        });
       },
       outbound: parts.config.outbound,
       agent,

@@ -22,6 +22,8 @@ export interface PastDecision {
   id: string;
   outcome: string | null;
   output: unknown;
+  /** Each task's output in that decision (a meta-model may reuse earlier model outputs). */
+  tasks: Record<string, unknown>;
   time: string;
 }
 

@@ -39,7 +39,7 @@ export interface FeaturesTask extends TaskCommon {
   entity: Record<string, string>;
 }
 
-/** Earlier decisions for the same subject: output `{ count, outcomes, records: [{ id, outcome, output, time }] }`, newest first. */
+/** Earlier decisions for the same subject: output `{ count, outcomes, records: [{ id, outcome, output, tasks, time }] }`, newest first (`tasks`: each task's output then). */
 export interface LookupTask extends TaskCommon {
   type: 'lookup';
   /** Default this use case. */
