@@ -71,7 +71,33 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** autocannon in its own process at a fixed overall rate. */
+function parseResult(out: string, code: number | null): LoadResult {
+  try {
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    return { reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], total: r.requests.total };
+  } catch {
+    throw new Error(`the load generator exited with code ${code} and no JSON result`);
+  }
+}
+
+/** Decisions for 1,000 customers (each request its own input) at the fixed rate, from bench/decisions-load.ts. */
+function decisionLoad(url: string, seconds: number, prefix: string): Promise<LoadResult> {
+  const args = ['--import', 'tsx', 'bench/decisions-load.ts', url, String(RATE * seconds), String(RATE), String(CONNECTIONS), prefix];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => {
+      try {
+        resolve(parseResult(out, code));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** autocannon in its own process at a fixed overall rate, one body. */
 function autocannon(url: string, body: string, seconds: number): Promise<LoadResult> {
   const bodyFile = path.join(os.tmpdir(), `capstan-bench-decision-${process.pid}.json`);
   writeFileSync(bodyFile, body);
@@ -84,10 +110,9 @@ function autocannon(url: string, body: string, seconds: number): Promise<LoadRes
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('exit', (code) => {
       try {
-        const r = JSON.parse(out);
-        resolve({ reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], total: r.requests.total });
-      } catch {
-        reject(new Error(`autocannon exited with code ${code} and no JSON result`));
+        resolve(parseResult(out, code));
+      } catch (err) {
+        reject(err);
       }
     });
   });
@@ -114,17 +139,16 @@ async function main(): Promise<void> {
 
     server = await startServer(home);
     const url = (server as { url?: string }).url!;
-    // Warm-up and measured calls name different customers, so the records of each are counted apart.
     const bodyFor = (customer: string) => JSON.stringify({ transaction_id: 't-1', customer_id: customer, amount: 129.9, merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true });
-    const body = bodyFor('c-42');
-    const check = await fetch(`${url}/api/v1/decisions/transaction-risk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyFor('c-40') });
+    const check = await fetch(`${url}/api/v1/decisions/transaction-risk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyFor('x-1') });
     if (!check.ok) throw new Error(`the decision answered ${check.status}: ${await check.text()}`);
     log(`decision: ${await check.text()}`);
     log(`warm-up ${WARMUP_S} s …`);
-    await autocannon(`${url}/api/v1/decisions/transaction-risk`, bodyFor('c-41'), WARMUP_S);
+    // Warm-up and measured calls name different customers (w-…, c-…), so the measured records are counted apart.
+    await decisionLoad(`${url}/api/v1/decisions/transaction-risk`, WARMUP_S, 'w');
     const from = new Date().toISOString();
     log(`measuring ${DURATION_S} s at ${RATE} decisions/s with ${CONNECTIONS} connections …`);
-    const run = await autocannon(`${url}/api/v1/decisions/transaction-risk`, body, DURATION_S);
+    const run = await decisionLoad(`${url}/api/v1/decisions/transaction-risk`, DURATION_S, 'c');
     const until = new Date(Date.now() + 1000).toISOString();
     log(`decisions: ${run.reqPerSec.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, 2xx ${run.ok} of ${run.total}`);
     const fraudBody = JSON.stringify({ instances: [{ amount: 129.9, merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true, tx_last_24h: 1 }] });
@@ -142,7 +166,7 @@ async function main(): Promise<void> {
         .selectFrom('decision_records')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('usecase', '=', 'transaction-risk')
-        .where('subject', '=', 'c-42')
+        .where('subject', 'like', 'c-%')
         .where('created_at', '>=', Date.parse(from))
         .executeTakeFirstOrThrow();
       stored = Number(counted.n);
