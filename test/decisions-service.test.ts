@@ -197,6 +197,8 @@ for (const factory of await testDatabases()) {
       assert.equal(exact.changed, 0);
       assert.equal(exact.detailsChanged, 0);
       assert.equal(exact.skipped, 1, 'the timed-out decision has no outcome to replay');
+      const threaded = await decisions.replay('risk', { version: 1, since, threads: 2 });
+      assert.deepEqual([threaded.records, threaded.changed, threaded.detailsChanged, threaded.skipped], [exact.records, 0, 0, 1], 'worker threads replay alike');
       const draft = await decisions.apply(riskDefinition({ thresholds: { review: 0.1, reject: 0.5 } }));
       assert.equal(draft.version, 2);
       assert.equal(draft.usecase.activeVersion, 1);

@@ -124,6 +124,19 @@ export class SqlDecisionStore {
     return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
   }
 
+  /** How many champion records a use case has in a time range. */
+  async countChampions(usecase: string, sinceMs: number, untilMs: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('decision_records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('usecase', '=', usecase)
+      .where('role', '=', 'champion')
+      .where('created_at', '>=', sinceMs)
+      .where('created_at', '<', untilMs)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   /** One page of a use case's champion records in a time range, oldest id first (replay). */
   async replayPage(usecase: string, sinceMs: number, untilMs: number, afterId: string, limit: number): Promise<RecordRow[]> {
     return this.db
