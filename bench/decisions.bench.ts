@@ -140,6 +140,11 @@ async function main(): Promise<void> {
     server = await startServer(home);
     const url = (server as { url?: string }).url!;
     const bodyFor = (customer: string) => JSON.stringify({ transaction_id: 't-1', customer_id: customer, amount: 129.9, merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true });
+    // The server loads a model on its first call (no background host here): load both before timing anything.
+    for (const [endpoint, payload] of [['fraud', { amount: 1 }], ['amount-anomaly', { amount: 1 }]] as const) {
+      const res = await fetch(`${url}/endpoints/${endpoint}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      if (!res.ok) throw new Error(`endpoint ${endpoint} answered ${res.status}: ${await res.text()}`);
+    }
     const check = await fetch(`${url}/api/v1/decisions/transaction-risk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyFor('x-1') });
     if (!check.ok) throw new Error(`the decision answered ${check.status}: ${await check.text()}`);
     log(`decision: ${await check.text()}`);
