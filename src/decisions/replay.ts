@@ -6,7 +6,7 @@ import { replayOne, topological, type ReplayedRecord } from './replay-one.js';
 import { ReplayThreads } from './replay-threads.js';
 import type { SqlDecisionStore } from './sql-decision-store.js';
 
-const PAGE = 1000;
+const PAGE = 2000;
 /** Below this many records, starting threads costs more than it saves. */
 const THREADS_FROM = 20_000;
 
@@ -74,7 +74,7 @@ export async function replayRecords(store: SqlDecisionStore, uc: CompiledUseCase
       if (page.length === 0) break;
       read += page.length;
       afterId = page[page.length - 1].id;
-      const rows = page.map((r) => ({ id: r.id, snapshot: r.snapshot }));
+      const rows = page;
       // In order of the records; a thread pool keeps a few pages in flight per thread.
       pending.push(threads ? threads.replay(rows) : Promise.all(rows.map((r) => replayOne(uc, order, r.id, r.snapshot))));
       if (!threads || pending.length >= threadCount * 2) for (const r of await pending.shift()!) tally(report, r, maxExamples);

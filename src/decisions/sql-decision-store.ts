@@ -138,10 +138,10 @@ export class SqlDecisionStore {
   }
 
   /** One page of a use case's champion records in a time range, oldest id first (replay). */
-  async replayPage(usecase: string, sinceMs: number, untilMs: number, afterId: string, limit: number): Promise<RecordRow[]> {
+  async replayPage(usecase: string, sinceMs: number, untilMs: number, afterId: string, limit: number): Promise<{ id: string; snapshot: string }[]> {
     return this.db
       .selectFrom('decision_records')
-      .selectAll()
+      .select(['id', 'snapshot'])
       .where('usecase', '=', usecase)
       .where('role', '=', 'champion')
       .where('created_at', '>=', sinceMs)
