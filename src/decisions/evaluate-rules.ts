@@ -48,7 +48,8 @@ async function jdmRules(rules: Extract<CompiledUseCase['rules'], { engine: 'jdm'
   try {
     response = await rules.decision.evaluate(ctx, { trace: withTrace });
   } catch (err) {
-    throw new CapstanError('CAPSTAN_DECISIONS_RULES_FAILED', `the decision graph failed: ${String((err as Error)?.message ?? err).slice(0, 300)}`, { cause: err });
+    // ZEN's message is a JSON line (node, source) followed by a native backtrace: keep the first line.
+    throw new CapstanError('CAPSTAN_DECISIONS_RULES_FAILED', `the decision graph failed: ${String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300)}`, { cause: err });
   }
   const { outcome, reasons, ...output } = (response.result ?? {}) as Record<string, unknown>;
   if (typeof outcome !== 'string') throw new CapstanError('CAPSTAN_DECISIONS_RULES_FAILED', `the decision graph gave no string outcome (got ${JSON.stringify(outcome) ?? 'nothing'})`);
