@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parquetReadObjects } from 'hyparquet';
 import { cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 
 /** A use case of CEL only, so the CLI process needs no endpoint. */
@@ -53,6 +54,13 @@ describe('capstan decisions', () => {
     assert.equal(exported.code, 0, exported.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.snapshot.input), [{ customer: 'c1', amount: 300 }]);
+    const parquet = path.join(home, 'export.parquet');
+    const asParquet = await capstan('decisions', 'export', '--usecase', 'scoring', '-o', parquet);
+    assert.equal(asParquet.code, 0, asParquet.stderr);
+    assert.equal(asParquet.stderr, `wrote 1 records to ${parquet} (parquet)\n`);
+    const bytes = readFileSync(parquet);
+    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
+    assert.deepEqual(rows.map((r) => [r.id, r.outcome, JSON.parse(r.snapshot as string).input]), [[recordId, 'approve', { customer: 'c1', amount: 300 }]]);
   });
 
   it('replays a stricter draft over the records, and says so when a range has none', async () => {

@@ -94,3 +94,4 @@ export const decisionsContext = defineContext<DecisionService>({
   },
   routes: [decisionsRoutes],
 });
+export { writeRecordsParquet } from './parquet-export.js';

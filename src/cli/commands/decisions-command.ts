@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CapstanError } from '../../core/errors.js';
 import { fsReason } from '../../core/file-errors.js';
 import { parseUserYaml } from '../../core/user-yaml.js';
-import type { DecisionQuery, DecisionRecord, DecisionService, ReplayReport } from '../../decisions/index.js';
+import { writeRecordsParquet, type DecisionQuery, type DecisionRecord, type DecisionService, type ReplayReport } from '../../decisions/index.js';
 import { DecisionsClient } from '../../sdk/decisions-client.js';
 import { allOptions, integerOption, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
@@ -136,29 +136,35 @@ export const decisionsCommand: CommandModule = (program) => {
       const r = await withService(cmd, access, (s) => s.record(id));
       printResult(cmd, r, () => recordText(r));
     });
-  filters(d.command('export').description('Write decision records with their snapshots as JSON Lines'))
-    .option('-o, --output <file>', 'file to write; default stdout')
+  filters(d.command('export').description('Write decision records with their snapshots as JSON Lines or Parquet'))
+    .option('-o, --output <file>', 'file to write; default stdout (JSON Lines only)')
+    .option('--format <format>', 'jsonl or parquet; default from the file name (.parquet), else jsonl')
     .option('--limit <n>', 'most records; default 100000', integerOption('--limit', 1, 10_000_000))
     .action(async (_o, cmd: Command) => {
-      const o = allOptions<{ output?: string; limit?: number }>(cmd);
+      const o = allOptions<{ output?: string; format?: string; limit?: number }>(cmd);
+      const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : 'jsonl');
+      if (format !== 'jsonl' && format !== 'parquet') throw new CapstanError('CAPSTAN_REQUEST_INVALID', `--format must be jsonl or parquet, got ${JSON.stringify(format)}`);
+      if (format === 'parquet' && !o.output) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'a Parquet export needs -o <file>');
       const query = queryOf({ ...allOptions(cmd), limit: undefined });
-      const lines = await withService(cmd, access, async (s) => {
-        const out: string[] = [];
+      const records = await withService(cmd, access, async (s) => {
+        const out: DecisionRecord[] = [];
         let before: string | undefined;
         const want = o.limit ?? 100_000;
         while (out.length < want) {
           const page = await s.records({ ...query, before, limit: Math.min(1000, want - out.length) });
-          out.push(...page.map((r) => JSON.stringify(r)));
-          if (page.length < Math.min(1000, want - (out.length - page.length))) break;
+          out.push(...page);
+          if (page.length === 0 || out.length >= want) break;
           before = page[page.length - 1].id;
         }
         return out;
       });
-      const text = lines.length ? `${lines.join('\n')}\n` : '';
-      if (o.output) {
+      if (format === 'parquet') writeRecordsParquet(o.output!, records);
+      else {
+        const text = records.length ? `${records.map((r) => JSON.stringify(r)).join('\n')}\n` : '';
+        if (!o.output) return void process.stdout.write(text);
         writeFileSync(o.output, text);
-        process.stderr.write(`wrote ${lines.length} records to ${o.output}\n`);
-      } else process.stdout.write(text);
+      }
+      process.stderr.write(`wrote ${records.length} records to ${o.output} (${format})\n`);
     });
   d.command('replay <usecase>')
     .description("Re-evaluate recorded decisions against a version's rules and thresholds (no model calls)")
