@@ -7,7 +7,9 @@ import { commandModules } from './commands/index.js';
 export function buildProgram(): Command {
   const program = new Command('capstan')
     .description('Capstan: self-hosted MLOps — training pipelines, model registry, real-time endpoints')
-    .version('0.1.0')
+    // Only -V at the program level: subcommands own --version (`capstan decisions replay … --version 2`);
+    // `capstan --version` alone still prints the version (see main).
+    .version('0.1.0', '-V')
     .option('--home <dir>', 'home directory (SQLite file, local artifacts); env CAPSTAN_HOME')
     .option('--database-url <url>', 'sqlite://file or postgres://…; env CAPSTAN_DATABASE_URL')
     .option('--artifacts <uri>', 'file://dir or s3://bucket/prefix; env CAPSTAN_ARTIFACTS')
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
 /** Runs the CLI and returns the exit code; errors print as one clear line (or a JSON problem with --json). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  if (argv[2] === '--version') argv = [...argv.slice(0, 2), '-V', ...argv.slice(3)];
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -189,6 +189,21 @@ export const errorCatalogue = {
   CAPSTAN_NOTIFICATION_INVALID: { status: 400, title: 'The notification subscription is not valid' },
   CAPSTAN_NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification subscription' },
   CAPSTAN_NOTIFICATION_TARGET_REFUSED: { status: 400, title: 'The notification target address is refused' },
+  // decision service
+  CAPSTAN_DECISIONS_USECASE_INVALID: { status: 400, title: 'The use-case definition is not valid' },
+  CAPSTAN_DECISIONS_USECASE_NOT_FOUND: { status: 404, title: 'No such use case' },
+  CAPSTAN_DECISIONS_VERSION_NOT_FOUND: { status: 404, title: 'No such use-case version' },
+  CAPSTAN_DECISIONS_NO_ACTIVE_VERSION: { status: 409, title: 'The use case has no active version' },
+  CAPSTAN_DECISIONS_INPUT_INVALID: { status: 400, title: "The decision input does not match the use case's input schema" },
+  CAPSTAN_DECISIONS_TASK_FAILED: { status: 502, title: 'A task of the decision failed and its policy fails the decision' },
+  CAPSTAN_DECISIONS_TASK_TIMEOUT: { status: 504, title: 'A task did not answer in time and its policy fails the decision' },
+  CAPSTAN_DECISIONS_DEADLINE_EXCEEDED: { status: 504, title: 'The decision did not complete within its deadline' },
+  CAPSTAN_DECISIONS_RULES_FAILED: { status: 422, title: 'The rules could not be evaluated' },
+  CAPSTAN_DECISIONS_RECORD_NOT_FOUND: { status: 404, title: 'No such decision record' },
+  CAPSTAN_DECISIONS_REQUEST_NOT_FOUND: { status: 404, title: 'No such asynchronous decision request' },
+  CAPSTAN_DECISIONS_QUERY_INVALID: { status: 400, title: 'The decision query is not valid' },
+  CAPSTAN_DECISIONS_REPLAY_EMPTY: { status: 404, title: 'No decision records in the replay range' },
+  CAPSTAN_DECISIONS_FEATURES_UNAVAILABLE: { status: 501, title: 'The features context is not installed; a features task cannot run' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

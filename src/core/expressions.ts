@@ -27,6 +27,8 @@ export interface ExpressionLanguageOptions {
   maxLength?: number;
   /** Default 2000 AST nodes and depth 64. */
   limits?: ExpressionLimits;
+  /** List and map literals must have one element type; default true. False lets a literal build a JSON body (`{"a": input.x, "b": 1.0}`). */
+  homogeneousLiterals?: boolean;
 }
 
 /** Why an expression was refused, and where: `position` is the 0-based character offset when known. */
@@ -63,7 +65,7 @@ export class ExpressionLanguage {
 
   constructor(options: ExpressionLanguageOptions) {
     this.maxLength = options.maxLength ?? 4096;
-    let env = new Environment({ unlistedVariablesAreDyn: false, limits: { maxAstNodes: 2000, maxDepth: 64, ...options.limits } });
+    let env = new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: options.homogeneousLiterals ?? true, limits: { maxAstNodes: 2000, maxDepth: 64, ...options.limits } });
     for (const [name, fields] of Object.entries(options.types ?? {})) env = env.registerType(name, { fields });
     for (const [name, type] of Object.entries(options.variables)) env = env.registerVariable(name, type);
     this.env = env;

@@ -12,7 +12,7 @@ import type { RegistryService } from '../registry/index.js';
 import type { ServingContext } from '../serving/index.js';
 import { createArtifactStore } from '../storage/artifacts/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
-import type { ContextModule, ContextParts, ContextRoutes, OutboxSubscription } from '../storage/context-module.js';
+import type { ApiDocsFragment, ContextModule, ContextParts, ContextRoutes, OutboxSubscription } from '../storage/context-module.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { JobQueue } from '../storage/queue/job-queue.js';
 import { installQueueMetrics } from '../storage/queue/queue-metrics.js';
@@ -30,6 +30,8 @@ export interface InstalledContext {
   readonly service: unknown;
   /** The context's route plugins, registered by the server with its service. */
   readonly routes: readonly ContextRoutes<any>[];
+  /** Data-dependent OpenAPI paths the context adds to the API document; undefined for none. */
+  readonly apiDocs?: () => Promise<ApiDocsFragment>;
 }
 
 /**
@@ -160,7 +162,7 @@ export async function openPlatform(options: PlatformOptions = {}): Promise<Platf
       if (services.has(module.name)) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_DUPLICATE', `two contexts are named ${module.name}`, { fields: { context: module.name } });
       const built = module.create(parts);
       services.set(module.name, built.service);
-      contexts.push({ name: module.name, service: built.service, routes: module.routes ?? [] });
+      contexts.push({ name: module.name, service: built.service, routes: module.routes ?? [], apiDocs: built.apiDocs?.bind(built) });
       for (const [type, handler] of built.jobHandlers ?? []) jobHandlers.set(type, handler);
       background.push(...(built.background ?? []));
       workServices.push(...(built.workServices ?? []));

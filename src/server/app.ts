@@ -7,6 +7,7 @@ import { installAuth } from '../auth/index.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { registerComponentSchemas } from './openapi/component-schemas.js';
 import { OPENAPI_PATH, swaggerOptions, swaggerUiOptions } from './openapi/swagger-options.js';
+import { installContextApiDocs } from './openapi/context-api-docs.js';
 import { clientErrorHandler, frameworkErrorHandler, installProblemHandlers } from '../core/problem.js';
 import { installOriginGuard } from './request-origin-guard.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
@@ -56,6 +57,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     });
   }
 
+  installContextApiDocs(app, platform.contexts);
   registerComponentSchemas(app);
   await app.register(swagger, swaggerOptions(config.server.auth));
   await app.register(swaggerUi, swaggerUiOptions);

@@ -57,6 +57,14 @@ export interface ContextInstance<S> {
   subscriptions?: OutboxSubscription[];
   /** Releases what the context holds (agents, endpoint workers); runs in reverse context order on close. */
   close?(): Promise<void> | void;
+  /** OpenAPI paths that depend on data (one operation per active use case), merged into `/openapi.json` on each request; default none. */
+  apiDocs?(): Promise<ApiDocsFragment>;
+}
+
+/** Paths (and the tags they use) a context adds to the API document at request time. */
+export interface ApiDocsFragment {
+  paths: Record<string, Record<string, unknown>>;
+  tags?: { name: string; description: string }[];
 }
 
 /** Options a context's route plugin receives: its own service, the configuration and the logger. */

@@ -6,6 +6,7 @@ import { notificationsCommand } from './notifications-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { runsCommand } from './runs-command.js';
 import { configCommand } from './config-command.js';
+import { decisionsCommand } from './decisions-command.js';
 import { demoCommand } from './demo-command.js';
 import { endpointsCommand } from './endpoints-command.js';
 import { featuresCommand } from './features-command.js';
@@ -23,4 +24,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand, decisionsCommand];

@@ -18,6 +18,7 @@ const TAGS = [
   { name: 'invocations', description: 'The data plane: SageMaker-style invocations and the Open Inference Protocol v2.' },
   { name: 'pipelines', description: 'Pipelines: apply definitions, run executions, follow and search logs, signed webhooks.' },
   { name: 'features', description: 'Feature store: entities and feature groups, ingestion, point-in-time training sets, materialization and online reads.' },
+  { name: 'decisions', description: 'Decision service: versioned use cases combining models, features and rules; decisions, records, replay, champion/challenger.' },
   { name: 'notifications', description: 'Notification subscriptions (apply them as kind: Notification) and their delivery log.' },
   { name: 'gitops', description: 'Declarative apply of every resource kind, and git repositories synced by polling and push webhooks.' },
 ];

@@ -1,0 +1,28 @@
+import { parquetWriteFile } from 'hyparquet-writer';
+import type { DecisionRecord } from './decision-types.js';
+
+/**
+ * Writes decision records as a Parquet file: one row per record with its scalar fields as typed
+ * columns and the reasons, output and full snapshot as JSON columns (what the JSONL export holds, for
+ * DuckDB, Spark or pandas).
+ */
+export function writeRecordsParquet(file: string, records: DecisionRecord[]): void {
+  const col = <T>(f: (r: DecisionRecord) => T) => records.map(f);
+  parquetWriteFile({
+    filename: file,
+    columnData: [
+      { name: 'id', data: col((r) => r.id), type: 'STRING' },
+      { name: 'usecase', data: col((r) => r.usecase), type: 'STRING' },
+      { name: 'version', data: col((r) => r.version), type: 'INT32' },
+      { name: 'role', data: col((r) => r.role), type: 'STRING' },
+      { name: 'subject', data: col((r) => r.subject), type: 'STRING' },
+      { name: 'status', data: col((r) => r.status), type: 'STRING' },
+      { name: 'outcome', data: col((r) => r.outcome), type: 'STRING' },
+      { name: 'reasons', data: col((r) => JSON.stringify(r.reasons)), type: 'JSON' },
+      { name: 'output', data: col((r) => JSON.stringify(r.output)), type: 'JSON' },
+      { name: 'latency_ms', data: col((r) => r.latencyMs), type: 'DOUBLE' },
+      { name: 'time', data: col((r) => new Date(r.time)), type: 'TIMESTAMP' },
+      { name: 'snapshot', data: col((r) => JSON.stringify(r.snapshot)), type: 'JSON' },
+    ],
+  });
+}
