@@ -157,6 +157,15 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
+
+  // batch transform, asynchronous inference and their notifications
+  CAPSTAN_BATCH_JOB_NOT_FOUND: { status: 404, title: 'No such batch job' },
+  CAPSTAN_BATCH_OPTIONS_INVALID: { status: 400, title: 'The batch job options are not valid' },
+  CAPSTAN_BATCH_FILTER_INVALID: { status: 400, title: 'The JSONPath filter is not valid or not supported' },
+  CAPSTAN_BATCH_INPUT_INVALID: { status: 400, title: 'The batch input location is outside the artifact store or not readable' },
+  CAPSTAN_BATCH_OUTPUT_INVALID: { status: 400, title: 'The batch output location is outside the artifact store' },
+  CAPSTAN_BATCH_MODEL_NOT_FOUND: { status: 404, title: 'The model reference does not resolve to a registered version' },
+  CAPSTAN_NOTIFY_INVALID: { status: 400, title: 'The notification settings are not valid' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */
