@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../src/core/errors.js';
+import { buildApp } from '../src/server/app.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { openBatchFixture, rankingRecord, type BatchFixture } from './batch-support.js';
 
@@ -117,6 +118,33 @@ for (const factory of await testDatabases()) {
       await rejects(() => fx.batch.batch.get('bj_nosuch'), 'CAPSTAN_BATCH_JOB_NOT_FOUND', /no batch job bj_nosuch/);
       assert.equal((await fx.batch.batch.list()).length, before);
       assert.equal((await fx.test.platform.queue.list({ queue: 'batch', limit: 500 })).jobs.length, queued);
+    });
+
+    it('works over HTTP: create, get, logs, list, and problem+json for bad input', async () => {
+      const app = await buildApp(fx.test.platform);
+      try {
+        const input = await fx.put('in/h/one.jsonl', `${rankingRecord(fx.fixture, 2)}\n`);
+        const created = await app.inject({ method: 'POST', url: '/api/v1/batch-jobs', payload: { model: 'ncf@champion', input, output: fx.test.platform.artifacts.uriFor('out/h') } });
+        assert.equal(created.statusCode, 201, created.body);
+        const id = created.json().id;
+        assert.equal((await fx.runToEnd(id)).state, 'Completed');
+        const got = await app.inject({ method: 'GET', url: `/api/v1/batch-jobs/${id}` });
+        assert.equal(got.json().records.done, 1);
+        assert.equal(got.json().progress.percent, 100);
+        const logs = await app.inject({ method: 'GET', url: `/api/v1/batch-jobs/${id}/logs` });
+        assert.match(logs.json().items.at(-1).message, /finished Completed/);
+        const listed = await app.inject({ method: 'GET', url: '/api/v1/batch-jobs?limit=1' });
+        assert.equal(listed.json().items[0].id, id);
+        const bad = await app.inject({ method: 'POST', url: '/api/v1/batch-jobs', payload: { model: 'ncf@champion', input, output: 's3://other/out', failureThreshold: 2 } });
+        assert.equal(bad.statusCode, 400);
+        assert.equal(bad.json().code, 'CAPSTAN_BATCH_OPTIONS_INVALID');
+        assert.match(bad.json().detail, /failureThreshold must be a number from 0 to 1, got 2/);
+        const missing = await app.inject({ method: 'GET', url: '/api/v1/batch-jobs/bj_nope' });
+        assert.equal(missing.statusCode, 404);
+        assert.equal(missing.json().code, 'CAPSTAN_BATCH_JOB_NOT_FOUND');
+      } finally {
+        await app.close();
+      }
     });
   });
 }
