@@ -7,10 +7,13 @@ import type { BatchService } from './batch-service.js';
 import { LocalBatchService } from './local-batch-service.js';
 import { RunnerCache } from './runner-cache.js';
 import { SqlBatchStore } from './sql-batch-store.js';
+import { runTransform, type TransformStepRequest } from './transform-runner.js';
 
 /** The batch context's service: batch transform jobs (and, through `async`, asynchronous invocations). */
 export interface BatchContext {
   batch: BatchService;
+  /** Runs a pipeline transform step's batch job to its end (the pipelines' transformer). */
+  transform(request: TransformStepRequest): Promise<Record<string, unknown>>;
 }
 
 /** The built context: service, job handlers and cleanup. */
@@ -32,5 +35,6 @@ export function createBatch(parts: ContextParts): BatchContextInstance {
     outbound: parts.config.outbound,
   });
   const jobHandlers = batchJobHandlers({ store, queue: parts.queue, artifacts: parts.artifacts, runners, logger: parts.logger });
-  return { service: { batch }, jobHandlers, close: () => runners.close() };
+  const transform = (request: TransformStepRequest) => runTransform({ batch, queue: parts.queue, handlers: jobHandlers, logger: parts.logger }, request);
+  return { service: { batch, transform }, jobHandlers, close: () => runners.close() };
 }

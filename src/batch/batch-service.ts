@@ -36,6 +36,8 @@ export interface BatchLogLine {
 /** Who acts, recorded on the job. */
 export interface BatchActionContext {
   actor?: string;
+  /** A second create with the same token returns the first job instead of starting another (pipelines' transform step). */
+  clientToken?: string;
 }
 
 /** Batch transform jobs: create, inspect, follow. The local service and the HTTP client implement it alike. */

@@ -30,6 +30,10 @@ export class LocalBatchService implements BatchService {
 
   async create(input: BatchJobInput, ctx: BatchActionContext = {}): Promise<BatchJob> {
     const options = compileBatchJobOptions(input);
+    if (ctx.clientToken !== undefined) {
+      const existing = await this.deps.store.findByToken(ctx.clientToken);
+      if (existing) return toBatchJob(existing);
+    }
     let model;
     try {
       model = await this.deps.registry().resolve(modelUri(input.model));
@@ -63,6 +67,7 @@ export class LocalBatchService implements BatchService {
           records_failed: 0,
           failure_reason: null,
           created_by: ctx.actor ?? 'local',
+          client_token: ctx.clientToken ?? null,
           created_at: now,
           updated_at: now,
           started_at: null,

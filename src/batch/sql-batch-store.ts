@@ -24,6 +24,7 @@ export interface BatchTables {
     records_failed: number;
     failure_reason: string | null;
     created_by: string;
+    client_token: string | null;
     created_at: number;
     updated_at: number;
     started_at: number | null;
@@ -107,6 +108,11 @@ export class SqlBatchStore {
     const row = await this.find(id);
     if (!row) throw new CapstanError('CAPSTAN_BATCH_JOB_NOT_FOUND', `no batch job ${id}`, { fields: { jobId: id }, retryable: false });
     return row;
+  }
+
+  /** The job created with a client token, or undefined. */
+  async findByToken(token: string): Promise<BatchJobRow | undefined> {
+    return this.q().selectFrom('batch_jobs').selectAll().where('client_token', '=', token).executeTakeFirst();
   }
 
   /** Newest jobs first. */

@@ -164,6 +164,7 @@ export const errorCatalogue = {
   CAPSTAN_BATCH_FILTER_INVALID: { status: 400, title: 'The JSONPath filter is not valid or not supported' },
   CAPSTAN_BATCH_INPUT_INVALID: { status: 400, title: 'The batch input location is outside the artifact store or not readable' },
   CAPSTAN_BATCH_OUTPUT_INVALID: { status: 400, title: 'The batch output location is outside the artifact store' },
+  CAPSTAN_BATCH_JOB_FAILED: { status: 422, title: 'The batch transform job ended Failed' },
   CAPSTAN_BATCH_MODEL_NOT_FOUND: { status: 404, title: 'The model reference does not resolve to a registered version' },
   CAPSTAN_NOTIFY_INVALID: { status: 400, title: 'The notification settings are not valid' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -13,6 +13,7 @@ import { webhookDeliveries } from './migrations/0006-webhook-deliveries.js';
 import { pipelineFencing } from './migrations/0007-pipeline-fencing.js';
 import { installPipelineMetrics } from './pipeline-metrics.js';
 import { PipelineService } from './pipeline-service.js';
+import type { PipelineTransformer } from './steps/index.js';
 
 export { PipelineService, type PipelinesDeps, type PipelineDescription, type RunInput } from './pipeline-service.js';
 export type * from './execution.js';
@@ -21,7 +22,7 @@ export { compileParams, parseParamPairs } from './parameters.js';
 export { localPipelinesApi, readCodeFiles, type DefinitionInput, type PipelinesApi } from './pipelines-api.js';
 export { parsePipelineYaml, readPipelineFile, type PipelineSource } from './pipeline-source.js';
 export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
-export type { DeployRequest, PipelineDeployer } from './steps/index.js';
+export type { DeployRequest, PipelineDeployer, PipelineTransformer, TransformRequest } from './steps/index.js';
 
 /** Pipelines: `platform.pipelines`, its scheduler and trigger watcher (work services), its metrics, `/api/v1/pipelines`. */
 export const pipelinesContext = defineContext<PipelineService>({
@@ -35,6 +36,7 @@ export const pipelinesContext = defineContext<PipelineService>({
       local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
     });
     pipelines.setDeployer({ deploy: (request) => use<ServingContext>('serving').deployStep(request) });
+    pipelines.setTransformer({ transform: (request) => use<PipelineTransformer>('batch').transform(request) });
     installPipelineMetrics({ metrics, events, execution: (id) => pipelines.execution(id) });
     const workServices = [pipelines.scheduler, pipelines.triggerWatcher];
     return { service: pipelines, background: workServices, workServices, close: () => pipelines.close() };

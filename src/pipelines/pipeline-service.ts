@@ -18,7 +18,7 @@ import { compileParams } from './parameters.js';
 import { parsePipelineYaml, type PipelineSource } from './pipeline-source.js';
 import { PipelineScheduler, type SchedulerOptions } from './scheduler.js';
 import { SqlPipelineStore } from './sql-pipeline-store.js';
-import type { PipelineDeployer, StepServices } from './steps/step-handler.js';
+import type { PipelineDeployer, PipelineTransformer, StepServices } from './steps/step-handler.js';
 import { TriggerStore, type TriggerRecord } from './triggers/trigger-store.js';
 import { TriggerWatcher, type TriggerWatcherOptions } from './triggers/trigger-watcher.js';
 import { WebhookDeliveryStore } from './triggers/webhook-delivery-store.js';
@@ -79,6 +79,7 @@ export class PipelineService {
   readonly triggerWatcher: TriggerWatcher;
   readonly executors = new Map<string, StepExecutor>();
   private deployer: PipelineDeployer | undefined;
+  private transformer: PipelineTransformer | undefined;
 
   constructor(private readonly deps: PipelinesDeps, options: PipelinesOptions = {}) {
     this.store = new SqlPipelineStore(deps.db);
@@ -96,6 +97,7 @@ export class PipelineService {
       executors: this.executors,
       registry: deps.registry,
       deployer: () => this.deployer,
+      transformer: () => this.transformer,
       logger: deps.logger,
     };
     this.scheduler = new PipelineScheduler(
@@ -116,6 +118,11 @@ export class PipelineService {
   /** Installs the serving context's deployer used by deploy steps. */
   setDeployer(deployer: PipelineDeployer | undefined): void {
     this.deployer = deployer;
+  }
+
+  /** Installs the batch context's transformer used by transform steps. */
+  setTransformer(transformer: PipelineTransformer | undefined): void {
+    this.transformer = transformer;
   }
 
   /** Adds an executor (e.g. a Kubernetes Job executor) steps can name with `executor:`. */

@@ -23,11 +23,13 @@ export const batchTables: Migration = {
       .addColumn('records_failed', 'bigint', (c) => c.notNull().defaultTo(0))
       .addColumn('failure_reason', 'text')
       .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('client_token', 'text')
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .addColumn('started_at', 'bigint')
       .addColumn('finished_at', 'bigint')
       .execute();
+    await db.schema.createIndex('batch_jobs_client_token_idx').on('batch_jobs').column('client_token').unique().execute();
     await db.schema.createIndex('batch_jobs_created_idx').on('batch_jobs').column('created_at').execute();
     await db.schema
       .createTable('batch_shards')

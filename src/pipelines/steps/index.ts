@@ -3,6 +3,7 @@ import { runCommandStep } from './command-step.js';
 import { runFunctionStep } from './function-step.js';
 import { refreshCachedRegistration, runRegisterModelStep } from './register-model-step.js';
 import { runConditionStep, runDeployStep, runFailStep } from './simple-steps.js';
+import { runTransformStep } from './transform-step.js';
 import type { StepHandler, StepServices } from './step-handler.js';
 
 /** The handler of every step type. */
@@ -13,6 +14,7 @@ export const stepHandlers: Record<StepType, StepHandler> = {
   condition: runConditionStep,
   'register-model': runRegisterModelStep,
   deploy: runDeployStep,
+  transform: runTransformStep,
   function: runFunctionStep,
   fail: runFailStep,
 };
@@ -25,4 +27,4 @@ export const cachedPropertyRefreshers: Partial<Record<StepType, (properties: Rec
   'register-model': refreshCachedRegistration,
 };
 
-export type { DeployRequest, PipelineDeployer, StepServices } from './step-handler.js';
+export type { DeployRequest, PipelineDeployer, PipelineTransformer, StepServices, TransformRequest } from './step-handler.js';
