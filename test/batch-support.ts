@@ -21,6 +21,8 @@ export interface BatchFixture {
   put(key: string, text: string): Promise<string>;
   /** The text of an object by URI. */
   read(uri: string): Promise<string>;
+  /** Starts a queue worker on `queues`; the returned function stops it. */
+  work(queues: string[]): Promise<() => Promise<void>>;
   /** Runs a queue worker until the job ends, and returns it. */
   runToEnd(id: string): Promise<BatchJob>;
   dispose(): Promise<void>;
@@ -47,9 +49,9 @@ export function rankingRecord(fx: NcfFixture, u: number, n = 5, extra: Record<st
 }
 
 /** Opens a platform on `factory` (and S3 when given), registers the model and starts nothing yet. */
-export async function openBatchFixture(factory: TestDatabaseFactory, s3?: { server: S3TestServer; bucket: string }): Promise<BatchFixture> {
+export async function openBatchFixture(factory: TestDatabaseFactory, s3?: { server: S3TestServer; bucket: string }, extraFlags: Record<string, unknown> = {}): Promise<BatchFixture> {
   const database = await factory.create();
-  const flags: Record<string, unknown> = { databaseUrl: database.url, 'queue.pollMs': 20, 'queue.backoffBaseMs': 10 };
+  const flags: Record<string, unknown> = { databaseUrl: database.url, 'queue.pollMs': 20, 'queue.backoffBaseMs': 10, 'outbox.pollMs': 20, ...extraFlags };
   if (s3) Object.assign(flags, { artifacts: `s3://${s3.bucket}/capstan`, 's3.endpoint': s3.server.endpoint, 's3.accessKeyId': 'S3RVER', 's3.secretAccessKey': 'S3RVER' });
   const test = await openTestPlatform(flags);
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'capstan-batch-'));
@@ -69,6 +71,11 @@ export async function openBatchFixture(factory: TestDatabaseFactory, s3?: { serv
     },
     async read(uri) {
       return (await artifacts.get(artifacts.keyFor(uri))).toString('utf8');
+    },
+    async work(queues) {
+      const worker = new Worker({ queue: test.platform.queue, handlers: test.platform.jobHandlers, queues, logger: silentLogger(), pollMs: 20 });
+      await worker.start();
+      return () => worker.stop();
     },
     async runToEnd(id) {
       const worker = new Worker({ queue: test.platform.queue, handlers: test.platform.jobHandlers, queues: ['batch'], logger: silentLogger(), pollMs: 20 });

@@ -4,6 +4,8 @@ import { assertOutboundUrl, type OutboundSettings } from '../core/outbound-guard
 import type { RegistryService } from '../registry/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
+import type { SecretBox } from '../core/secret-box.js';
+import { sealNotification } from './notification-secrets.js';
 import { compileBatchJobOptions, type BatchJobInput } from './batch-options.js';
 import { listBatchInput, locationKey } from './batch-input.js';
 import type { BatchActionContext, BatchJob, BatchLogLine, BatchService } from './batch-service.js';
@@ -17,6 +19,7 @@ export interface LocalBatchDeps {
   artifacts: ArtifactStore;
   registry: () => RegistryService;
   outbound: OutboundSettings;
+  box: SecretBox;
 }
 
 /** Normalises `ncf@champion`, `ncf/3` and `models:/ncf/3` to the registry's `models:/` form. */
@@ -58,7 +61,7 @@ export class LocalBatchService implements BatchService {
           model_version: model.version,
           input_uri: input.input,
           output_uri: input.output.replace(/\/+$/, ''),
-          options: JSON.stringify(options),
+          options: JSON.stringify(options.notification ? { ...options, notification: sealNotification(this.deps.box, options.notification) } : options),
           state: 'Planning',
           shards_total: 0,
           shards_done: 0,

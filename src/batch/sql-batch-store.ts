@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import type { Database } from '../storage/database.js';
 import { parseJson } from '../storage/database.js';
 import type { BatchJobOptions } from './batch-options.js';
+import { publicNotification } from './notification-secrets.js';
 import type { BatchJob, BatchJobState, BatchLogLine } from './batch-service.js';
 
 /** Row types of the batch tables (migration 0013). */
@@ -46,6 +47,11 @@ export interface BatchTables {
 /** A job row. */
 export type BatchJobRow = BatchTables['batch_jobs'];
 
+/** Options as the API shows them: the webhook secret left out. */
+function publicOptions(o: BatchJobOptions): BatchJobOptions {
+  return o.notification ? { ...o, notification: publicNotification(o.notification) as BatchJobOptions['notification'] } : o;
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 /** The failure file of a job whose output prefix is `outputUri`. */
@@ -66,7 +72,7 @@ export function toBatchJob(row: BatchJobRow, now = Date.now()): BatchJob {
     model: { ref: row.model_ref, name: row.model_name, version: row.model_version === null ? null : Number(row.model_version) },
     input: row.input_uri,
     output: row.output_uri,
-    options: parseJson<BatchJobOptions>(row.options, {} as BatchJobOptions),
+    options: publicOptions(parseJson<BatchJobOptions>(row.options, {} as BatchJobOptions)),
     state: row.state,
     shards: { total: Number(row.shards_total), done: Number(row.shards_done) },
     records: { total, done, failed },

@@ -88,6 +88,13 @@ export interface CapstanConfig {
     /** Hours events are kept after they occurred; default 168 (7 days). */
     retentionHours: number;
   };
+  /** Where batch-job and asynchronous-invocation notifications are published (docs/batch.md). */
+  notifications: {
+    /** NATS server URL(s), comma-separated; default `nats://127.0.0.1:4222`. */
+    natsUrl: string;
+    /** Publish through JetStream (a stream must capture the subject; the event id dedupes); default false (core NATS). */
+    natsJetStream: boolean;
+  };
   /** TEST ONLY: fault injection for crash tests; never set in production. */
   testing: {
     /** `before-deliver:<marker file>` or `after-deliver:<marker file>`: the event dispatcher writes the marker and SIGKILLs its process at that point of its first delivery; default unset. */
@@ -158,6 +165,8 @@ export const settings: readonly Setting[] = [
   { path: 'outbox.leaseMs', env: 'CAPSTAN_OUTBOX_LEASE_MS', kind: 'int', min: 100, doc: 'Lease on a claimed event delivery in ms; a killed process\'s deliveries are retried after it. Default 30000' },
   { path: 'outbox.maxAttempts', env: 'CAPSTAN_OUTBOX_MAX_ATTEMPTS', kind: 'int', min: 1, doc: 'Attempts before an event delivery is dead. Default 10' },
   { path: 'outbox.retentionHours', env: 'CAPSTAN_OUTBOX_RETENTION_HOURS', kind: 'int', min: 1, doc: 'Hours events are kept. Default 168' },
+  { path: 'notifications.natsUrl', env: 'CAPSTAN_NATS_URL', kind: 'string', doc: 'NATS server for batch and async notifications. Default nats://127.0.0.1:4222' },
+  { path: 'notifications.natsJetStream', env: 'CAPSTAN_NATS_JETSTREAM', kind: 'bool', doc: 'Publish notifications through JetStream (deduplicated by event id). Default false' },
   { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:FILE or after-deliver:FILE makes the event dispatcher write the file and SIGKILL its process. Default unset' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
@@ -315,6 +324,10 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       leaseMs: out.outbox?.leaseMs ?? 30_000,
       maxAttempts: out.outbox?.maxAttempts ?? 10,
       retentionHours: out.outbox?.retentionHours ?? 168,
+    },
+    notifications: {
+      natsUrl: out.notifications?.natsUrl ?? 'nats://127.0.0.1:4222',
+      natsJetStream: out.notifications?.natsJetStream ?? false,
     },
     testing: { outboxCrash: out.testing?.outboxCrash },
     outbound: {

@@ -166,6 +166,11 @@ export const errorCatalogue = {
   CAPSTAN_BATCH_OUTPUT_INVALID: { status: 400, title: 'The batch output location is outside the artifact store' },
   CAPSTAN_BATCH_JOB_FAILED: { status: 422, title: 'The batch transform job ended Failed' },
   CAPSTAN_BATCH_MODEL_NOT_FOUND: { status: 404, title: 'The model reference does not resolve to a registered version' },
+  CAPSTAN_ASYNC_INVOCATION_NOT_FOUND: { status: 404, title: 'No such asynchronous invocation' },
+  CAPSTAN_ASYNC_OPTIONS_INVALID: { status: 400, title: 'The asynchronous invocation options are not valid' },
+  CAPSTAN_ASYNC_INPUT_INVALID: { status: 400, title: 'The asynchronous invocation input is missing, outside the artifact store or not readable' },
+  CAPSTAN_ASYNC_EXPIRED: { status: 408, title: 'The asynchronous invocation expired in the queue' },
+  CAPSTAN_ASYNC_TIMEOUT: { status: 504, title: 'The asynchronous invocation did not finish in time' },
   CAPSTAN_NOTIFY_INVALID: { status: 400, title: 'The notification settings are not valid' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 
 /**
  * Batch transform jobs, their shards (one queue job each, committed once), their log lines, and
- * asynchronous invocations (docs/batch.md). Times are epoch ms; options and notifications are JSON text.
+ * asynchronous invocations with their per-endpoint settings (docs/batch.md, docs/serving.md). Times are epoch ms; options and notifications are JSON text.
  */
 export const batchTables: Migration = {
   async up(db: Kysely<any>) {
@@ -72,8 +72,18 @@ export const batchTables: Migration = {
       .addColumn('finished_at', 'bigint')
       .execute();
     await db.schema.createIndex('async_invocations_endpoint_idx').on('async_invocations').columns(['endpoint', 'state']).execute();
+    await db.schema.createIndex('async_invocations_inference_idx').on('async_invocations').columns(['endpoint', 'inference_id']).unique().execute();
+    await db.schema
+      .createTable('async_endpoint_configs')
+      .addColumn('endpoint', 'text', (c) => c.primaryKey())
+      .addColumn('max_concurrency', 'integer', (c) => c.notNull())
+      .addColumn('output_prefix', 'text')
+      .addColumn('failure_prefix', 'text')
+      .addColumn('notification', 'text')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
   },
   async down(db: Kysely<any>) {
-    for (const t of ['async_invocations', 'batch_job_logs', 'batch_shards', 'batch_jobs']) await db.schema.dropTable(t).execute();
+    for (const t of ['async_endpoint_configs', 'async_invocations', 'batch_job_logs', 'batch_shards', 'batch_jobs']) await db.schema.dropTable(t).execute();
   },
 };

@@ -45,4 +45,36 @@ export const batchOperations: OperationDocs = {
     description: "A batch job's log, oldest first: planning, each committed shard with its attempt, the end.",
     errors: ['CAPSTAN_BATCH_JOB_NOT_FOUND'],
   },
+  'POST /endpoints/:name/async-invocations': {
+    operationId: 'invokeEndpointAsync',
+    description:
+      'Queues an invocation (SageMaker InvokeEndpointAsync) and answers 202 at once with `X-Amzn-SageMaker-OutputLocation` and `X-Amzn-SageMaker-FailureLocation` and `{"InferenceId": …}`. The payload is the body, or the object `X-Amzn-SageMaker-InputLocation` names in the artifact store. Headers: `X-Amzn-SageMaker-Content-Type`, `-Accept`, `-Custom-Attributes`, `-Inference-Id` (a repeated id on the same endpoint returns the first request), `-RequestTTLSeconds` (60-21600, default 21600: a request still queued after it fails with CAPSTAN_ASYNC_EXPIRED) and `-InvocationTimeoutSeconds` (1-3600, default 900: CAPSTAN_ASYNC_TIMEOUT). Queue workers run the requests, at most the endpoint\'s `maxConcurrency` at once per process; the answer lands in the output location, a failure as JSON `{InferenceId, code, message}` in the failure location.',
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_ASYNC_OPTIONS_INVALID', 'CAPSTAN_ASYNC_INPUT_INVALID'],
+    requestBody: {
+      description: 'The payload for the model, as the synchronous invocation takes it (or empty with X-Amzn-SageMaker-InputLocation)',
+      content: {
+        'application/json': { example: { user: 42, items: [7, 9, 12] } },
+        'text/csv': { example: '5.1,3.5,1.4,0.2' },
+      },
+    },
+    responseDescription: 'Queued',
+    responseExample: { InferenceId: 'req-2026-12-01-0001', id: 'ai_01jf3m0000abcdefghjkmnpq' },
+  },
+  'GET /api/v1/async-invocations/:id': {
+    operationId: 'getAsyncInvocation',
+    description: 'The state of an asynchronous invocation (`Queued`, `InProgress`, `Completed`, `Failed`, `Expired`) with its output and failure locations and, once failed, the reason.',
+    errors: ['CAPSTAN_ASYNC_INVOCATION_NOT_FOUND'],
+  },
+  'GET /api/v1/endpoints/:name/async-config': {
+    operationId: 'getEndpointAsyncConfig',
+    description: "An endpoint's asynchronous settings: requests run at once per worker process, output and failure prefixes, and notifications (the webhook secret is never shown).",
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
+  },
+  'PUT /api/v1/endpoints/:name/async-config': {
+    operationId: 'setEndpointAsyncConfig',
+    description:
+      "Sets an endpoint's asynchronous settings (SageMaker's AsyncInferenceConfig): `maxConcurrency` (per worker process, default 4), `outputPrefix` and `failurePrefix` (in the artifact store), and `notification` — a Standard-Webhooks-signed webhook (`webhookUrl`, `webhookSecret`, checked by the outbound guard) and/or a NATS subject, sent through the event outbox on success and on error, with the result inline up to 128 KiB when `includeResult` is true. Requests already queued keep the settings they were queued with.",
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_ASYNC_OPTIONS_INVALID', 'CAPSTAN_NOTIFY_INVALID', 'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED', 'CAPSTAN_OUTBOUND_URL_INVALID'],
+    requestExample: { maxConcurrency: 8, notification: { webhookUrl: 'https://hooks.example.com/capstan', webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', natsSubject: 'capstan.async.ranker', includeResult: true } },
+  },
 };
