@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { artifactsCommand } from './artifacts-command.js';
+import { asyncCommand } from './async-command.js';
 import { batchCommand } from './batch-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { runsCommand } from './runs-command.js';
@@ -20,4 +21,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, batchCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, batchCommand, asyncCommand];
