@@ -93,7 +93,13 @@ for (const factory of await testDatabases()) {
 
     it('reads the payload from X-Amzn-SageMaker-InputLocation', async () => {
       const input = await fx.put('async-in/one.json', rankingRecord(fx.fixture, 4));
-      const res = await post('ranker', '', { 'x-amzn-sagemaker-inputlocation': input, 'x-amzn-sagemaker-content-type': 'application/json' });
+      // As boto3's invoke_endpoint_async sends it: an empty body, a SigV4 Authorization header (ignored without API keys).
+      const res = await post('ranker', '', {
+        'x-amzn-sagemaker-inputlocation': input,
+        'x-amzn-sagemaker-content-type': 'application/json',
+        authorization: 'AWS4-HMAC-SHA256 Credential=x/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
+      });
+      assert.match(String(res.headers['content-type']), /^application\/json/);
       assert.equal(res.statusCode, 202, res.body);
       assert.equal((await settled(res.json().id)).state, 'Completed');
       assert.match(await fx.read(res.headers['x-amzn-sagemaker-outputlocation'] as string), /"items":\[/);
