@@ -88,6 +88,10 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
       }
     } finally {
       release();
+      // A body sent inline was stored only for this request; an input location is the caller's.
+      if (row.input_key === `async/${row.endpoint}/input/${row.id}` && TERMINAL.includes((await deps.store.find(row.id))?.state ?? 'Queued')) {
+        await deps.artifacts.delete(row.input_key).catch(() => {});
+      }
     }
   };
 }

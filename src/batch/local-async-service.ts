@@ -1,4 +1,4 @@
-import { CapstanError, isCapstanError } from '../core/errors.js';
+import { CapstanError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { assertOutboundUrl, type OutboundSettings } from '../core/outbound-guard.js';
 import type { SecretBox } from '../core/secret-box.js';
@@ -150,12 +150,7 @@ export class LocalAsyncService implements AsyncInvocationService {
   }
 
   async config(endpoint: string): Promise<AsyncEndpointConfig> {
-    try {
-      await this.deps.serving().describe(endpoint);
-    } catch (err) {
-      if (isCapstanError(err)) throw err;
-      throw err;
-    }
+    await this.deps.serving().describe(endpoint);
     const s = await this.stored(endpoint);
     const n = s.notification ? (JSON.parse(s.notification) as { webhookUrl?: string; natsSubject?: string; includeResult: boolean }) : null;
     return {
