@@ -57,4 +57,12 @@ describe('capstan endpoints invoke-async and batch over --url', () => {
     const logs = await runCapstan(['batch', 'logs', job.id, '--url', ts.url]);
     assert.match(logs.stdout, /finished Completed/);
   });
+
+  it('invokes asynchronously embedded (no --url), running the async queue in the CLI process while it waits', async () => {
+    const done = cliJson(await runCapstan(['endpoints', 'invoke-async', 'ranker', '--body', record, '--wait', '--json'], { env: { CAPSTAN_HOME: ts.home } }));
+    assert.equal(done.state, 'Completed');
+    assert.equal(done.content, (await ts.platform.serving.invoke('ranker', record)).body);
+    const both = cliProblem(await runCapstan(['endpoints', 'invoke-async', 'ranker', '--body', record, '--input-location', 'file:///x', '--json'], { env: { CAPSTAN_HOME: ts.home } }));
+    assert.equal(both.code, 'CAPSTAN_REQUEST_INVALID');
+  });
 });
