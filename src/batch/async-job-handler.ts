@@ -73,7 +73,7 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
       }
       await deps.store.q().updateTable('async_invocations').set({ state: 'InProgress', updated_at: Date.now() }).where('id', '=', row.id).where('state', '=', 'Queued').execute();
       try {
-        const body = (await deps.artifacts.get(row.input_key)).toString('utf8');
+        const body = row.input_inline ?? (await deps.artifacts.get(row.input_key)).toString('utf8');
         const answer = await withTimeout(
           deps.serving().invoke(row.endpoint, body, { contentType: row.content_type, customAttributes: row.custom_attributes ?? undefined, inferenceId: row.inference_id }),
           Number(row.timeout_ms),

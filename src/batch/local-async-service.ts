@@ -15,6 +15,9 @@ export const ASYNC_QUEUE = 'async';
 /** Runs one queued invocation. */
 export const ASYNC_JOB = 'async.invoke';
 
+/** Inline payloads up to this size are kept in the request's row; larger ones in the artifact store. */
+const INLINE_BYTES = 256 * 1024;
+
 /** What the local asynchronous service works with. */
 export interface LocalAsyncDeps {
   store: SqlAsyncStore;
@@ -73,15 +76,22 @@ export class LocalAsyncService implements AsyncInvocationService {
     const config = await this.stored(endpoint);
     const now = Date.now();
     const id = newId('ai', now);
+    let inline: string | null = null;
     if (inputKey === undefined) {
-      inputKey = `async/${endpoint}/input/${id}`;
-      await this.deps.artifacts.put(inputKey, request.body!);
+      if (Buffer.byteLength(request.body!) <= INLINE_BYTES) {
+        inputKey = '';
+        inline = request.body!;
+      } else {
+        inputKey = `async/${endpoint}/input/${id}`;
+        await this.deps.artifacts.put(inputKey, request.body!);
+      }
     }
     const row: AsyncInvocationRow = {
       id,
       endpoint,
       inference_id: req.inferenceId ?? id,
       input_key: inputKey,
+      input_inline: inline,
       output_key: `${config.outputKey}/${id}.out`,
       failure_key: `${config.failureKey}/${id}-error.out`,
       content_type: req.contentType,

@@ -9,7 +9,10 @@ export interface AsyncTables {
     id: string;
     endpoint: string;
     inference_id: string;
+    /** The object holding the payload, or '' when it is inline. */
     input_key: string;
+    /** A small inline payload, kept in the row instead of the store (one write less per request). */
+    input_inline: string | null;
     output_key: string;
     failure_key: string;
     content_type: string;

@@ -57,6 +57,7 @@ export const batchTables: Migration = {
       .addColumn('endpoint', 'text', (c) => c.notNull())
       .addColumn('inference_id', 'text', (c) => c.notNull())
       .addColumn('input_key', 'text', (c) => c.notNull())
+      .addColumn('input_inline', 'text')
       .addColumn('output_key', 'text', (c) => c.notNull())
       .addColumn('failure_key', 'text', (c) => c.notNull())
       .addColumn('content_type', 'text', (c) => c.notNull())
