@@ -110,6 +110,8 @@ for (const factory of await testDatabases()) {
       await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input: fx.test.platform.artifacts.uriFor('in/missing'), output: out }), 'CAPSTAN_BATCH_INPUT_INVALID', /nothing to read at/);
       await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input: 'in/d/one.jsonl', output: out }), 'CAPSTAN_BATCH_INPUT_INVALID', /is not a URI in the artifact store/);
       await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input, output: 's3://elsewhere/out' }), 'CAPSTAN_BATCH_OUTPUT_INVALID', /outside the artifact store/);
+      await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input, output: fx.test.platform.artifacts.uriFor('models/ncf/1') }), 'CAPSTAN_BATCH_OUTPUT_INVALID', /inside a registered model version/);
+      await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input, output: fx.test.platform.artifacts.uriFor('batch/x') }), 'CAPSTAN_BATCH_OUTPUT_INVALID', /batch staging area/);
       await rejects(() => fx.batch.batch.create({ model: 'nosuch@champion', input, output: out }), 'CAPSTAN_BATCH_MODEL_NOT_FOUND', /model nosuch@champion does not resolve/);
       await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input, output: out, concurrency: 0 }), 'CAPSTAN_BATCH_OPTIONS_INVALID', /concurrency must be an integer from 1 to 32, got 0/);
       await rejects(() => fx.batch.batch.create({ model: 'ncf/1', input, output: out, strategy: 'Many' as never }), 'CAPSTAN_BATCH_OPTIONS_INVALID', /strategy must be one of SingleRecord, MultiRecord/);

@@ -1,5 +1,6 @@
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { assertVersionFilesWritable } from '../registry/index.js';
 
 /** One input object of a batch job. */
 export interface BatchInputFile {
@@ -21,6 +22,20 @@ export function locationKey(artifacts: ArtifactStore, uri: string, code: 'CAPSTA
     return artifacts.keyFor(uri.replace(/\/+$/, ''));
   } catch (err) {
     throw bad(code, `the ${what} ${uri} is outside the artifact store (${artifacts.rootUri})`, uri, err);
+  }
+}
+
+/**
+ * Refuses an output prefix a job must not write into: the store's root, the jobs' own staging area
+ * (`batch/`, `async/`), and a registered model version's package (immutable).
+ */
+export function assertOutputPrefix(key: string, uri: string, code: 'CAPSTAN_BATCH_OUTPUT_INVALID' | 'CAPSTAN_ASYNC_OPTIONS_INVALID'): void {
+  const top = key.split('/')[0];
+  if (key === '' || top === 'batch') throw new CapstanError(code, `${uri} is ${key === '' ? 'the root of the artifact store' : 'inside the batch staging area (batch/)'}; choose a prefix of its own`, { fields: { uri, field: 'output' }, retryable: false });
+  try {
+    assertVersionFilesWritable(`${key}/x`);
+  } catch (err) {
+    throw new CapstanError(code, `${uri} is inside a registered model version, which cannot change`, { fields: { uri, field: 'output' }, cause: err, retryable: false });
   }
 }
 

@@ -6,6 +6,7 @@ import type { ServingContext } from '../serving/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import { compileAsyncConfig, compileAsyncRequest } from './async-request.js';
+import { assertOutputPrefix } from './batch-input.js';
 import type { AsyncAccepted, AsyncEndpointConfig, AsyncEndpointConfigInput, AsyncInvocation, AsyncInvocationRequest, AsyncInvocationService } from './async-service.js';
 import { sealNotification } from './notification-secrets.js';
 import type { AsyncInvocationRow, SqlAsyncStore } from './sql-async-store.js';
@@ -139,8 +140,8 @@ export class LocalAsyncService implements AsyncInvocationService {
   async configure(endpoint: string, input: AsyncEndpointConfigInput): Promise<AsyncEndpointConfig> {
     const c = compileAsyncConfig(input);
     await this.deps.serving().describe(endpoint);
-    if (c.outputPrefix) this.keyIn(c.outputPrefix, 'outputPrefix');
-    if (c.failurePrefix) this.keyIn(c.failurePrefix, 'failurePrefix');
+    if (c.outputPrefix) assertOutputPrefix(this.keyIn(c.outputPrefix, 'outputPrefix'), c.outputPrefix, 'CAPSTAN_ASYNC_OPTIONS_INVALID');
+    if (c.failurePrefix) assertOutputPrefix(this.keyIn(c.failurePrefix, 'failurePrefix'), c.failurePrefix, 'CAPSTAN_ASYNC_OPTIONS_INVALID');
     if (c.notification?.webhookUrl) await assertOutboundUrl(c.notification.webhookUrl, this.deps.outbound, { purpose: 'notification webhook URL' });
     const values = {
       endpoint,

@@ -7,7 +7,7 @@ import type { JobQueue } from '../storage/queue/job-queue.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { sealNotification } from './notification-secrets.js';
 import { compileBatchJobOptions, type BatchJobInput } from './batch-options.js';
-import { listBatchInput, locationKey } from './batch-input.js';
+import { assertOutputPrefix, listBatchInput, locationKey } from './batch-input.js';
 import type { BatchActionContext, BatchJob, BatchLogLine, BatchService } from './batch-service.js';
 import { BATCH_QUEUE, PLAN_JOB } from './batch-queue.js';
 import { toBatchJob, type SqlBatchStore } from './sql-batch-store.js';
@@ -47,7 +47,7 @@ export class LocalBatchService implements BatchService {
       throw err;
     }
     const files = await listBatchInput(this.deps.artifacts, input.input);
-    locationKey(this.deps.artifacts, input.output, 'CAPSTAN_BATCH_OUTPUT_INVALID');
+    assertOutputPrefix(locationKey(this.deps.artifacts, input.output, 'CAPSTAN_BATCH_OUTPUT_INVALID'), input.output, 'CAPSTAN_BATCH_OUTPUT_INVALID');
     if (options.notification?.webhookUrl) await assertOutboundUrl(options.notification.webhookUrl, this.deps.outbound, { purpose: 'notification webhook URL' });
     const now = Date.now();
     const id = newId('bj', now);
