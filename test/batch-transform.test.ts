@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../src/core/errors.js';
 import { buildApp } from '../src/server/app.js';
+import { startS3TestServer, type S3TestServer } from '../src/storage/test-support/s3-test-server.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { openBatchFixture, rankingRecord, type BatchFixture } from './batch-support.js';
 
@@ -14,13 +15,20 @@ async function rejects(fn: () => Promise<unknown>, code: string, message: RegExp
   });
 }
 
-for (const factory of await testDatabases()) {
-  describe(`batch transform jobs (${factory.name})`, { skip: factory.skip }, () => {
+const setups = (await testDatabases()).flatMap((factory) => [{ factory, s3: false }, ...(factory.name === 'postgres' ? [{ factory, s3: true }] : [])]);
+
+for (const { factory, s3: onS3 } of setups) {
+  describe(`batch transform jobs (${factory.name}${onS3 ? ' + S3' : ''})`, { skip: factory.skip }, () => {
     let fx: BatchFixture;
+    let s3: S3TestServer | undefined;
     before(async () => {
-      fx = await openBatchFixture(factory);
+      if (onS3) s3 = await startS3TestServer();
+      fx = await openBatchFixture(factory, s3 ? { server: s3, bucket: await s3.createBucket() } : undefined);
     });
-    after(async () => fx?.dispose());
+    after(async () => {
+      await fx?.dispose();
+      await s3?.dispose();
+    });
 
     it('scores a JSONL input by the champion alias, output in input order, Completed', async () => {
       const records = Array.from({ length: 45 }, (_, u) => rankingRecord(fx.fixture, u));
