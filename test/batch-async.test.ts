@@ -8,6 +8,7 @@ import { pollUntil } from '../src/core/test-support/poll-until.js';
 import { newWebhookSecret, verifyWebhook } from '../src/core/webhook-signature.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
+import { startS3TestServer, type S3TestServer } from '../src/storage/test-support/s3-test-server.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { openBatchFixture, rankingRecord, type BatchFixture } from './batch-support.js';
 
@@ -15,9 +16,12 @@ const SLEEPER = `
 export function predict(model, input) { return new Promise((r) => setTimeout(() => r({ slept: input.sleep }), input.sleep)); }
 `;
 
-for (const factory of await testDatabases()) {
-  describe(`asynchronous invocations (${factory.name})`, { skip: factory.skip }, () => {
+const setups = (await testDatabases()).flatMap((factory) => [{ factory, s3: false }, ...(factory.name === 'postgres' ? [{ factory, s3: true }] : [])]);
+
+for (const { factory, s3: onS3 } of setups) {
+  describe(`asynchronous invocations (${factory.name}${onS3 ? ' + S3' : ''})`, { skip: factory.skip }, () => {
     let fx: BatchFixture;
+    let s3: S3TestServer | undefined;
     let app: CapstanApp;
     let stopWorker: () => Promise<void>;
     let hooks: Server;
@@ -25,11 +29,12 @@ for (const factory of await testDatabases()) {
     const received: { headers: IncomingHttpHeaders; body: string }[] = [];
     let nats: NatsConnection;
     const natsMessages: { subject: string; id: string | undefined; body: any }[] = [];
-    const subject = `capstan.test.${factory.name}.${Date.now()}`;
+    const subject = `capstan.test.${factory.name}${onS3 ? '-s3' : ''}.${Date.now()}`;
     const secret = newWebhookSecret();
 
     before(async () => {
-      fx = await openBatchFixture(factory, undefined, { 'outbound.allowHosts': ['127.0.0.1'] });
+      if (onS3) s3 = await startS3TestServer();
+      fx = await openBatchFixture(factory, s3 ? { server: s3, bucket: await s3.createBucket() } : undefined, { 'outbound.allowHosts': ['127.0.0.1'] });
       const dir = path.join(fx.test.home, 'sleeper');
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'model.mjs'), SLEEPER);
@@ -64,6 +69,7 @@ for (const factory of await testDatabases()) {
       hooks?.close();
       await app?.close();
       await fx?.dispose();
+      await s3?.dispose();
     });
 
     const post = (endpoint: string, body: string, headers: Record<string, string> = {}) =>
