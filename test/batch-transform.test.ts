@@ -96,6 +96,24 @@ for (const { factory, s3: onS3 } of setups) {
       assert.equal(await fx.read(`${filtered.output}/rows.csv.out`), 'a,3\n');
     });
 
+    it('reads every object under a prefix, one output each, and with split None each file is one record', async () => {
+      await fx.put('in/g/day-1.jsonl', `${rankingRecord(fx.fixture, 1)}\n${rankingRecord(fx.fixture, 2)}\n`);
+      await fx.put('in/g/more/day-2.jsonl', `${rankingRecord(fx.fixture, 3)}\n`);
+      const prefix = fx.test.platform.artifacts.uriFor('in/g');
+      const job = await fx.batch.batch.create({ model: 'ncf/1', input: `${prefix}/`, output: fx.test.platform.artifacts.uriFor('out/g'), recordsPerShard: 1 });
+      const done = await fx.runToEnd(job.id);
+      assert.equal(done.state, 'Completed');
+      assert.deepEqual(done.records, { total: 3, done: 3, failed: 0 });
+      assert.equal((await fx.read(`${job.output}/day-1.jsonl.out`)).trimEnd().split('\n').length, 2);
+      assert.equal((await fx.read(`${job.output}/more/day-2.jsonl.out`)).trimEnd().split('\n').length, 1);
+
+      await fx.put('in/h2/one.json', JSON.stringify(JSON.parse(rankingRecord(fx.fixture, 4)), null, 2));
+      const whole = await fx.batch.batch.create({ model: 'ncf/1', input: fx.test.platform.artifacts.uriFor('in/h2'), output: fx.test.platform.artifacts.uriFor('out/h2'), splitType: 'None' });
+      const wholeDone = await fx.runToEnd(whole.id);
+      assert.deepEqual(wholeDone.records, { total: 1, done: 1, failed: 0 });
+      assert.equal((await fx.read(`${whole.output}/one.json.out`)).trimEnd().split('\n').length, 1);
+    });
+
     it('ends Failed above the failure threshold', async () => {
       // The NCF handler takes JSON only, so CSV records fail in the model: every record fails.
       const input = await fx.put('in/c/rows.csv', 'a,1\n"b,2\nc,3\n');
