@@ -44,7 +44,7 @@ for (const factory of await testDatabases()) {
       rmSync(home, { recursive: true, force: true });
     });
 
-    it('loses and duplicates nothing', async () => {
+    it('loses nothing and writes nothing twice', async () => {
       const async = platform.context<BatchContext>('batch').async;
       const ids: string[] = [];
       for (let n = 0; n < 6; n++) ids.push((await async.invoke('slow', { body: JSON.stringify({ sleep: 1500, n }), inferenceId: `k-${n}` })).id);

@@ -12,7 +12,7 @@ import type { TestDatabaseFactory } from '../src/storage/test-support/test-datab
 import { Worker } from '../src/storage/queue/worker.js';
 import { silentLogger } from '../src/core/logger.js';
 
-/** A platform with an NCF model registered as `ncf` (alias champion), and helpers for batch jobs. */
+/** A platform with an NCF model registered as `ncf` (alias champion), and what batch tests do with it. */
 export interface BatchFixture {
   test: TestPlatform;
   batch: BatchContext;

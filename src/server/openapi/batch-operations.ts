@@ -16,7 +16,7 @@ export const batchOperations: OperationDocs = {
   'POST /api/v1/batch-jobs': {
     operationId: 'createBatchJob',
     description:
-      'Creates a batch transform job: the model (a registered version or alias) scores every record of the input (an object or prefix in the artifact store, JSON Lines or CSV) on worker threads of the job\'s own pool, without an endpoint. The model, the input and output locations, the filters and a notification URL are checked first; nothing is created when one is wrong. The job is split into shards (queue jobs on the `batch` queue) whose outputs are committed once each, so a crashed worker loses and duplicates nothing. Outputs are `<output>/<input file>.out`, in input order; failed records go to `<output>/failures.jsonl` with their line number and reason.',
+      'Creates a batch transform job: the model (a registered version or alias) scores every record of the input (an object or prefix in the artifact store, JSON Lines or CSV) on worker threads of the job\'s own pool, without an endpoint. The model, the input and output locations, the filters and a notification URL are checked first; nothing is created when one is wrong. The job is split into shards (queue jobs on the `batch` queue) whose outputs are committed once each, so a crashed worker loses nothing and writes nothing twice. Outputs are `<output>/<input file>.out`, in input order; failed records go to `<output>/failures.jsonl` with their line number and reason.',
     errors: [...CREATE_ERRORS],
     requestExample: {
       model: 'ncf@champion',
