@@ -98,6 +98,13 @@ export interface CapstanConfig {
     /** Hours events are kept after they occurred; default 168 (7 days). */
     retentionHours: number;
   };
+  /** Where batch-job and asynchronous-invocation notifications are published (docs/batch.md). */
+  notifications: {
+    /** NATS server URL(s), comma-separated; default `nats://127.0.0.1:4222`. */
+    natsUrl: string;
+    /** Publish through JetStream (a stream must capture the subject; the event id dedupes); default false (core NATS). */
+    natsJetStream: boolean;
+  };
   /** TEST ONLY: fault injection for crash tests; never set in production. */
   testing: {
     /** `before-deliver:<marker file>` or `after-deliver:<marker file>`: the event dispatcher writes the marker and SIGKILLs its process at that point of its first delivery; default unset. */
@@ -186,6 +193,8 @@ export const settings: readonly Setting[] = [
   { path: 'gitops.pollMs', env: 'CAPSTAN_GITOPS_POLL_MS', kind: 'int', min: 100, doc: 'How often repositories are fetched for new commits, in ms. Default 60000' },
   { path: 'gitops.leaseMs', env: 'CAPSTAN_GITOPS_LEASE_MS', kind: 'int', min: 1000, doc: 'Lease on a repository being synced, in ms; a killed sync resumes after it. Default 300000' },
   { path: 'gitops.gitTimeoutMs', env: 'CAPSTAN_GITOPS_GIT_TIMEOUT_MS', kind: 'int', min: 1000, doc: 'Longest a git fetch may take, in ms. Default 120000' },
+  { path: 'notifications.natsUrl', env: 'CAPSTAN_NATS_URL', kind: 'string', doc: 'NATS server for batch and async notifications. Default nats://127.0.0.1:4222' },
+  { path: 'notifications.natsJetStream', env: 'CAPSTAN_NATS_JETSTREAM', kind: 'bool', doc: 'Publish notifications through JetStream (deduplicated by event id). Default false' },
   { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:FILE or after-deliver:FILE makes the event dispatcher write the file and SIGKILL its process. Default unset' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
@@ -355,6 +364,10 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       pollMs: out.gitops?.pollMs ?? 60_000,
       leaseMs: out.gitops?.leaseMs ?? 300_000,
       gitTimeoutMs: out.gitops?.gitTimeoutMs ?? 120_000,
+    },
+    notifications: {
+      natsUrl: out.notifications?.natsUrl ?? 'nats://127.0.0.1:4222',
+      natsJetStream: out.notifications?.natsJetStream ?? false,
     },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,

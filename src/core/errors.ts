@@ -204,6 +204,20 @@ export const errorCatalogue = {
   CAPSTAN_DECISIONS_QUERY_INVALID: { status: 400, title: 'The decision query is not valid' },
   CAPSTAN_DECISIONS_REPLAY_EMPTY: { status: 404, title: 'No decision records in the replay range' },
   CAPSTAN_DECISIONS_FEATURES_UNAVAILABLE: { status: 501, title: 'The features context is not installed; a features task cannot run' },
+  // batch transform, asynchronous inference and their notifications
+  CAPSTAN_BATCH_JOB_NOT_FOUND: { status: 404, title: 'No such batch job' },
+  CAPSTAN_BATCH_OPTIONS_INVALID: { status: 400, title: 'The batch job options are not valid' },
+  CAPSTAN_BATCH_FILTER_INVALID: { status: 400, title: 'The JSONPath filter is not valid or not supported' },
+  CAPSTAN_BATCH_INPUT_INVALID: { status: 400, title: 'The batch input location is outside the artifact store or not readable' },
+  CAPSTAN_BATCH_OUTPUT_INVALID: { status: 400, title: 'The batch output location is outside the artifact store' },
+  CAPSTAN_BATCH_JOB_FAILED: { status: 422, title: 'The batch transform job ended Failed' },
+  CAPSTAN_BATCH_MODEL_NOT_FOUND: { status: 404, title: 'The model reference does not resolve to a registered version' },
+  CAPSTAN_ASYNC_INVOCATION_NOT_FOUND: { status: 404, title: 'No such asynchronous invocation' },
+  CAPSTAN_ASYNC_OPTIONS_INVALID: { status: 400, title: 'The asynchronous invocation options are not valid' },
+  CAPSTAN_ASYNC_INPUT_INVALID: { status: 400, title: 'The asynchronous invocation input is missing, outside the artifact store or not readable' },
+  CAPSTAN_ASYNC_EXPIRED: { status: 408, title: 'The asynchronous invocation expired in the queue' },
+  CAPSTAN_ASYNC_TIMEOUT: { status: 504, title: 'The asynchronous invocation did not finish in time' },
+  CAPSTAN_NOTIFY_INVALID: { status: 400, title: 'The notification settings are not valid' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

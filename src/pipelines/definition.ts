@@ -134,6 +134,21 @@ export interface DeployStep extends StepBase {
   config: Record<string, unknown>;
 }
 
+/** Runs a batch transform job with a registered model; the transformer comes from the batch context. */
+export interface TransformStep extends StepBase {
+  type: 'transform';
+  model: string;
+  /** Exactly one of version / alias. */
+  version?: string;
+  alias?: string;
+  /** An object or prefix in the artifact store (may hold references). */
+  input: string;
+  /** A prefix in the artifact store (may hold references). */
+  output: string;
+  /** Passed to the batch job (strategy, concurrency, joinSource, filters, failureThreshold, …). */
+  config: Record<string, unknown>;
+}
+
 /** Runs an exported function of a JS/TS module in-process. */
 export interface FunctionStep extends StepBase {
   type: 'function';
@@ -154,10 +169,10 @@ export interface FailStep extends StepBase {
 }
 
 /** Any step. */
-export type StepDefinition = CommandStep | ConditionStep | RegisterModelStep | DeployStep | FunctionStep | FailStep;
+export type StepDefinition = CommandStep | ConditionStep | RegisterModelStep | DeployStep | TransformStep | FunctionStep | FailStep;
 
 /** Every step type name. */
-export const STEP_TYPES = ['processing', 'training', 'evaluation', 'condition', 'register-model', 'deploy', 'function', 'fail'] as const;
+export const STEP_TYPES = ['processing', 'training', 'evaluation', 'condition', 'register-model', 'deploy', 'transform', 'function', 'fail'] as const;
 
 /** A step type name. */
 export type StepType = (typeof STEP_TYPES)[number];

@@ -21,6 +21,8 @@ export function referenceFields(step: StepDefinition): unknown {
       return { model_data: step.modelData, metadata: step.metadata, description: step.description };
     case 'deploy':
       return { version: step.version, alias: step.alias, config: step.config };
+    case 'transform':
+      return { version: step.version, alias: step.alias, input: step.input, output: step.output, config: step.config };
     case 'function':
       return { args: step.args, inputs: step.inputs };
     case 'fail':

@@ -14,6 +14,7 @@ import { webhookDeliveries } from './migrations/0006-webhook-deliveries.js';
 import { pipelineFencing } from './migrations/0007-pipeline-fencing.js';
 import { installPipelineMetrics } from './pipeline-metrics.js';
 import { PipelineService } from './pipeline-service.js';
+import type { PipelineTransformer } from './steps/index.js';
 
 export { PipelineService, type PipelinesDeps, type PipelineDescription, type RunInput } from './pipeline-service.js';
 export type * from './execution.js';
@@ -26,6 +27,7 @@ export type { ApplyResult } from './pipeline-service.js';
 export type { TriggerDefinition } from './definition.js';
 export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
 export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepTrainingSet, StepTrainingSetRequest } from './steps/index.js';
+export type { PipelineTransformer, TransformRequest } from './steps/index.js';
 
 /** Pipelines: `platform.pipelines`, its scheduler and trigger watcher (work services), its metrics, `/api/v1/pipelines`. */
 export const pipelinesContext = defineContext<PipelineService>({
@@ -49,6 +51,7 @@ export const pipelinesContext = defineContext<PipelineService>({
           timestampColumn: r.timestampColumn,
         }),
     });
+    pipelines.setTransformer({ transform: (request) => use<PipelineTransformer>('batch').transform(request) });
     installPipelineMetrics({ metrics, events, execution: (id) => pipelines.execution(id) });
     const workServices = [pipelines.scheduler, pipelines.triggerWatcher];
     return { service: pipelines, background: workServices, workServices, close: () => pipelines.close() };

@@ -18,7 +18,7 @@ import { compileParams } from './parameters.js';
 import { parsePipelineYaml, type PipelineSource } from './pipeline-source.js';
 import { PipelineScheduler, type SchedulerOptions } from './scheduler.js';
 import { SqlPipelineStore } from './sql-pipeline-store.js';
-import type { PipelineDeployer, PipelineFeatureProvider, StepServices } from './steps/step-handler.js';
+import type { PipelineDeployer, PipelineFeatureProvider, PipelineTransformer, StepServices } from './steps/step-handler.js';
 import { TriggerStore, type TriggerRecord } from './triggers/trigger-store.js';
 import { TriggerWatcher, type TriggerWatcherOptions } from './triggers/trigger-watcher.js';
 import { WebhookDeliveryStore } from './triggers/webhook-delivery-store.js';
@@ -80,6 +80,7 @@ export class PipelineService {
   readonly executors = new Map<string, StepExecutor>();
   private deployer: PipelineDeployer | undefined;
   private featureProvider: PipelineFeatureProvider | undefined;
+  private transformer: PipelineTransformer | undefined;
 
   constructor(private readonly deps: PipelinesDeps, options: PipelinesOptions = {}) {
     this.store = new SqlPipelineStore(deps.db);
@@ -98,6 +99,7 @@ export class PipelineService {
       registry: deps.registry,
       deployer: () => this.deployer,
       features: () => this.featureProvider,
+      transformer: () => this.transformer,
       logger: deps.logger,
     };
     this.scheduler = new PipelineScheduler(
@@ -123,6 +125,11 @@ export class PipelineService {
   /** Installs the serving context's deployer used by deploy steps. */
   setDeployer(deployer: PipelineDeployer | undefined): void {
     this.deployer = deployer;
+  }
+
+  /** Installs the batch context's transformer used by transform steps. */
+  setTransformer(transformer: PipelineTransformer | undefined): void {
+    this.transformer = transformer;
   }
 
   /** Adds an executor (e.g. a Kubernetes Job executor) steps can name with `executor:`. */

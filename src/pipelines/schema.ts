@@ -97,6 +97,7 @@ export const pipelineJsonSchema = {
             metadata: scalarMap,
           }, ['model', 'model_data']),
           stepSchema(['deploy'], { endpoint: str, model: str, version: scalar, alias: str, config: { type: 'object' }, require_approval: { type: 'boolean' } }, ['endpoint', 'model']),
+          stepSchema(['transform'], { model: str, version: scalar, alias: str, input: str, output: str, config: { type: 'object' } }, ['model', 'input', 'output']),
           stepSchema(['function'], { module: str, handler: str, args: { type: 'object' }, inputs: scalarMap }, ['module']),
           stepSchema(['fail'], { message: str }, []),
         ],

@@ -29,6 +29,7 @@ const STEP_FIELDS: Record<string, string[]> = {
   condition: ['if', 'then', 'else'],
   'register-model': ['model', 'model_data', 'approval', 'metrics_from', 'metadata'],
   deploy: ['endpoint', 'model', 'version', 'alias', 'config', 'require_approval'],
+  transform: ['model', 'version', 'alias', 'input', 'output', 'config'],
   function: ['module', 'handler', 'args', 'inputs'],
   fail: ['message'],
 };
@@ -306,6 +307,14 @@ function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | unde
       if (o.require_approval === false) c.issue([...at, 'require_approval'], 'false is not supported: only Approved versions are deployed (give the model group an approval policy to approve at registration)');
       return { ...base, type, endpoint, model, version, alias, config: c.obj(o.config, [...at, 'config']) ?? {} };
     }
+    case 'transform': {
+      const model = c.str(o, 'model', at, true) ?? '';
+      if (model && !isValidName(model)) c.issue([...at, 'model'], 'is not a valid model name');
+      const version = c.str(o, 'version', at);
+      const alias = c.str(o, 'alias', at);
+      if ((version === undefined) === (alias === undefined)) c.issue(at, 'a transform step needs exactly one of "version" or "alias"');
+      return { ...base, type, model, version, alias, input: c.str(o, 'input', at, true) ?? '', output: c.str(o, 'output', at, true) ?? '', config: c.obj(o.config, [...at, 'config']) ?? {} };
+    }
     case 'function': {
       const mod = c.str(o, 'module', at, true) ?? '';
       if (mod && (mod.startsWith('/') || mod.split(/[\\/]/).includes('..'))) c.issue([...at, 'module'], 'must be a relative path inside the code directory');
@@ -382,7 +391,7 @@ function checkGraph(c: Checker, def: PipelineDefinition): void {
         if (!target) c.issue(where, `${ref.text} refers to unknown step "${ref.step}"`);
         else if (ref.step === s.name) c.issue(where, `${ref.text} refers to the step itself`);
         else if (ref.kind === 'output' && !stepOutputs(target).includes(ref.name)) c.issue(where, `${ref.text}: step "${ref.step}" declares no output "${ref.name}"`);
-        else if (ref.kind === 'property' && !(target.type === 'function' || target.type === 'register-model' || target.type === 'deploy' || ('propertyFiles' in target && target.propertyFiles.some((f) => f.name === ref.path[0])))) {
+        else if (ref.kind === 'property' && !(target.type === 'function' || target.type === 'register-model' || target.type === 'deploy' || target.type === 'transform' || ('propertyFiles' in target && target.propertyFiles.some((f) => f.name === ref.path[0])))) {
           c.issue(where, `${ref.text}: step "${ref.step}" declares no property file "${ref.path[0]}"`);
         }
       }

@@ -1,4 +1,5 @@
 import { authContext } from '../auth/index.js';
+import { batchContext } from '../batch/index.js';
 import { decisionsContext } from '../decisions/index.js';
 import { featuresContext } from '../features/index.js';
 import { gitopsContext } from '../gitops/index.js';
@@ -13,4 +14,4 @@ import type { ContextModule } from '../storage/context-module.js';
  * stop, like `close`, in reverse; routes register in this order. Adding a context is one line here
  * (see docs/architecture.md).
  */
-export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, featuresContext, decisionsContext, gitopsContext, notificationsContext];
+export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, batchContext, featuresContext, decisionsContext, gitopsContext, notificationsContext];

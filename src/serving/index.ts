@@ -15,6 +15,7 @@ export * from './endpoint-service.js';
 export * from './endpoint-config.js';
 export type * from './endpoint.js';
 export { EndpointHost } from './endpoint-host.js';
+export type { ModelRunner, ModelRunnerOptions } from './model-runner.js';
 export { captureKeyPrefix } from './data-capture.js';
 export { createServing, type DeployStepRequest, type ServingContext, type ServingOptions, type ServingPlatformParts } from './serving-context.js';
 export type { OipModelMetadata } from './oip-metadata.js';

@@ -12,6 +12,7 @@ import { EndpointHost } from './endpoint-host.js';
 import type { DeployOptions, DeployResult, EndpointService, ServingActionContext } from './endpoint-service.js';
 import { LocalEndpointService } from './local-endpoint-service.js';
 import { registryModelSource, type ModelSource } from './model-source.js';
+import { openModelRunner, type ModelRunner, type ModelRunnerOptions } from './model-runner.js';
 import { oipModelMetadata, type OipModelMetadata } from './oip-metadata.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { SqlEndpointStore } from './sql-endpoint-store.js';
@@ -81,6 +82,8 @@ export interface ServingContext extends EndpointService {
   modelMetadata(endpointName: string, targetVariant?: string): Promise<OipModelMetadata>;
   /** The adapter the pipelines' deploy step uses. */
   deployStep(request: DeployStepRequest): Promise<Record<string, unknown>>;
+  /** Loads a registered model (`ncf@champion`, `models:/ncf/3`) on worker threads of its own, outside any endpoint (batch transform); the caller closes it. */
+  openModel(ref: string, options?: ModelRunnerOptions): Promise<ModelRunner>;
   /** Stops every endpoint here. */
   close(): Promise<void>;
 }
@@ -153,6 +156,7 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
       }
     },
     modelMetadata: (name, targetVariant) => oipModelMetadata(host, name, targetVariant),
+    openModel: (ref, opts) => openModelRunner({ models, logger: parts.logger, outbound: parts.config.outbound }, ref, opts),
     async deployStep(request) {
       const ref = `models:/${request.model}${request.version !== undefined ? `/${request.version}` : request.alias ? `@${request.alias}` : '/latest'}`;
       const result = await service.deploy(request.endpoint, ref, request.config as DeployOptions, { actor: request.actor });

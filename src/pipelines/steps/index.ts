@@ -3,6 +3,7 @@ import { runCommandStep } from './command-step.js';
 import { runFunctionStep } from './function-step.js';
 import { refreshCachedRegistration, runRegisterModelStep } from './register-model-step.js';
 import { runConditionStep, runDeployStep, runFailStep } from './simple-steps.js';
+import { runTransformStep } from './transform-step.js';
 import type { StepHandler, StepServices } from './step-handler.js';
 
 /** The handler of every step type. */
@@ -13,6 +14,7 @@ export const stepHandlers: Record<StepType, StepHandler> = {
   condition: runConditionStep,
   'register-model': runRegisterModelStep,
   deploy: runDeployStep,
+  transform: runTransformStep,
   function: runFunctionStep,
   fail: runFailStep,
 };
@@ -26,3 +28,4 @@ export const cachedPropertyRefreshers: Partial<Record<StepType, (properties: Rec
 };
 
 export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepServices, StepTrainingSet, StepTrainingSetRequest } from './step-handler.js';
+export type { PipelineTransformer, TransformRequest } from './step-handler.js';

@@ -52,12 +52,33 @@ export interface PipelineFeatureProvider {
 }
 
 /** Services step handlers use; registry, deployer and features are absent until their contexts are installed. */
+/** What a transform step asks of the batch context. */
+export interface TransformRequest {
+  /** `models:/<name>/<version>` or `models:/<name>@<alias>`. */
+  model: string;
+  input: string;
+  output: string;
+  config: Record<string, unknown>;
+  actor: string;
+  /** The same execution, step and attempt give the same batch job (a resumed attempt follows it instead of starting another). */
+  clientToken: string;
+  signal: AbortSignal;
+  log(line: string): void;
+}
+
+/** Runs a batch transform job to its end; the batch context provides one. */
+export interface PipelineTransformer {
+  transform(request: TransformRequest): Promise<Record<string, unknown>>;
+}
+
+/** Services step handlers use; registry and deployer are absent until their contexts are installed. */
 export interface StepServices {
   artifacts: ArtifactStore;
   executors: Map<string, StepExecutor>;
   registry?: () => RegistryService | undefined;
   deployer?: () => PipelineDeployer | undefined;
   features?: () => PipelineFeatureProvider | undefined;
+  transformer?: () => PipelineTransformer | undefined;
   logger: Logger;
 }
 

@@ -17,6 +17,8 @@ const TAGS = [
   { name: 'endpoints', description: 'Real-time endpoint administration: create, deploy blue/green, weights, data capture.' },
   { name: 'invocations', description: 'The data plane: SageMaker-style invocations and the Open Inference Protocol v2.' },
   { name: 'pipelines', description: 'Pipelines: apply definitions, run executions, follow and search logs, signed webhooks.' },
+  { name: 'batch', description: 'Batch transform jobs: bulk scoring of JSON Lines and CSV with a registered model, resumable and exactly-once.' },
+  { name: 'async', description: 'Asynchronous invocations: queued requests with stored results and notifications (SageMaker-compatible headers).' },
   { name: 'features', description: 'Feature store: entities and feature groups, ingestion, point-in-time training sets, materialization and online reads.' },
   { name: 'decisions', description: 'Decision service: versioned use cases combining models, features and rules; decisions, records, replay, champion/challenger.' },
   { name: 'notifications', description: 'Notification subscriptions (apply them as kind: Notification) and their delivery log.' },

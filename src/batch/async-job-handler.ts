@@ -1,0 +1,97 @@
+import type { Kysely } from 'kysely';
+import { CapstanError, isCapstanError } from '../core/errors.js';
+import type { ServingContext } from '../serving/index.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { appendEvent } from '../storage/outbox/index.js';
+import type { JobContext, JobHandler } from '../storage/queue/job.js';
+import type { AsyncInvocationState } from './async-service.js';
+import type { EndpointSlots } from './endpoint-slots.js';
+import type { LocalAsyncService } from './local-async-service.js';
+import type { AsyncInvocationRow, SqlAsyncStore } from './sql-async-store.js';
+
+/** What the `async.invoke` handler works with. */
+export interface AsyncJobDeps {
+  store: SqlAsyncStore;
+  service: LocalAsyncService;
+  artifacts: ArtifactStore;
+  serving: () => ServingContext;
+  slots: EndpointSlots;
+}
+
+const TERMINAL: AsyncInvocationState[] = ['Completed', 'Failed', 'Expired'];
+// Outages of the platform's own stores are retried; anything the model or the request caused is the request's failure.
+const INFRASTRUCTURE = new Set(['CAPSTAN_DB_UNAVAILABLE', 'CAPSTAN_ARTIFACT_STORE_UNAVAILABLE', 'CAPSTAN_QUEUE_LEASE_LOST']);
+
+function withTimeout<T>(work: Promise<T>, ms: number, id: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CapstanError('CAPSTAN_ASYNC_TIMEOUT', `invocation ${id} did not finish within ${ms / 1000} s`, { fields: { id } })), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Ends an invocation once, with its outbox event, in a fenced transaction. */
+async function finish(deps: AsyncJobDeps, row: AsyncInvocationRow, state: AsyncInvocationState, reason: string | null, context: JobContext, extra: Record<string, unknown>): Promise<void> {
+  await deps.store.transaction(async (trx) => {
+    await context.assertLease(trx);
+    const now = Date.now();
+    const res = await trx
+      .updateTable('async_invocations')
+      .set({ state, failure_reason: reason, finished_at: now, updated_at: now })
+      .where('id', '=', row.id)
+      .where('state', 'not in', TERMINAL)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return;
+    const view = deps.store.view(row);
+    await appendEvent(trx as Kysely<any>, {
+      type: state === 'Completed' ? 'async_invocation.succeeded' : 'async_invocation.failed',
+      subject: `endpoints/${row.endpoint}/async-invocations/${row.id}`,
+      data: { id: row.id, endpoint: row.endpoint, inferenceId: row.inference_id, state, outputLocation: view.outputLocation, failureLocation: view.failureLocation, failureReason: reason, ...extra },
+    });
+  });
+}
+
+/**
+ * `async.invoke`: waits for a slot of its endpoint, fails an expired request into its failure
+ * location, otherwise invokes the endpoint within the invocation timeout and writes the answer to the
+ * output location (one key per request, so a retried job rewrites the same object, never a second one).
+ */
+export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> {
+  return async (job, context) => {
+    const row = await deps.store.find(job.payload.id);
+    if (!row || TERMINAL.includes(row.state)) return { skipped: row?.state ?? 'missing' };
+    const release = await deps.slots.acquire(row.endpoint, await deps.service.maxConcurrency(row.endpoint), context.signal);
+    try {
+      const failInto = async (state: AsyncInvocationState, err: CapstanError | Error) => {
+        const code = isCapstanError(err) ? err.code : 'CAPSTAN_SERVING_MODEL_ERROR';
+        await deps.artifacts.put(row.failure_key, JSON.stringify({ InferenceId: row.inference_id, code, message: err.message }));
+        await finish(deps, row, state, `${code}: ${err.message}`, context, { code });
+        return { state };
+      };
+      if (Date.now() > Number(row.expires_at)) {
+        return await failInto('Expired', new CapstanError('CAPSTAN_ASYNC_EXPIRED', `invocation ${row.id} waited past its TTL (${new Date(Number(row.expires_at)).toISOString()}) before a worker took it`));
+      }
+      await deps.store.q().updateTable('async_invocations').set({ state: 'InProgress', updated_at: Date.now() }).where('id', '=', row.id).where('state', '=', 'Queued').execute();
+      try {
+        const body = row.input_inline ?? (await deps.artifacts.get(row.input_key)).toString('utf8');
+        const answer = await withTimeout(
+          deps.serving().invoke(row.endpoint, body, { contentType: row.content_type, customAttributes: row.custom_attributes ?? undefined, inferenceId: row.inference_id }),
+          Number(row.timeout_ms),
+          row.id,
+        );
+        await deps.artifacts.put(row.output_key, answer.body);
+        await finish(deps, row, 'Completed', null, context, { contentType: answer.contentType, variant: answer.variant });
+        return { state: 'Completed' };
+      } catch (err) {
+        if (context.signal.aborted || (isCapstanError(err) && INFRASTRUCTURE.has(err.code))) throw err;
+        return await failInto('Failed', err as Error);
+      }
+    } finally {
+      release();
+      // A body sent inline was stored only for this request; an input location is the caller's.
+      if (row.input_key === `async/${row.endpoint}/input/${row.id}` && TERMINAL.includes((await deps.store.find(row.id))?.state ?? 'Queued')) {
+        await deps.artifacts.delete(row.input_key).catch(() => {});
+      }
+    }
+  };
+}
