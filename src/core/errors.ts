@@ -157,6 +157,13 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
+  // safe rollouts (deployments with traffic steps and alarms)
+  CAPSTAN_ROLLOUT_POLICY_INVALID: { status: 400, title: 'The deployment policy is not valid' },
+  CAPSTAN_ROLLOUT_ALARM_INVALID: { status: 400, title: 'An alarm of the deployment is not valid' },
+  CAPSTAN_ROLLOUT_NO_PREVIOUS_VERSION: { status: 409, title: 'The endpoint has no version in service to roll out from' },
+  CAPSTAN_ROLLOUT_IN_PROGRESS: { status: 409, title: 'The endpoint already has a deployment running' },
+  CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND: { status: 404, title: 'No such deployment' },
+  CAPSTAN_ROLLOUT_NOT_PAUSED: { status: 409, title: 'The deployment is not paused' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -1,6 +1,7 @@
 import { authContext } from '../auth/index.js';
 import { pipelinesContext } from '../pipelines/index.js';
 import { registryContext } from '../registry/index.js';
+import { rolloutsContext } from '../rollouts/index.js';
 import { servingContext } from '../serving/index.js';
 import type { ContextModule } from '../storage/context-module.js';
 
@@ -9,4 +10,4 @@ import type { ContextModule } from '../storage/context-module.js';
  * stop, like `close`, in reverse; routes register in this order. Adding a context is one line here
  * (see docs/architecture.md).
  */
-export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext];
+export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, rolloutsContext];

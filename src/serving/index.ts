@@ -30,7 +30,7 @@ export const servingContext = defineContext<ServingContext>({
   migrations: { '0004_serving': endpointTables, '0010_serving_variant_stats': servingVariantStats },
   create(parts) {
     // Models resolve through the registry when an endpoint loads, so the two contexts may be listed in any order.
-    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry') });
+    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry') }, { statsFlushMs: parts.config.serving.statsFlushMs });
     return { service: serving, background: [serving.background], close: () => serving.close() };
   },
   routes: [endpointsRoutes, invocationRoutes],

@@ -1,0 +1,34 @@
+/**
+ * Safe rollouts: deployments that move an endpoint from its old (blue) variants to new (green) ones
+ * in canary or linear steps under alarms, with automatic rollback, a history and outbox events.
+ */
+import { systemClock } from '../core/clock.js';
+import type { EndpointService } from '../serving/index.js';
+import { defineContext } from '../storage/context-module.js';
+import { DeploymentDriver } from './deployment-driver.js';
+import { rolloutsRoutes } from './http/rollouts-routes.js';
+import { rollouts as rolloutTables } from './migrations/0012-rollouts.js';
+import { RolloutController } from './rollout-controller.js';
+import { LocalRolloutService, type RolloutService } from './rollout-service.js';
+import { SqlDeploymentStore } from './sql-deployment-store.js';
+
+export type { RolloutService, StartDeploymentInput } from './rollout-service.js';
+export type * from './deployment.js';
+export type { AlarmInput, AlarmEvaluation, AlarmType } from './alarms.js';
+export { ALARM_TYPES } from './alarms.js';
+export { DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, compileDeploymentPolicy, trafficSteps, type DeploymentPolicy, type DeploymentPolicyInput, type DeploymentStrategy, type OnAlarmAction } from './deployment-policy.js';
+
+/** Rollouts: `platform.context('rollouts')`, the controller (in `capstan up` and `capstan worker`), `/api/v1/endpoints/{name}/deployments`. */
+export const rolloutsContext = defineContext<RolloutService>({
+  name: 'rollouts',
+  migrations: { '0012_rollouts': rolloutTables },
+  create({ config, db, logger, use }) {
+    const store = new SqlDeploymentStore(db);
+    const serving = () => use<EndpointService>('serving');
+    const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock });
+    const controller = new RolloutController(store, driver, logger, { tickMs: config.rollouts.tickMs, leaseMs: config.rollouts.leaseMs });
+    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock });
+    return { service, background: [controller], workServices: [controller] };
+  },
+  routes: [rolloutsRoutes],
+});
