@@ -61,7 +61,8 @@ export class LocalRolloutService implements RolloutService {
     if (running) await this.deps.driver.rollback(running, undefined, 'superseded by a forced deployment');
     const blue = (running ? running.blue : current.variants.map(pinned)).map((v) => ({ ...v }));
     const history = await this.deps.store.list(endpoint, 1000);
-    const taken = new Set([...blue.map((v) => v.name!), ...history.flatMap((d) => d.green.map((v) => v.name!))]);
+    // Names an earlier blue or green used may still have statistics in an alarm's window: never reuse them.
+    const taken = new Set([...blue.map((v) => v.name!), ...history.flatMap((d) => [...d.green, ...d.blue].map((v) => v.name!))]);
     const sequence = history.length + 1;
     let green: VariantInput[];
     if (input.model !== undefined) {

@@ -5,6 +5,7 @@ import { runsCommand } from './runs-command.js';
 import { configCommand } from './config-command.js';
 import { demoCommand } from './demo-command.js';
 import { endpointsCommand } from './endpoints-command.js';
+import { rolloutsCommand } from './rollouts-command.js';
 import { jobsCommand } from './jobs-command.js';
 import { keysCommand } from './keys-command.js';
 import { migrateCommand } from './migrate-command.js';
@@ -19,4 +20,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, rolloutsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand];

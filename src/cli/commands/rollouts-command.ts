@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
+import { parseUserYaml } from '../../core/user-yaml.js';
+import { DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, type AlarmInput, type Deployment, type DeploymentPolicyInput, type RolloutService } from '../../rollouts/index.js';
+import { RolloutsClient } from '../../sdk/rollouts-client.js';
+import { printResult, table, withService, allOptions, type ServiceAccess } from '../cli-context.js';
+import type { CommandModule } from './index.js';
+
+/** The rollout service locally or over `--url`. */
+export const rolloutsAccess: ServiceAccess<RolloutService> = {
+  local: (platform) => platform.context<RolloutService>('rollouts'),
+  remote: (http) => new RolloutsClient(http),
+};
+
+/** The flags of a deployment policy, as `deploy` and `update` take them. */
+export interface StrategyFlags {
+  strategy?: string;
+  canaryPercent?: string;
+  linearStepPercent?: string;
+  wait?: string;
+  bake?: string;
+  terminationWait?: string;
+  maxExecution?: string;
+  evalInterval?: string;
+  onAlarm?: string;
+  maxErrorRate?: string;
+  maxP99Ms?: string;
+  maxErrorRateAboveBlue?: string;
+  maxP99AboveBlueMs?: string;
+  alarm?: string[];
+  alarmWindow?: string;
+  policyFile?: string;
+  force?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Adds `--strategy` and the policy flags to `deploy` or `update`. */
+export function addStrategyFlags(cmd: Command): Command {
+  return cmd
+    .option('--strategy <kind>', `shift traffic step by step under alarms: ${DEPLOYMENT_STRATEGIES.join(', ')} (a deployment; see endpoints deployments)`)
+    .option('--canary-percent <n>', "canary: green's first share, 1-50; default 10")
+    .option('--linear-step-percent <n>', "linear: green's share added per step, 10-50; default 25")
+    .option('--wait <seconds>', 'seconds each step holds, 0-3600; default 60')
+    .option('--bake <seconds>', 'seconds at 100 % with alarms armed, 0-3600; default 0')
+    .option('--termination-wait <seconds>', 'seconds the old variants stay loaded after baking, 0-3600; default 0')
+    .option('--max-execution <seconds>', 'roll back after this long, 600-14400; default 14400')
+    .option('--eval-interval <seconds>', 'alarm evaluation interval, 1-300; default 10')
+    .option('--on-alarm <action>', `${ON_ALARM_ACTIONS.join(' or ')}; default rollback`)
+    .option('--max-error-rate <fraction>', "alarm: green's 5xx rate above this (0-1)")
+    .option('--max-p99-ms <ms>', "alarm: green's p99 latency above this")
+    .option('--max-error-rate-above-blue <fraction>', "alarm: green's 5xx rate more than this above blue's")
+    .option('--max-p99-above-blue-ms <ms>', "alarm: green's p99 more than this above blue's")
+    .option('--alarm <cel>', 'alarm: a CEL condition over green and blue, e.g. "green.errorRate > 0.05" (repeatable)', collect)
+    .option('--alarm-window <seconds>', 'how far back alarms look, 1-3600; default 30')
+    .option('--policy-file <file>', 'YAML/JSON deployment policy ({ strategy, canaryPercent, alarms: [...] }); flags override it')
+    .option('--force', 'roll a running deployment back first instead of failing with 409');
+}
+
+/** A number flag as a number; anything else passes through so the policy compiler names it. */
+function num(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return (value.trim() !== '' && Number.isFinite(n) ? n : value) as number;
+}
+
+function readPolicyFile(file: string): Partial<DeploymentPolicyInput> {
+  let doc: unknown;
+  try {
+    doc = parseUserYaml(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    if (isCapstanError(err)) throw err;
+    throw new CapstanError('CAPSTAN_REQUEST_INVALID', `cannot read ${file}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (!doc || typeof doc !== 'object') throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', `${file} must hold a deployment policy { strategy, ... }`);
+  return doc as Partial<DeploymentPolicyInput>;
+}
+
+/** The policy the flags (and `--policy-file`, or a `deploymentPolicy` in the endpoint file) describe; undefined without `--strategy` or a policy. */
+export function policyFromFlags(o: StrategyFlags, fromFile?: Partial<DeploymentPolicyInput>): DeploymentPolicyInput | undefined {
+  const base: Partial<DeploymentPolicyInput> = { ...(fromFile ?? {}), ...(o.policyFile ? readPolicyFile(o.policyFile) : {}) };
+  if (o.strategy === undefined && base.strategy === undefined) return undefined;
+  const window = num(o.alarmWindow);
+  const w = window !== undefined ? { windowSeconds: window } : {};
+  const alarms: AlarmInput[] = [...(base.alarms ?? [])];
+  if (o.maxErrorRate !== undefined) alarms.push({ type: 'error-rate', threshold: num(o.maxErrorRate), ...w });
+  if (o.maxP99Ms !== undefined) alarms.push({ type: 'p99', threshold: num(o.maxP99Ms), ...w });
+  if (o.maxErrorRateAboveBlue !== undefined) alarms.push({ type: 'error-rate', threshold: num(o.maxErrorRateAboveBlue), relativeToBlue: true, ...w });
+  if (o.maxP99AboveBlueMs !== undefined) alarms.push({ type: 'p99', threshold: num(o.maxP99AboveBlueMs), relativeToBlue: true, ...w });
+  for (const expression of o.alarm ?? []) alarms.push({ type: 'cel', expression, ...w });
+  const set = <K extends keyof DeploymentPolicyInput>(key: K, value: DeploymentPolicyInput[K] | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    ...base,
+    strategy: (o.strategy ?? base.strategy) as DeploymentPolicyInput['strategy'],
+    ...set('canaryPercent', num(o.canaryPercent)),
+    ...set('linearStepPercent', num(o.linearStepPercent)),
+    ...set('waitSeconds', num(o.wait)),
+    ...set('bakeSeconds', num(o.bake)),
+    ...set('terminationWaitSeconds', num(o.terminationWait)),
+    ...set('maxExecutionSeconds', num(o.maxExecution)),
+    ...set('evaluationIntervalSeconds', num(o.evalInterval)),
+    ...set('onAlarm', o.onAlarm as DeploymentPolicyInput['onAlarm']),
+    ...(alarms.length ? { alarms } : {}),
+  };
+}
+
+/** One deployment as text: its steps, the latest evaluations and the outcome. */
+export function deploymentText(d: Deployment): string {
+  const head = [
+    `deployment:  ${d.id}`,
+    `endpoint:    ${d.endpoint}`,
+    `strategy:    ${d.policy.strategy}${d.policy.canaryPercent ? ` ${d.policy.canaryPercent}%` : ''}${d.policy.linearStepPercent ? ` ${d.policy.linearStepPercent}% steps` : ''}, wait ${d.policy.waitSeconds}s, on alarm ${d.policy.onAlarm}`,
+    `status:      ${d.status} (${d.phase}, green ${d.greenPercent}%)${d.reason ? ` — ${d.reason}` : ''}`,
+    `green:       ${d.green.map((v) => `${v.name}=${v.model}`).join(' ')}`,
+    `blue:        ${d.blue.map((v) => `${v.name}=${v.model}`).join(' ')}`,
+    `started:     ${d.startedAt}${d.finishedAt ? `, finished ${d.finishedAt}` : ''}`,
+  ];
+  if (d.alarm) head.push(`alarm:       ${d.alarm.alarm} at ${d.alarm.at}: green ${JSON.stringify(d.alarm.evaluation.green)}, blue ${JSON.stringify(d.alarm.evaluation.blue)}${d.alarm.evaluation.value !== undefined ? `, value ${d.alarm.evaluation.value}` : ''}`);
+  const steps = table(d.steps.map((s) => ({ at: s.at, phase: s.phase, green: `${s.greenPercent}%`, note: s.note ?? '' })));
+  return `${head.join('\n')}\n\n${steps}`;
+}
+
+/** `capstan endpoints deployments|rollback|resume`: the rollout history and the active deployment's controls. */
+export const rolloutsCommand: CommandModule = (program: Command) => {
+  const endpoints = program.commands.find((c) => c.name() === 'endpoints') ?? program.command('endpoints');
+  endpoints
+    .command('deployments <name>')
+    .description("the endpoint's deployments, newest first: strategy, steps, alarms and outcome (--id for one in full)")
+    .option('--id <deployment>', 'one deployment with its steps')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const o = allOptions<{ id?: string }>(cmd);
+      if (o.id) {
+        const d = await withService(cmd, rolloutsAccess, (s) => s.get(name, o.id!));
+        return printResult(cmd, d, () => deploymentText(d));
+      }
+      const list = await withService(cmd, rolloutsAccess, (s) => s.list(name));
+      printResult(cmd, list, () =>
+        table(
+          list.map((d) => ({
+            id: d.id,
+            strategy: d.policy.strategy,
+            status: d.status,
+            green: `${d.greenPercent}%`,
+            model: d.green.map((v) => v.model).join(' '),
+            started: d.startedAt,
+            finished: d.finishedAt ?? '',
+            outcome: d.alarm ? `alarm ${d.alarm.alarm}` : (d.reason ?? ''),
+          })),
+        ),
+      );
+    });
+  for (const [verb, description] of [
+    ['rollback', "roll the endpoint's running or paused deployment back to 100 % blue"],
+    ['resume', 'continue a deployment an alarm paused'],
+  ] as const) {
+    endpoints
+      .command(`${verb} <name>`)
+      .description(description)
+      .option('--json', 'print JSON')
+      .action(async (name: string, _opts, cmd: Command) => {
+        const d = await withService(cmd, rolloutsAccess, (s) => (verb === 'rollback' ? s.rollback(name) : s.resume(name)));
+        printResult(cmd, d, () => deploymentText(d));
+      });
+  }
+};

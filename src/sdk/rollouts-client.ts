@@ -1,0 +1,35 @@
+import type { ServingActionContext } from '../serving/index.js';
+import type { Deployment, RolloutService, StartDeploymentInput } from '../rollouts/index.js';
+import type { HttpClient } from './http-client.js';
+
+const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}/deployments`;
+
+/** Deployments over HTTP; the same interface as the embedded rollout service. The server fills in the actor. */
+export class RolloutsClient implements RolloutService {
+  constructor(private readonly http: HttpClient) {}
+
+  /** POST /api/v1/endpoints/{name}/deployments */
+  start(endpoint: string, input: StartDeploymentInput, ctx: ServingActionContext = {}): Promise<Deployment> {
+    return this.http.request<Deployment>('POST', path(endpoint), { body: { ...input, ...(ctx.allowUnapproved ? { allowUnapproved: ctx.allowUnapproved } : {}) } });
+  }
+
+  /** GET /api/v1/endpoints/{name}/deployments */
+  async list(endpoint: string): Promise<Deployment[]> {
+    return (await this.http.request<{ items: Deployment[] }>('GET', path(endpoint))).items;
+  }
+
+  /** GET /api/v1/endpoints/{name}/deployments/{id} */
+  get(endpoint: string, id: string): Promise<Deployment> {
+    return this.http.request<Deployment>('GET', `${path(endpoint)}/${encodeURIComponent(id)}`);
+  }
+
+  /** POST /api/v1/endpoints/{name}/deployments/rollback */
+  rollback(endpoint: string): Promise<Deployment> {
+    return this.http.request<Deployment>('POST', `${path(endpoint)}/rollback`);
+  }
+
+  /** POST /api/v1/endpoints/{name}/deployments/resume */
+  resume(endpoint: string): Promise<Deployment> {
+    return this.http.request<Deployment>('POST', `${path(endpoint)}/resume`);
+  }
+}
