@@ -5,6 +5,7 @@
 import { systemClock } from '../core/clock.js';
 import type { EndpointService } from '../serving/index.js';
 import { defineContext } from '../storage/context-module.js';
+import { AutoDeploy } from './auto-deploy.js';
 import { DeploymentDriver } from './deployment-driver.js';
 import { rolloutsRoutes } from './http/rollouts-routes.js';
 import { rollouts as rolloutTables } from './migrations/0012-rollouts.js';
@@ -13,6 +14,7 @@ import { LocalRolloutService, type RolloutService } from './rollout-service.js';
 import { SqlDeploymentStore } from './sql-deployment-store.js';
 
 export type { RolloutService, StartDeploymentInput } from './rollout-service.js';
+export type { AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
 export type * from './deployment.js';
 export type { AlarmInput, AlarmEvaluation, AlarmType } from './alarms.js';
 export { ALARM_TYPES } from './alarms.js';
@@ -27,8 +29,15 @@ export const rolloutsContext = defineContext<RolloutService>({
     const serving = () => use<EndpointService>('serving');
     const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock });
     const controller = new RolloutController(store, driver, logger, { tickMs: config.rollouts.tickMs, leaseMs: config.rollouts.leaseMs });
-    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock });
-    return { service, background: [controller], workServices: [controller] };
+    // The subscriber starts deployments through the service, which holds the policies: built lazily both ways.
+    const autoDeploy: AutoDeploy = new AutoDeploy({ db, rollouts: () => service, serving, logger });
+    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy });
+    return {
+      service,
+      background: [controller],
+      workServices: [controller],
+      subscriptions: [{ name: 'rollouts.auto-deploy', patterns: ['model_version.approved'], handler: (event) => autoDeploy.onApproved(event) }],
+    };
   },
   routes: [rolloutsRoutes],
 });

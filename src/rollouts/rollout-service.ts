@@ -3,6 +3,7 @@ import { newId } from '../core/ids.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { DeployOptions, EndpointService, ServingActionContext, VariantInput } from '../serving/index.js';
+import type { AutoDeploy, AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
 import type { Deployment } from './deployment.js';
 import { compileDeploymentPolicy, trafficSteps, type DeploymentPolicyInput } from './deployment-policy.js';
 import type { DeploymentDriver } from './deployment-driver.js';
@@ -34,11 +35,34 @@ export interface RolloutService {
   rollback(endpoint: string, ctx?: ServingActionContext): Promise<Deployment>;
   /** Continues a paused deployment from where the alarm stopped it. */
   resume(endpoint: string, ctx?: ServingActionContext): Promise<Deployment>;
+  /** Sets the model group's auto-deploy policy: each version approved from now on rolls out to the endpoint. */
+  setAutoDeploy(model: string, input: AutoDeployInput, ctx?: ServingActionContext): Promise<AutoDeployPolicy>;
+  /** The model group's auto-deploy policy. */
+  getAutoDeploy(model: string): Promise<AutoDeployPolicy>;
+  /** Removes the model group's auto-deploy policy. */
+  removeAutoDeploy(model: string): Promise<void>;
 }
 
 /** The rollout service on the embedded platform. */
 export class LocalRolloutService implements RolloutService {
-  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock }) {}
+  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy }) {}
+
+  private auto(): AutoDeploy {
+    if (!this.deps.autoDeploy) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'auto-deploy is not installed here');
+    return this.deps.autoDeploy();
+  }
+
+  setAutoDeploy(model: string, input: AutoDeployInput, ctx: ServingActionContext = {}): Promise<AutoDeployPolicy> {
+    return this.auto().set(model, input, ctx.actor ?? 'local');
+  }
+
+  getAutoDeploy(model: string): Promise<AutoDeployPolicy> {
+    return this.auto().get(model);
+  }
+
+  async removeAutoDeploy(model: string): Promise<void> {
+    if (!(await this.auto().remove(model))) throw new CapstanError('CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND', `model ${model} has no auto-deploy policy`, { fields: { model } });
+  }
 
   async start(endpoint: string, input: StartDeploymentInput, ctx: ServingActionContext = {}): Promise<Deployment> {
     if (!input || typeof input !== 'object') throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'give a model or variants and a policy');

@@ -1,5 +1,5 @@
 import type { ServingActionContext } from '../serving/index.js';
-import type { Deployment, RolloutService, StartDeploymentInput } from '../rollouts/index.js';
+import type { AutoDeployInput, AutoDeployPolicy, Deployment, RolloutService, StartDeploymentInput } from '../rollouts/index.js';
 import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}/deployments`;
@@ -31,5 +31,20 @@ export class RolloutsClient implements RolloutService {
   /** POST /api/v1/endpoints/{name}/deployments/resume */
   resume(endpoint: string): Promise<Deployment> {
     return this.http.request<Deployment>('POST', `${path(endpoint)}/resume`);
+  }
+
+  /** PUT /api/v1/models/{name}/auto-deploy */
+  setAutoDeploy(model: string, input: AutoDeployInput): Promise<AutoDeployPolicy> {
+    return this.http.request<AutoDeployPolicy>('PUT', `/api/v1/models/${encodeURIComponent(model)}/auto-deploy`, { body: input });
+  }
+
+  /** GET /api/v1/models/{name}/auto-deploy */
+  getAutoDeploy(model: string): Promise<AutoDeployPolicy> {
+    return this.http.request<AutoDeployPolicy>('GET', `/api/v1/models/${encodeURIComponent(model)}/auto-deploy`);
+  }
+
+  /** DELETE /api/v1/models/{name}/auto-deploy */
+  async removeAutoDeploy(model: string): Promise<void> {
+    await this.http.request<void>('DELETE', `/api/v1/models/${encodeURIComponent(model)}/auto-deploy`);
   }
 }

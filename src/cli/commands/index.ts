@@ -20,4 +20,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, rolloutsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, rolloutsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand];

@@ -164,4 +164,29 @@ export const rolloutsCommand: CommandModule = (program: Command) => {
         printResult(cmd, d, () => deploymentText(d));
       });
   }
+  const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models');
+  addStrategyFlags(
+    models
+      .command('auto-deploy <model>')
+      .description('roll every version of the model group approved from now on out to --endpoint under --strategy (and alarms); --show prints it, --remove drops it')
+      .option('--endpoint <name>', 'the endpoint approved versions roll out to')
+      .option('--no-supersede', 'fail instead of rolling back a deployment still running when a newer version is approved')
+      .option('--show', 'print the policy')
+      .option('--remove', 'remove the policy')
+      .option('--json', 'print JSON'),
+  ).action(async (model: string, _opts, cmd: Command) => {
+    const o = allOptions<StrategyFlags & { endpoint?: string; supersede?: boolean; show?: boolean; remove?: boolean }>(cmd);
+    if (o.remove) {
+      await withService(cmd, rolloutsAccess, (s) => s.removeAutoDeploy(model));
+      return printResult(cmd, { removed: model }, () => `auto-deploy of ${model} removed`);
+    }
+    if (o.show) {
+      const p = await withService(cmd, rolloutsAccess, (s) => s.getAutoDeploy(model));
+      return printResult(cmd, p, () => `${model}: approved versions roll out to ${p.endpoint} (${p.policy.strategy}), set by ${p.actor} at ${p.createdAt}`);
+    }
+    const policy = policyFromFlags(o);
+    if (!o.endpoint || !policy) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --endpoint <name> and --strategy <kind> (or --policy-file), or --show / --remove');
+    const p = await withService(cmd, rolloutsAccess, (s) => s.setAutoDeploy(model, { endpoint: o.endpoint!, policy, supersede: o.supersede !== false }));
+    printResult(cmd, p, () => `${model}: approved versions now roll out to ${p.endpoint} (${p.policy.strategy})`);
+  });
 };

@@ -6,6 +6,7 @@ import type { ServingActionContext } from '../../serving/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
 import { ALARM_TYPES } from '../alarms.js';
 import { DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS } from '../deployment-policy.js';
+import type { AutoDeployInput } from '../auto-deploy.js';
 import type { RolloutService, StartDeploymentInput } from '../rollout-service.js';
 
 const Name = Type.Object({ name: Type.String() });
@@ -101,5 +102,32 @@ export const rolloutsRoutes: ContextRoutes<RolloutService> = async (app, { servi
     '/api/v1/endpoints/:name/deployments/resume',
     { config: { access: 'editor' }, schema: { tags: ['endpoints'], summary: 'Continue a deployment an alarm paused', params: Name } },
     async (request) => service.resume((request.params as { name: string }).name, { actor: actorOf(request) }),
+  );
+  const Model = Type.Object({ name: Type.String() });
+  app.put(
+    '/api/v1/models/:name/auto-deploy',
+    {
+      config: { access: 'editor' },
+      schema: {
+        tags: ['registry'],
+        summary: 'Set the model group\'s auto-deploy policy: each version approved from now on rolls out to the endpoint under the policy',
+        params: Model,
+        body: Type.Object({ endpoint: Type.String(), policy: Policy, supersede: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => service.setAutoDeploy((request.params as { name: string }).name, request.body as AutoDeployInput, { actor: actorOf(request) }),
+  );
+  app.get(
+    '/api/v1/models/:name/auto-deploy',
+    { config: { access: 'viewer' }, schema: { tags: ['registry'], summary: "The model group's auto-deploy policy", params: Model } },
+    async (request) => service.getAutoDeploy((request.params as { name: string }).name),
+  );
+  app.delete(
+    '/api/v1/models/:name/auto-deploy',
+    { config: { access: 'editor' }, schema: { tags: ['registry'], summary: "Remove the model group's auto-deploy policy", params: Model } },
+    async (request, reply) => {
+      await service.removeAutoDeploy((request.params as { name: string }).name);
+      return reply.code(204).send();
+    },
   );
 };

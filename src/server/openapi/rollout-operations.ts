@@ -30,4 +30,22 @@ export const rolloutOperations: OperationDocs = {
     description: 'Continues a deployment an alarm paused, from its current step.',
     errors: ['CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND', 'CAPSTAN_ROLLOUT_NOT_PAUSED'],
   },
+  'PUT /api/v1/models/:name/auto-deploy': {
+    operationId: 'setAutoDeploy',
+    description:
+      "Sets the model group's auto-deploy policy. On `model_version.approved` (an outbox subscription, so at least once and from whichever process serves it) the approved version rolls out to `endpoint` under `policy`; an endpoint that does not exist yet is created with it. With `supersede` (default true) a deployment still running is rolled back in favour of the newer approval.",
+    errors: [...POLICY_ERRORS, 'CAPSTAN_NAME_INVALID'],
+    requestExample: { endpoint: 'recs', policy: { strategy: 'linear', linearStepPercent: 25, waitSeconds: 600, alarms: [{ type: 'error-rate', threshold: 0.01 }] } },
+  },
+  'GET /api/v1/models/:name/auto-deploy': {
+    operationId: 'getAutoDeploy',
+    description: "The model group's auto-deploy policy.",
+    errors: ['CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND'],
+  },
+  'DELETE /api/v1/models/:name/auto-deploy': {
+    operationId: 'removeAutoDeploy',
+    description: "Removes the model group's auto-deploy policy; versions approved later are not deployed automatically.",
+    errors: ['CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND'],
+    responses: { 204: null },
+  },
 };
