@@ -15,6 +15,7 @@ import { SqlDeploymentStore } from './sql-deployment-store.js';
 
 export type { RolloutService, StartDeploymentInput } from './rollout-service.js';
 export type { AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
+export type { ShadowComparison, ShadowReport } from './shadow-report.js';
 export type * from './deployment.js';
 export type { AlarmInput, AlarmEvaluation, AlarmType } from './alarms.js';
 export { ALARM_TYPES } from './alarms.js';
@@ -24,14 +25,14 @@ export { DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, compileDeploymentPolicy, traff
 export const rolloutsContext = defineContext<RolloutService>({
   name: 'rollouts',
   migrations: { '0012_rollouts': rolloutTables },
-  create({ config, db, logger, use }) {
+  create({ config, db, logger, use, artifacts }) {
     const store = new SqlDeploymentStore(db);
     const serving = () => use<EndpointService>('serving');
     const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock });
     const controller = new RolloutController(store, driver, logger, { tickMs: config.rollouts.tickMs, leaseMs: config.rollouts.leaseMs });
     // The subscriber starts deployments through the service, which holds the policies: built lazily both ways.
     const autoDeploy: AutoDeploy = new AutoDeploy({ db, rollouts: () => service, serving, logger });
-    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy });
+    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy, artifacts });
     return {
       service,
       background: [controller],

@@ -5,6 +5,8 @@ import type { Logger } from '../core/logger.js';
 import type { DeployOptions, EndpointService, ServingActionContext, VariantInput } from '../serving/index.js';
 import type { AutoDeploy, AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
 import type { Deployment } from './deployment.js';
+import { shadowReport, type ShadowReport } from './shadow-report.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { compileDeploymentPolicy, trafficSteps, type DeploymentPolicyInput } from './deployment-policy.js';
 import type { DeploymentDriver } from './deployment-driver.js';
 import { inProgress, type SqlDeploymentStore } from './sql-deployment-store.js';
@@ -41,11 +43,19 @@ export interface RolloutService {
   getAutoDeploy(model: string): Promise<AutoDeployPolicy>;
   /** Removes the model group's auto-deploy policy. */
   removeAutoDeploy(model: string): Promise<void>;
+  /** Compares each shadow variant's answers with the answers users got (from data capture). */
+  shadowReport(endpoint: string): Promise<ShadowReport>;
 }
 
 /** The rollout service on the embedded platform. */
 export class LocalRolloutService implements RolloutService {
-  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy }) {}
+  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore }) {}
+
+  async shadowReport(endpoint: string): Promise<ShadowReport> {
+    await this.deps.serving().describe(endpoint);
+    if (!this.deps.artifacts) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'no artifact store here');
+    return shadowReport(this.deps.artifacts, endpoint);
+  }
 
   private auto(): AutoDeploy {
     if (!this.deps.autoDeploy) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'auto-deploy is not installed here');

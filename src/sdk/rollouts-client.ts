@@ -1,5 +1,5 @@
 import type { ServingActionContext } from '../serving/index.js';
-import type { AutoDeployInput, AutoDeployPolicy, Deployment, RolloutService, StartDeploymentInput } from '../rollouts/index.js';
+import type { AutoDeployInput, AutoDeployPolicy, Deployment, RolloutService, ShadowReport, StartDeploymentInput } from '../rollouts/index.js';
 import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}/deployments`;
@@ -46,5 +46,10 @@ export class RolloutsClient implements RolloutService {
   /** DELETE /api/v1/models/{name}/auto-deploy */
   async removeAutoDeploy(model: string): Promise<void> {
     await this.http.request<void>('DELETE', `/api/v1/models/${encodeURIComponent(model)}/auto-deploy`);
+  }
+
+  /** GET /api/v1/endpoints/{name}/shadow-report */
+  shadowReport(endpoint: string): Promise<ShadowReport> {
+    return this.http.request<ShadowReport>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/shadow-report`);
   }
 }

@@ -29,6 +29,8 @@ export interface VariantInput {
   url?: string;
   /** Handler options (e.g. `{ "unknownIds": "popularity" }` for builtin:ncf-ranking); default none. */
   handlerOptions?: Record<string, unknown>;
+  /** Makes this a shadow variant: it answers no user, but this share (0-100) of requests is also sent to it after the answer; default 0 (a production variant). */
+  shadowPercent?: number;
 }
 
 /** Data capture as a user writes it; every field has a default. */
@@ -63,6 +65,8 @@ export interface VariantConfig {
   timeoutMs: number;
   url?: string;
   handlerOptions: Record<string, unknown>;
+  /** Set (above 0) on shadow variants only. */
+  shadowPercent?: number;
 }
 
 /** Data capture with every default filled in. */
@@ -109,6 +113,7 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       throw invalid(`${at}.handlerOptions must be an object`, `${at}.handlerOptions`);
     }
     if (v.url !== undefined && typeof v.url !== 'string') throw invalid(`${at}.url must be a URL`, `${at}.url`);
+    if (v.shadowPercent !== undefined && (typeof v.shadowPercent !== 'number' || !(v.shadowPercent >= 0 && v.shadowPercent <= 100))) throw invalid(`${at}.shadowPercent must be from 0 to 100`, `${at}.shadowPercent`);
     return {
       name,
       model: v.model.trim(),
@@ -123,9 +128,10 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       timeoutMs: int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000),
       ...(v.url !== undefined ? { url: v.url } : {}),
       handlerOptions: v.handlerOptions ?? {},
+      ...(v.shadowPercent ? { shadowPercent: v.shadowPercent } : {}),
     };
   });
-  if (variants.every((v) => v.weight === 0)) throw invalid('at least one variant needs a weight above 0', 'variants');
+  if (variants.every((v) => v.weight === 0 || v.shadowPercent)) throw invalid('at least one variant needs a weight above 0 (shadow variants do not count)', 'variants');
   const dc = input.dataCapture ?? {};
   const samplingPercent = dc.samplingPercent ?? 100;
   if (typeof samplingPercent !== 'number' || !(samplingPercent >= 0 && samplingPercent <= 100)) throw invalid('dataCapture.samplingPercent must be from 0 to 100', 'dataCapture.samplingPercent');

@@ -11,6 +11,7 @@ import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { VariantPool } from './variant-pool.js';
+import { mirrorToShadows } from './shadow-mirror.js';
 import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
 import { Outcome, outcomeOf, type VariantStatsCounter, type VariantStatsRecorder } from './variant-stats-recorder.js';
 
@@ -37,6 +38,8 @@ export interface LiveEndpoint {
   readonly byName: ReadonlyMap<string, LiveVariant>;
   readonly capture: DataCaptureWriter | undefined;
   readonly captureKey: string;
+  /** Variants that only receive mirrored copies of requests (`shadowPercent`). */
+  readonly shadows: readonly LiveVariant[];
 }
 
 /** An invocation as the gateway received it. */
@@ -223,7 +226,8 @@ export class EndpointHost {
     this.live.set(record.name, {
       name: record.name,
       generation: record.generation,
-      policy: createTrafficPolicy(record.trafficPolicy, variants),
+      policy: createTrafficPolicy(record.trafficPolicy, variants.filter((v) => !v.config.shadowPercent)),
+      shadows: variants.filter((v) => v.config.shadowPercent),
       variants,
       byName: new Map(variants.map((v) => [v.name, v])),
       capture,
@@ -334,6 +338,7 @@ export class EndpointHost {
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: input.body, responseContentType: result.contentType, response: result.body, status: 200 });
       }
+      if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);
       return { variant: variant.name, body: result.body, contentType: result.contentType };
     } catch (err) {
       countError(m, err);

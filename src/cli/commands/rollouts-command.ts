@@ -189,4 +189,27 @@ export const rolloutsCommand: CommandModule = (program: Command) => {
     const p = await withService(cmd, rolloutsAccess, (s) => s.setAutoDeploy(model, { endpoint: o.endpoint!, policy, supersede: o.supersede !== false }));
     printResult(cmd, p, () => `${model}: approved versions now roll out to ${p.endpoint} (${p.policy.strategy})`);
   });
+  endpoints
+    .command('shadow-report <name>')
+    .description("compare each shadow variant's answers with the answers users got: agreement, overlap@k and rank correlation for rankings, score deltas, latency, errors (needs data capture)")
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const r = await withService(cmd, rolloutsAccess, (s) => s.shadowReport(name));
+      printResult(cmd, r, () =>
+        r.shadows.length === 0
+          ? `no shadow pairs in the data capture of ${name} (give a variant shadowPercent and turn data capture on)`
+          : table(
+              r.shadows.map((s) => ({
+                shadow: s.shadow,
+                pairs: s.pairs,
+                agreement: `${Math.round(s.agreement * 1000) / 10}%`,
+                'overlap@k': s.overlapAtK ?? '-',
+                'rank corr': s.rankCorrelation ?? '-',
+                'score delta': s.meanScoreDelta ?? '-',
+                'p99 ms (primary/shadow)': `${s.latencyMs.primaryP99}/${s.latencyMs.shadowP99}`,
+                errors: `${s.errors} (${Math.round(s.errorRate * 1000) / 10}%)`,
+              })),
+            ),
+      );
+    });
 };

@@ -130,4 +130,9 @@ export const rolloutsRoutes: ContextRoutes<RolloutService> = async (app, { servi
       return reply.code(204).send();
     },
   );
+  app.get(
+    '/api/v1/endpoints/:name/shadow-report',
+    { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: "Each shadow variant's agreement, overlap@k, rank correlation, score delta, latency and errors against the answers users got", params: Name } },
+    async (request) => service.shadowReport((request.params as { name: string }).name),
+  );
 };

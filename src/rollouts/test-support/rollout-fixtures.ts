@@ -3,14 +3,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A js model package that adds a and b, failing `failPercent` % of its requests with a model error (HTTP 500). */
-export function writeAdderPackage(dir: string, failPercent = 0): string {
+/**
+ * A js model package that adds a, b and `offset`, failing `failPercent` % of its requests with a model
+ * error (HTTP 500); with handler option `holdable`, a request with `waitFor` (a file path) is held until that file exists.
+ */
+export function writeAdderPackage(dir: string, failPercent = 0, offset = 0): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     path.join(dir, 'model.mjs'),
-    `export function predict(model, input) {
+    `import { existsSync } from 'node:fs';
+export function load(dir, options) { return options; }
+export async function predict(model, input) {
+  if (input.waitFor && model.holdable) while (!existsSync(input.waitFor)) await new Promise((r) => setTimeout(r, 20));
   if (Math.random() * 100 < ${failPercent}) throw new Error('this version is broken');
-  return (input.a ?? 0) + (input.b ?? 0);
+  return (input.a ?? 0) + (input.b ?? 0) + ${offset};
 }
 export function postprocess(output) { return { sum: output, score: output / 10 }; }
 `,

@@ -48,4 +48,10 @@ export const rolloutOperations: OperationDocs = {
     errors: ['CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND'],
     responses: { 204: null },
   },
+  'GET /api/v1/endpoints/:name/shadow-report': {
+    operationId: 'shadowReport',
+    description:
+      'Compares each shadow variant (a variant with `shadowPercent`) with the variant that answered the user, over the request pairs in data capture (turn capture on to record them): identical answers, for rankings (`items` lists) overlap@k and Spearman rank correlation, the mean score delta (`score` or the mean of `scores`), latency and the shadow\'s errors.',
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
+  },
 };

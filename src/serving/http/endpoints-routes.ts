@@ -35,6 +35,7 @@ const Variant = Type.Object(
     name: Type.Optional(Type.String({ description: 'Default primary, variant-2, …' })),
     model: Type.String({ description: 'models:/ncf/3 or models:/ncf@champion' }),
     weight: Type.Optional(Type.Number({ minimum: 0, description: 'Relative traffic share; default 1' })),
+    shadowPercent: Type.Optional(Type.Number({ description: 'A shadow variant: answers no user; this share (0-100) of requests is also sent to it after the answer; default 0' })),
     ...variantSettings,
   },
   { additionalProperties: false },
