@@ -164,6 +164,8 @@ export const errorCatalogue = {
   CAPSTAN_ROLLOUT_IN_PROGRESS: { status: 409, title: 'The endpoint already has a deployment running' },
   CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND: { status: 404, title: 'No such deployment' },
   CAPSTAN_ROLLOUT_NOT_PAUSED: { status: 409, title: 'The deployment is not paused' },
+  CAPSTAN_ROLLOUT_FEEDBACK_INVALID: { status: 400, title: 'The feedback is not valid' },
+  CAPSTAN_ROLLOUT_INFERENCE_NOT_FOUND: { status: 404, title: 'No invocation has that inference id' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

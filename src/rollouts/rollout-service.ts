@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { DeployOptions, EndpointService, ServingActionContext, VariantInput } from '../serving/index.js';
 import type { AutoDeploy, AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
 import type { Deployment } from './deployment.js';
+import type { AbReport, FeedbackBook, FeedbackInput, FeedbackResult } from './feedback.js';
 import { shadowReport, type ShadowReport } from './shadow-report.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { compileDeploymentPolicy, trafficSteps, type DeploymentPolicyInput } from './deployment-policy.js';
@@ -45,11 +46,30 @@ export interface RolloutService {
   removeAutoDeploy(model: string): Promise<void>;
   /** Compares each shadow variant's answers with the answers users got (from data capture). */
   shadowReport(endpoint: string): Promise<ShadowReport>;
+  /** Joins an outcome (reward or label) to the invocation with that inference id; 404 and nothing stored for an unknown id. */
+  feedback(endpoint: string, input: FeedbackInput): Promise<FeedbackResult>;
+  /** Per-variant counts, mean reward or conversion with 95 % intervals, and a significance test. */
+  abReport(endpoint: string): Promise<AbReport>;
 }
 
 /** The rollout service on the embedded platform. */
 export class LocalRolloutService implements RolloutService {
-  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore }) {}
+  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore; feedback?: FeedbackBook }) {}
+
+  private book(): FeedbackBook {
+    if (!this.deps.feedback) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'feedback is not installed here');
+    return this.deps.feedback;
+  }
+
+  async feedback(endpoint: string, input: FeedbackInput): Promise<FeedbackResult> {
+    await this.deps.serving().describe(endpoint);
+    return this.book().submit(endpoint, input);
+  }
+
+  async abReport(endpoint: string): Promise<AbReport> {
+    await this.deps.serving().describe(endpoint);
+    return this.book().report(endpoint);
+  }
 
   async shadowReport(endpoint: string): Promise<ShadowReport> {
     await this.deps.serving().describe(endpoint);

@@ -1,5 +1,5 @@
 import type { ServingActionContext } from '../serving/index.js';
-import type { AutoDeployInput, AutoDeployPolicy, Deployment, RolloutService, ShadowReport, StartDeploymentInput } from '../rollouts/index.js';
+import type { AbReport, AutoDeployInput, AutoDeployPolicy, Deployment, FeedbackInput, FeedbackResult, RolloutService, ShadowReport, StartDeploymentInput } from '../rollouts/index.js';
 import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}/deployments`;
@@ -51,5 +51,15 @@ export class RolloutsClient implements RolloutService {
   /** GET /api/v1/endpoints/{name}/shadow-report */
   shadowReport(endpoint: string): Promise<ShadowReport> {
     return this.http.request<ShadowReport>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/shadow-report`);
+  }
+
+  /** POST /api/v1/endpoints/{name}/feedback */
+  feedback(endpoint: string, input: FeedbackInput): Promise<FeedbackResult> {
+    return this.http.request<FeedbackResult>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/feedback`, { body: input });
+  }
+
+  /** GET /api/v1/endpoints/{name}/ab-report */
+  abReport(endpoint: string): Promise<AbReport> {
+    return this.http.request<AbReport>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/ab-report`);
   }
 }

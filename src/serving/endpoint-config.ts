@@ -139,9 +139,12 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
   if (!tp || typeof tp !== 'object' || !(TRAFFIC_POLICY_KINDS as readonly string[]).includes(tp.kind)) {
     throw invalid(`trafficPolicy.kind must be one of ${TRAFFIC_POLICY_KINDS.join(', ')}`, 'trafficPolicy.kind');
   }
+  if (tp.keyField !== undefined && (tp.kind !== 'sticky' || typeof tp.keyField !== 'string' || !/^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/.test(tp.keyField))) {
+    throw invalid('trafficPolicy.keyField is a JSON field path (user, context.userId) of the sticky policy', 'trafficPolicy.keyField');
+  }
   return {
     variants,
-    trafficPolicy: { kind: tp.kind },
+    trafficPolicy: { kind: tp.kind, ...(tp.keyField ? { keyField: tp.keyField } : {}) },
     dataCapture: {
       enabled: dc.enabled === true,
       samplingPercent,

@@ -101,6 +101,8 @@ export class EndpointHost {
   private readonly missing = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
+  /** Told of each answered invocation that carries an inference id (feedback joins outcomes to it). */
+  readonly invocationListeners: ((e: { endpoint: string; variant: string; inferenceId: string }) => void)[] = [];
 
   constructor(private readonly deps: EndpointHostDeps) {}
 
@@ -326,7 +328,8 @@ export class EndpointHost {
   async invoke(name: string, input: InvocationInput): Promise<InvocationOutput> {
     const startedAt = input.startedAt ?? performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
-    const variant = pickVariant(ep, input.targetVariant, input);
+    const key = input.stickyKey ?? ep.policy.routingKey?.(input.body);
+    const variant = pickVariant(ep, input.targetVariant, key === input.stickyKey ? input : { stickyKey: key });
     const m = variant.metrics;
     m.invocations.inc();
     try {
@@ -338,6 +341,7 @@ export class EndpointHost {
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: input.body, responseContentType: result.contentType, response: result.body, status: 200 });
       }
+      if (input.inferenceId !== undefined) for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId });
       if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);
       return { variant: variant.name, body: result.body, contentType: result.contentType };
     } catch (err) {

@@ -212,4 +212,28 @@ export const rolloutsCommand: CommandModule = (program: Command) => {
             ),
       );
     });
+  endpoints
+    .command('feedback <name>')
+    .description('report the outcome of one invocation (its --inference-id): a --reward number or a --label')
+    .requiredOption('--inference-id <id>', 'the X-Capstan-Inference-Id the invocation carried')
+    .option('--reward <number>', 'numeric outcome, e.g. 1 for a conversion')
+    .option('--label <text>', 'label outcome, e.g. converted')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const o = allOptions<{ inferenceId: string; reward?: string; label?: string }>(cmd);
+      const r = await withService(cmd, rolloutsAccess, (s) => s.feedback(name, { inferenceId: o.inferenceId, ...(o.reward !== undefined ? { reward: num(o.reward) } : {}), ...(o.label !== undefined ? { label: o.label } : {}) }));
+      printResult(cmd, r, () => `feedback ${r.value} for ${r.inferenceId} (answered by ${r.variant})`);
+    });
+  endpoints
+    .command('ab-report <name>')
+    .description('per-variant invocations, outcomes, mean reward or conversion with 95 % intervals, and a significance test of the best against the runner-up')
+    .option('--json', 'print JSON')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const r = await withService(cmd, rolloutsAccess, (s) => s.abReport(name));
+      printResult(cmd, r, () => {
+        const rows = table(r.variants.map((v) => ({ variant: v.variant, invocations: v.invocations, feedback: v.feedback, mean: v.mean ?? '-', '95% CI': v.ci95 ? `${v.ci95[0]} – ${v.ci95[1]}` : '-' })));
+        const t = r.test ? `\n\n${r.test.best} vs ${r.test.runnerUp}: difference ${r.test.difference}, t ${r.test.t}, p ${r.test.pValue} — ${r.test.significantAt95 ? 'significant' : 'not significant'} at 95 %` : '\n\n(no test: needs two variants with at least two outcomes each)';
+        return rows + t;
+      });
+    });
 };

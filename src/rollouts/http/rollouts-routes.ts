@@ -7,6 +7,7 @@ import type { ContextRoutes } from '../../storage/context-module.js';
 import { ALARM_TYPES } from '../alarms.js';
 import { DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS } from '../deployment-policy.js';
 import type { AutoDeployInput } from '../auto-deploy.js';
+import type { FeedbackInput } from '../feedback.js';
 import type { RolloutService, StartDeploymentInput } from '../rollout-service.js';
 
 const Name = Type.Object({ name: Type.String() });
@@ -134,5 +135,23 @@ export const rolloutsRoutes: ContextRoutes<RolloutService> = async (app, { servi
     '/api/v1/endpoints/:name/shadow-report',
     { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: "Each shadow variant's agreement, overlap@k, rank correlation, score delta, latency and errors against the answers users got", params: Name } },
     async (request) => service.shadowReport((request.params as { name: string }).name),
+  );
+  app.post(
+    '/api/v1/endpoints/:name/feedback',
+    {
+      config: { access: 'editor' },
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Report the outcome (reward or label) of one invocation, joined to the variant that answered it by its inference id',
+        params: Name,
+        body: Type.Object({ inferenceId: Type.String(), reward: Type.Optional(Type.Number()), label: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => reply.code(201).send(await service.feedback((request.params as { name: string }).name, request.body as FeedbackInput)),
+  );
+  app.get(
+    '/api/v1/endpoints/:name/ab-report',
+    { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: 'Per-variant invocations, outcomes, mean reward or conversion with 95 % intervals, and a significance test', params: Name } },
+    async (request) => service.abReport((request.params as { name: string }).name),
   );
 };

@@ -54,4 +54,16 @@ export const rolloutOperations: OperationDocs = {
       'Compares each shadow variant (a variant with `shadowPercent`) with the variant that answered the user, over the request pairs in data capture (turn capture on to record them): identical answers, for rankings (`items` lists) overlap@k and Spearman rank correlation, the mean score delta (`score` or the mean of `scores`), latency and the shadow\'s errors.',
     errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
   },
+  'POST /api/v1/endpoints/:name/feedback': {
+    operationId: 'endpointFeedback',
+    description:
+      'Joins an outcome to the invocation that produced it: send `X-Capstan-Inference-Id` with the invocation, then `{ inferenceId, reward }` (a number) or `{ inferenceId, label }` (`1`, `true`, `yes`, `converted`, `click`, `positive`, `purchase` count as 1, anything else 0). Reporting again replaces the outcome. An id no variant of the endpoint answered is 404 and nothing is stored; assignments are stored within half a second of the answer by each serving process.',
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_ROLLOUT_FEEDBACK_INVALID', 'CAPSTAN_ROLLOUT_INFERENCE_NOT_FOUND'],
+    requestExample: { inferenceId: 'req-42', reward: 1 },
+  },
+  'GET /api/v1/endpoints/:name/ab-report': {
+    operationId: 'abReport',
+    description: "Per variant: invocations with an inference id, outcomes reported, mean reward (conversion for 0/1 rewards) with a 95 % confidence interval; and Welch's t-test of the best variant against the runner-up (normal approximation) with its p-value.",
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
+  },
 };

@@ -54,7 +54,10 @@ const DataCapture = Type.Object(
 const Name = Type.Object({ name: Type.String() });
 
 const TrafficPolicy = Type.Object(
-  { kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default) or sticky (same X-Capstan-Sticky-Key, same variant)' }) },
+  {
+    kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default) or sticky (same X-Capstan-Sticky-Key, same variant)' }),
+    keyField: Type.Optional(Type.String({ description: 'sticky: a JSON body field (user, context.userId) used as the key when the header is absent' })),
+  },
   { additionalProperties: false },
 );
 
