@@ -25,6 +25,11 @@ describe('deployment policies', () => {
       mixed([{ name: 'a', model: 'm', weight: 3 }, { name: 'b', model: 'm', weight: 1 }], [{ name: 'g', model: 'n' }], 20).map((v) => [v.name, v.weight]),
       [['a', 60], ['b', 20], ['g', 20]],
     );
+    assert.deepEqual(
+      mixed([{ name: 'a', model: 'm', weight: 1 }, { name: 's', model: 'm', weight: 1, shadowPercent: 50 }], [{ name: 'g', model: 'n' }], 20).map((v) => [v.name, v.weight]),
+      [['a', 80], ['s', 1], ['g', 20]],
+      'a shadow variant keeps its weight and counts in no share',
+    );
     assert.equal(greenName('primary', new Set(['primary']), 2), 'primary-d2');
     assert.equal(greenName('primary-d2', new Set(['primary-d2', 'primary-d3']), 3), 'primary-d4');
     assert.equal(greenName('challenger', new Set(['primary']), 2), 'challenger');

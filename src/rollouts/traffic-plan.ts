@@ -8,15 +8,17 @@ export function pinned(v: EndpointVariant): VariantInput {
 
 const round = (n: number) => Math.round(n * 10_000) / 10_000;
 
-/** The variant list with green holding `greenPercent` of traffic: each side keeps its own relative weights. */
+/**
+ * The variant list with green holding `greenPercent` of traffic: each side keeps its own relative
+ * weights. Shadow variants take no routed traffic, so they keep their weight and count in no total.
+ */
 export function mixed(blue: readonly VariantInput[], green: readonly VariantInput[], greenPercent: number): VariantInput[] {
-  const total = (side: readonly VariantInput[]) => side.reduce((a, v) => a + (v.weight ?? 1), 0) || 1;
+  const routed = (v: VariantInput) => !v.shadowPercent;
+  const total = (side: readonly VariantInput[]) => side.filter(routed).reduce((a, v) => a + (v.weight ?? 1), 0) || 1;
   const b = total(blue);
   const g = total(green);
-  return [
-    ...blue.map((v) => ({ ...v, weight: round((((v.weight ?? 1) / b) * (100 - greenPercent))) })),
-    ...green.map((v) => ({ ...v, weight: round((((v.weight ?? 1) / g) * greenPercent)) })),
-  ];
+  const scale = (v: VariantInput, sum: number, share: number) => (routed(v) ? { ...v, weight: round(((v.weight ?? 1) / sum) * share) } : { ...v });
+  return [...blue.map((v) => scale(v, b, 100 - greenPercent)), ...green.map((v) => scale(v, g, greenPercent))];
 }
 
 /**
