@@ -57,6 +57,7 @@ for (const factory of await testDatabases()) {
       rollouts = platform.context<RolloutService>('rollouts');
       await registerApproved(platform.registry, 'adder', { packageDir: writeAdderPackage(path.join(dir, 'v1')) });
       await registerApproved(platform.registry, 'adder', { packageDir: writeAdderPackage(path.join(dir, 'v2'), 30) });
+      await registerApproved(platform.registry, 'adder', { packageDir: writeAdderPackage(path.join(dir, 'v3'), 0, 50) });
       await controller().start();
     });
     after(async () => {
@@ -135,6 +136,24 @@ for (const factory of await testDatabases()) {
       assert.ok(done.evaluations.some((e) => e.fired === true));
       const events = (await platform.outboxStore.events()).filter((e) => e.subject === `endpoints/${endpoint}/deployments/${d.id}`).map((e) => e.type);
       assert.deepEqual(events, ['deployment.started', 'deployment.rolled_back']);
+    });
+
+    it('rolls back when green\'s output scores drift from blue\'s (model-quality alarm, KS over the window)', async () => {
+      const d = await rollouts.start(endpoint, {
+        model: 'models:/adder/3',
+        policy: { strategy: 'canary', canaryPercent: 50, waitSeconds: 3600, evaluationIntervalSeconds: 1, alarms: [{ type: 'quality', statistic: 'ks', threshold: 0.5, minRequests: 20 }] },
+      });
+      for (let i = 0; i < 30; i++) {
+        await platform.serving.invoke(endpoint, JSON.stringify({ a: i, b: 0 }), { targetVariant: 'primary' });
+        await platform.serving.invoke(endpoint, JSON.stringify({ a: i, b: 0 }), { targetVariant: d.green[0].name });
+      }
+      const done = await pollUntil('the quality alarm rolled back', async () => {
+        const x = await rollouts.get(endpoint, d.id);
+        return x.status === 'Running' ? undefined : x;
+      });
+      assert.equal(done.status, 'RolledBack');
+      assert.equal(done.alarm?.alarm, 'quality-ks>0.5');
+      assert.equal(done.alarm?.evaluation.value, 1);
     });
 
     it('pauses on an alarm when asked, holding the shares; resume and a manual rollback follow', async () => {

@@ -1,8 +1,9 @@
 import { CapstanError } from '../core/errors.js';
 import { ExpressionLanguage, type CompiledExpression } from '../core/expressions.js';
+import { ksStatistic, psi } from './score-book.js';
 
 /** The alarm kinds: fixed thresholds on green, thresholds relative to blue, or any CEL condition over both. */
-export const ALARM_TYPES = ['error-rate', 'p99', 'cel'] as const;
+export const ALARM_TYPES = ['error-rate', 'p99', 'cel', 'quality'] as const;
 
 /** One alarm kind. */
 export type AlarmType = (typeof ALARM_TYPES)[number];
@@ -21,6 +22,8 @@ export interface AlarmInput {
   relativeToBlue?: boolean;
   /** `cel`: a condition over `green` and `blue` (maps of requests, errors5xx, errors4xx, errorRate, p50, p95, p99, meanMs) that is true when the alarm fires. */
   expression?: string;
+  /** `quality`: `psi` (population stability index of green's output scores against blue's) or `ks` (Kolmogorov-Smirnov statistic); default psi. */
+  statistic?: 'psi' | 'ks';
   /** The alarm is not evaluated until green served this many requests in the window; default 10. */
   minRequests?: number;
   /** How far back the statistics reach, 1-3600 s; default 30. */
@@ -38,6 +41,8 @@ export interface SideWindow {
   p95: number;
   p99: number;
   meanMs: number;
+  /** Output scores (`score`, or the mean of `scores`) answered in the window, for quality alarms. */
+  scores?: number[];
 }
 
 /** One alarm's evaluation. */
@@ -56,6 +61,8 @@ export interface AlarmEvaluation {
 export interface Alarm {
   readonly name: string;
   readonly windowSeconds: number;
+  /** True when the alarm compares output scores (the driver collects them then). */
+  readonly needsScores: boolean;
   evaluate(green: SideWindow, blue: SideWindow): AlarmEvaluation;
 }
 
@@ -86,6 +93,7 @@ export function compileAlarms(inputs: readonly AlarmInput[]): Alarm[] {
       return {
         name,
         windowSeconds,
+        needsScores: false,
         evaluate(green, blue) {
           const base = { alarm: name, green: brief(green), blue: brief(blue) };
           if (green.requests < minRequests) return { ...base, fired: null };
@@ -95,6 +103,7 @@ export function compileAlarms(inputs: readonly AlarmInput[]): Alarm[] {
       };
     }
     if (typeof a.threshold !== 'number' || !Number.isFinite(a.threshold) || a.threshold < 0) throw invalid(`alarms[${i}].threshold must be a number >= 0`, i, 'threshold');
+    if (a.type === 'quality') return qualityAlarm(a, i, a.threshold, minRequests, windowSeconds);
     if (a.type === 'error-rate' && a.threshold > 1) throw invalid(`alarms[${i}].threshold of an error-rate alarm is a fraction from 0 to 1`, i, 'threshold');
     const threshold = a.threshold;
     const relative = a.relativeToBlue === true;
@@ -103,6 +112,7 @@ export function compileAlarms(inputs: readonly AlarmInput[]): Alarm[] {
     return {
       name,
       windowSeconds,
+      needsScores: false,
       evaluate(green, blue) {
         const base = { alarm: name, threshold, green: brief(green), blue: brief(blue) };
         // A relative alarm needs blue traffic in the same window too, or "above blue" means nothing.
@@ -112,4 +122,25 @@ export function compileAlarms(inputs: readonly AlarmInput[]): Alarm[] {
       },
     };
   });
+}
+
+/** A model-quality alarm: green's output-score distribution against blue's in the same window. */
+function qualityAlarm(a: AlarmInput, i: number, threshold: number, minRequests: number, windowSeconds: number): Alarm {
+  const statistic = a.statistic ?? 'psi';
+  if (statistic !== 'psi' && statistic !== 'ks') throw invalid(`alarms[${i}].statistic must be psi or ks`, i, 'statistic');
+  if (statistic === 'ks' && threshold > 1) throw invalid(`alarms[${i}].threshold of a ks alarm is from 0 to 1`, i, 'threshold');
+  const name = a.name ?? `quality-${statistic}>${threshold}`;
+  return {
+    name,
+    windowSeconds,
+    needsScores: true,
+    evaluate(green, blue) {
+      const base = { alarm: name, threshold, green: brief(green), blue: brief(blue) };
+      const g = green.scores ?? [];
+      const b = blue.scores ?? [];
+      if (g.length < Math.max(minRequests, 1) || b.length < Math.max(minRequests, 1)) return { ...base, fired: null };
+      const value = statistic === 'psi' ? psi(b, g) : ksStatistic(g, b);
+      return { ...base, value: Math.round(value * 1e6) / 1e6, fired: value > threshold };
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { trafficSteps } from './deployment-policy.js';
 import { sideWindow } from './side-window.js';
 import type { DeploymentEvent, SqlDeploymentStore } from './sql-deployment-store.js';
 import { mixed } from './traffic-plan.js';
+import type { ScoreBook } from './score-book.js';
 
 /** A deployment as the driver holds it: with the time of its last alarm evaluation. */
 export type DrivenDeployment = Deployment & { lastEvalAt?: number };
@@ -21,7 +22,7 @@ const ACTOR = { actor: 'system:rollouts' };
  */
 export class DeploymentDriver {
   constructor(
-    private readonly deps: { store: SqlDeploymentStore; serving: () => EndpointService; logger: Logger; clock: Clock },
+    private readonly deps: { store: SqlDeploymentStore; serving: () => EndpointService; logger: Logger; clock: Clock; scores?: ScoreBook },
   ) {}
 
   private iso(): string {
@@ -71,8 +72,17 @@ export class DeploymentDriver {
         byWindow.set(alarm.windowSeconds, stats);
       }
       let evaluation: AlarmEvaluation;
+      const greenSide = sideWindow(stats, green);
+      const blueSide = sideWindow(stats, blue);
+      if (alarm.needsScores && this.deps.scores) {
+        // Scores are collected from the first evaluation on, in the process that drives the deployment.
+        this.deps.scores.watch(d.endpoint);
+        const since = now - alarm.windowSeconds * 1000;
+        greenSide.scores = this.deps.scores.since(d.endpoint, green, since);
+        blueSide.scores = this.deps.scores.since(d.endpoint, blue, since);
+      }
       try {
-        evaluation = alarm.evaluate(sideWindow(stats, green), sideWindow(stats, blue));
+        evaluation = alarm.evaluate(greenSide, blueSide);
       } catch (err) {
         // A CEL condition that fails at run time (a misspelt key) is recorded, not a reason to stop.
         this.deps.logger.warn({ err, deployment: d.id, alarm: alarm.name }, 'alarm evaluation failed');

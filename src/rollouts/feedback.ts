@@ -70,8 +70,8 @@ export class FeedbackBook {
   }
 
   /** Records which variant answered an invocation (the serving host's listener; no I/O here). */
-  assigned(e: { endpoint: string; variant: string; inferenceId: string }): void {
-    if (e.inferenceId.length > 200) return;
+  assigned(e: { endpoint: string; variant: string; inferenceId?: string }): void {
+    if (e.inferenceId === undefined || e.inferenceId.length > 200) return;
     this.buffer.push({ endpoint: e.endpoint, inference_id: e.inferenceId, variant: e.variant, at: Date.now() });
     if (!this.timer) {
       this.timer = setTimeout(() => void this.flush().catch((err) => this.logger.warn({ err }, 'could not store inference assignments')), this.flushMs);

@@ -11,6 +11,7 @@ import { rolloutsRoutes } from './http/rollouts-routes.js';
 import { rollouts as rolloutTables } from './migrations/0012-rollouts.js';
 import { rolloutFeedback } from './migrations/0018-rollout-feedback.js';
 import { FeedbackBook } from './feedback.js';
+import { ScoreBook } from './score-book.js';
 import type { ServingContext } from '../serving/index.js';
 import { RolloutController } from './rollout-controller.js';
 import { LocalRolloutService, type RolloutService } from './rollout-service.js';
@@ -32,18 +33,22 @@ export const rolloutsContext = defineContext<RolloutService>({
   create({ config, db, logger, use, artifacts }) {
     const store = new SqlDeploymentStore(db);
     const serving = () => use<EndpointService>('serving');
-    const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock });
+    const scores = new ScoreBook();
+    const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock, scores });
     const controller = new RolloutController(store, driver, logger, { tickMs: config.rollouts.tickMs, leaseMs: config.rollouts.leaseMs });
     // The subscriber starts deployments through the service, which holds the policies: built lazily both ways.
     const autoDeploy: AutoDeploy = new AutoDeploy({ db, rollouts: () => service, serving, logger });
     const feedback = new FeedbackBook(db, logger);
     try {
       // Serving is built before this context (contexts.ts): it tells the book who answered each inference id.
-      use<ServingContext>('serving').host.invocationListeners.push((e) => feedback.assigned(e));
+      use<ServingContext>('serving').host.invocationListeners.push((e) => {
+        feedback.assigned(e);
+        scores.answered(e);
+      });
     } catch {
       // A platform without serving has no invocations to join feedback to.
     }
-    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy, artifacts, feedback });
+    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy, artifacts, feedback, scores });
     return {
       service,
       background: [controller],

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { DeployOptions, EndpointService, ServingActionContext, VariantInput } from '../serving/index.js';
 import type { AutoDeploy, AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
 import type { Deployment } from './deployment.js';
+import type { ScoreBook } from './score-book.js';
 import type { AbReport, FeedbackBook, FeedbackInput, FeedbackResult } from './feedback.js';
 import { shadowReport, type ShadowReport } from './shadow-report.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
@@ -54,7 +55,7 @@ export interface RolloutService {
 
 /** The rollout service on the embedded platform. */
 export class LocalRolloutService implements RolloutService {
-  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore; feedback?: FeedbackBook }) {}
+  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore; feedback?: FeedbackBook; scores?: ScoreBook }) {}
 
   private book(): FeedbackBook {
     if (!this.deps.feedback) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'feedback is not installed here');
@@ -96,7 +97,7 @@ export class LocalRolloutService implements RolloutService {
 
   async start(endpoint: string, input: StartDeploymentInput, ctx: ServingActionContext = {}): Promise<Deployment> {
     if (!input || typeof input !== 'object') throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'give a model or variants and a policy');
-    const { policy } = compileDeploymentPolicy(input.policy);
+    const { policy, alarms } = compileDeploymentPolicy(input.policy);
     if ((input.model === undefined) === (input.variants === undefined)) throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'give either model or variants for the new (green) side', { fields: { field: 'model' } });
     if (input.variants !== undefined && (!Array.isArray(input.variants) || input.variants.length === 0)) throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'variants must list at least one variant', { fields: { field: 'variants' } });
     const serving = this.deps.serving();
@@ -148,6 +149,7 @@ export class LocalRolloutService implements RolloutService {
       steps: [{ at, phase: steps[0] >= 100 ? 'baking' : 'shifting', greenPercent: steps[0] }],
       evaluations: [],
     };
+    if (alarms.some((a) => a.needsScores)) this.deps.scores?.watch(endpoint);
     // The row claims the endpoint first (one active deployment each), then green loads and takes its first share.
     await this.deps.store.insert(d);
     try {

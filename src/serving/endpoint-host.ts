@@ -55,6 +55,15 @@ export interface InvocationInput {
   startedAt?: number;
 }
 
+/** An invocation a variant answered, as invocation listeners see it. */
+export interface AnsweredInvocation {
+  endpoint: string;
+  variant: string;
+  inferenceId?: string;
+  /** The response body. */
+  body: string;
+}
+
 /** The answer to an invocation and the variant that produced it. */
 export interface InvocationOutput {
   variant: string;
@@ -101,8 +110,8 @@ export class EndpointHost {
   private readonly missing = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
-  /** Told of each answered invocation that carries an inference id (feedback joins outcomes to it). */
-  readonly invocationListeners: ((e: { endpoint: string; variant: string; inferenceId: string }) => void)[] = [];
+  /** Told of each answered invocation (feedback joins outcomes by inference id; rollouts read output scores). Keep them cheap: they run on the request path. */
+  readonly invocationListeners: ((e: AnsweredInvocation) => void)[] = [];
 
   constructor(private readonly deps: EndpointHostDeps) {}
 
@@ -341,7 +350,7 @@ export class EndpointHost {
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: input.body, responseContentType: result.contentType, response: result.body, status: 200 });
       }
-      if (input.inferenceId !== undefined) for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId });
+      for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId, body: result.body });
       if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);
       return { variant: variant.name, body: result.body, contentType: result.contentType };
     } catch (err) {

@@ -13,7 +13,7 @@ import { createServing, type ServingContext } from './serving-context.js';
 export * from './endpoint-service.js';
 export * from './endpoint-config.js';
 export type * from './endpoint.js';
-export { EndpointHost } from './endpoint-host.js';
+export { EndpointHost, type AnsweredInvocation } from './endpoint-host.js';
 export { captureKeyPrefix } from './data-capture.js';
 export { createServing, type DeployStepRequest, type ServingContext, type ServingOptions, type ServingPlatformParts } from './serving-context.js';
 export type { OipModelMetadata } from './oip-metadata.js';

@@ -16,10 +16,11 @@ const NameId = Type.Object({ name: Type.String(), id: Type.String() });
 const Alarm = Type.Object(
   {
     name: Type.Optional(Type.String()),
-    type: Type.Union(ALARM_TYPES.map((t) => Type.Literal(t)), { description: 'error-rate (fraction of 5xx), p99 (ms) or cel' }),
+    type: Type.Union(ALARM_TYPES.map((t) => Type.Literal(t)), { description: 'error-rate (fraction of 5xx), p99 (ms), cel, or quality (output scores against blue)' }),
     threshold: Type.Optional(Type.Number({ description: 'error-rate: 0-1; p99: ms; with relativeToBlue, how far above blue' })),
     relativeToBlue: Type.Optional(Type.Boolean()),
     expression: Type.Optional(Type.String({ description: 'cel: a condition over green and blue, e.g. green.errorRate > blue.errorRate + 0.02' })),
+    statistic: Type.Optional(Type.Union([Type.Literal('psi'), Type.Literal('ks')], { description: 'quality: psi (default) or ks over output scores' })),
     minRequests: Type.Optional(Type.Integer({ minimum: 0 })),
     windowSeconds: Type.Optional(Type.Integer()),
   },
