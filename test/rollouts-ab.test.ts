@@ -8,6 +8,8 @@ import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import type { RolloutService } from '../src/rollouts/index.js';
 import { writeAdderPackage } from '../src/rollouts/test-support/rollout-fixtures.js';
+import { FeedbackBook } from '../src/rollouts/feedback.js';
+import { ThompsonBandit } from '../src/rollouts/thompson-bandit.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
@@ -96,6 +98,15 @@ for (const factory of await testDatabases()) {
       assert.equal(report.test?.significantAt95, true);
       const ok = await app.inject({ method: 'POST', url: '/api/v1/endpoints/ab/feedback', payload: { inferenceId: 'req-0', label: 'converted' } });
       assert.equal(ok.statusCode, 201, ok.body);
+    });
+
+    it('thompson sampling moves the weights toward the variant that converts, the same in every process', async () => {
+      await platform.serving.update('ab', { trafficPolicy: { kind: 'thompson' } });
+      const bandit = () => new ThompsonBandit({ serving: () => platform.serving, feedback: new FeedbackBook(platform.db, silentLogger()), logger: silentLogger() });
+      const weights = await bandit().rebalance('ab');
+      assert.ok(weights && weights.b > 90 && weights.a > 0, JSON.stringify(weights));
+      assert.deepEqual(Object.fromEntries((await platform.serving.describe('ab')).variants.map((v) => [v.name, v.weight])), weights);
+      assert.equal(await bandit().rebalance('ab'), undefined, 'a second process computes the same weights and writes nothing');
     });
   });
 }

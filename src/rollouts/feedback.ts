@@ -157,6 +157,19 @@ export class FeedbackBook {
     return { endpoint, variants, test };
   }
 
+  /** Per variant, outcomes with a reward above 0 (successes) and the rest (failures). */
+  async successes(endpoint: string): Promise<Map<string, { successes: number; failures: number }>> {
+    const rows = await this.k.selectFrom('inference_feedback').select(['variant', 'reward']).where('endpoint', '=', endpoint).execute();
+    const out = new Map<string, { successes: number; failures: number }>();
+    for (const r of rows) {
+      const o = out.get(r.variant) ?? { successes: 0, failures: 0 };
+      if (Number(r.reward) > 0) o.successes++;
+      else o.failures++;
+      out.set(r.variant, o);
+    }
+    return out;
+  }
+
   /** Stores what is buffered; on platform close. */
   async close(): Promise<void> {
     await this.flush().catch((err) => this.logger.warn({ err }, 'could not store inference assignments on close'));

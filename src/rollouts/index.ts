@@ -12,6 +12,7 @@ import { rollouts as rolloutTables } from './migrations/0012-rollouts.js';
 import { rolloutFeedback } from './migrations/0018-rollout-feedback.js';
 import { FeedbackBook } from './feedback.js';
 import { ScoreBook } from './score-book.js';
+import { ThompsonBandit } from './thompson-bandit.js';
 import type { ServingContext } from '../serving/index.js';
 import { RolloutController } from './rollout-controller.js';
 import { LocalRolloutService, type RolloutService } from './rollout-service.js';
@@ -35,10 +36,12 @@ export const rolloutsContext = defineContext<RolloutService>({
     const serving = () => use<EndpointService>('serving');
     const scores = new ScoreBook();
     const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock, scores });
-    const controller = new RolloutController(store, driver, logger, { tickMs: config.rollouts.tickMs, leaseMs: config.rollouts.leaseMs });
+
     // The subscriber starts deployments through the service, which holds the policies: built lazily both ways.
     const autoDeploy: AutoDeploy = new AutoDeploy({ db, rollouts: () => service, serving, logger });
     const feedback = new FeedbackBook(db, logger);
+    const bandit = new ThompsonBandit({ serving, feedback, logger });
+    const controller = new RolloutController(store, driver, logger, { tickMs: config.rollouts.tickMs, leaseMs: config.rollouts.leaseMs }, bandit);
     try {
       // Serving is built before this context (contexts.ts): it tells the book who answered each inference id.
       use<ServingContext>('serving').host.invocationListeners.push((e) => {

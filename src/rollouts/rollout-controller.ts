@@ -31,6 +31,7 @@ export class RolloutController implements BackgroundService {
     private readonly driver: DeploymentDriver,
     private readonly logger: Logger,
     options: RolloutControllerOptions = {},
+    private readonly bandit?: { tick(): Promise<void> },
   ) {
     this.tickMs = options.tickMs ?? 1000;
     this.leaseMs = options.leaseMs ?? 10_000;
@@ -57,6 +58,7 @@ export class RolloutController implements BackgroundService {
 
   /** One pass over every running deployment: claim or renew its lease, then let the driver move it. */
   async tick(): Promise<void> {
+    await this.bandit?.tick().catch((err) => this.logger.warn({ err }, 'thompson rebalancing failed'));
     const ids = await this.store.runningIds();
     for (const id of [...this.held]) if (!ids.includes(id)) this.held.delete(id);
     for (const id of ids) {

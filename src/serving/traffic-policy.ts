@@ -27,7 +27,7 @@ export interface TrafficPolicy<T extends Weighted> {
 }
 
 /** The policies an endpoint configuration can name. */
-export const TRAFFIC_POLICY_KINDS = ['weighted-random', 'sticky'] as const;
+export const TRAFFIC_POLICY_KINDS = ['weighted-random', 'sticky', 'thompson'] as const;
 
 /** One policy kind. */
 export type TrafficPolicyKind = (typeof TRAFFIC_POLICY_KINDS)[number];
@@ -50,6 +50,28 @@ export class WeightedRandomPolicy<T extends Weighted> implements TrafficPolicy<T
 
   choose(_ctx: TrafficContext): T {
     return this.router.pick(this.random());
+  }
+
+  shares(): Map<string, number> {
+    return this.router.shares();
+  }
+}
+
+/**
+ * Weighted random over weights that the rollouts context's bandit keeps moving toward the variant
+ * most likely to be best given the reported feedback (Thompson sampling); a sticky key, when sent,
+ * is honoured as by the sticky policy so a user sees one variant while the weights stand.
+ */
+export class ThompsonPolicy<T extends Weighted> implements TrafficPolicy<T> {
+  readonly kind = 'thompson' as const;
+  private readonly router: VariantRouter<T>;
+
+  constructor(variants: readonly T[], private readonly random: () => number = Math.random) {
+    this.router = new VariantRouter(variants);
+  }
+
+  choose(ctx: TrafficContext): T {
+    return this.router.pick(ctx.stickyKey === undefined ? this.random() : unitHash(ctx.stickyKey));
   }
 
   shares(): Map<string, number> {
@@ -118,6 +140,8 @@ export function createTrafficPolicy<T extends Weighted>(config: TrafficPolicyCon
       return new WeightedRandomPolicy(variants);
     case 'sticky':
       return new StickyPolicy(variants, Math.random, config?.keyField);
+    case 'thompson':
+      return new ThompsonPolicy(variants);
     default:
       throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID', `trafficPolicy.kind must be one of ${TRAFFIC_POLICY_KINDS.join(', ')}`, { fields: { field: 'trafficPolicy.kind' } });
   }

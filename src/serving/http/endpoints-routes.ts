@@ -55,7 +55,7 @@ const Name = Type.Object({ name: Type.String() });
 
 const TrafficPolicy = Type.Object(
   {
-    kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default) or sticky (same X-Capstan-Sticky-Key, same variant)' }),
+    kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default), sticky (same X-Capstan-Sticky-Key, same variant) or thompson (weights follow feedback)' }),
     keyField: Type.Optional(Type.String({ description: 'sticky: a JSON body field (user, context.userId) used as the key when the header is absent' })),
   },
   { additionalProperties: false },
