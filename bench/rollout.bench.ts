@@ -7,8 +7,10 @@
 //    30 % of its requests. rollback_s runs from green taking its share (its first failures) until blue
 //    serves 100 % again; failed_requests are the non-2xx answers users saw in the whole run.
 // 3. Shadow overhead: p99 of an endpoint with a 100 % shadow copy of the same model minus the same
-//    endpoint without one (the baseline), 8 s each. Sticky overhead: p99 with the sticky policy and a
-//    sticky-key header minus weighted-random without it, two variants each.
+//    endpoint without one (the baseline), 8 s each with 2 connections (at saturation with 8 the
+//    shadow's extra CPU work on 2 cores is measured instead of its latency cost; autocannon's rate
+//    limit sends in bursts). Sticky overhead: p99 with the sticky policy and a sticky-key header
+//    minus weighted-random without it, same load. Env: BENCH_OVERHEAD_CONNECTIONS (2).
 // The last line is JSON: {"eval_interval_s","rollback_s","failed_requests","total_requests","canary_percent","shadow_p99_overhead_ms","sticky_p99_overhead_ms"}.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +27,7 @@ import { registerApproved } from '../src/serving/test-support/serving-test-platf
 const EVAL_S = 1;
 const CANARY = 20;
 const BODY = JSON.stringify({ a: 2, b: 3 });
+const LIGHT = Number(process.env.BENCH_OVERHEAD_CONNECTIONS ?? 2);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 async function main(): Promise<void> {
@@ -64,20 +67,20 @@ async function main(): Promise<void> {
     // Shadow overhead: the same endpoint with and without a 100 % shadow copy.
     await platform.serving.create('plain', { variants: [{ name: 'primary', model: 'models:/adder/1' }] });
     await platform.serving.create('shadowed', { variants: [{ name: 'primary', model: 'models:/adder/1' }, { name: 'shadow', model: 'models:/adder/1', shadowPercent: 100 }] });
-    await autocannon(url('plain'), BODY, 3);
-    const plain = await autocannon(url('plain'), BODY, 8);
-    await autocannon(url('shadowed'), BODY, 3);
-    const shadowed = await autocannon(url('shadowed'), BODY, 8);
+    await autocannon(url('plain'), BODY, 3, LIGHT);
+    const plain = await autocannon(url('plain'), BODY, 8, LIGHT);
+    await autocannon(url('shadowed'), BODY, 3, LIGHT);
+    const shadowed = await autocannon(url('shadowed'), BODY, 8, LIGHT);
     log(`shadow: p99 ${shadowed.p99} ms with a 100 % shadow, ${plain.p99} ms without (${shadowed.reqPerSec.toFixed(0)} / ${plain.reqPerSec.toFixed(0)} req/s)`);
 
     // Sticky overhead: two variants, sticky policy with a key against weighted random.
     const two = [{ name: 'a', model: 'models:/adder/1' }, { name: 'b', model: 'models:/adder/1' }];
     await platform.serving.create('random', { variants: two });
     await platform.serving.create('sticky', { variants: two, trafficPolicy: { kind: 'sticky' } });
-    await autocannon(url('random'), BODY, 3);
-    const random = await autocannon(url('random'), BODY, 8);
-    await autocannon(url('sticky'), BODY, 3, 8, { 'x-capstan-sticky-key': 'user-1001' });
-    const sticky = await autocannon(url('sticky'), BODY, 8, 8, { 'x-capstan-sticky-key': 'user-1001' });
+    await autocannon(url('random'), BODY, 3, LIGHT);
+    const random = await autocannon(url('random'), BODY, 8, LIGHT);
+    await autocannon(url('sticky'), BODY, 3, LIGHT, { 'x-capstan-sticky-key': 'user-1001' });
+    const sticky = await autocannon(url('sticky'), BODY, 8, LIGHT, { 'x-capstan-sticky-key': 'user-1001' });
     log(`sticky: p99 ${sticky.p99} ms with a sticky key, ${random.p99} ms weighted random (${sticky.reqPerSec.toFixed(0)} / ${random.reqPerSec.toFixed(0)} req/s)`);
 
     console.log(

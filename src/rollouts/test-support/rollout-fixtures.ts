@@ -35,14 +35,15 @@ export interface LoadResult {
   durationS: number;
 }
 
-/** Runs autocannon against `url` in its own process (so the server's event loop is not the load generator's) for `seconds`. */
-export function autocannon(url: string, body: string, seconds: number, connections = 8, headers: Record<string, string> = {}): Promise<LoadResult> {
+/** Runs autocannon against `url` in its own process (so the server's event loop is not the load generator's) for `seconds`; `rate` caps the requests per second (default: as fast as it answers). */
+export function autocannon(url: string, body: string, seconds: number, connections = 8, headers: Record<string, string> = {}, rate?: number): Promise<LoadResult> {
   const bodyFile = path.join(os.tmpdir(), `capstan-rollout-body-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(bodyFile, body);
   const bin = path.join(process.cwd(), 'node_modules', 'autocannon', 'autocannon.js');
   const headerArgs = Object.entries({ 'content-type': 'application/json', ...headers }).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '-c', String(connections), '-d', String(seconds), '-m', 'POST', ...headerArgs, '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const rateArgs = rate ? ['-R', String(rate)] : [];
+    const child = spawn(process.execPath, [bin, '-c', String(connections), '-d', String(seconds), ...rateArgs, '-m', 'POST', ...headerArgs, '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('exit', (code) => {
