@@ -72,4 +72,14 @@ describe('shadow variants: mirrored after the answer, captured in pairs, compare
     const stats = await t.platform.serving.variantStats('mirror');
     assert.equal(stats.variants.find((v) => v.variant === 'candidate')!.requests, 21, 'shadow traffic is in the shared statistics');
   });
+
+  it('promotes the shadow with a deployment policy: it serves users and stops being a shadow', async () => {
+    await assert.rejects(rollouts.start('mirror', { fromShadow: 'primary', policy: { strategy: 'all-at-once' } }), (err: Error & { code?: string }) => err.code === 'CAPSTAN_SERVING_VARIANT_NOT_FOUND' && /no shadow variant primary/.test(err.message));
+    const d = await rollouts.start('mirror', { fromShadow: 'candidate', policy: { strategy: 'canary', canaryPercent: 30, waitSeconds: 3600 } });
+    assert.equal(d.green[0].model, 'models:/adder/2');
+    assert.equal(d.green[0].shadowPercent, undefined);
+    const ep = await t.platform.serving.describe('mirror');
+    assert.deepEqual(ep.variants.map((v) => [v.name, v.weight, v.shadowPercent ?? 0]), [['primary', 70, 0], ['candidate', 1, 100], [d.green[0].name, 30, 0]]);
+    await rollouts.rollback('mirror');
+  });
 });

@@ -20,6 +20,8 @@ export interface StartDeploymentInput {
   model?: string;
   /** Or the new variants; names a blue variant already uses are renamed (`primary-d3`). */
   variants?: VariantInput[];
+  /** Or promote this shadow variant: green serves its model with its settings (the shadow keeps mirroring until the end). */
+  fromShadow?: string;
   /** Variant settings for `model` (instances, batching, timeout…); default the current variant's. */
   settings?: Omit<DeployOptions, 'dataCapture'>;
   policy: DeploymentPolicyInput;
@@ -98,7 +100,7 @@ export class LocalRolloutService implements RolloutService {
   async start(endpoint: string, input: StartDeploymentInput, ctx: ServingActionContext = {}): Promise<Deployment> {
     if (!input || typeof input !== 'object') throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'give a model or variants and a policy');
     const { policy, alarms } = compileDeploymentPolicy(input.policy);
-    if ((input.model === undefined) === (input.variants === undefined)) throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'give either model or variants for the new (green) side', { fields: { field: 'model' } });
+    if ([input.model, input.variants, input.fromShadow].filter((x) => x !== undefined).length !== 1) throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'give one of model, variants or fromShadow for the new (green) side', { fields: { field: 'model' } });
     if (input.variants !== undefined && (!Array.isArray(input.variants) || input.variants.length === 0)) throw new CapstanError('CAPSTAN_ROLLOUT_POLICY_INVALID', 'variants must list at least one variant', { fields: { field: 'variants' } });
     const serving = this.deps.serving();
     let current;
@@ -120,7 +122,12 @@ export class LocalRolloutService implements RolloutService {
     const taken = new Set([...blue.map((v) => v.name!), ...history.flatMap((d) => [...d.green, ...d.blue].map((v) => v.name!))]);
     const sequence = history.length + 1;
     let green: VariantInput[];
-    if (input.model !== undefined) {
+    if (input.fromShadow !== undefined) {
+      const shadow = blue.find((v) => v.name === input.fromShadow && v.shadowPercent);
+      if (!shadow) throw new CapstanError('CAPSTAN_SERVING_VARIANT_NOT_FOUND', `endpoint ${endpoint} has no shadow variant ${input.fromShadow}`, { fields: { endpoint, variant: input.fromShadow } });
+      const { shadowPercent: _s, ...settings } = shadow;
+      green = [{ ...settings, name: greenName(shadow.name!, taken, sequence), weight: 1 }];
+    } else if (input.model !== undefined) {
       const base = blue.find((v) => v.name === input.settings?.variant) ?? blue[0];
       const { variant, ...settings } = input.settings ?? {};
       green = [{ ...base, ...settings, name: greenName(variant ?? base.name ?? 'primary', taken, sequence), model: input.model, weight: 1 }];

@@ -236,4 +236,16 @@ export const rolloutsCommand: CommandModule = (program: Command) => {
         return rows + t;
       });
     });
+  addStrategyFlags(
+    endpoints
+      .command('promote <name>')
+      .description('promote a shadow variant (--shadow) to serve users, step by step under --strategy and alarms')
+      .requiredOption('--shadow <variant>', 'the shadow variant to promote')
+      .option('--json', 'print JSON'),
+  ).action(async (name: string, _opts, cmd: Command) => {
+    const o = allOptions<StrategyFlags & { shadow: string }>(cmd);
+    const policy = policyFromFlags(o) ?? { strategy: 'all-at-once' as const };
+    const d = await withService(cmd, rolloutsAccess, (s) => s.start(name, { fromShadow: o.shadow, policy, force: o.force }));
+    printResult(cmd, d, () => deploymentText(d));
+  });
 };

@@ -67,6 +67,7 @@ export const rolloutsRoutes: ContextRoutes<RolloutService> = async (app, { servi
         body: Type.Object(
           {
             model: Type.Optional(Type.String()),
+            fromShadow: Type.Optional(Type.String({ description: 'promote this shadow variant' })),
             variants: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
             settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
             policy: Policy,
