@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -154,6 +154,20 @@ for (const factory of await testDatabases()) {
       assert.equal(done.status, 'RolledBack');
       assert.equal(done.alarm?.alarm, 'quality-ks>0.5');
       assert.equal(done.alarm?.evaluation.value, 1);
+    });
+
+    it('lets a request in flight on green finish there when the deployment rolls back', async () => {
+      const d = await rollouts.start(endpoint, { model: 'models:/adder/1', settings: { handlerOptions: { holdable: true } }, policy: { strategy: 'canary', canaryPercent: 50, waitSeconds: 3600 } });
+      const flag = path.join(dir, `release-${endpoint}`);
+      const held = platform.serving.invoke(endpoint, JSON.stringify({ a: 1, b: 1, waitFor: flag }), { targetVariant: d.green[0].name });
+      await pollUntil('the request is in flight on green', async () => ((await platform.serving.describe(endpoint)).variants.find((v) => v.name === d.green[0].name)?.live?.inFlight === 1 ? true : undefined));
+      const rolled = rollouts.rollback(endpoint);
+      await pollUntil('blue serves alone', async () => ((await platform.serving.describe(endpoint)).variants.length === 1 ? true : undefined));
+      writeFileSync(flag, '');
+      const out = await held;
+      assert.equal(out.variant, d.green[0].name, 'green answered the request it took');
+      assert.deepEqual(JSON.parse(out.body), { sum: 2, score: 0.2 });
+      assert.equal((await rolled).status, 'RolledBack');
     });
 
     it('pauses on an alarm when asked, holding the shares; resume and a manual rollback follow', async () => {
