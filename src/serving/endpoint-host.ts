@@ -12,6 +12,7 @@ import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { VariantPool } from './variant-pool.js';
 import { mirrorToShadows } from './shadow-mirror.js';
+import type { AnsweredInvocation } from './answered-invocation.js';
 import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
 import { Outcome, outcomeOf, type VariantStatsCounter, type VariantStatsRecorder } from './variant-stats-recorder.js';
 
@@ -53,15 +54,6 @@ export interface InvocationInput {
   customAttributes?: string;
   /** `performance.now()` when the request arrived, for the overhead histogram; default: now. */
   startedAt?: number;
-}
-
-/** An invocation a variant answered, as invocation listeners see it. */
-export interface AnsweredInvocation {
-  endpoint: string;
-  variant: string;
-  inferenceId?: string;
-  /** The response body. */
-  body: string;
 }
 
 /** The answer to an invocation and the variant that produced it. */
