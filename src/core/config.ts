@@ -105,6 +105,16 @@ export interface CapstanConfig {
     /** Publish through JetStream (a stream must capture the subject; the event id dedupes); default false (core NATS). */
     natsJetStream: boolean;
   };
+  serving: {
+    /** How often each serving process adds its per-variant counts to the metadata DB, in ms; default 5000. Alarms see other processes' traffic this late at most. */
+    statsFlushMs: number;
+  };
+  rollouts: {
+    /** How often the rollout controller looks at running deployments, in ms; default 1000. */
+    tickMs: number;
+    /** Lease on a deployment a process drives, in ms; default 10000. Another process continues it this long after its driver died. */
+    leaseMs: number;
+  };
   /** TEST ONLY: fault injection for crash tests; never set in production. */
   testing: {
     /** `before-deliver:<marker file>` or `after-deliver:<marker file>`: the event dispatcher writes the marker and SIGKILLs its process at that point of its first delivery; default unset. */
@@ -195,6 +205,9 @@ export const settings: readonly Setting[] = [
   { path: 'gitops.gitTimeoutMs', env: 'CAPSTAN_GITOPS_GIT_TIMEOUT_MS', kind: 'int', min: 1000, doc: 'Longest a git fetch may take, in ms. Default 120000' },
   { path: 'notifications.natsUrl', env: 'CAPSTAN_NATS_URL', kind: 'string', doc: 'NATS server for batch and async notifications. Default nats://127.0.0.1:4222' },
   { path: 'notifications.natsJetStream', env: 'CAPSTAN_NATS_JETSTREAM', kind: 'bool', doc: 'Publish notifications through JetStream (deduplicated by event id). Default false' },
+  { path: 'serving.statsFlushMs', env: 'CAPSTAN_SERVING_STATS_FLUSH_MS', kind: 'int', min: 50, doc: 'How often each serving process stores its per-variant statistics in ms (rollout alarms see other processes this late). Default 5000' },
+  { path: 'rollouts.tickMs', env: 'CAPSTAN_ROLLOUTS_TICK_MS', kind: 'int', min: 50, doc: 'How often the rollout controller looks at running deployments in ms. Default 1000' },
+  { path: 'rollouts.leaseMs', env: 'CAPSTAN_ROLLOUTS_LEASE_MS', kind: 'int', min: 500, doc: 'Lease on a deployment a process drives in ms; another process continues it this long after its driver died. Default 10000' },
   { path: 'testing.outboxCrash', env: 'CAPSTAN_TEST_OUTBOX_CRASH', kind: 'string', doc: 'TEST ONLY: before-deliver:FILE or after-deliver:FILE makes the event dispatcher write the file and SIGKILL its process. Default unset' },
   { path: 'outbound.allowPrivate', env: 'CAPSTAN_OUTBOUND_ALLOW_PRIVATE', kind: 'bool', doc: 'Allow private/loopback outbound targets. Default false' },
   { path: 'outbound.allowHosts', env: 'CAPSTAN_OUTBOUND_ALLOW_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] allowed although private. Default none' },
@@ -369,6 +382,8 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       natsUrl: out.notifications?.natsUrl ?? 'nats://127.0.0.1:4222',
       natsJetStream: out.notifications?.natsJetStream ?? false,
     },
+    serving: { statsFlushMs: out.serving?.statsFlushMs ?? 5000 },
+    rollouts: { tickMs: out.rollouts?.tickMs ?? 1000, leaseMs: out.rollouts?.leaseMs ?? 10_000 },
     outbound: {
       allowPrivate: out.outbound?.allowPrivate ?? false,
       allowHosts: out.outbound?.allowHosts ?? [],

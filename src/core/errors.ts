@@ -218,6 +218,15 @@ export const errorCatalogue = {
   CAPSTAN_ASYNC_EXPIRED: { status: 408, title: 'The asynchronous invocation expired in the queue' },
   CAPSTAN_ASYNC_TIMEOUT: { status: 504, title: 'The asynchronous invocation did not finish in time' },
   CAPSTAN_NOTIFY_INVALID: { status: 400, title: 'The notification settings are not valid' },
+  // safe rollouts (deployments with traffic steps and alarms)
+  CAPSTAN_ROLLOUT_POLICY_INVALID: { status: 400, title: 'The deployment policy is not valid' },
+  CAPSTAN_ROLLOUT_ALARM_INVALID: { status: 400, title: 'An alarm of the deployment is not valid' },
+  CAPSTAN_ROLLOUT_NO_PREVIOUS_VERSION: { status: 409, title: 'The endpoint has no version in service to roll out from' },
+  CAPSTAN_ROLLOUT_IN_PROGRESS: { status: 409, title: 'The endpoint already has a deployment running' },
+  CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND: { status: 404, title: 'No such deployment' },
+  CAPSTAN_ROLLOUT_NOT_PAUSED: { status: 409, title: 'The deployment is not paused' },
+  CAPSTAN_ROLLOUT_FEEDBACK_INVALID: { status: 400, title: 'The feedback is not valid' },
+  CAPSTAN_ROLLOUT_INFERENCE_NOT_FOUND: { status: 404, title: 'No invocation has that inference id' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -8,6 +8,8 @@ import { defineContext } from '../storage/context-module.js';
 import type { RegistryService } from '../registry/index.js';
 import type { ServingContext } from '../serving/index.js';
 import type { FeatureService } from '../features/index.js';
+import type { DeploymentPolicyInput, RolloutService } from '../rollouts/index.js';
+import type { DeployRequest } from './steps/index.js';
 import { pipelinesRoutes } from './http/pipelines-routes.js';
 import { pipelines as pipelineTables } from './migrations/0003-pipelines.js';
 import { webhookDeliveries } from './migrations/0006-webhook-deliveries.js';
@@ -29,6 +31,18 @@ export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
 export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepTrainingSet, StepTrainingSetRequest } from './steps/index.js';
 export type { PipelineTransformer, TransformRequest } from './steps/index.js';
 
+/**
+ * A deploy step: blue/green by serving, or, with `config.deploymentPolicy`, a deployment that the
+ * rollouts context moves step by step under alarms (the step ends once it started).
+ */
+async function deployStep(request: DeployRequest, use: <T>(name: string) => T): Promise<Record<string, unknown>> {
+  const { deploymentPolicy, force, ...config } = request.config as { deploymentPolicy?: DeploymentPolicyInput; force?: boolean };
+  if (deploymentPolicy === undefined) return use<ServingContext>('serving').deployStep(request);
+  const ref = `models:/${request.model}${request.version !== undefined ? `/${request.version}` : request.alias ? `@${request.alias}` : '/latest'}`;
+  const d = await use<RolloutService>('rollouts').start(request.endpoint, { model: ref, settings: config, policy: deploymentPolicy, force: force === true }, { actor: request.actor });
+  return { action: 'deployment-started', endpoint: d.endpoint, deploymentId: d.id, strategy: d.policy.strategy, status: d.status, greenPercent: d.greenPercent, model: d.green[0]?.model };
+}
+
 /** Pipelines: `platform.pipelines`, its scheduler and trigger watcher (work services), its metrics, `/api/v1/pipelines`. */
 export const pipelinesContext = defineContext<PipelineService>({
   name: 'pipelines',
@@ -40,7 +54,6 @@ export const pipelinesContext = defineContext<PipelineService>({
       // Step working directories live in the home, where a restart sweeps what a killed process left.
       local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
     });
-    pipelines.setDeployer({ deploy: (request) => use<ServingContext>('serving').deployStep(request) });
     pipelines.setFeatureProvider({
       trainingSet: (r) =>
         use<FeatureService>('features').trainingSet({
@@ -52,6 +65,7 @@ export const pipelinesContext = defineContext<PipelineService>({
         }),
     });
     pipelines.setTransformer({ transform: (request) => use<PipelineTransformer>('batch').transform(request) });
+    pipelines.setDeployer({ deploy: (request) => deployStep(request, use) });
     installPipelineMetrics({ metrics, events, execution: (id) => pipelines.execution(id) });
     const workServices = [pipelines.scheduler, pipelines.triggerWatcher];
     return { service: pipelines, background: workServices, workServices, close: () => pipelines.close() };

@@ -6,6 +6,7 @@ import { gitopsContext } from '../gitops/index.js';
 import { notificationsContext } from '../notifications/index.js';
 import { pipelinesContext } from '../pipelines/index.js';
 import { registryContext } from '../registry/index.js';
+import { rolloutsContext } from '../rollouts/index.js';
 import { servingContext } from '../serving/index.js';
 import type { ContextModule } from '../storage/context-module.js';
 
@@ -14,4 +15,4 @@ import type { ContextModule } from '../storage/context-module.js';
  * stop, like `close`, in reverse; routes register in this order. Adding a context is one line here
  * (see docs/architecture.md).
  */
-export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, batchContext, featuresContext, decisionsContext, gitopsContext, notificationsContext];
+export const contextModules: readonly ContextModule<any>[] = [authContext, servingContext, registryContext, pipelinesContext, rolloutsContext, batchContext, featuresContext, decisionsContext, gitopsContext, notificationsContext];

@@ -12,6 +12,10 @@ export interface CaptureRecord {
   responseContentType: string;
   response: string;
   status: number;
+  /** Whole-request latency, recorded for shadow pairs. */
+  latencyMs?: number;
+  /** On a shadow variant's record: the variant that answered the user. */
+  shadowOf?: string;
 }
 
 /** The artifact-store prefix under which an endpoint's capture files live. */

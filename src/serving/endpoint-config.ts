@@ -34,6 +34,8 @@ export interface VariantInput {
   handlerOptions?: Record<string, unknown>;
   /** Online feature values added to each JSON instance before the model sees it; default none. */
   features?: VariantFeaturesInput;
+  /** Makes this a shadow variant: it answers no user, but this share (0-100) of requests is also sent to it after the answer; default 0 (a production variant). */
+  shadowPercent?: number;
 }
 
 /** Data capture as a user writes it; every field has a default. */
@@ -70,6 +72,8 @@ export interface VariantConfig {
   interpreter?: string;
   handlerOptions: Record<string, unknown>;
   features?: VariantFeatures;
+  /** Set (above 0) on shadow variants only. */
+  shadowPercent?: number;
 }
 
 /** Data capture with every default filled in. */
@@ -120,6 +124,7 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
     if (v.interpreter !== undefined && (typeof v.interpreter !== 'string' || !/^[\w./+-]+$/.test(v.interpreter) || !/^python[\d.]*$/.test(v.interpreter.split('/').pop()!))) {
       throw invalid(`${at}.interpreter must name a python executable, e.g. python3 or /usr/bin/python3.11`, `${at}.interpreter`);
     }
+    if (v.shadowPercent !== undefined && (typeof v.shadowPercent !== 'number' || !(v.shadowPercent >= 0 && v.shadowPercent <= 100))) throw invalid(`${at}.shadowPercent must be from 0 to 100`, `${at}.shadowPercent`);
     return {
       name,
       model: v.model.trim(),
@@ -136,9 +141,10 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       ...(v.interpreter !== undefined ? { interpreter: v.interpreter } : {}),
       handlerOptions: v.handlerOptions ?? {},
       ...(v.features !== undefined ? { features: compileVariantFeatures(v.features, `${at}.features`, invalid) } : {}),
+      ...(v.shadowPercent ? { shadowPercent: v.shadowPercent } : {}),
     };
   });
-  if (variants.every((v) => v.weight === 0)) throw invalid('at least one variant needs a weight above 0', 'variants');
+  if (variants.every((v) => v.weight === 0 || v.shadowPercent)) throw invalid('at least one variant needs a weight above 0 (shadow variants do not count)', 'variants');
   const dc = input.dataCapture ?? {};
   const samplingPercent = dc.samplingPercent ?? 100;
   if (typeof samplingPercent !== 'number' || !(samplingPercent >= 0 && samplingPercent <= 100)) throw invalid('dataCapture.samplingPercent must be from 0 to 100', 'dataCapture.samplingPercent');
@@ -146,9 +152,12 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
   if (!tp || typeof tp !== 'object' || !(TRAFFIC_POLICY_KINDS as readonly string[]).includes(tp.kind)) {
     throw invalid(`trafficPolicy.kind must be one of ${TRAFFIC_POLICY_KINDS.join(', ')}`, 'trafficPolicy.kind');
   }
+  if (tp.keyField !== undefined && (tp.kind !== 'sticky' || typeof tp.keyField !== 'string' || !/^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/.test(tp.keyField))) {
+    throw invalid('trafficPolicy.keyField is a JSON field path (user, context.userId) of the sticky policy', 'trafficPolicy.keyField');
+  }
   return {
     variants,
-    trafficPolicy: { kind: tp.kind },
+    trafficPolicy: { kind: tp.kind, ...(tp.keyField ? { keyField: tp.keyField } : {}) },
     dataCapture: {
       enabled: dc.enabled === true,
       samplingPercent,

@@ -14,6 +14,8 @@ import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { VariantPool } from './variant-pool.js';
+import { mirrorToShadows } from './shadow-mirror.js';
+import type { AnsweredInvocation } from './answered-invocation.js';
 import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
 import { Outcome, outcomeOf, type VariantStatsCounter, type VariantStatsRecorder } from './variant-stats-recorder.js';
 
@@ -40,6 +42,8 @@ export interface LiveEndpoint {
   readonly byName: ReadonlyMap<string, LiveVariant>;
   readonly capture: DataCaptureWriter | undefined;
   readonly captureKey: string;
+  /** Variants that only receive mirrored copies of requests (`shadowPercent`). */
+  readonly shadows: readonly LiveVariant[];
 }
 
 /** An invocation as the gateway received it. */
@@ -103,6 +107,8 @@ export class EndpointHost {
   private readonly missing = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
+  /** Told of each answered invocation (feedback joins outcomes by inference id; rollouts read output scores). Keep them cheap: they run on the request path. */
+  readonly invocationListeners: ((e: AnsweredInvocation) => void)[] = [];
 
   constructor(private readonly deps: EndpointHostDeps) {}
 
@@ -229,7 +235,8 @@ export class EndpointHost {
     this.live.set(record.name, {
       name: record.name,
       generation: record.generation,
-      policy: createTrafficPolicy(record.trafficPolicy, variants),
+      policy: createTrafficPolicy(record.trafficPolicy, variants.filter((v) => !v.config.shadowPercent)),
+      shadows: variants.filter((v) => v.config.shadowPercent),
       variants,
       byName: new Map(variants.map((v) => [v.name, v])),
       capture,
@@ -328,7 +335,8 @@ export class EndpointHost {
   async invoke(name: string, input: InvocationInput): Promise<InvocationOutput> {
     const startedAt = input.startedAt ?? performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
-    const variant = pickVariant(ep, input.targetVariant, input);
+    const key = input.stickyKey ?? ep.policy.routingKey?.(input.body);
+    const variant = pickVariant(ep, input.targetVariant, key === input.stickyKey ? input : { stickyKey: key });
     const m = variant.metrics;
     m.invocations.inc();
     try {
@@ -341,6 +349,8 @@ export class EndpointHost {
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: body, responseContentType: result.contentType, response: result.body, status: 200 });
       }
+      for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId, body: result.body });
+      if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);
       return { variant: variant.name, body: result.body, contentType: result.contentType };
     } catch (err) {
       countError(m, err);

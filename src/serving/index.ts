@@ -16,6 +16,7 @@ export * from './endpoint-config.js';
 export type * from './endpoint.js';
 export { EndpointHost } from './endpoint-host.js';
 export type { ModelRunner, ModelRunnerOptions } from './model-runner.js';
+export type { AnsweredInvocation } from './answered-invocation.js';
 export { captureKeyPrefix } from './data-capture.js';
 export { createServing, type DeployStepRequest, type ServingContext, type ServingOptions, type ServingPlatformParts } from './serving-context.js';
 export type { OipModelMetadata } from './oip-metadata.js';
@@ -32,7 +33,7 @@ export const servingContext = defineContext<ServingContext>({
   migrations: { '0004_serving': endpointTables, '0010_serving_variant_stats': servingVariantStats },
   create(parts) {
     // Models resolve through the registry when an endpoint loads, so the two contexts may be listed in any order.
-    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry'), features: () => parts.use<FeatureService>('features') });
+    const serving = createServing({ ...parts, registry: () => parts.use<RegistryService>('registry'), features: () => parts.use<FeatureService>('features') }, { statsFlushMs: parts.config.serving.statsFlushMs });
     return { service: serving, background: [serving.background], close: () => serving.close() };
   },
   routes: [endpointsRoutes, invocationRoutes],

@@ -7,6 +7,7 @@ import { TRAFFIC_POLICY_KINDS, type DataCaptureInput, type DeployOptions, type E
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
 import { fsReason } from '../../core/file-errors.js';
+import { addStrategyFlags, deploymentText, policyFromFlags, rolloutsAccess, type StrategyFlags } from './rollouts-command.js';
 
 const access: ServiceAccess<EndpointService> = {
   local: (platform) => platform.serving,
@@ -241,18 +242,24 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     printResult(cmd, ep, () => describeText(ep));
   });
 
-  endpoints
+  addStrategyFlags(endpoints
     .command('update <name>')
-    .description('change weights (--weights), variants (--file) or data capture blue/green')
+    .description('change weights (--weights), variants (--file) or data capture blue/green; with --strategy, move to the --file variants step by step under alarms')
     .option('--weights <list>', 'e.g. blue=90,green=10')
     .option('--file <file>', 'YAML/JSON with the new { variants: [...] }')
     .option('--data-capture <percent>', 'capture this share of requests and responses; 0 turns it off', percent)
     .option('--traffic-policy <kind>', `how requests choose a variant: ${TRAFFIC_POLICY_KINDS.join(' or ')}`, trafficPolicyKind)
     .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED)
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON'))
     .action(async (name: string, _opts, cmd: Command) => {
-      const o = allOptions<VariantFlags & { weights?: string; trafficPolicy?: TrafficPolicyKind }>(cmd);
+      const o = allOptions<VariantFlags & StrategyFlags & { weights?: string; trafficPolicy?: TrafficPolicyKind }>(cmd);
       const file = o.file ? readConfigFile(o.file) : undefined;
+      const rollout = policyFromFlags(o, (file as { deploymentPolicy?: never } | undefined)?.deploymentPolicy);
+      if (rollout) {
+        if (!file) throw new CapstanError('CAPSTAN_REQUEST_INVALID', '--strategy with update needs the new variants in --file');
+        const d = await withService(cmd, rolloutsAccess, (s) => s.start(name, { variants: file.variants, policy: rollout, force: o.force }, overrideOf(o)));
+        return printResult(cmd, d, () => deploymentText(d));
+      }
       const policy = o.trafficPolicy ? { kind: o.trafficPolicy } : file?.trafficPolicy;
       const ep = await withService(cmd, access, (s) =>
         s.update(
@@ -333,15 +340,21 @@ export const endpointsCommand: CommandModule = (program: Command) => {
       printResult(cmd, { variant: res.variant, contentType: res.contentType, body: parsed }, () => `variant: ${res.variant}\n${invokeText(res.body)}`);
     });
 
-  addVariantFlags(
+  addStrategyFlags(addVariantFlags(
     endpoints
       .command('deploy <name>')
-      .description('create the endpoint serving --model, or switch it to that model blue/green (zero failed requests)')
+      .description('create the endpoint serving --model, or switch it to that model blue/green (zero failed requests); with --strategy, step by step under alarms')
       .requiredOption('--model <ref>', 'models:/ncf/4 or models:/ncf@champion')
       .option('--variant <name>', 'variant name; default the current one, or primary')
       .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED),
-  ).action(async (name: string, _opts, cmd: Command) => {
-    const o = allOptions<VariantFlags>(cmd);
+  )).action(async (name: string, _opts, cmd: Command) => {
+    const o = allOptions<VariantFlags & StrategyFlags>(cmd);
+    const rollout = policyFromFlags(o);
+    if (rollout) {
+      const settings = { ...variantSettings(o), ...(o.variant ? { variant: o.variant } : {}) };
+      const d = await withService(cmd, rolloutsAccess, (s) => s.start(name, { model: o.model!, settings, policy: rollout, force: o.force }, overrideOf(o)));
+      return printResult(cmd, d, () => deploymentText(d));
+    }
     const options: DeployOptions = { ...variantSettings(o), ...(o.variant ? { variant: o.variant } : {}), ...(capture(o) ? { dataCapture: capture(o) } : {}) };
     const result = await withService(cmd, access, (s) => s.deploy(name, o.model!, options, overrideOf(o)));
     printResult(cmd, result, () => `${result.action} endpoint ${name}: now serving ${result.model.name}/${result.model.version}\n\n${describeText(result.endpoint)}`);

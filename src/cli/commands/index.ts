@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { asyncCommand } from './async-command.js';
 import { batchCommand } from './batch-command.js';
+import { rolloutsCommand } from './rollouts-command.js';
 import { applyCommand } from './apply-command.js';
 import { artifactsCommand } from './artifacts-command.js';
 import { reposCommand } from './repos-command.js';
@@ -26,4 +27,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand, decisionsCommand, batchCommand, asyncCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, rolloutsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand, decisionsCommand, batchCommand, asyncCommand];

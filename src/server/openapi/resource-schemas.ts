@@ -106,8 +106,8 @@ export const EndpointSchema = Type.Object(
     variants: Type.Array(EndpointVariantSchema),
     dataCapture: DataCaptureSchema,
     trafficPolicy: Type.Object(
-      { kind: Type.Union([Type.Literal('weighted-random'), Type.Literal('sticky')]) },
-      { description: 'How requests without X-Capstan-Target-Variant choose a variant: weighted-random, or sticky (one X-Capstan-Sticky-Key, one variant)' },
+      { kind: Type.Union([Type.Literal('weighted-random'), Type.Literal('sticky'), Type.Literal('thompson')]), keyField: Type.Optional(Type.String()) },
+      { description: 'How requests without X-Capstan-Target-Variant choose a variant: weighted-random, sticky (one X-Capstan-Sticky-Key or keyField body value, one variant), or thompson (weights moved toward the best variant by feedback)' },
     ),
     approvalOverrides: Type.Array(
       Type.Object({

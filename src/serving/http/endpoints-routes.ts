@@ -47,6 +47,7 @@ const Variant = Type.Object(
     name: Type.Optional(Type.String({ description: 'Default primary, variant-2, …' })),
     model: Type.String({ description: 'models:/ncf/3 or models:/ncf@champion' }),
     weight: Type.Optional(Type.Number({ minimum: 0, description: 'Relative traffic share; default 1' })),
+    shadowPercent: Type.Optional(Type.Number({ description: 'A shadow variant: answers no user; this share (0-100) of requests is also sent to it after the answer; default 0' })),
     ...variantSettings,
   },
   { additionalProperties: false },
@@ -65,7 +66,10 @@ const DataCapture = Type.Object(
 const Name = Type.Object({ name: Type.String() });
 
 const TrafficPolicy = Type.Object(
-  { kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default) or sticky (same X-Capstan-Sticky-Key, same variant)' }) },
+  {
+    kind: Type.Union(TRAFFIC_POLICY_KINDS.map((k) => Type.Literal(k)), { description: 'weighted-random (default), sticky (same X-Capstan-Sticky-Key, same variant) or thompson (weights follow feedback)' }),
+    keyField: Type.Optional(Type.String({ description: 'sticky: a JSON body field (user, context.userId) used as the key when the header is absent' })),
+  },
   { additionalProperties: false },
 );
 
