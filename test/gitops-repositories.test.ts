@@ -74,7 +74,7 @@ for (const factory of await testDatabases()) {
     });
 
     it('a second push changing train.py re-runs the pipeline; the registry shows both versions with their commits', async () => {
-      const train = fintechFiles()['ml/train.py'].replace('"""Trains logistic regression', '"""Trains (v2) logistic regression');
+      const train = `${fintechFiles()['ml/train.py']}\n# v2: the same model, a changed file\n`;
       commits.push(repo.push({ 'ml/train.py': train }, 'train: reword'));
       const { sync, started } = await syncAndRun();
       assert.equal(sync.state, 'applied');

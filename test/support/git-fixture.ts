@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pythonWith } from './python-interpreter.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -58,8 +59,10 @@ export function fintechFiles(): Record<string, string> {
     .replace(/^name: fraud-python$/m, 'kind: Pipeline\nname: fraud-python')
     .replace('rows: { type: integer, default: 20000', 'rows: { type: integer, default: 4000')
     .replace('epochs: { type: integer, default: 300 }', 'epochs: { type: integer, default: 100 }')
+    // The steps need scikit-learn, which Debian installs for /usr/bin/python3 rather than the python3 on PATH.
+    .replace('python: { type: string, default: python3,', `python: { type: string, default: ${pythonWith(['numpy', 'sklearn']) ?? 'python3'},`)
     .replace(/\ntriggers:\n.*\n?$/s, '\n');
   const out: Record<string, string> = { 'ml/config.yaml': config };
-  for (const f of ['preprocessing.py', 'train.py', 'evaluation.py', 'common.py', 'model.mjs']) out[`ml/${f}`] = readFileSync(path.join(ex, f), 'utf8');
+  for (const f of ['preprocessing.py', 'train.py', 'evaluation.py', 'common.py', 'inference.py']) out[`ml/${f}`] = readFileSync(path.join(ex, f), 'utf8');
   return out;
 }
