@@ -40,7 +40,7 @@ export async function registerJsModel(platform: Platform, dir: string, name: str
 
 /** Options of `openDecisionsTestPlatform`. */
 export interface DecisionsTestOptions {
-  /** Contexts installed after the standard ones (a features double); default none. */
+  /** Contexts installed after the standard ones; default none. */
   extra?: ContextModule<any>[];
   /** Deploys endpoint `fraud` serving the test scorer; default true. */
   scorer?: boolean;
