@@ -2,8 +2,8 @@
 // (2 model calls: fraud, amount-anomaly; 5 online features; a 6-rule decision table), every decision stored.
 //
 // 1. On a throwaway home (SQLite, file artifacts): registers and deploys the example's model packages,
-//    seeds 5 features for 1,000 customers (the features double: the features context is not on this
-//    branch yet), applies and activates transaction-risk.
+//    applies examples/decisions/customer-features.yaml to the feature store, pushes 5 features for
+//    1,000 customers and materializes them online, applies and activates transaction-risk.
 // 2. Starts the API server in its own process (bench/decisions-server.ts) and drives
 //    POST /api/v1/decisions/transaction-risk with autocannon from another process at a fixed overall
 //    rate (1,000 decisions/s) for 30 s after a 5 s warm-up; then, as the baseline measured in the same
@@ -22,7 +22,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { parseUserYaml } from '../src/core/user-yaml.js';
 import type { DecisionService } from '../src/decisions/index.js';
 import { deployExampleModels, EXAMPLES_DIR } from '../src/decisions/test-support/example-models.js';
-import { FeaturesDouble, featuresDoubleContext } from '../src/decisions/test-support/features-double.js';
+import type { FeatureDefinitionsInput, FeatureService } from '../src/features/index.js';
 import { contextModules } from '../src/platform/contexts.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 
@@ -46,7 +46,7 @@ function log(line: string): void {
 }
 
 function open(home: string): Promise<Platform> {
-  return openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger(), contexts: [...contextModules, featuresDoubleContext] });
+  return openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger(), contexts: contextModules });
 }
 
 function startServer(home: string): Promise<ChildProcess & { url?: string }> {
@@ -126,11 +126,13 @@ async function main(): Promise<void> {
     let platform = await open(home);
     try {
       await deployExampleModels(platform, home);
-      const features = platform.context<FeaturesDouble>('features');
-      for (let c = 0; c < CUSTOMERS; c++) {
-        const values = { avg_amount_30d: 50 + (c % 200), std_amount_30d: 20 + (c % 30), tx_count_24h: c % 5, account_age_days: 10 + c, chargebacks_90d: c % 17 === 0 ? 2 : 0 };
-        for (const [name, value] of Object.entries(values)) await features.put(`customers:${name}`, { customer_id: `c-${c}` }, value);
-      }
+      // The customer features through the real feature store: definitions, a push, materialization.
+      const features = platform.context<FeatureService>('features');
+      await features.apply(parseUserYaml(readFileSync(path.join(EXAMPLES_DIR, 'customer-features.yaml'), 'utf8'), 'customer-features.yaml') as FeatureDefinitionsInput);
+      const eventTime = new Date().toISOString();
+      const records = Array.from({ length: CUSTOMERS }, (_, c) => ({ customer_id: `c-${c}`, event_time: eventTime, avg_amount_30d: 50 + (c % 200), std_amount_30d: 20 + (c % 30), tx_count_24h: c % 5, account_age_days: 10 + c, chargebacks_90d: c % 17 === 0 ? 2 : 0 }));
+      await features.pushRecords('customers', records);
+      await features.materialize('customers');
       const def = parseUserYaml(readFileSync(path.join(EXAMPLES_DIR, 'transaction-risk.yaml'), 'utf8'), 'transaction-risk.yaml');
       await platform.context<DecisionService>('decisions').apply(def, { activate: true });
     } finally {

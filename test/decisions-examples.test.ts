@@ -6,7 +6,7 @@ import { parseUserYaml } from '../src/core/user-yaml.js';
 import type { DecisionService } from '../src/decisions/index.js';
 import { deployExampleModels, EXAMPLES_DIR } from '../src/decisions/test-support/example-models.js';
 import { openDecisionsTestPlatform, type DecisionsTestPlatform } from '../src/decisions/test-support/decisions-test-platform.js';
-import { FeaturesDouble, featuresDoubleContext } from '../src/decisions/test-support/features-double.js';
+import type { FeatureDefinitionsInput, FeatureService } from '../src/features/index.js';
 import type { NcfFixture } from '../src/serving/test-support/ncf-package-fixture.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 
@@ -22,24 +22,24 @@ const FACE = Array.from({ length: 64 }, (_, i) => {
 const DARK = Array.from({ length: 64 }, (_, i) => 10 + (i % 3));
 const STRIPES = Array.from({ length: 64 }, (_, i) => 90 + (i % 8) * 15);
 
-// The features context is not on this branch yet: a real-table double serves the contract's readOnline.
+// The customer features come from the real feature store (installed by default): the example's
+// definitions and CSV, ingested and materialized to the online store, as docs/decisions.md does.
 for (const factory of await testDatabases()) {
   describe(`decision examples on ${factory.name}`, { skip: factory.skip }, () => {
     let t: DecisionsTestPlatform;
     let decisions: DecisionService;
     let ncf: NcfFixture;
+    let features: FeatureService;
     const since = new Date(Date.now() - 60_000).toISOString();
     before(async () => {
-      t = await openDecisionsTestPlatform(factory, {}, { extra: [featuresDoubleContext], scorer: false });
+      t = await openDecisionsTestPlatform(factory, {}, { scorer: false });
       decisions = t.decisions;
       ({ ncf } = await deployExampleModels(t.platform, t.home));
-      const features = t.platform.context<FeaturesDouble>('features');
-      const seed = async (customer: string, values: Record<string, number>, at: Date) => {
-        for (const [name, value] of Object.entries(values)) await features.put(`customers:${name}`, { customer_id: customer }, value, at);
-      };
-      await seed('c-42', { avg_amount_30d: 110, std_amount_30d: 40, tx_count_24h: 1, account_age_days: 900, chargebacks_90d: 0 }, new Date('2026-11-30T08:00:00Z'));
-      await seed('c-7', { avg_amount_30d: 60, std_amount_30d: 20, tx_count_24h: 0, account_age_days: 5, chargebacks_90d: 0 }, new Date('2026-11-30T09:00:00Z'));
-      await seed('c-13', { avg_amount_30d: 80, std_amount_30d: 30, tx_count_24h: 1, account_age_days: 400, chargebacks_90d: 3 }, new Date('2026-11-30T10:00:00Z'));
+      features = t.platform.context<FeatureService>('features');
+      await features.apply(example('customer-features.yaml') as FeatureDefinitionsInput);
+      const ingested = await features.ingest('customers', { path: path.join(EXAMPLES_DIR, 'customers.csv') });
+      assert.equal(ingested.rowsWritten, 4, JSON.stringify(ingested));
+      await features.materialize('customers');
       for (const file of ['transaction-risk.yaml', 'profile-photo-review.yaml', 'recommend.yaml']) await decisions.apply(example(file), { activate: true });
     });
     after(async () => t?.dispose());
@@ -105,6 +105,25 @@ for (const factory of await testDatabases()) {
         assert.ok(report.records >= 2, usecase);
         assert.deepEqual([report.changed, report.detailsChanged, report.skipped], [0, 0, 0], `${usecase}: ${JSON.stringify(report)}`);
       }
+    });
+
+    it('records every feature value with its event time and status from the online store (present, not found, expired)', async () => {
+      const base = { transaction_id: 't-3', merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true, amount: 40 };
+      const refs = ['avg_amount_30d', 'std_amount_30d', 'tx_count_24h', 'account_age_days', 'chargebacks_90d'].map((f) => `customers:${f}`);
+      const snapshotOf = async (customer: string) => {
+        const r = await decisions.decide('transaction-risk', { ...base, customer_id: customer });
+        return (await decisions.record(r.id)).snapshot.tasks.find((x) => x.name === 'customer')!;
+      };
+      const present = await snapshotOf('c-13');
+      assert.deepEqual(present.features, Object.fromEntries(refs.map((ref, i) => [ref, { value: [80, 30, 1, 400, 3][i], status: 'PRESENT', eventTime: '2026-11-30T10:00:00.000Z' }])));
+      assert.deepEqual(present.output, { avg_amount_30d: 80, std_amount_30d: 30, tx_count_24h: 1, account_age_days: 400, chargebacks_90d: 3 });
+      const unknown = await snapshotOf('c-unknown');
+      assert.deepEqual(unknown.features, Object.fromEntries(refs.map((ref) => [ref, { value: null, status: 'NOT_FOUND', eventTime: null }])));
+      // A TTL of one hour makes the stored values (event time 2026-11-30) expired: null, the event time kept.
+      const definitions = example('customer-features.yaml') as FeatureDefinitionsInput;
+      await features.apply({ featureGroups: definitions.featureGroups!.map((g) => ({ ...g, ttl: '1h' })) });
+      const expired = await snapshotOf('c-13');
+      assert.deepEqual(expired.features, Object.fromEntries(refs.map((ref) => [ref, { value: null, status: 'EXPIRED', eventTime: '2026-11-30T10:00:00.000Z' }])));
     });
   });
 }

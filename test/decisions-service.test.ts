@@ -174,11 +174,18 @@ for (const factory of await testDatabases()) {
         () => decisions.apply(riskDefinition({ name: 'bad', tasks: [...(riskDefinition().tasks as unknown[]), { name: 'ext', type: 'http', url: 'http://169.254.169.254/latest', request: 'input' }] })),
         'CAPSTAN_OUTBOUND_ADDRESS_BLOCKED',
       );
-      await rejects(
-        () => decisions.apply(riskDefinition({ name: 'bad', tasks: [...(riskDefinition().tasks as unknown[]), { name: 'cust', type: 'features', features: ['customers:age'], entity: { customer_id: 'input.customer' } }] })),
-        'CAPSTAN_DECISIONS_FEATURES_UNAVAILABLE',
-      );
       assert.equal((await decisions.useCases()).length, count);
+      // A features task needs the features context: on a platform without it, apply refuses the use case.
+      const bare = await openDecisionsTestPlatform(factory, {}, { exclude: ['features'], scorer: false });
+      try {
+        await rejects(
+          () => bare.decisions.apply(riskDefinition({ name: 'bad', tasks: [...(riskDefinition().tasks as unknown[]), { name: 'cust', type: 'features', features: ['customers:age'], entity: { customer_id: 'input.customer' } }] })),
+          'CAPSTAN_DECISIONS_FEATURES_UNAVAILABLE',
+        );
+        assert.deepEqual(await bare.decisions.useCases(), []);
+      } finally {
+        await bare.dispose();
+      }
     });
 
     it('finds records by use case, subject, outcome and time', async () => {

@@ -53,7 +53,7 @@ export interface DocumentedUseCase {
 export interface DecisionService {
   /** Validates and stores a definition as the next version (unless unchanged); refuses bad definitions, unknown task references, cycles and blocked URLs. */
   apply(definition: unknown, options?: ApplyOptions): Promise<ApplyResult>;
-  /** Makes a version active (or the shadow challenger); `version: null` with `challenger` stops the shadow. */
+  /** Makes a version active (or the shadow challenger); `version: null` with `challenger` stops the shadow, without it retires the use case (no active version or challenger; versions and records stay). */
   activate(usecase: string, version: number | null, options?: ActivateOptions): Promise<UseCaseSummary>;
   /** Every use case. */
   useCases(): Promise<UseCaseSummary[]>;

@@ -29,6 +29,7 @@ export type * from './feature-reader.js';
 export type * from './usecase-definition.js';
 export type { DecisionSnapshot, TaskRecord } from './run-decision.js';
 export { DECISION_COMPLETED_EVENT } from './async-decisions.js';
+export { compileUseCase } from './compile-usecase.js';
 export { DECISION_ALERT_EVENT } from './decision-alerts.js';
 
 /** How long a process trusts its copy of an endpoint's pinned model versions. */

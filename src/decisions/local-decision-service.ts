@@ -62,7 +62,8 @@ export class LocalDecisionService implements DecisionService {
     await this.deps.store.requireUseCase(usecase);
     if (version !== null) await this.version(usecase, version);
     if (options.challenger) await this.deps.store.setRoles(usecase, { challenger: version });
-    else if (version === null) throw new CapstanError('CAPSTAN_DECISIONS_VERSION_NOT_FOUND', 'activate needs a version number');
+    // Retiring keeps every version and record (audit, replay); decisions answer NO_ACTIVE_VERSION until one is activated again.
+    else if (version === null) await this.deps.store.setRoles(usecase, { active: null, challenger: null });
     else await this.deps.store.setRoles(usecase, { active: version });
     this.roles.delete(usecase);
     return this.deps.store.requireUseCase(usecase);

@@ -74,7 +74,7 @@ export class SqlDecisionStore {
   }
 
   /** Sets which version serves (`active`) and which runs in shadow (`challenger`, null for none). */
-  async setRoles(name: string, roles: { active?: number; challenger?: number | null }): Promise<void> {
+  async setRoles(name: string, roles: { active?: number | null; challenger?: number | null }): Promise<void> {
     const set: Partial<Tables['decision_usecases']> = { updated_at: Date.now() };
     if (roles.active !== undefined) set.active_version = roles.active;
     if (roles.challenger !== undefined) set.challenger_version = roles.challenger;

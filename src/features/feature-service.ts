@@ -75,3 +75,14 @@ export interface FeatureService {
   /** One online read: values for many entities at once. Feature refs are 'group:feature' (latest version of the group) or 'group@2:feature'. */
   readOnline(request: OnlineReadRequest): Promise<OnlineReadResult>;
 }
+
+/**
+ * Deleting definitions: what `kind: Entity` / `kind: FeatureGroup` deletes and prunes use, on the
+ * platform's own service (not offered over HTTP).
+ */
+export interface FeatureDefinitionDeletion {
+  /** Deletes every version of a group with its offline files and online values; CAPSTAN_FEATURES_NOT_FOUND when missing. */
+  deleteGroup(name: string): Promise<void>;
+  /** Deletes an entity no group uses (else CAPSTAN_FEATURES_SCHEMA_INCOMPATIBLE naming them); CAPSTAN_FEATURES_NOT_FOUND when missing. */
+  deleteEntity(name: string): Promise<void>;
+}

@@ -26,6 +26,7 @@ export type { FeatureDefinitionsInput, EntityInput, FeatureGroupInput } from './
 export type { IngestResult, IngestSource, RowError } from './ingestion.js';
 export type { TrainingSetRequest, TrainingSetResult, FeatureColumnStats } from './training-set.js';
 export { parseFeatureRef } from './feature-ref.js';
+export { compileEntity, compileFeatureGroup } from './feature-definitions.js';
 export { MATERIALIZE_JOB_TYPE } from './local-feature-service.js';
 
 /** Feature store: `features.materialize` jobs, `capstan_features_freshness_seconds`, `/api/v1/entities|feature-groups|features`. */
@@ -45,6 +46,7 @@ export const featuresContext = defineContext<FeatureService>({
       trainingSets: new TrainingSetBuilder(engine, files, parts.artifacts),
       materializer: new Materializer(engine, files, online, store),
       online,
+      artifacts: parts.artifacts,
       queue: parts.queue,
       pushMaxRecords: parts.config.features.pushMaxRecords,
     });

@@ -1,12 +1,14 @@
 import { CapstanError } from '../core/errors.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import { compileDefinitions, incompatibility, type FeatureDefinitionsInput, type FeatureGroupSpec } from './feature-definitions.js';
 import { parseFeatureRef } from './feature-ref.js';
-import type { ApplyResult, FeatureService, MaterializeResult, OnlineFeatureValue, OnlineReadRequest, OnlineReadResult } from './feature-service.js';
+import type { ApplyResult, FeatureDefinitionDeletion, FeatureService, MaterializeResult, OnlineFeatureValue, OnlineReadRequest, OnlineReadResult } from './feature-service.js';
 import type { FeatureEntity, FeatureGroup, TypedColumn } from './feature-types.js';
 import type { IngestResult, IngestSource, Ingestion } from './ingestion.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { Materializer } from './materializer.js';
+import { OfflineFiles } from './offline-files.js';
 import { encodeEntityKey, onlineTable, type OnlineStore } from './online-store.js';
 import { groupNotFound, type SqlDefinitionStore } from './sql-definition-store.js';
 import type { ResolvedFeature, TrainingSetBuilder, TrainingSetRequest, TrainingSetResult } from './training-set.js';
@@ -25,6 +27,8 @@ export interface LocalFeatureServiceParts {
   trainingSets: TrainingSetBuilder;
   materializer: Materializer;
   online: OnlineStore;
+  /** Where the offline files live (deleted with their group). */
+  artifacts: ArtifactStore;
   /** Enqueues materialization after each ingestion that wrote rows; undefined: none. */
   queue?: JobQueue;
   /** Most records per push. */
@@ -43,7 +47,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** The feature service on the platform's metadata DB, artifact store, DuckDB and online store. */
-export class LocalFeatureService implements FeatureService {
+export class LocalFeatureService implements FeatureService, FeatureDefinitionDeletion {
   private readonly locks = new KeyedMutex();
   private readonly cache = new Map<string, { group: FeatureGroup; until: number }>();
 
@@ -99,6 +103,29 @@ export class LocalFeatureService implements FeatureService {
     }
     await store.putGroup(next, now);
     return { name: spec.name, version, action: 'created' };
+  }
+
+  async deleteGroup(name: string): Promise<void> {
+    const versions = await this.parts.store.transaction((store) => store.deleteGroup(name));
+    if (versions.length === 0) throw groupNotFound(name);
+    this.cache.clear();
+    // Definitions go first: a reader racing the delete sees the group missing, never half its data.
+    for (const version of versions) {
+      await this.locks.run(onlineTable(name, version), async () => {
+        await this.parts.online.drop(onlineTable(name, version));
+        await this.parts.artifacts.deletePrefix(OfflineFiles.groupPrefix(name, version));
+      });
+    }
+  }
+
+  async deleteEntity(name: string): Promise<void> {
+    await this.parts.store.transaction(async (store) => {
+      if (!(await store.entity(name))) throw new CapstanError('CAPSTAN_FEATURES_NOT_FOUND', `no entity ${name}`, { fields: { entity: name }, retryable: false });
+      const users = (await store.groups()).filter((g) => g.entities.includes(name));
+      if (users.length) throw incompatible(`entity ${name} is used by feature group(s) ${users.map((g) => `${g.name}@${g.version}`).join(', ')}; delete them first`, { entity: name });
+      await store.deleteEntity(name);
+    });
+    this.cache.clear();
   }
 
   listEntities(): Promise<FeatureEntity[]> {

@@ -92,6 +92,19 @@ export class SqlDefinitionStore {
     else await this.q.insertInto('feature_groups').values({ name, version, definition, created_at: now, updated_at: now }).execute();
   }
 
+  /** Deletes every version of a group and its materialization state; answers the versions deleted. */
+  async deleteGroup(name: string): Promise<number[]> {
+    const versions = (await this.groups(name)).map((g) => g.version);
+    await this.q.deleteFrom('feature_materializations').where('group_name', '=', name).execute();
+    await this.q.deleteFrom('feature_groups').where('name', '=', name).execute();
+    return versions;
+  }
+
+  /** Deletes an entity definition. */
+  async deleteEntity(name: string): Promise<void> {
+    await this.q.deleteFrom('feature_entities').where('name', '=', name).execute();
+  }
+
   /** The materialization state of a group version, or undefined before the first run. */
   async materialization(name: string, version: number): Promise<MaterializationState | undefined> {
     const r = await this.q.selectFrom('feature_materializations').selectAll().where('group_name', '=', name).where('version', '=', version).executeTakeFirst();

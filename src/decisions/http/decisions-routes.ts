@@ -54,7 +54,7 @@ export const decisionsRoutes: ContextRoutes<DecisionService> = async (app, { ser
       config: { access: 'editor' },
       schema: {
         tags: ['decisions'],
-        summary: 'Make a version active, or the shadow challenger (version null with challenger stops the shadow)',
+        summary: 'Make a version active, or the shadow challenger (version null with challenger stops the shadow; without it retires the use case)',
         params: Name,
         body: Type.Object({ version: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]), challenger: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
       },

@@ -38,10 +38,17 @@ export async function registerJsModel(platform: Platform, dir: string, name: str
   await registerApproved(platform.registry, name, { packageDir: pkg });
 }
 
+/** A context's migrations under another name, without its service or routes. */
+function tablesOnly(m: ContextModule<any>): ContextModule<undefined> {
+  return { name: `${m.name}-tables`, migrations: m.migrations, create: () => ({ service: undefined }) };
+}
+
 /** Options of `openDecisionsTestPlatform`. */
 export interface DecisionsTestOptions {
-  /** Contexts installed after the standard ones (a features double); default none. */
+  /** Contexts installed after the standard ones; default none. */
   extra?: ContextModule<any>[];
+  /** Standard contexts whose service is left out by name (e.g. `features`, to see a use case refused without it; their tables stay, so later migrations apply); default none. */
+  exclude?: string[];
   /** Deploys endpoint `fraud` serving the test scorer; default true. */
   scorer?: boolean;
 }
@@ -55,7 +62,7 @@ export async function openDecisionsTestPlatform(factory: TestDatabaseFactory, fl
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-decisions-'));
   const db = await factory.create();
   const config = compileConfig({ flags: { home, databaseUrl: db.url, artifacts: `file://${path.join(home, 'artifacts')}`, ...flags }, env: {}, cwd: home });
-  const platform = await openPlatform({ config, logger: silentLogger(), contexts: [...contextModules, ...extra] });
+  const platform = await openPlatform({ config, logger: silentLogger(), contexts: [...contextModules.map((m) => (options.exclude?.includes(m.name) ? tablesOnly(m) : m)), ...extra] });
   if (options.scorer !== false) {
     await registerJsModel(platform, home, 'fraud', SCORER);
     await platform.serving.create('fraud', { variants: [{ model: 'models:/fraud/1', timeoutMs: 5000 }] });
