@@ -49,13 +49,16 @@ export function parseAutoDeploy(doc: ResourceDocument, raw: unknown, issues: Res
   return canonical(endpoint as string, policy, supersede !== false);
 }
 
-/** The group's stored auto-deploy policy in its document form, or null when it has none. */
+/**
+ * The group's stored auto-deploy policy in its document form, or null when it has none (or the platform
+ * has no rollouts context, so model groups still read; writing a policy there answers CAPSTAN_CONFIG_CONTEXT_MISSING).
+ */
 export async function readAutoDeploy(ctx: KindContext, group: string): Promise<ModelGroupAutoDeploy | null> {
   try {
     const p = await rollouts(ctx).getAutoDeploy(group);
     return canonical(p.endpoint, p.policy, p.supersede);
   } catch (err) {
-    if (isCapstanError(err, 'CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND')) return null;
+    if (isCapstanError(err, 'CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND') || isCapstanError(err, 'CAPSTAN_CONFIG_CONTEXT_MISSING')) return null;
     throw err;
   }
 }
