@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../src/core/errors.js';
 import { toYaml, type GitopsService, type ResourceFile } from '../src/gitops/index.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
+import type { RolloutService } from '../src/rollouts/index.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 
@@ -212,26 +213,79 @@ approvalPolicy: { autoApprove: "metrics[" }
       await refusal(svc.get('Widget'), 'CAPSTAN_GITOPS_KIND_UNKNOWN');
     });
 
-    it('a ModelGroup with autoDeploy deploys each approved version to its endpoint, announced as deployment.started', async () => {
+    it('a ModelGroup with autoDeploy is the rollouts auto-deploy policy: an approved version rolls out through rollouts', async () => {
+      const rollouts = t.platform.context<RolloutService>('rollouts');
       const files = filesIn(dir, { 'auto.yaml': 'kind: ModelGroup\nname: auto-ranker\nautoDeploy: { endpoint: auto-live }\n' });
       assert.deepEqual((await svc.apply({ files })).changes.map((c) => c.action), ['create']);
       assert.deepEqual((await svc.apply({ files })).changes.map((c) => c.action), ['unchanged']);
-      assert.deepEqual((await svc.get('ModelGroup', 'auto-ranker'))[0].document, { kind: 'ModelGroup', name: 'auto-ranker', autoDeploy: { endpoint: 'auto-live' } });
+      assert.deepEqual((await svc.get('ModelGroup', 'auto-ranker'))[0].document, { kind: 'ModelGroup', name: 'auto-ranker', autoDeploy: { endpoint: 'auto-live', strategy: 'all-at-once' } });
+      const stored = await rollouts.getAutoDeploy('auto-ranker');
+      assert.deepEqual([stored.endpoint, stored.policy, stored.supersede, stored.actor], ['auto-live', { strategy: 'all-at-once' }, true, 'system:gitops']);
+
       const pkg = writeNcfPackage(path.join(t.home, 'auto-pkg')).dir;
       const v1 = await t.platform.registry.registerVersion('auto-ranker', { packageDir: pkg });
       await t.platform.outbox.drain();
       await refusal(t.platform.serving.describe('auto-live'), 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND');
       await t.platform.registry.setApproval('auto-ranker', v1.version, { status: 'Approved' });
       await t.platform.outbox.drain();
+      // The first approved version creates the endpoint: nothing to shift traffic from yet.
       assert.deepEqual((await t.platform.serving.describe('auto-live')).variants.map((v) => [v.resolved.name, v.resolved.version]), [['auto-ranker', 1]]);
+      assert.deepEqual(await rollouts.list('auto-live'), []);
       const v2 = await t.platform.registry.registerVersion('auto-ranker', { packageDir: pkg });
       await t.platform.registry.setApproval('auto-ranker', v2.version, { status: 'Approved' });
       await t.platform.outbox.drain();
-      assert.deepEqual((await t.platform.serving.describe('auto-live')).variants.map((v) => v.resolved.version), [2]);
+      const [d] = await rollouts.list('auto-live');
+      assert.deepEqual([d.policy.strategy, d.greenPercent, d.green.map((v) => v.model)], ['all-at-once', 100, ['models:/auto-ranker/2']]);
+      assert.match(d.actor, /^system:auto-deploy:evt_/);
+      const served = (await t.platform.serving.describe('auto-live')).variants.filter((v) => v.weight > 0);
+      assert.deepEqual(served.map((v) => v.resolved.version), [2]);
+      // deployment.* events come from rollouts alone, one rollout for the one later approval.
       const started = await t.platform.outboxStore.events('deployment.started');
-      assert.deepEqual(started.map((e) => [e.subject, e.data.version]), [['endpoints/auto-live', 1], ['endpoints/auto-live', 2]]);
-      const bad = await refusal(svc.apply({ files: filesIn(dir, { 'auto.yaml': 'kind: ModelGroup\nname: auto-ranker\nautoDeploy: { endpoint: Bad Name }\n' }) }), 'CAPSTAN_GITOPS_INVALID');
-      assert.match(bad.message, /^auto\.yaml:3:\d+ autoDeploy: autoDeploy must be \{ endpoint: <endpoint name> \}/m);
+      assert.deepEqual(started.filter((e) => e.data.endpoint === 'auto-live').map((e) => [e.subject, e.data.strategy]), [[`endpoints/auto-live/deployments/${d.id}`, 'all-at-once']]);
+      await t.platform.outbox.drain();
+      assert.equal((await rollouts.list('auto-live')).length, 1, 'a redelivered approval starts nothing');
+    });
+
+    it('autoDeploy takes a strategy and alarms: --dry-run diffs them, apply twice changes nothing, get -o yaml round-trips', async () => {
+      const rollouts = t.platform.context<RolloutService>('rollouts');
+      const canary = 'kind: ModelGroup\nname: auto-ranker\nautoDeploy:\n  endpoint: auto-live\n  strategy: canary\n  canaryPercent: 20\n  waitSeconds: 300\n  alarms:\n    - { type: error-rate, threshold: 0.02 }\n  supersede: false\n';
+      const files = filesIn(dir, { 'auto.yaml': canary });
+      const plan = await svc.apply({ files, dryRun: true });
+      assert.deepEqual(plan.changes.map((c) => c.action), ['update']);
+      assert.match(plan.changes[0].diff, /^- {3}strategy: all-at-once$/m);
+      assert.match(plan.changes[0].diff, /^\+ {3}strategy: canary$/m);
+      assert.match(plan.changes[0].diff, /^\+ {3}supersede: false$/m);
+      assert.deepEqual((await rollouts.getAutoDeploy('auto-ranker')).policy, { strategy: 'all-at-once' }, 'a dry run changes nothing');
+      assert.deepEqual((await svc.apply({ files })).changes.map((c) => c.action), ['update']);
+      const stored = await rollouts.getAutoDeploy('auto-ranker');
+      assert.deepEqual([stored.policy, stored.supersede], [{ strategy: 'canary', canaryPercent: 20, waitSeconds: 300, alarms: [{ type: 'error-rate', threshold: 0.02 }] }, false]);
+      assert.deepEqual((await svc.apply({ files })).changes.map((c) => c.action), ['unchanged']);
+      assert.equal((await rollouts.getAutoDeploy('auto-ranker')).createdAt, stored.createdAt, 'applying again rewrites nothing');
+      const [view] = await svc.get('modelgroup', 'auto-ranker');
+      assert.deepEqual(view.document.autoDeploy, { endpoint: 'auto-live', strategy: 'canary', canaryPercent: 20, waitSeconds: 300, alarms: [{ type: 'error-rate', threshold: 0.02 }], supersede: false });
+      assert.deepEqual((await svc.apply({ files: filesIn(dir, { 'exported.yaml': toYaml(view.document) }), dryRun: true })).changes.map((c) => c.action), ['unchanged']);
+
+      // A policy set outside gitops (capstan models auto-deploy) is what get shows and the plan diffs.
+      await rollouts.setAutoDeploy('auto-ranker', { endpoint: 'auto-live', policy: { strategy: 'linear' } });
+      assert.deepEqual((await svc.get('ModelGroup', 'auto-ranker'))[0].document.autoDeploy, { endpoint: 'auto-live', strategy: 'linear' });
+      const drift = await svc.apply({ files, dryRun: true });
+      assert.deepEqual(drift.changes.map((c) => c.action), ['update']);
+      assert.match(drift.changes[0].diff, /^- {3}strategy: linear$/m);
+      await svc.apply({ files });
+
+      const bad = await refusal(svc.apply({ files: filesIn(dir, { 'auto.yaml': 'kind: ModelGroup\nname: auto-ranker\nautoDeploy: { endpoint: Bad Name, strategy: sideways, colour: red }\n' }) }), 'CAPSTAN_GITOPS_INVALID');
+      assert.match(bad.message, /^auto\.yaml:3:\d+ autoDeploy\.colour: unknown field colour \(autoDeploy takes endpoint/m);
+      assert.match(bad.message, /^auto\.yaml:3:\d+ autoDeploy\.endpoint: endpoint must be an endpoint name/m);
+      const badAlarm = 'kind: ModelGroup\nname: auto-ranker\nautoDeploy:\n  endpoint: auto-live\n  strategy: linear\n  linearStepPercent: 5\n';
+      const step = await refusal(svc.apply({ files: filesIn(dir, { 'auto.yaml': badAlarm }) }), 'CAPSTAN_GITOPS_INVALID');
+      assert.match(step.message, /^auto\.yaml:6:\d+ autoDeploy\.linearStepPercent: linearStepPercent must be an integer from 10 to 50 %, got 5$/m);
+      const cel = 'kind: ModelGroup\nname: auto-ranker\nautoDeploy:\n  endpoint: auto-live\n  alarms:\n    - { type: cel, expression: "green." }\n';
+      const alarm = await refusal(svc.apply({ files: filesIn(dir, { 'auto.yaml': cel }) }), 'CAPSTAN_GITOPS_INVALID');
+      assert.match(alarm.message, /^auto\.yaml:6:\d+ autoDeploy\.alarms\[0\]\.expression: /m);
+      assert.deepEqual((await rollouts.getAutoDeploy('auto-ranker')).policy.strategy, 'canary', 'a refused apply changes nothing');
+
+      await svc.delete('ModelGroup', 'auto-ranker');
+      await refusal(rollouts.getAutoDeploy('auto-ranker'), 'CAPSTAN_ROLLOUT_DEPLOYMENT_NOT_FOUND');
     });
   });
 }

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../core/secret-box.js';
 import type { PipelineService } from '../pipelines/index.js';
 import type { RegistryService } from '../registry/index.js';
-import type { EndpointService, ServingContext } from '../serving/index.js';
-import { AutoDeployStore, autoDeployHandler } from './auto-deploy.js';
+import type { EndpointService } from '../serving/index.js';
 import { defineContext } from '../storage/context-module.js';
 import { ApplyEngine } from './apply-engine.js';
 import { LocalGitops, type GitopsService } from './gitops-service.js';
@@ -37,14 +36,12 @@ export const gitopsContext = defineContext<GitopsService>({
   name: 'gitops',
   migrations: { '0015_gitops': gitopsTables },
   create({ config, db, logger, use }) {
-    const autoDeploy = new AutoDeployStore(db);
     const engine = new ApplyEngine(
       resourceKinds,
       {
         pipelines: () => use<PipelineService>('pipelines'),
         registry: () => use<RegistryService>('registry'),
         serving: () => use<EndpointService>('serving'),
-        autoDeploy,
         use,
       },
       new SqlResourceStore(db),
@@ -68,8 +65,7 @@ export const gitopsContext = defineContext<GitopsService>({
     });
     const poller = new RepositoryPoller(repos, syncer, logger, config.gitops.pollMs);
     const service = new LocalGitops(engine, repos, syncer, box, poller, config.gitops.leaseMs);
-    const deployOnApproval = autoDeployHandler({ store: autoDeploy, serving: () => use<ServingContext>('serving'), db, logger });
-    return { service, background: [poller], workServices: [poller], subscriptions: [{ name: 'gitops.auto-deploy', patterns: ['model_version.approved'], handler: deployOnApproval }] };
+    return { service, background: [poller], workServices: [poller] };
   },
   routes: [gitopsRoutes],
 });

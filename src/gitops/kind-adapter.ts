@@ -1,5 +1,4 @@
 import type { Role } from '../auth/index.js';
-import type { AutoDeployStore } from './auto-deploy.js';
 import type { PipelineService } from '../pipelines/index.js';
 import type { RegistryService } from '../registry/index.js';
 import type { EndpointService } from '../serving/index.js';
@@ -10,9 +9,7 @@ export interface KindServices {
   pipelines(): PipelineService;
   registry(): RegistryService;
   serving(): EndpointService;
-  /** Where model groups auto-deploy approved versions (the gitops context's own table). */
-  autoDeploy: AutoDeployStore;
-  /** Another context's service by module name (for kinds whose context joins later: `notifications`, …). */
+  /** Another context's service by module name (for kinds whose context is reached by name: `notifications`, `rollouts`, …). */
   use<T>(name: string): T;
 }
 

@@ -36,6 +36,9 @@ export interface DeploymentPolicyInput {
   alarms?: AlarmInput[];
 }
 
+/** Every field of a `DeploymentPolicyInput`, for forms that embed a policy and refuse unknown keys (a gitops ModelGroup's `autoDeploy`). */
+export const DEPLOYMENT_POLICY_FIELDS = ['strategy', 'canaryPercent', 'linearStepPercent', 'waitSeconds', 'bakeSeconds', 'terminationWaitSeconds', 'maxExecutionSeconds', 'evaluationIntervalSeconds', 'onAlarm', 'alarms'] as const satisfies readonly (keyof DeploymentPolicyInput)[];
+
 /** A validated policy with every default filled in. */
 export interface DeploymentPolicy {
   strategy: DeploymentStrategy;

@@ -25,7 +25,7 @@ export type { AbReport, AbVariant, FeedbackInput, FeedbackResult } from './feedb
 export type * from './deployment.js';
 export type { AlarmInput, AlarmEvaluation, AlarmType } from './alarms.js';
 export { ALARM_TYPES } from './alarms.js';
-export { DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, compileDeploymentPolicy, trafficSteps, type DeploymentPolicy, type DeploymentPolicyInput, type DeploymentStrategy, type OnAlarmAction } from './deployment-policy.js';
+export { DEPLOYMENT_POLICY_FIELDS, DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, compileDeploymentPolicy, trafficSteps, type DeploymentPolicy, type DeploymentPolicyInput, type DeploymentStrategy, type OnAlarmAction } from './deployment-policy.js';
 
 /** Rollouts: `platform.context('rollouts')`, the controller (in `capstan up` and `capstan worker`), `/api/v1/endpoints/{name}/deployments`. */
 export const rolloutsContext = defineContext<RolloutService>({

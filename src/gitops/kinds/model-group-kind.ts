@@ -2,6 +2,7 @@ import { isCapstanError } from '../../core/errors.js';
 import { isValidName } from '../../core/names.js';
 import { compileApprovalPolicy, type ApprovalPolicy } from '../../registry/index.js';
 import { issueAt, kindDocument, stableJson, type KindAdapter, type ResourceState } from '../kind-adapter.js';
+import { parseAutoDeploy, readAutoDeploy, writeAutoDeploy, type ModelGroupAutoDeploy } from './model-group-auto-deploy.js';
 
 /** A valid ModelGroup document. */
 interface ModelGroupSpec {
@@ -9,8 +10,8 @@ interface ModelGroupSpec {
   description: string;
   tags: Record<string, string>;
   approvalPolicy: ApprovalPolicy | null;
-  /** Endpoint each approved version is deployed to; null for none. */
-  autoDeploy: { endpoint: string } | null;
+  /** The rollouts auto-deploy policy: each approved version rolls out to its endpoint; null for none. */
+  autoDeploy: ModelGroupAutoDeploy | null;
 }
 
 const FIELDS = new Set(['name', 'description', 'tags', 'approvalPolicy', 'autoDeploy']);
@@ -28,7 +29,8 @@ function state(spec: ModelGroupSpec): ResourceState {
 
 /**
  * `kind: ModelGroup`: a registry model group's description, tags, auto-approval policy and auto-deploy
- * endpoint. Deleting one clears them; its versions stay (the registry keeps them immutable).
+ * policy (kept by the rollouts context, the same one `capstan models auto-deploy` sets). Deleting one
+ * clears them; its versions stay (the registry keeps them immutable).
  */
 export const modelGroupKind: KindAdapter<ModelGroupSpec> = {
   kind: 'ModelGroup',
@@ -53,12 +55,7 @@ export const modelGroupKind: KindAdapter<ModelGroupSpec> = {
         issues.push(issueAt(doc, ['approvalPolicy', 'autoApprove'], err.message));
       }
     }
-    let autoDeploy: { endpoint: string } | null = null;
-    if (b.autoDeploy !== undefined && b.autoDeploy !== null) {
-      const a = b.autoDeploy as { endpoint?: unknown };
-      if (typeof a !== 'object' || Object.keys(a).some((k) => k !== 'endpoint') || !isValidName(a.endpoint)) issues.push(issueAt(doc, ['autoDeploy'], 'autoDeploy must be { endpoint: <endpoint name> }: each approved version is deployed there'));
-      else autoDeploy = { endpoint: a.endpoint };
-    }
+    const autoDeploy = parseAutoDeploy(doc, b.autoDeploy, issues);
     if (issues.length > before) return undefined;
     return { name: doc.name, description: (b.description as string | undefined) ?? '', tags: tags as Record<string, string>, approvalPolicy, autoDeploy };
   },
@@ -70,8 +67,7 @@ export const modelGroupKind: KindAdapter<ModelGroupSpec> = {
   async read(ctx, name) {
     try {
       const g = await ctx.services.registry().getModel(name);
-      const endpoint = await ctx.services.autoDeploy.get(name);
-      return state({ name: g.name, description: g.description, tags: g.tags, approvalPolicy: g.approvalPolicy, autoDeploy: endpoint ? { endpoint } : null });
+      return state({ name: g.name, description: g.description, tags: g.tags, approvalPolicy: g.approvalPolicy, autoDeploy: await readAutoDeploy(ctx, name) });
     } catch (err) {
       if (isCapstanError(err, 'CAPSTAN_REGISTRY_MODEL_NOT_FOUND')) return undefined;
       throw err;
@@ -90,7 +86,7 @@ export const modelGroupKind: KindAdapter<ModelGroupSpec> = {
     else await registry.updateModel(spec.name, { description: spec.description, tags: spec.tags });
     const current = await registry.getModel(spec.name);
     if (stableJson(current.approvalPolicy) !== stableJson(spec.approvalPolicy)) await registry.setApprovalPolicy(spec.name, spec.approvalPolicy, { actor: 'system:gitops' });
-    await ctx.services.autoDeploy.set(spec.name, spec.autoDeploy?.endpoint);
+    await writeAutoDeploy(ctx, spec.name, spec.autoDeploy);
     return { changed: true };
   },
 
@@ -105,6 +101,6 @@ export const modelGroupKind: KindAdapter<ModelGroupSpec> = {
     await registry.getModel(name);
     await registry.setApprovalPolicy(name, null, { actor: 'system:gitops' });
     await registry.updateModel(name, { description: '', tags: {} });
-    await ctx.services.autoDeploy.set(name, undefined);
+    await writeAutoDeploy(ctx, name, null);
   },
 };

@@ -1,6 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 
-/** GitOps: resources applied from files (with their source), registered repositories and their sync history, model groups' auto-deploy targets. */
+/** GitOps: resources applied from files (with their source), registered repositories and their sync history (a ModelGroup's autoDeploy is the rollouts context's policy). */
 export const gitopsTables: Migration = {
   async up(db: Kysely<any>) {
     await db.schema
@@ -47,16 +47,10 @@ export const gitopsTables: Migration = {
       .addColumn('started_at', 'bigint', (c) => c.notNull())
       .addColumn('finished_at', 'bigint')
       .execute();
-    await db.schema
-      .createTable('gitops_auto_deploy')
-      .addColumn('model_group', 'text', (c) => c.primaryKey())
-      .addColumn('endpoint', 'text', (c) => c.notNull())
-      .addColumn('updated_at', 'bigint', (c) => c.notNull())
-      .execute();
 
     await db.schema.createIndex('gitops_syncs_repository').on('gitops_syncs').columns(['repository', 'started_at']).execute();
   },
   async down(db: Kysely<any>) {
-    for (const t of ['gitops_auto_deploy', 'gitops_syncs', 'gitops_repositories', 'gitops_resources']) await db.schema.dropTable(t).execute();
+    for (const t of ['gitops_syncs', 'gitops_repositories', 'gitops_resources']) await db.schema.dropTable(t).execute();
   },
 };
