@@ -71,7 +71,7 @@ describe('Python client (clients/python): pip install, then python3 -m unittest 
     assert.match(r.stderr, /^Ran (\d+) tests? in /m);
     assert.match(r.stderr, /\nOK\s*$/);
     assert.doesNotMatch(r.stderr, /skipped/, 'no test was skipped: the server was reachable');
-    assert.equal(Number(/^Ran (\d+) tests?/m.exec(r.stderr)![1]), 9);
+    assert.equal(Number(/^Ran (\d+) tests?/m.exec(r.stderr)![1]), 10);
   });
 
   it('inside a pipeline step the client attaches to the step\'s run and its params, metrics and tags land there', async () => {

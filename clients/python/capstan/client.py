@@ -125,6 +125,12 @@ class Client:
         _, res_headers, data = self.request("POST", f"/endpoints/{_quote(endpoint)}/invocations", raw=raw, headers=headers)
         return Invocation(data.decode("utf-8"), res_headers.get("content-type", ""), res_headers.get("x-capstan-invoked-variant"))
 
+    # ---- decisions ----------------------------------------------------------------------
+
+    def decide(self, usecase, input):
+        """Asks the use case's active version for a decision; returns the stored record (outcome, reasons, output, id)."""
+        return self.json("POST", f"/api/v1/decisions/{_quote(usecase)}", input)
+
 
 def _problem(status, data, content_type):
     try:

@@ -247,3 +247,8 @@ def register_model(name, path, metrics=None, params=None, tags=None, description
 def invoke(endpoint, body, target_variant=None, content_type=None, url=None, api_key=None, **options):
     """Invokes an endpoint and returns its Invocation (`.body` parsed when JSON, `.variant`)."""
     return _client(url, api_key).invoke(endpoint, body, target_variant=target_variant, content_type=content_type, **options)
+
+
+def decide(usecase, input, url=None, api_key=None):
+    """Makes a decision with the use case's active version and returns its record (`outcome`, `reasons`, `output`, `id`)."""
+    return _client(url, api_key).decide(usecase, input)

@@ -157,5 +157,34 @@ class RegistryAndServingTest(unittest.TestCase):
         self.assertIn("cannot reach the Capstan server at http://127.0.0.1:9", str(err))
 
 
+@unittest.skipUnless(URL, "CAPSTAN_URL is not set: run through test/python-client.test.ts")
+class DecisionsTest(unittest.TestCase):
+    DEFINITION = {
+        "name": "py-scoring",
+        "input": {"schema": {"type": "object", "required": ["customer", "amount"],
+                             "properties": {"customer": {"type": "string"}, "amount": {"type": "number"}}},
+                  "subject": "input.customer"},
+        "thresholds": {"review": 0.5},
+        "tasks": [{"name": "score", "type": "cel", "expression": "input.amount / 1000.0"}],
+        "rules": {"engine": "cel", "rules": [{"name": "high", "when": "tasks.score >= thresholds.review", "outcome": "review", "reason": "score high"}],
+                  "default": {"outcome": "approve"}, "output": {"score": "tasks.score"}},
+    }
+
+    def test_decide_returns_the_stored_decision_and_bad_input_raises_its_code(self):
+        capstan.Client().json("POST", "/api/v1/decisions/usecases", {"definition": self.DEFINITION, "activate": True})
+        low = capstan.decide("py-scoring", {"customer": "c1", "amount": 300})
+        high = capstan.decide("py-scoring", {"customer": "c2", "amount": 900})
+        self.assertEqual((low["outcome"], low["output"]), ("approve", {"score": 0.3}))
+        self.assertEqual(high["outcome"], "review")
+        stored = capstan.Client().json("GET", f"/api/v1/decisions/records/{high['id']}")
+        self.assertEqual(stored["outcome"], "review")
+        with self.assertRaises(capstan.CapstanError) as caught:
+            capstan.decide("py-scoring", {"customer": "c3"})
+        self.assertEqual((caught.exception.code, caught.exception.status), ("CAPSTAN_DECISIONS_INPUT_INVALID", 400))
+        with self.assertRaises(capstan.CapstanError) as caught:
+            capstan.decide("no-such-usecase", {})
+        self.assertEqual(caught.exception.code, "CAPSTAN_DECISIONS_USECASE_NOT_FOUND")
+
+
 if __name__ == "__main__":
     unittest.main()
