@@ -204,6 +204,10 @@ export const errorCatalogue = {
   CAPSTAN_DECISIONS_QUERY_INVALID: { status: 400, title: 'The decision query is not valid' },
   CAPSTAN_DECISIONS_REPLAY_EMPTY: { status: 404, title: 'No decision records in the replay range' },
   CAPSTAN_DECISIONS_FEATURES_UNAVAILABLE: { status: 501, title: 'The features context is not installed; a features task cannot run' },
+  // web console
+  CAPSTAN_CONSOLE_SESSION_INVALID: { status: 401, title: 'The console session is missing, expired or signed out' },
+  CAPSTAN_CONSOLE_CSRF_REQUIRED: { status: 403, title: 'A state-changing request from the console needs its CSRF token' },
+  CAPSTAN_CONSOLE_NOT_BUILT: { status: 404, title: 'The console is not built; run npm run build' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -1,4 +1,5 @@
 import type { OperationDocs } from './operation-doc.js';
+import { consoleOperations } from './console-operations.js';
 import { featuresOperations } from './features-operations.js';
 import { gitopsOperations } from './gitops-operations.js';
 import { notificationOperations } from './notification-operations.js';
@@ -10,4 +11,4 @@ import { decisionsOperations } from './decisions-operations.js';
 import { trackingOperations } from './tracking-operations.js';
 
 /** Every operation's documentation, by `METHOD /url`; a test fails for a route that has none. */
-export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...pipelineOperations, ...featuresOperations, ...decisionsOperations, ...gitopsOperations, ...notificationOperations };
+export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...pipelineOperations, ...featuresOperations, ...decisionsOperations, ...gitopsOperations, ...notificationOperations, ...consoleOperations };
