@@ -119,7 +119,10 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRouteOptions> = async (app
         list.push([p.step, p.value]);
         series.set(p.name, list);
       });
-      for (const line of await platform.pipelines.executionLogs(id, { step })) reader.line(line.line, Date.parse(line.at));
+      for (const line of await platform.pipelines.executionLogs(id, { step })) {
+        // The runner's own lines (the command it ran) are not the step's output.
+        if (line.stream !== 'system') reader.line(line.line, Date.parse(line.at));
+      }
       return {
         execution: id,
         step,
