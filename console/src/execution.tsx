@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { ReactFlow, Background, Controls, type Edge, type Node } from '@xyflow/react';
+import { ReactFlow, Background, Controls, Position, type Edge, type Node } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { api, ApiError } from './api';
 import { BarChart, LineChart, type Series } from './charts';
@@ -60,7 +60,7 @@ export function ExecutionView({ pipeline, id }: { pipeline: string; id: string }
     const nodes: Node[] = steps.map((s) => {
       const st = state.get(s.name);
       const label = `${s.name}\n${st?.state ?? 'pending'}${st?.cached ? ' (cached)' : ''}${st?.durationMs != null ? ` · ${(st.durationMs / 1000).toFixed(1)} s` : ''}`;
-      return { id: s.name, position: pos.get(s.name)!, data: { label }, className: `step step-${st?.state ?? 'pending'}`, ariaLabel: `step ${s.name} ${st?.state ?? 'pending'}` };
+      return { id: s.name, position: pos.get(s.name)!, sourcePosition: Position.Right, targetPosition: Position.Left, data: { label }, className: `step step-${st?.state ?? 'pending'}`, ariaLabel: `step ${s.name} ${st?.state ?? 'pending'}` };
     });
     const edges: Edge[] = steps.flatMap((s) => s.dependsOn.map((dep) => ({ id: `${dep}->${s.name}`, source: dep, target: s.name })));
     return { nodes, edges };

@@ -32,7 +32,10 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     let principal: Principal | undefined;
     if (sessionId !== undefined && sessions) {
       const session = sessions.get(sessionId);
-      if (!session) throw new CapstanError('CAPSTAN_CONSOLE_SESSION_INVALID', 'the console session expired or was signed out; sign in again');
+      if (!session || !(await keys.isActive(session.principal.keyId))) {
+        sessions.revoke(sessionId);
+        throw new CapstanError('CAPSTAN_CONSOLE_SESSION_INVALID', 'the console session expired, was signed out or its API key was revoked; sign in again');
+      }
       // A cookie rides along on any request the browser makes; only the page that holds the token may change state.
       if (!SAFE_METHODS.has(request.method) && !csrfMatches(request, session)) {
         throw new CapstanError('CAPSTAN_CONSOLE_CSRF_REQUIRED', 'send the session\'s CSRF token in the X-Capstan-CSRF header');
