@@ -200,11 +200,22 @@ steps:
 
   it('shows a not-found view for deep links to missing objects', async () => {
     const { context, page } = await signedIn('viewer');
-    for (const link of ['/console/models/nope', '/console/pipelines/nope', '/console/pipelines/live/executions/nope', '/console/endpoints/nope', '/console/no/such/page']) {
+    for (const link of ['/console/models/nope', '/console/pipelines/nope', '/console/pipelines/live/executions/nope', '/console/endpoints/nope', '/console/decisions/nope', '/console/no/such/page']) {
       await page.goto(`${base}${link}`);
       await page.getByTestId('not-found').waitFor();
     }
     await page.screenshot({ path: path.join(shots, 'not-found.png') });
+    await context.close();
+  });
+
+  it('lists feature groups and decision use cases (empty here) without errors', async () => {
+    const { context, page } = await signedIn('viewer');
+    await page.goto(`${base}/console/features`);
+    await page.getByTestId('feature-groups').waitFor();
+    await page.goto(`${base}/console/decisions`);
+    await page.getByTestId('usecases').waitFor();
+    await page.getByTestId('decision-records').waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
     await context.close();
   });
 

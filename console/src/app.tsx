@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, setCsrfToken, setSignedOutHandler, type Session } from './api';
 import { EndpointDetail, EndpointList } from './endpoints';
 import { ExecutionView } from './execution';
+import { DecisionRecord, Decisions, FeatureGroups } from './more-views';
 import { PipelineDetail, PipelineList } from './pipelines';
 import { ModelDetail, ModelList } from './registry';
 import { match, usePath } from './router';
@@ -40,6 +41,8 @@ export function App() {
           <Link to="/">Pipelines</Link>
           <Link to="/models">Models</Link>
           <Link to="/endpoints">Endpoints</Link>
+          <Link to="/features">Features</Link>
+          <Link to="/decisions">Decisions</Link>
         </nav>
         <span className="who" data-testid="who">
           {session.name} ({session.role})
@@ -63,6 +66,9 @@ function Page({ session }: { session: Session }) {
   if ((m = match('/models/:name', path))) return <ModelDetail key={m.name} name={m.name} session={session} />;
   if (path === '/endpoints') return <EndpointList />;
   if ((m = match('/endpoints/:name', path))) return <EndpointDetail key={m.name} name={m.name} session={session} />;
+  if (path === '/features') return <FeatureGroups />;
+  if (path === '/decisions') return <Decisions />;
+  if ((m = match('/decisions/:id', path))) return <DecisionRecord key={m.id} id={m.id} />;
   return <NotFound what={`The page ${path}`} />;
 }
 
