@@ -119,7 +119,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRouteOptions> = async (app
         list.push([p.step, p.value]);
         series.set(p.name, list);
       });
-      for (const line of await platform.pipelines.executionLogs(id, { step })) {
+      for (const line of await platform.pipelines.executionLogs(id, { step, limit: 100_000 })) {
         // The runner's own lines (the command it ran) are not the step's output.
         if (line.stream !== 'system') reader.line(line.line, Date.parse(line.at));
       }
