@@ -9,6 +9,7 @@ import { uniqueKeyNames } from './migrations/0005-unique-key-names.js';
 
 export { ApiKeyStore, type ApiKeyAdmin, type ApiKeyInfo, type CreatedApiKey, type Principal } from './api-key-store.js';
 export { actorOf, installAuth, presentedKey } from './auth-hook.js';
+export { ConsoleSessions, CSRF_HEADER, SESSION_COOKIE, csrfMatches, readCookie, sessionCookie, type ConsoleSession, type ConsoleSessionOptions } from './console-sessions.js';
 export { ROLES, isKeyless, parseRole, roleSatisfies, type Role, type RouteAccess } from './roles.js';
 export { ApiKeyInfo as ApiKeyInfoSchema, CreatedKey as CreatedKeySchema } from './key-routes.js';
 

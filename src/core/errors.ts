@@ -227,6 +227,10 @@ export const errorCatalogue = {
   CAPSTAN_ROLLOUT_NOT_PAUSED: { status: 409, title: 'The deployment is not paused' },
   CAPSTAN_ROLLOUT_FEEDBACK_INVALID: { status: 400, title: 'The feedback is not valid' },
   CAPSTAN_ROLLOUT_INFERENCE_NOT_FOUND: { status: 404, title: 'No invocation has that inference id' },
+  // web console
+  CAPSTAN_CONSOLE_SESSION_INVALID: { status: 401, title: 'The console session is missing, expired or signed out' },
+  CAPSTAN_CONSOLE_CSRF_REQUIRED: { status: 403, title: 'A state-changing request from the console needs its CSRF token' },
+  CAPSTAN_CONSOLE_NOT_BUILT: { status: 404, title: 'The console is not built; run npm run build' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

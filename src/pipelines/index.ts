@@ -72,3 +72,5 @@ export const pipelinesContext = defineContext<PipelineService>({
   },
   routes: [pipelinesRoutes],
 });
+/** Reads metric series from step logs (the console charts them). */
+export { MetricsFromLogs, type MetricPoint } from './metrics-from-logs.js';

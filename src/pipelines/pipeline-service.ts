@@ -248,8 +248,8 @@ export class PipelineService {
     return this.store.requestCancel(id);
   }
 
-  /** An execution's stored log lines. */
-  async executionLogs(id: string, filter: { step?: string; attempt?: number } = {}): Promise<LogLine[]> {
+  /** An execution's stored log lines (at most `limit`, default 10,000, up to 100,000). */
+  async executionLogs(id: string, filter: { step?: string; attempt?: number; limit?: number } = {}): Promise<LogLine[]> {
     await this.store.getExecution(id);
     return this.logs.read(id, filter);
   }

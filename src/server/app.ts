@@ -3,7 +3,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform/platform.js';
-import { installAuth } from '../auth/index.js';
+import { ConsoleSessions, installAuth } from '../auth/index.js';
+import { consoleRoutes } from './console/console-routes.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { registerComponentSchemas } from './openapi/component-schemas.js';
 import { OPENAPI_PATH, swaggerOptions, swaggerUiOptions } from './openapi/swagger-options.js';
@@ -48,7 +49,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installProblemHandlers(app);
   // Before auth: a page's request is refused whether or not it could have carried a key.
   installOriginGuard(app, { bindHost: options.bindHost ?? config.server.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins });
-  installAuth(app, platform.apiKeys, config.server.auth);
+  const sessions = new ConsoleSessions();
+  installAuth(app, platform.apiKeys, config.server.auth, sessions);
   installHttpMetrics(app, platform.metrics);
   installServerErrorEvents(app, platform);
   if (options.logRequests) {
@@ -65,6 +67,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   for (const plugin of routePlugins) await app.register(plugin, { platform });
+  await app.register(consoleRoutes, { platform, sessions });
   for (const ctx of platform.contexts) {
     for (const plugin of ctx.routes) await app.register(plugin, { service: ctx.service, config, logger: platform.logger });
   }

@@ -72,7 +72,7 @@ export function demoCommand(program: Command): void {
         throw err;
       }
       reporter.phase(`Capstan is running at ${server.url} (home ${config.home})`);
-      reporter.info(`API ${server.url}/api/v1   docs ${server.url}/docs   metrics ${server.url}/metrics`);
+      reporter.info(`console ${server.url}/console/   API ${server.url}/api/v1   docs ${server.url}/docs   metrics ${server.url}/metrics`);
       reporter.info(`database ${platform.db.displayUrl}   artifacts ${platform.artifacts.rootUri}   services ${server.services.join(', ')}`);
       try {
         const summary = await runDemo(platform, server, dataset, reporter, { hrThreshold, epochs, titles });
@@ -88,6 +88,7 @@ export function demoCommand(program: Command): void {
           `npx capstan${home} endpoints describe ncf`,
         ]) reporter.info(line);
         if (!o.exit) {
+          reporter.phase(`Open the console at ${server.url}/console/ (the pipeline graph, model ncf and endpoint ncf)`);
           reporter.phase(`Serving at ${server.url} — try:\n  curl -s -X POST ${server.url}/endpoints/ncf/invocations -H 'content-type: application/json' -d '{"user":${firstUser(summary)},"k":10}'\n  Ctrl-C to stop`);
           await shutdownSignal();
         }

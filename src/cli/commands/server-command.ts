@@ -32,6 +32,7 @@ async function serve(cmd: Command, background: boolean): Promise<void> {
   }
   const urls = {
     url: server.url,
+    console: `${server.url}/console/`,
     docs: `${server.url}/docs`,
     openapi: `${server.url}/openapi.json`,
     metrics: `${server.url}/metrics`,
@@ -43,6 +44,7 @@ async function serve(cmd: Command, background: boolean): Promise<void> {
   printResult(cmd, urls, () =>
     [
       `Capstan is running (${background ? 'API and background services' : 'API only'}) — Ctrl-C to stop`,
+      `  Console   ${urls.console}`,
       `  API       ${urls.url}/api/v1`,
       `  Docs      ${urls.docs}`,
       `  OpenAPI   ${urls.openapi}`,

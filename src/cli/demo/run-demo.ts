@@ -39,7 +39,7 @@ export interface DemoSummary {
   model_version: { name: string; version: number; approval: string; digest: string; metrics: Record<string, number>; newlyRegistered: boolean } | null;
   endpoint: { name: string; status: string; url: string; invocationsUrl: string; variants: { name: string; model: string; weight: number }[] } | null;
   recommendations: Record<string, UserRecommendations>;
-  urls: { api: string; docs: string; metrics: string };
+  urls: { console: string; api: string; docs: string; metrics: string };
 }
 
 /**
@@ -138,7 +138,7 @@ export async function runDemo(platform: Platform, server: RunningServer, dataset
       variants: endpoint.variants.map((v) => ({ name: v.name, model: `models:/${v.resolved.name}/${v.resolved.version}`, weight: v.weight })),
     },
     recommendations,
-    urls: { api: `${server.url}/api/v1`, docs: `${server.url}/docs`, metrics: `${server.url}/metrics` },
+    urls: { console: `${server.url}/console/`, api: `${server.url}/api/v1`, docs: `${server.url}/docs`, metrics: `${server.url}/metrics` },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { OperationDocs } from './operation-doc.js';
 import { batchOperations } from './batch-operations.js';
+import { consoleOperations } from './console-operations.js';
 import { featuresOperations } from './features-operations.js';
 import { gitopsOperations } from './gitops-operations.js';
 import { notificationOperations } from './notification-operations.js';
@@ -12,4 +13,4 @@ import { decisionsOperations } from './decisions-operations.js';
 import { trackingOperations } from './tracking-operations.js';
 
 /** Every operation's documentation, by `METHOD /url`; a test fails for a route that has none. */
-export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...rolloutOperations, ...pipelineOperations, ...batchOperations, ...featuresOperations, ...decisionsOperations, ...gitopsOperations, ...notificationOperations };
+export const operationDocs: OperationDocs = { ...platformOperations, ...registryOperations, ...trackingOperations, ...servingOperations, ...rolloutOperations, ...pipelineOperations, ...batchOperations, ...featuresOperations, ...decisionsOperations, ...gitopsOperations, ...notificationOperations, ...consoleOperations };
