@@ -13,6 +13,7 @@ import { webhookDeliveries } from './migrations/0006-webhook-deliveries.js';
 import { pipelineFencing } from './migrations/0007-pipeline-fencing.js';
 import { installPipelineMetrics } from './pipeline-metrics.js';
 import { PipelineService } from './pipeline-service.js';
+import { kubernetesExecutorFromConfig, missingKubernetesSettings } from './executor/kubernetes/kubernetes-config.js';
 
 export { PipelineService, type PipelinesDeps, type PipelineDescription, type RunInput } from './pipeline-service.js';
 export type * from './execution.js';
@@ -22,6 +23,9 @@ export { localPipelinesApi, readCodeFiles, type DefinitionInput, type PipelinesA
 export { parsePipelineYaml, readPipelineFile, type PipelineSource } from './pipeline-source.js';
 export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
 export type { DeployRequest, PipelineDeployer } from './steps/index.js';
+
+export { kubernetesExecutorFromConfig, missingKubernetesSettings } from './executor/kubernetes/kubernetes-config.js';
+export { readStepIoSpec, stageIn, stageOut } from './executor/kubernetes/step-io.js';
 
 /** Pipelines: `platform.pipelines`, its scheduler and trigger watcher (work services), its metrics, `/api/v1/pipelines`. */
 export const pipelinesContext = defineContext<PipelineService>({
@@ -33,7 +37,10 @@ export const pipelinesContext = defineContext<PipelineService>({
       scheduler: { leaseMs: config.pipelines.leaseMs },
       // Step working directories live in the home, where a restart sweeps what a killed process left.
       local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
+      kubernetesMissing: missingKubernetesSettings(config),
     });
+    const kubernetes = kubernetesExecutorFromConfig(config, artifacts);
+    if (kubernetes) pipelines.registerExecutor(kubernetes);
     pipelines.setDeployer({ deploy: (request) => use<ServingContext>('serving').deployStep(request) });
     installPipelineMetrics({ metrics, events, execution: (id) => pipelines.execution(id) });
     const workServices = [pipelines.scheduler, pipelines.triggerWatcher];

@@ -17,6 +17,8 @@ export interface JobSettings {
   capstanImage: string;
   /** Environment of the step-io containers (CAPSTAN_ARTIFACTS, S3 credentials as secret refs). */
   storeEnv: V1EnvVar[];
+  /** Secret whose keys the step-io containers get as environment (store credentials); default none. */
+  storeSecret?: string;
 }
 
 /**
@@ -75,6 +77,7 @@ export function buildJob(task: StepTask, s: JobSettings): V1Job {
   if (k.resources?.gpu) quantities['nvidia.com/gpu'] = String(k.resources.gpu);
   const labels = { [LABELS.managed]: 'capstan', [LABELS.execution]: labelValue(task.executionId), [LABELS.step]: labelValue(task.step), [LABELS.attempt]: String(task.attempt) };
   const mount = [{ name: 'work', mountPath: WORK_MOUNT }];
+  const envFrom = s.storeSecret ? { envFrom: [{ secretRef: { name: s.storeSecret } }] } : {};
   const wrapper = `"$@"; c=$?; echo "$c" > ${WORK_MOUNT}/${EXIT_FILE}; exit "$c"`;
   return {
     apiVersion: 'batch/v1',
@@ -92,7 +95,7 @@ export function buildJob(task: StepTask, s: JobSettings): V1Job {
           ...(k.nodeSelector ? { nodeSelector: k.nodeSelector } : {}),
           ...(k.tolerations ? { tolerations: k.tolerations } : {}),
           volumes: [{ name: 'work', emptyDir: {} }],
-          initContainers: [{ name: CONTAINERS.stageIn, image: s.capstanImage, args: ['step-io', 'download', '--dir', WORK_MOUNT], env: ioEnv, volumeMounts: mount }],
+          initContainers: [{ name: CONTAINERS.stageIn, image: s.capstanImage, args: ['step-io', 'download', '--dir', WORK_MOUNT], env: ioEnv, ...envFrom, volumeMounts: mount }],
           containers: [
             {
               name: CONTAINERS.step,
@@ -103,7 +106,7 @@ export function buildJob(task: StepTask, s: JobSettings): V1Job {
               volumeMounts: mount,
               ...(Object.keys(quantities).length ? { resources: { requests: quantities, limits: quantities } } : {}),
             },
-            { name: CONTAINERS.stageOut, image: s.capstanImage, args: ['step-io', 'upload', '--dir', WORK_MOUNT], env: ioEnv, volumeMounts: mount },
+            { name: CONTAINERS.stageOut, image: s.capstanImage, args: ['step-io', 'upload', '--dir', WORK_MOUNT], env: ioEnv, ...envFrom, volumeMounts: mount },
           ],
         },
       },
