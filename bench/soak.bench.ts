@@ -92,9 +92,12 @@ async function main(): Promise<void> {
     const start = Date.now();
     const inflight = new Set<Promise<void>>();
     let swaps = 0;
+    let swapping: Promise<void> = Promise.resolve();
     const swapper = setInterval(() => {
+      // A swap due at the very end would land after the measurement.
+      if (Date.now() > start + MINUTES * 60_000 - 5000) return;
       swaps++;
-      capstan(['endpoints', 'deploy', 'ncf', '--model', `models:/ncf/${(swaps % 2) + 1}`, '--url', server!.url, '--json'], env).then(
+      swapping = capstan(['endpoints', 'deploy', 'ncf', '--model', `models:/ncf/${(swaps % 2) + 1}`, '--url', server!.url, '--json'], env).then(
         () => log(`swap ${swaps} → version ${(swaps % 2) + 1}`),
         (err: Error) => {
           errors++;
@@ -119,6 +122,7 @@ async function main(): Promise<void> {
     }
     clearInterval(swapper);
     await Promise.all(inflight);
+    await swapping;
     const rssEnd = rssMb(server.child.pid!);
     log(`requests per minute: ${perMinute.map((m) => m.length).join(' ')}; swaps ${swaps}`);
     console.log(JSON.stringify({ errors, rss_start_mb: Math.round(rssStart), rss_end_mb: Math.round(rssEnd), p99_ms_first_minute: p99(perMinute[0]), p99_ms_last_minute: p99(perMinute[MINUTES - 1]) }));
