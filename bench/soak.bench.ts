@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const start = Date.now();
     const inflight = new Set<Promise<void>>();
     let swaps = 0;
-    let swapping: Promise<void> = Promise.resolve();
+    let swapping: Promise<unknown> = Promise.resolve();
     const swapper = setInterval(() => {
       // A swap due at the very end would land after the measurement.
       if (Date.now() > start + MINUTES * 60_000 - 5000) return;
