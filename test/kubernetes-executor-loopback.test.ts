@@ -171,10 +171,10 @@ describe('Kubernetes Job executor against the loopback Kubernetes API server (no
     await api.kubeConfig().makeApiClient(k8s.BatchV1Api).createNamespacedJob({ namespace: settings.namespace, body: buildJob(first, settings) });
     const before = api.created.length;
     const ctx = context();
-    const result = await executor.run({ ...first, attempt: 2 }, ctx);
+    const result = await executor.run({ ...first, attempt: 2, outputPrefix: first.outputPrefix.replace('attempt-1', 'attempt-2') }, ctx);
     assert.equal(api.created.length, before, 'no second Job');
     assert.ok(ctx.lines.some((l) => /re-attached to Kubernetes Job capstan-reattach-\w+-1/.test(l)), ctx.lines.join('\n'));
-    assert.ok(result.outputs.out);
+    assert.match(result.outputs.out.uri, /attempt-1\/out$/, 'the outputs the adopted Job uploaded');
   });
 
   it('refuses a step without an image, naming the setting', async () => {

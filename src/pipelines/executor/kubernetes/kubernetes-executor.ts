@@ -8,6 +8,7 @@ import type { StepOutput } from '../../execution.js';
 import { type StepExecutor, type StepRunContext, type StepRunResult, type StepTask } from '../step-executor.js';
 import { buildJob, CONTAINERS, jobName, LABELS, labelValue, type JobSettings } from './job-manifest.js';
 import { podVerdict } from './pod-verdict.js';
+import { STEP_IO_ENV } from './step-io.js';
 
 /** Options of the Kubernetes Job executor. */
 export interface KubernetesExecutorOptions extends JobSettings {
@@ -46,7 +47,7 @@ export class KubernetesExecutor implements StepExecutor {
     if (task.builtin) throw new CapstanError('CAPSTAN_K8S_STEP_INVALID', `step "${task.step}": built-in functions run on the local executor only`, { retryable: false, fields: { step: task.step } });
     if (!task.kubernetes?.image) throw new CapstanError('CAPSTAN_K8S_STEP_INVALID', `step "${task.step}" runs on kubernetes but names no image (kubernetes.image)`, { retryable: false, fields: { step: task.step } });
     if (ctx.signal.aborted) throw cancelled(task);
-    const name = await this.startOrAttach(task, ctx);
+    const { name, outputPrefix } = await this.startOrAttach(task, ctx);
     let stop: 'cancel' | 'timeout' | undefined;
     const onAbort = () => (stop ??= 'cancel');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -73,7 +74,8 @@ export class KubernetesExecutor implements StepExecutor {
           await this.deleteJob(name, ctx);
           throw verdict.error;
         }
-        return await this.collect(task, verdict.exitCode);
+        // An adopted Job uploaded under the prefix of the attempt that created it.
+        return await this.collect({ ...task, outputPrefix }, verdict.exitCode);
       }
     } finally {
       logs?.abort();
@@ -86,13 +88,13 @@ export class KubernetesExecutor implements StepExecutor {
    * Creates this attempt's Job, or adopts one already there: the same attempt's (a restarted worker
    * re-running it) or a still-active Job of an earlier attempt whose worker died (its lease passed).
    */
-  private async startOrAttach(task: StepTask, ctx: StepRunContext): Promise<string> {
+  private async startOrAttach(task: StepTask, ctx: StepRunContext): Promise<{ name: string; outputPrefix: string }> {
     const selector = `${LABELS.managed}=capstan,${LABELS.execution}=${labelValue(task.executionId)},${LABELS.step}=${labelValue(task.step)}`;
     const existing = await this.batch.listNamespacedJob({ namespace: this.o.namespace, labelSelector: selector });
     const live = existing.items.find((j) => !j.metadata?.deletionTimestamp && !(j.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
     if (live?.metadata?.name) {
       ctx.log('system', `re-attached to Kubernetes Job ${live.metadata.name} (attempt ${live.metadata.labels?.[LABELS.attempt] ?? '?'}) instead of starting a second one`);
-      return live.metadata.name;
+      return { name: live.metadata.name, outputPrefix: jobOutputPrefix(live) ?? task.outputPrefix };
     }
     const job = buildJob(task, this.o);
     try {
@@ -102,7 +104,7 @@ export class KubernetesExecutor implements StepExecutor {
       if ((err as { code?: number }).code !== 409) throw apiError(task, 'create the Job', err);
       ctx.log('system', `re-attached to Kubernetes Job ${job.metadata!.name}`);
     }
-    return jobName(task);
+    return { name: jobName(task), outputPrefix: task.outputPrefix };
   }
 
   private streamLogs(pod: string, ctx: StepRunContext): { done: Promise<void>; abort(): void } {
@@ -164,6 +166,16 @@ export class KubernetesExecutor implements StepExecutor {
     } catch (err) {
       if ((err as { code?: number }).code !== 404) ctx.log('system', `could not delete Kubernetes Job ${name}: ${(err as Error).message}`);
     }
+  }
+}
+
+/** The output prefix a Job's step-io containers upload under (from its spec), if readable. */
+function jobOutputPrefix(job: k8s.V1Job): string | undefined {
+  const raw = job.spec?.template.spec?.initContainers?.[0]?.env?.find((e) => e.name === STEP_IO_ENV)?.value;
+  try {
+    return raw ? (JSON.parse(raw) as { outputPrefix?: string }).outputPrefix : undefined;
+  } catch {
+    return undefined;
   }
 }
 
