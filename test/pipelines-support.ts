@@ -45,7 +45,7 @@ export async function pipelinesFixture(factory: TestDatabaseFactory, options: Pi
   const artifacts = options.artifacts ?? (await FileArtifactStore.open(path.join(dir, 'artifacts')));
   const service = new PipelineService(
     { db: database.db, artifacts, logger: silentLogger(), registry: options.registry ? () => options.registry : undefined },
-    { scheduler: { leaseMs: 5000, ...options.scheduler }, local: { workRoot: path.join(dir, 'work'), killGraceMs: 500, ...options.local } },
+    { scheduler: { leaseMs: 5000, ...options.scheduler }, local: { workRoot: path.join(dir, 'work'), killGraceMs: 500, ...options.local }, kubernetesMissing: options.kubernetesMissing },
   );
   return {
     service,

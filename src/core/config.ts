@@ -68,6 +68,19 @@ export interface CapstanConfig {
     leaseMs: number;
     /** Grace between SIGTERM and SIGKILL when a step is stopped, in ms; default 5000 (keep it under a third of the lease). */
     killGraceMs: number;
+    /** The Kubernetes Job executor (docs/scale.md); registered only when namespace, stepIoImage and a cluster (kubeconfig or inCluster) are set. */
+    kubernetes: {
+      /** Namespace step Jobs run in; no default. */
+      namespace?: string;
+      /** The Capstan image whose `capstan step-io` stages inputs and outputs; no default. */
+      stepIoImage?: string;
+      /** Path of a kubeconfig file; no default. */
+      kubeconfig?: string;
+      /** Use the pod's service account (Capstan itself runs in the cluster); default false. */
+      inCluster: boolean;
+      /** Secret whose keys become the step-io containers' environment (S3 credentials); default none. */
+      storeSecret?: string;
+    };
   };
   registry: {
     /**
@@ -189,6 +202,11 @@ export const settings: readonly Setting[] = [
   { path: 'queue.concurrency', env: 'CAPSTAN_QUEUE_CONCURRENCY', kind: 'int', min: 1, doc: 'Jobs per worker at once. Default 4' },
   { path: 'pipelines.leaseMs', env: 'CAPSTAN_PIPELINES_LEASE_MS', kind: 'int', min: 300, doc: 'Lease on a running pipeline execution in ms; another process resumes it this long after its owner died. Default 30000' },
   { path: 'pipelines.killGraceMs', env: 'CAPSTAN_PIPELINES_KILL_GRACE_MS', kind: 'int', min: 0, doc: 'SIGTERM-to-SIGKILL grace for stopped steps in ms. Default 5000' },
+  { path: 'pipelines.kubernetes.namespace', env: 'CAPSTAN_K8S_NAMESPACE', kind: 'string', doc: 'Namespace of Kubernetes step Jobs. No default (no Kubernetes executor)' },
+  { path: 'pipelines.kubernetes.stepIoImage', env: 'CAPSTAN_K8S_STEP_IO_IMAGE', kind: 'string', doc: 'Capstan image running `capstan step-io` in step pods. No default' },
+  { path: 'pipelines.kubernetes.kubeconfig', env: 'CAPSTAN_K8S_KUBECONFIG', kind: 'string', doc: 'kubeconfig file of the cluster steps run on. No default' },
+  { path: 'pipelines.kubernetes.inCluster', env: 'CAPSTAN_K8S_IN_CLUSTER', kind: 'bool', doc: 'Reach the cluster with the pod service account. Default false' },
+  { path: 'pipelines.kubernetes.storeSecret', env: 'CAPSTAN_K8S_STORE_SECRET', kind: 'string', doc: 'Secret giving step-io containers their store credentials (envFrom). Default none' },
   { path: 'registry.abandonedAfterMs', env: 'CAPSTAN_REGISTRY_ABANDONED_AFTER_MS', kind: 'int', min: 0, doc: 'Age in ms after which a restart removes the package of an unfinished registration whose process it cannot check (another host). Default 3600000' },
   { path: 'registry.testPauseAt', env: 'CAPSTAN_TEST_REGISTRY_PAUSE_AT', kind: 'enum', values: ['reserved', 'uploading', 'uploaded'], doc: 'Test only: registrations stop for good at this point (after the version number is reserved, in the middle of copying the package, or after it is copied) and write $CAPSTAN_HOME/registry-paused-<point>, so a test can kill the process there. Default none' },
   { path: 'features.onlineStore', env: 'CAPSTAN_FEATURES_ONLINE_STORE', kind: 'enum', values: ['sqlite', 'redis'], doc: 'Online feature store: sqlite ($CAPSTAN_HOME/features/online.db) or redis. Default sqlite' },
@@ -355,6 +373,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
     pipelines: {
       leaseMs: out.pipelines?.leaseMs ?? 30_000,
       killGraceMs: out.pipelines?.killGraceMs ?? 5000,
+      kubernetes: { ...out.pipelines?.kubernetes, inCluster: out.pipelines?.kubernetes?.inCluster ?? false },
     },
     registry: {
       abandonedAfterMs: out.registry?.abandonedAfterMs ?? 60 * 60 * 1000,

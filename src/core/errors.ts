@@ -162,6 +162,15 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_PYTHON_DEPENDENCY_MISSING: { status: 500, title: "A module the Python model needs is not installed for the variant's interpreter" },
   CAPSTAN_SERVING_PYTHON_OUTPUT_INVALID: { status: 424, title: 'The Python model returned a value its output handler could not turn into a response' },
 
+  // kubernetes step executor
+  CAPSTAN_K8S_NOT_CONFIGURED: { status: 400, title: 'A step runs on Kubernetes but this platform has no cluster configured' },
+  CAPSTAN_K8S_STEP_INVALID: { status: 400, title: 'The Kubernetes settings of a step are not valid' },
+  CAPSTAN_K8S_STEP_IO_INVALID: { status: 400, title: 'The step-io spec of a Kubernetes step is missing or not valid' },
+  CAPSTAN_K8S_API_ERROR: { status: 502, title: 'The Kubernetes API refused or failed a request' },
+  CAPSTAN_K8S_POD_FAILED: { status: 502, title: 'The pod of a Kubernetes step failed' },
+  CAPSTAN_K8S_POD_UNSCHEDULABLE: { status: 502, title: 'The pod of a Kubernetes step cannot be scheduled' },
+  CAPSTAN_K8S_POD_EVICTED: { status: 502, title: 'The pod of a Kubernetes step was evicted' },
+
   // python client (clients/python): raised by the client itself, never answered by the server
   CAPSTAN_CLIENT_SERVER_UNREACHABLE: { status: 503, title: 'The Capstan server cannot be reached' },
   // feature store

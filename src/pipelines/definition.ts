@@ -75,10 +75,12 @@ export interface CommandStep extends StepBase {
   env: Record<string, string>;
   metricDefinitions: MetricDefinition[];
   propertyFiles: PropertyFile[];
-  /** Executor name; default `local`. */
+  /** Executor name; default `local` (or the pipeline's `defaults.executor`). */
   executor: string;
   /** A point-in-time training set built from the feature store before the step runs, given to it as an input channel. */
   features?: StepFeatures;
+  /** Pod settings when `executor` is `kubernetes`: the pipeline's `defaults.kubernetes` overlaid by the step's own. */
+  kubernetes?: KubernetesStepSpec;
 }
 
 /** A step's `features:` input: the feature store builds this training set into the channel before the step runs. */
@@ -95,6 +97,21 @@ export interface StepFeatures {
   asOfKnownTime: boolean;
   /** The entity table's timestamp column; default `event_timestamp`. */
   timestampColumn: string;
+}
+
+/** How a step runs as a Kubernetes Job (docs/scale.md). */
+export interface KubernetesStepSpec {
+  /** The step's container image; required for a kubernetes step. */
+  image?: string;
+  /** CPU, memory and GPU requests (used as limits too). */
+  resources?: { cpu?: string; memory?: string; gpu?: number };
+  /** Environment variables read from Secrets: name → `secret-name/key`. */
+  secretEnv?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
+  serviceAccount?: string;
+  /** The Job's activeDeadlineSeconds; default none (the step's timeout still applies). */
+  activeDeadlineSeconds?: number;
 }
 
 /** Branches on a CEL expression over `params` and `steps`. */

@@ -17,6 +17,7 @@ import { pipelineFencing } from './migrations/0007-pipeline-fencing.js';
 import { installPipelineMetrics } from './pipeline-metrics.js';
 import { PipelineService } from './pipeline-service.js';
 import type { PipelineTransformer } from './steps/index.js';
+import { kubernetesExecutorFromConfig, missingKubernetesSettings } from './executor/kubernetes/kubernetes-config.js';
 
 export { PipelineService, type PipelinesDeps, type PipelineDescription, type RunInput } from './pipeline-service.js';
 export type * from './execution.js';
@@ -43,6 +44,9 @@ async function deployStep(request: DeployRequest, use: <T>(name: string) => T): 
   return { action: 'deployment-started', endpoint: d.endpoint, deploymentId: d.id, strategy: d.policy.strategy, status: d.status, greenPercent: d.greenPercent, model: d.green[0]?.model };
 }
 
+export { kubernetesExecutorFromConfig, missingKubernetesSettings } from './executor/kubernetes/kubernetes-config.js';
+export { readStepIoSpec, stageIn, stageOut } from './executor/kubernetes/step-io.js';
+
 /** Pipelines: `platform.pipelines`, its scheduler and trigger watcher (work services), its metrics, `/api/v1/pipelines`. */
 export const pipelinesContext = defineContext<PipelineService>({
   name: 'pipelines',
@@ -53,7 +57,10 @@ export const pipelinesContext = defineContext<PipelineService>({
       scheduler: { leaseMs: config.pipelines.leaseMs },
       // Step working directories live in the home, where a restart sweeps what a killed process left.
       local: { killGraceMs: config.pipelines.killGraceMs, workRoot: path.join(config.home, 'tmp') },
+      kubernetesMissing: missingKubernetesSettings(config),
     });
+    const kubernetes = kubernetesExecutorFromConfig(config, artifacts);
+    if (kubernetes) pipelines.registerExecutor(kubernetes);
     pipelines.setFeatureProvider({
       trainingSet: (r) =>
         use<FeatureService>('features').trainingSet({

@@ -8,7 +8,7 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { Database } from '../storage/database.js';
 import { inputKey } from './artifact-digest.js';
 import { snapshotCode } from './code-snapshot.js';
-import type { PipelineDefinition, TriggerDefinition } from './definition.js';
+import { isCommandStep, type PipelineDefinition, type TriggerDefinition } from './definition.js';
 import type { ExecutionRecord, ExecutionState, ExecutionTrigger, LogLine, PipelineRecord } from './execution.js';
 import { ExecutionRunner } from './execution-runner.js';
 import { LocalExecutor, type LocalExecutorOptions } from './executor/local-executor.js';
@@ -30,6 +30,8 @@ export interface PipelinesOptions {
   scheduler?: SchedulerOptions;
   local?: LocalExecutorOptions;
   triggers?: TriggerWatcherOptions;
+  /** Settings the Kubernetes executor lacks, named when a definition with a kubernetes step is refused; default none. */
+  kubernetesMissing?: string[];
 }
 
 /** Result of applying a definition. */
@@ -82,7 +84,7 @@ export class PipelineService {
   private featureProvider: PipelineFeatureProvider | undefined;
   private transformer: PipelineTransformer | undefined;
 
-  constructor(private readonly deps: PipelinesDeps, options: PipelinesOptions = {}) {
+  constructor(private readonly deps: PipelinesDeps, private readonly options: PipelinesOptions = {}) {
     this.store = new SqlPipelineStore(deps.db);
     this.logs = new LogStore(deps.db);
     this.triggers = new TriggerStore(deps.db);
@@ -172,6 +174,7 @@ export class PipelineService {
     if (!def.code && def.steps.some((s) => s.type === 'function')) {
       throw new CapstanError('CAPSTAN_PIPELINE_INVALID', `${source.file} code: function steps load their module from the "code" directory; set "code"`);
     }
+    this.checkExecutors(source.file, def);
     let code: { prefix: string; digest: string } | undefined;
     if (def.code) code = await snapshotCode(this.deps.artifacts, def.name, source.codeDir ?? path.resolve(source.baseDir, def.code), def.code);
     const { record, changed } = await this.store.upsertPipeline(def, source.text ?? null, code?.prefix ?? null, code?.digest ?? null);
@@ -199,6 +202,18 @@ export class PipelineService {
     const def: PipelineDefinition = { ...p.definition, triggers: p.definition.triggers.filter((t) => t.name !== trigger) };
     await this.store.upsertPipeline(def, p.source, p.codePrefix, p.codeDigest);
     await this.triggers.sync(name, def.triggers);
+  }
+
+  /** Refuses a definition whose steps name an executor this platform lacks, saying what is missing. */
+  private checkExecutors(file: string, def: PipelineDefinition): void {
+    for (const step of def.steps) {
+      if (!isCommandStep(step) || this.executors.has(step.executor)) continue;
+      if (step.executor === 'kubernetes') {
+        const missing = this.options.kubernetesMissing?.length ? this.options.kubernetesMissing : ['the Kubernetes executor'];
+        throw new CapstanError('CAPSTAN_K8S_NOT_CONFIGURED', `${file} step "${step.name}" runs on kubernetes, but this platform has no cluster configured; missing: ${missing.join(', ')}`, { fields: { step: step.name, missing } });
+      }
+      throw new CapstanError('CAPSTAN_PIPELINE_EXECUTOR_UNKNOWN', `${file} step "${step.name}" names executor "${step.executor}"; known: ${[...this.executors.keys()].join(', ')}`, { fields: { step: step.name } });
+    }
   }
 
   /** Every applied pipeline. */

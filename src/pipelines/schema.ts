@@ -23,6 +23,22 @@ const common = {
   cache: { type: 'boolean' },
 };
 
+const strMap = { type: 'object', additionalProperties: { type: 'string' } };
+const kubernetes = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'How the step runs as a Kubernetes Job (executor: kubernetes); see docs/scale.md',
+  properties: {
+    image: str,
+    resources: { type: 'object', additionalProperties: false, properties: { cpu: scalar, memory: str, gpu: { type: 'integer', minimum: 1 } } },
+    secret_env: strMap,
+    node_selector: strMap,
+    tolerations: { type: 'array', items: { type: 'object', additionalProperties: false, properties: { key: str, operator: str, value: { type: 'string' }, effect: str } } },
+    service_account: str,
+    active_deadline: duration,
+  },
+};
+
 function stepSchema(types: string[], props: Record<string, unknown>, required: string[]): Record<string, unknown> {
   return {
     type: 'object',
@@ -79,6 +95,7 @@ export const pipelineJsonSchema = {
                 timestamp_column: str,
               },
             },
+            kubernetes,
             metric_definitions: {
               type: 'array',
               items: { type: 'object', additionalProperties: false, required: ['name', 'regex'], properties: { name: str, regex: str } },
@@ -102,6 +119,12 @@ export const pipelineJsonSchema = {
           stepSchema(['fail'], { message: str }, []),
         ],
       },
+    },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Per-pipeline defaults of command steps; a step\'s own fields override them',
+      properties: { executor: str, kubernetes },
     },
     triggers: {
       type: 'array',

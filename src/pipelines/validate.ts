@@ -5,6 +5,7 @@ import { builtinNames, isKnownBuiltin } from './builtins/builtin-catalogue.js';
 import { checkCondition, checkConditionType } from './conditions.js';
 import {
   DEFAULT_RETRY,
+  isCommandStep,
   STEP_TYPES,
   stepOutputs,
   type CommandStep,
@@ -19,13 +20,14 @@ import { parseDuration } from './duration.js';
 import { buildGraph, conditionSteps, findCycle, referenceFields } from './graph.js';
 import { formatPath, throwIssues, type PipelineSource, type ValidationIssue } from './pipeline-source.js';
 import { collectReferences } from './references.js';
+import { compileKubernetesSpec, mergeKubernetesSpec } from './kubernetes-spec.js';
 
 type P = (string | number)[];
 type Obj = Record<string, unknown>;
 
 const STEP_FIELDS: Record<string, string[]> = {
   common: ['name', 'type', 'description', 'depends_on', 'retry', 'timeout', 'cache'],
-  command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor', 'features'],
+  command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor', 'features', 'kubernetes'],
   condition: ['if', 'then', 'else'],
   'register-model': ['model', 'model_data', 'approval', 'metrics_from', 'metadata'],
   deploy: ['endpoint', 'model', 'version', 'alias', 'config', 'require_approval'],
@@ -176,7 +178,9 @@ function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & 
     metricDefinitions: [],
     propertyFiles: [],
     executor: c.str(o, 'executor', at) ?? 'local',
+    kubernetes: compileKubernetesSpec(c, o.kubernetes, [...at, 'kubernetes']),
   };
+  if (!step.kubernetes) delete step.kubernetes;
   if (typeof o.command === 'string') step.command = o.command.trim().split(/\s+/).filter(Boolean);
   else if (Array.isArray(o.command) && o.command.length > 0 && o.command.every((x) => typeof x === 'string' || typeof x === 'number')) step.command = o.command.map(String);
   else if (o.command !== undefined) c.issue([...at, 'command'], 'must be a string or a non-empty list of strings');
@@ -414,7 +418,11 @@ function checkGraph(c: Checker, def: PipelineDefinition): void {
 export function compilePipeline(source: PipelineSource): PipelineDefinition {
   const c = new Checker(source);
   const root = c.obj(source.raw, [], true) ?? {};
-  c.unknownKeys(root, ['name', 'description', 'code', 'parameters', 'steps', 'triggers'], []);
+  c.unknownKeys(root, ['name', 'description', 'code', 'parameters', 'steps', 'triggers', 'defaults'], []);
+  const defaults = c.obj(root.defaults, ['defaults']);
+  if (defaults) c.unknownKeys(defaults, ['executor', 'kubernetes'], ['defaults']);
+  const defaultExecutor = defaults ? c.str(defaults, 'executor', ['defaults']) : undefined;
+  const defaultKubernetes = defaults ? compileKubernetesSpec(c, defaults.kubernetes, ['defaults', 'kubernetes']) : undefined;
   const name = c.str(root, 'name', [], true) ?? '';
   if (name && !isValidName(name)) c.issue(['name'], 'is not a valid pipeline name (a-z, 0-9, ., _, -)');
   const steps: StepDefinition[] = [];
@@ -423,6 +431,13 @@ export function compilePipeline(source: PipelineSource): PipelineDefinition {
     for (const [i, s] of root.steps.entries()) {
       const step = compileStep(c, s, i);
       if (!step) continue;
+      if (isCommandStep(step)) {
+        // Per-pipeline defaults, per-step overrides: a step naming its own executor keeps it.
+        if (defaultExecutor && (s as Record<string, unknown>).executor === undefined) step.executor = defaultExecutor;
+        const k = mergeKubernetesSpec(defaultKubernetes, step.kubernetes);
+        if (k && step.executor === 'kubernetes') step.kubernetes = k;
+        if (step.executor === 'kubernetes' && !step.kubernetes?.image) c.issue(['steps', i], `step "${step.name}" runs on kubernetes and needs kubernetes.image (on the step or in defaults.kubernetes)`);
+      }
       if (steps.some((x) => x.name === step.name)) c.issue(['steps', i, 'name'], `duplicate step name "${step.name}"`);
       steps.push(step);
     }

@@ -19,6 +19,7 @@ import { migrateCommand } from './migrate-command.js';
 import { modelsCommand } from './models-command.js';
 import { ncfCommand } from './ncf-command.js';
 import { serverCommands } from './server-command.js';
+import { stepIoCommand } from './step-io-command.js';
 import { workerCommand } from './worker-command.js';
 
 /** Adds one command (or command group) to the program. */
@@ -27,4 +28,4 @@ export type CommandModule = (program: Command) => void;
 /** Every command module, in help order. Add one line per command group. */
 export const commandModules: CommandModule[] = [
   demoCommand,
-  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, rolloutsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand, decisionsCommand, batchCommand, asyncCommand];
+  serverCommands, migrateCommand, configCommand, keysCommand, workerCommand, jobsCommand, endpointsCommand, modelsCommand, rolloutsCommand, runsCommand, ncfCommand, pipelineCommand, artifactsCommand, featuresCommand, applyCommand, reposCommand, notificationsCommand, decisionsCommand, batchCommand, asyncCommand, stepIoCommand];

@@ -1,4 +1,4 @@
-import type { PropertyFile } from '../definition.js';
+import type { KubernetesStepSpec, PropertyFile } from '../definition.js';
 import type { StepOutput } from '../execution.js';
 
 /**
@@ -33,6 +33,8 @@ export interface StepTask {
   outputPrefix: string;
   timeoutMs?: number;
   propertyFiles: PropertyFile[];
+  /** Pod settings for the Kubernetes executor; ignored by the local one. */
+  kubernetes?: KubernetesStepSpec;
 }
 
 /** Callbacks and signals for one attempt. */

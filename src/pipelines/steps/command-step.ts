@@ -61,6 +61,7 @@ export const runCommandStep: StepHandler = async (inv, services) => {
     outputPrefix: `pipelines/${inv.work.pipeline}/executions/${inv.work.id}/${step.name}/attempt-${inv.attempt}/`,
     timeoutMs: step.timeoutMs,
     propertyFiles: step.propertyFiles,
+    kubernetes: step.kubernetes,
   };
   let result: Awaited<ReturnType<typeof executor.run>>;
   try {
