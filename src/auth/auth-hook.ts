@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CapstanError } from '../core/errors.js';
 import type { ApiKeyStore, Principal } from './api-key-store.js';
-import { isKeyless, roleSatisfies, type RouteAccess } from './roles.js';
+import { isKeyless, roleSatisfies, type Role, type RouteAccess } from './roles.js';
+import { isSigV4Request, verifySigV4 } from './sigv4-verifier.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,20 +19,46 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header.trim() : undefined;
 }
 
-/** When auth is on, every non-public route needs a valid key whose role satisfies the route's access. */
+function checkRole(principal: Principal, access: RouteAccess | undefined): void {
+  // Unmatched routes (404s) carry no access: any valid key may learn that a route does not exist.
+  if (access && !roleSatisfies(principal.role, access as Role)) {
+    throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `this action needs role ${access}; the key has role ${principal.role}`, { fields: { requiredRole: access, role: principal.role } });
+  }
+}
+
+/**
+ * When auth is on, every non-public route needs a valid key whose role satisfies the route's access.
+ * Routes declaring `config.sigv4: true` also take AWS SigV4 signatures from keys created with `--sigv4`;
+ * those are verified once the body is read (the signature covers it), before anything runs.
+ */
 export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: boolean): void {
   if (!enabled) return;
+  const sigv4Pending = new WeakSet<FastifyRequest>();
+  app.addHook('preValidation', async (request) => {
+    if (!sigv4Pending.has(request)) return;
+    const principal = await verifySigV4(
+      { method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: typeof request.body === 'string' ? request.body : '' },
+      (id) => keys.sigv4Credentials(id),
+    );
+    checkRole(principal, request.routeOptions.config?.access as RouteAccess | undefined);
+    request.principal = principal;
+    void keys.touch(principal.keyId).catch(() => {});
+  });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;
     if (isKeyless(access)) return;
+    if (isSigV4Request(request.headers)) {
+      if ((request.routeOptions.config as { sigv4?: boolean } | undefined)?.sigv4 !== true) {
+        throw new CapstanError('CAPSTAN_AUTH_SIGV4_UNSUPPORTED', 'only POST /endpoints/{name}/invocations accepts AWS SigV4 signatures; send an API key as "Authorization: Bearer <key>"');
+      }
+      sigv4Pending.add(request);
+      return;
+    }
     const secret = presentedKey(request);
     if (!secret) throw new CapstanError('CAPSTAN_AUTH_REQUIRED', 'send an API key as "Authorization: Bearer <key>"', { headers: { 'WWW-Authenticate': 'Bearer' } });
     const principal = await keys.authenticate(secret);
     if (!principal) throw new CapstanError('CAPSTAN_AUTH_INVALID_KEY', undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
-    // Unmatched routes (404s) carry no access: any valid key may learn that a route does not exist.
-    if (access && !roleSatisfies(principal.role, access)) {
-      throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `this action needs role ${access}; the key has role ${principal.role}`, { fields: { requiredRole: access, role: principal.role } });
-    }
+    checkRole(principal, access);
     request.principal = principal;
     void keys.touch(principal.keyId).catch(() => {});
   });
