@@ -8,6 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../src/auth/sigv4-verifier.js';
 import type { AnsweredInvocation } from '../src/serving/answered-invocation.js';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
+import { cliJson, runCapstan } from './support/capstan-cli.js';
 import { startTestServer, type TestServer } from '../src/server/test-support/test-server.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 
@@ -187,3 +188,40 @@ for (const factory of await testDatabases()) {
     });
   }
 }
+
+describe('capstan keys create --sigv4', () => {
+  let t: TestServer;
+  let dir: string;
+  before(async () => {
+    t = await startTestServer({ 'server.auth': true });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-smr-cli-'));
+  });
+  after(async () => {
+    await t?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints an access key id and secret on the embedded database', async () => {
+    const run = await runCapstan(['keys', 'create', '--name', 'boto', '--role', 'invoker', '--sigv4'], { cwd: dir, env: { CAPSTAN_HOME: path.join(dir, 'home') } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /aws_access_key_id {5}= CPAK[A-Z2-7]{16}\n/);
+    assert.match(run.stdout, /aws_secret_access_key = \S{40}\n/);
+    const listed = cliJson(await runCapstan(['keys', 'list', '--json'], { cwd: dir, env: { CAPSTAN_HOME: path.join(dir, 'home') } }));
+    assert.match(listed[0].accessKeyId, /^CPAK/);
+    assert.equal(JSON.stringify(listed).includes('secret'), false);
+  });
+
+  it('creates the pair through --url, and the AWS SDK authenticates with it as the key role', async () => {
+    const admin = (await t.platform.apiKeys.create('root', 'admin')).key;
+    const created = cliJson(await runCapstan(['keys', 'create', '--name', 'sdk', '--role', 'invoker', '--sigv4', '--json'], { cwd: dir, env: { CAPSTAN_URL: t.url, CAPSTAN_API_KEY: admin } }));
+    assert.match(created.accessKeyId, /^CPAK/);
+    assert.equal(created.info.accessKeyId, created.accessKeyId);
+    const c = sdk(t.url, created.accessKeyId, created.secretAccessKey);
+    // No endpoint yet: authenticated, then refused as SageMaker refuses an unknown endpoint.
+    const e = await rejectsWith(c.send(new InvokeEndpointCommand({ EndpointName: 'none', Body: '{}' })), 'ValidationError', 400);
+    assert.match(e.message, /no endpoint none/);
+    c.destroy();
+    const plain = cliJson(await runCapstan(['keys', 'create', '--name', 'plain', '--role', 'invoker', '--json'], { cwd: dir, env: { CAPSTAN_URL: t.url, CAPSTAN_API_KEY: admin } }));
+    assert.equal(plain.accessKeyId, undefined);
+  });
+});
