@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CapstanError } from '../core/errors.js';
-import type { ApiKeyStore, Principal } from './api-key-store.js';
+import type { ApiKeyStore, Principal, SigV4Credentials } from './api-key-store.js';
+
+/** How long a process reuses a verified SigV4 key's owner and secret before reading them again. */
+export const SIGV4_CACHE_MS = 5_000;
 import { isKeyless, roleSatisfies, type Role, type RouteAccess } from './roles.js';
 import { isSigV4Request, verifySigV4 } from './sigv4-verifier.js';
 
@@ -34,15 +37,35 @@ function checkRole(principal: Principal, access: RouteAccess | undefined): void 
 export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: boolean): void {
   if (!enabled) return;
   const sigv4Pending = new WeakSet<FastifyRequest>();
+  // touch() writes at most once a minute per key anyway; skipping the query here keeps signed requests read-only.
+  const touched = new Map<string, number>();
+  // Unsealing and looking up a pair per request halves throughput; a revoked pair may therefore keep
+  // working for up to SIGV4_CACHE_MS in a process that used it just before (bearer keys revoke at once).
+  const pairs = new Map<string, { credentials: SigV4Credentials | undefined; until: number }>();
+  const lookup = async (accessKeyId: string) => {
+    const now = Date.now();
+    const hit = pairs.get(accessKeyId);
+    if (hit && hit.until > now && hit.credentials) return hit.credentials;
+    const credentials = await keys.sigv4Credentials(accessKeyId);
+    if (pairs.size > 10_000) pairs.clear();
+    if (credentials) pairs.set(accessKeyId, { credentials, until: now + SIGV4_CACHE_MS });
+    return credentials;
+  };
+  const touch = (keyId: string) => {
+    const now = Date.now();
+    if ((touched.get(keyId) ?? 0) > now - 60_000) return;
+    touched.set(keyId, now);
+    void keys.touch(keyId).catch(() => {});
+  };
   app.addHook('preValidation', async (request) => {
     if (!sigv4Pending.has(request)) return;
     const principal = await verifySigV4(
       { method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: typeof request.body === 'string' ? request.body : '' },
-      (id) => keys.sigv4Credentials(id),
+      lookup,
     );
     checkRole(principal, request.routeOptions.config?.access as RouteAccess | undefined);
     request.principal = principal;
-    void keys.touch(principal.keyId).catch(() => {});
+    touch(principal.keyId);
   });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;

@@ -50,6 +50,22 @@ function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
   return Buffer.from(data);
 }
 
+// A signer caches its derived signing key (per day, region and service); reusing it per cached pair saves the HMAC chain.
+const signers = new WeakMap<SigV4Credentials, Map<string, SignatureV4>>();
+
+function signerFor(accessKeyId: string, credentials: SigV4Credentials, region: string, service: string): SignatureV4 {
+  let byScope = signers.get(credentials);
+  if (!byScope) signers.set(credentials, (byScope = new Map()));
+  const scope = `${region}/${service}`;
+  let signer = byScope.get(scope);
+  if (!signer) {
+    if (byScope.size > 16) byScope.clear();
+    signer = new SignatureV4({ credentials: { accessKeyId, secretAccessKey: credentials.secretAccessKey }, region, service, sha256: NodeSha256, applyChecksum: false });
+    byScope.set(scope, signer);
+  }
+  return signer;
+}
+
 const invalid = (message: string) => new CapstanError('CAPSTAN_AUTH_SIGNATURE_INVALID', message);
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -104,7 +120,7 @@ export async function verifySigV4(request: SignedRequest, lookup: (accessKeyId: 
       query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
   }
-  const signer = new SignatureV4({ credentials: { accessKeyId, secretAccessKey: credentials.secretAccessKey }, region, service, sha256: NodeSha256, applyChecksum: false });
+  const signer = signerFor(accessKeyId, credentials, region, service);
   const signed = await signer.sign(
     { method: request.method, protocol: 'http:', hostname: headers.host, path: queryAt >= 0 ? request.url.slice(0, queryAt) : request.url, query, headers, body: request.body },
     { signingDate: new Date(signedAt), signableHeaders: new Set(signedNames) },
