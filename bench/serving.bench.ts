@@ -6,7 +6,9 @@
 //    on loopback: 10 s warm-up, 30 s measured, 50 connections — 100-candidate ranking requests, then
 //    the source team's 25-item request.
 // 3. Measures a bare node:http + onnxruntime-node server (bench/baseline-server.ts) the same way.
-// The last line is JSON: {"req_per_s","p50_ms","p99_ms","errors","baseline_req_per_s","ratio","req_per_s_25"}.
+// The last line is JSON: {"req_per_s","p50_ms","p99_ms","errors","baseline_req_per_s","ratio","req_per_s_25",
+// "p99_ms_at_4000","baseline_p99_ms_at_4000"}; the last two are the p99 at a fixed offered rate of 4,000/s
+// (autocannon overallRate, 20 connections) for Capstan and the bare server.
 // Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (30), BENCH_CONNECTIONS (50), BENCH_MAX_BATCH (1024), BENCH_INSTANCES (1).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const FIXED_RATE = 4000;
+const FIXED_CONNECTIONS = 20;
 const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 1024);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const USERS = 6040;
@@ -86,12 +90,13 @@ function startProcess(args: string[], env: Record<string, string>): Promise<{ ch
 }
 
 /** Runs autocannon in its own process and parses its JSON result. */
-function autocannon(url: string, body: string, seconds: number): Promise<LoadResult> {
+function autocannon(url: string, body: string, seconds: number, load: { connections: number; rate?: number } = { connections: CONNECTIONS }): Promise<LoadResult> {
   const bodyFile = path.join(os.tmpdir(), `capstan-bench-body-${process.pid}.json`);
   writeFileSync(bodyFile, body);
   const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const rate = load.rate === undefined ? [] : ['-R', String(load.rate)];
+    const child = spawn(process.execPath, [bin, '-c', String(load.connections), ...rate, '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('exit', (code) => {
@@ -111,6 +116,14 @@ async function measure(name: string, url: string, body: string): Promise<LoadRes
   log(`${name}: measuring ${DURATION_S} s with ${CONNECTIONS} connections …`);
   const r = await autocannon(url, body, DURATION_S);
   log(`${name}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, total ${r.total}`);
+  return r;
+}
+
+/** The tail at a fixed offered rate (autocannon `overallRate`), after the server is warm. */
+async function measureAtRate(name: string, url: string, body: string): Promise<LoadResult> {
+  log(`${name}: ${FIXED_RATE}/s with ${FIXED_CONNECTIONS} connections for ${DURATION_S} s …`);
+  const r = await autocannon(url, body, DURATION_S, { connections: FIXED_CONNECTIONS, rate: FIXED_RATE });
+  log(`${name} at ${FIXED_RATE}/s: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
   return r;
 }
 
@@ -163,11 +176,13 @@ async function main(): Promise<void> {
     if (!check.ok) throw new Error(`capstan answered ${check.status}: ${await check.text()}`);
     const ranked = await measure('capstan, 100 candidates', invocations, body100);
     const ranked25 = await measure('capstan, 25-item pair request', invocations, body25);
+    const fixed = await measureAtRate('capstan, 100 candidates', invocations, body100);
     await stop(capstan.child);
 
     const baseline = await startProcess(['--import', 'tsx', 'bench/baseline-server.ts', pkg], {});
     children.push(baseline.child);
     const bare = await measure('baseline node:http + onnxruntime-node, 100 candidates', baseline.url, body100);
+    const bareFixed = await measureAtRate('baseline, 100 candidates', baseline.url, body100);
     await stop(baseline.child);
 
     const result = {
@@ -178,6 +193,8 @@ async function main(): Promise<void> {
       baseline_req_per_s: Math.round(bare.reqPerSec),
       ratio: Math.round((ranked.reqPerSec / bare.reqPerSec) * 100) / 100,
       req_per_s_25: Math.round(ranked25.reqPerSec),
+      p99_ms_at_4000: fixed.p99,
+      baseline_p99_ms_at_4000: bareFixed.p99,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -1,8 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CapstanError } from '../core/errors.js';
-import type { ApiKeyStore, Principal } from './api-key-store.js';
-import { isKeyless, roleSatisfies, type RouteAccess } from './roles.js';
+import type { ApiKeyStore, Principal, SigV4Credentials } from './api-key-store.js';
 import { csrfMatches, readCookie, SESSION_COOKIE, type ConsoleSessions } from './console-sessions.js';
+import { isKeyless, roleSatisfies, type Role, type RouteAccess } from './roles.js';
+import { isSigV4Request, verifySigV4 } from './sigv4-verifier.js';
+
+/** How long a process reuses a verified SigV4 key's owner and secret before reading them again. */
+export const SIGV4_CACHE_MS = 5_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,12 +25,61 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header.trim() : undefined;
 }
 
-/** When auth is on, every non-public route needs a valid key whose role satisfies the route's access. */
+function checkRole(principal: Principal, access: RouteAccess | undefined): void {
+  // Unmatched routes (404s) carry no access: any valid key may learn that a route does not exist.
+  if (access && !roleSatisfies(principal.role, access as Role)) {
+    throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `this action needs role ${access}; the key has role ${principal.role}`, { fields: { requiredRole: access, role: principal.role } });
+  }
+}
+
+/**
+ * When auth is on, every non-public route needs a valid key whose role satisfies the route's access.
+ * Routes declaring `config.sigv4: true` also take AWS SigV4 signatures from keys created with `--sigv4`;
+ * those are verified once the body is read (the signature covers it), before anything runs.
+ */
 export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: boolean, sessions?: ConsoleSessions): void {
   if (!enabled) return;
+  const sigv4Pending = new WeakSet<FastifyRequest>();
+  // touch() writes at most once a minute per key anyway; skipping the query here keeps signed requests read-only.
+  const touched = new Map<string, number>();
+  // Unsealing and looking up a pair per request halves throughput; a revoked pair may therefore keep
+  // working for up to SIGV4_CACHE_MS in a process that used it just before (bearer keys revoke at once).
+  const pairs = new Map<string, { credentials: SigV4Credentials | undefined; until: number }>();
+  const lookup = async (accessKeyId: string) => {
+    const now = Date.now();
+    const hit = pairs.get(accessKeyId);
+    if (hit && hit.until > now && hit.credentials) return hit.credentials;
+    const credentials = await keys.sigv4Credentials(accessKeyId);
+    if (pairs.size > 10_000) pairs.clear();
+    if (credentials) pairs.set(accessKeyId, { credentials, until: now + SIGV4_CACHE_MS });
+    return credentials;
+  };
+  const touch = (keyId: string) => {
+    const now = Date.now();
+    if ((touched.get(keyId) ?? 0) > now - 60_000) return;
+    touched.set(keyId, now);
+    void keys.touch(keyId).catch(() => {});
+  };
+  app.addHook('preValidation', async (request) => {
+    if (!sigv4Pending.has(request)) return;
+    const principal = await verifySigV4(
+      { method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: typeof request.body === 'string' ? request.body : '' },
+      lookup,
+    );
+    checkRole(principal, request.routeOptions.config?.access as RouteAccess | undefined);
+    request.principal = principal;
+    touch(principal.keyId);
+  });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;
     if (isKeyless(access)) return;
+    if (isSigV4Request(request.headers)) {
+      if ((request.routeOptions.config as { sigv4?: boolean } | undefined)?.sigv4 !== true) {
+        throw new CapstanError('CAPSTAN_AUTH_SIGV4_UNSUPPORTED', 'only POST /endpoints/{name}/invocations accepts AWS SigV4 signatures; send an API key as "Authorization: Bearer <key>"');
+      }
+      sigv4Pending.add(request);
+      return;
+    }
     const secret = presentedKey(request);
     const sessionId = secret ? undefined : readCookie(request, SESSION_COOKIE);
     let principal: Principal | undefined;
@@ -46,10 +99,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       principal = await keys.authenticate(secret);
       if (!principal) throw new CapstanError('CAPSTAN_AUTH_INVALID_KEY', undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
     }
-    // Unmatched routes (404s) carry no access: any valid key may learn that a route does not exist.
-    if (access && !roleSatisfies(principal.role, access)) {
-      throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `this action needs role ${access}; the key has role ${principal.role}`, { fields: { requiredRole: access, role: principal.role } });
-    }
+    checkRole(principal, access);
     request.principal = principal;
     void keys.touch(principal.keyId).catch(() => {});
   });

@@ -13,12 +13,15 @@ export const ApiKeyInfo = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  accessKeyId: Type.Optional(Type.String({ description: 'The AWS SigV4 access key id, for keys created with `sigv4`' })),
 });
 
 /** A newly created key with its secret, shown once. */
 export const CreatedKey = Type.Object({
   key: Type.String({ description: 'The secret; shown once, stored only as a hash' }),
   info: ApiKeyInfo,
+  accessKeyId: Type.Optional(Type.String({ description: 'With `sigv4`: the AWS access key id' })),
+  secretAccessKey: Type.Optional(Type.String({ description: 'With `sigv4`: the AWS secret access key; shown once' })),
 });
 
 /** API key administration under `/api/v1/keys`; admin only. */
@@ -35,14 +38,21 @@ export const keyRoutes: ContextRoutes<ApiKeyStore> = async (app, { service: keys
       schema: {
         tags: ['keys'],
         summary: 'Create an API key; the secret is in this response only',
-        body: Type.Object({ name: Type.String(), role: Type.String({ description: ROLES.join(' | ') }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            name: Type.String(),
+            role: Type.String({ description: ROLES.join(' | ') }),
+            sigv4: Type.Optional(Type.Boolean({ description: 'Also issue an AWS SigV4 access-key pair, for SageMaker Runtime clients (default false)' })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 201: CreatedKey },
       },
     },
     async (request, reply) => {
-      const { name, role } = request.body as { name: string; role: string };
-      const created = await keys.create(name, role);
-      logger.info({ keyId: created.info.id, name, role: created.info.role, actor: actorOf(request) }, 'API key created');
+      const { name, role, sigv4 } = request.body as { name: string; role: string; sigv4?: boolean };
+      const created = await keys.create(name, role, { sigv4 });
+      logger.info({ keyId: created.info.id, name, role: created.info.role, accessKeyId: created.accessKeyId, actor: actorOf(request) }, 'API key created');
       return reply.code(201).send(created);
     },
   );

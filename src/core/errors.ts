@@ -141,7 +141,7 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID: { status: 400, title: 'The endpoint configuration is not valid' },
   CAPSTAN_SERVING_ENDPOINT_NOT_READY: { status: 503, title: 'The endpoint is not in service' },
   CAPSTAN_SERVING_VARIANT_NOT_FOUND: { status: 400, title: 'The endpoint has no such variant' },
-  CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED: { status: 400, title: 'The endpoint does not host multiple models' },
+  CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND: { status: 404, title: 'The endpoint hosts no such target model' },
   CAPSTAN_SERVING_MODEL_REF_UNRESOLVED: { status: 400, title: 'The model reference does not resolve to a registered version' },
   CAPSTAN_SERVING_MODEL_PACKAGE_INVALID: { status: 400, title: 'The model package is not valid' },
   CAPSTAN_SERVING_MODEL_LOAD_FAILED: { status: 500, title: 'The model could not be loaded' },
@@ -240,6 +240,12 @@ export const errorCatalogue = {
   CAPSTAN_CONSOLE_SESSION_INVALID: { status: 401, title: 'The console session is missing, expired or signed out' },
   CAPSTAN_CONSOLE_CSRF_REQUIRED: { status: 403, title: 'A state-changing request from the console needs its CSRF token' },
   CAPSTAN_CONSOLE_NOT_BUILT: { status: 404, title: 'The console is not built; run npm run build' },
+
+  // SageMaker Runtime compatibility: AWS SigV4 access keys
+  CAPSTAN_AUTH_SIGNATURE_INVALID: { status: 403, title: 'The AWS SigV4 signature is not valid' },
+  CAPSTAN_AUTH_SIGNATURE_EXPIRED: { status: 403, title: 'The AWS SigV4 request date is more than 5 minutes from the server time' },
+  CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN: { status: 403, title: 'No active key has this AWS access key id' },
+  CAPSTAN_AUTH_SIGV4_UNSUPPORTED: { status: 401, title: 'This route does not accept AWS SigV4 signatures' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A code from the catalogue. */

@@ -17,12 +17,23 @@ export function keysCommand(program: Command): void {
     .description('create an API key and print its secret (shown only this once)')
     .requiredOption('--name <name>', 'a name for the key, e.g. ci-deployer')
     .requiredOption('--role <role>', ROLES.join(' | '))
+    .option('--sigv4', 'also issue an AWS access key id and secret, for SageMaker Runtime clients (boto3, AWS SDKs)')
     .option('--json', 'print JSON')
     .action(async (_opts, cmd: Command) => {
-      const { name, role } = allOptions<{ name: string; role: string }>(cmd);
-      const created = await withService(cmd, keys, (s) => s.create(name, role));
+      const { name, role, sigv4 } = allOptions<{ name: string; role: string; sigv4?: boolean }>(cmd);
+      const created = await withService(cmd, keys, (s) => s.create(name, role, { sigv4 }));
+      const aws = created.accessKeyId
+        ? ['', `  aws_access_key_id     = ${created.accessKeyId}`, `  aws_secret_access_key = ${created.secretAccessKey}`, '', 'SageMaker Runtime clients sign with these (any region; service sagemaker).']
+        : [];
       printResult(cmd, created, () =>
-        [`created key ${created.info.name} (${created.info.id}) with role ${created.info.role}`, '', `  ${created.key}`, '', 'Store it now: it cannot be shown again. Send it as "Authorization: Bearer <key>".'].join('\n'),
+        [
+          `created key ${created.info.name} (${created.info.id}) with role ${created.info.role}`,
+          '',
+          `  ${created.key}`,
+          ...aws,
+          '',
+          'Store it now: it cannot be shown again. Send it as "Authorization: Bearer <key>".',
+        ].join('\n'),
       );
     });
 

@@ -91,7 +91,7 @@ export const servingOperations: OperationDocs = {
     operationId: 'invokeEndpoint',
     description:
       "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default: the endpoint's traffic policy), `X-Capstan-Sticky-Key` keeps a caller on one variant under the `sticky` policy, `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Invoked-Variant` in the answer names the variant that served it. Bodies over the invocation limit (default 6 MiB) answer 413.",
-    errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
+    errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND', 'CAPSTAN_AUTH_SIGNATURE_INVALID', 'CAPSTAN_AUTH_SIGNATURE_EXPIRED', 'CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
     requestBody: {
       description: 'The model input, passed through untouched. Its shape is the model handler’s: e.g. `{"instances": …}` for tensor models, `{"user": …, "k": …}` for the built-in NCF ranking.',
       content: {

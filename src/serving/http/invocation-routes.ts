@@ -7,6 +7,8 @@ import { decodeOipRequest, encodeOipResponse } from '../oip-codec.js';
 import { errorFromRequest, sendProblem } from '../../core/problem.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
 import type { ServingContext } from '../serving-context.js';
+import { isSigV4Request } from '../../auth/index.js';
+import { sendSageMakerError } from './sagemaker-error.js';
 
 const Name = Type.Object({ name: Type.String() });
 
@@ -36,38 +38,49 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
       error = new CapstanError('CAPSTAN_SERVING_MALFORMED_JSON', error.message);
     }
     if (error.status >= 500) request.log.error({ err }, 'invocation failed');
+    // SageMaker Runtime SDKs sign with SigV4 and read X-Amzn-ErrorType; Capstan clients keep problem+json.
+    if (isSigV4Request(request.headers)) return sendSageMakerError(reply, error);
     return sendProblem(reply, request, error);
   });
 
   app.post(
     '/endpoints/:name/invocations',
     {
-      config: { access: 'invoker' },
+      config: { access: 'invoker', sigv4: true },
       bodyLimit: limit,
       schema: {
         tags: ['invocations'],
-        summary: 'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Sticky-Key, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes; the answer carries X-Capstan-Invoked-Variant',
+        summary:
+          'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Sticky-Key, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes, or their X-Amzn-SageMaker-* aliases; the answer carries X-Capstan-Invoked-Variant and X-Amzn-Invoked-Production-Variant',
         params: Name,
       },
     },
     async (request, reply) => {
       const startedAt = performance.now();
       const h = request.headers;
-      if (h['x-capstan-target-model'] !== undefined) {
-        throw new CapstanError('CAPSTAN_SERVING_TARGET_MODEL_UNSUPPORTED', 'this endpoint hosts one model per variant; remove X-Capstan-Target-Model');
+      const name = (request.params as { name: string }).name;
+      const targetModel = header(h['x-capstan-target-model'] ?? h['x-amzn-sagemaker-target-model']);
+      if (targetModel !== undefined) {
+        // Every variant hosts exactly one model, so any named target model is one this endpoint does not have.
+        throw new CapstanError('CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND', `endpoint ${name} hosts no target model ${targetModel}; its variants serve one model each, so leave the target model out`, {
+          fields: { endpoint: name, targetModel },
+        });
       }
-      const inferenceId = header(h['x-capstan-inference-id']);
-      const out = await host().invoke((request.params as { name: string }).name, {
+      const inferenceId = header(h['x-capstan-inference-id'] ?? h['x-amzn-sagemaker-inference-id']);
+      const customAttributes = header(h['x-capstan-custom-attributes'] ?? h['x-amzn-sagemaker-custom-attributes']);
+      const out = await host().invoke(name, {
         body: typeof request.body === 'string' ? request.body : '',
         contentType: header(h['content-type']) ?? 'application/json',
-        targetVariant: header(h['x-capstan-target-variant']),
+        targetVariant: header(h['x-capstan-target-variant'] ?? h['x-amzn-sagemaker-target-variant']),
         stickyKey: header(h['x-capstan-sticky-key']),
         inferenceId,
-        customAttributes: header(h['x-capstan-custom-attributes']),
+        customAttributes,
         startedAt,
       });
-      reply.header('x-capstan-invoked-variant', out.variant).header('content-type', out.contentType);
+      reply.header('x-capstan-invoked-variant', out.variant).header('x-amzn-invoked-production-variant', out.variant).header('content-type', out.contentType);
       if (inferenceId) reply.header('x-capstan-inference-id', inferenceId);
+      // SageMaker returns the custom attributes the container answers; handlers here get them but answer none, so they are echoed.
+      if (customAttributes !== undefined) reply.header('x-amzn-sagemaker-custom-attributes', customAttributes);
       return reply.send(out.body);
     },
   );
