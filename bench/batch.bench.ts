@@ -17,21 +17,22 @@
 // Env: BENCH_RECORDS (1000000), BENCH_ASYNC (10000), BENCH_CONCURRENCY (2), BENCH_INSTANCES (1),
 //      BENCH_WARMUP_S (5), BENCH_DURATION_S (20), BENCH_CONNECTIONS (50).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { defaultNcfHyperparameters } from '../src/algorithms/ncf/hyperparameters.js';
-import { IdMap } from '../src/algorithms/ncf/id-map.js';
-import { writeNcfModelPackage } from '../src/algorithms/ncf/model-package.js';
-import { initNeuMF } from '../src/algorithms/ncf/neumf-model.js';
 import { Random } from '../src/algorithms/ncf/random.js';
-import { UserItems } from '../src/algorithms/ncf/user-items.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
+import { autocannon } from './support/autocannon.js';
+import { log } from './support/log.js';
+import { NCF_ITEMS, NCF_USERS, writeNcfBenchPackage } from './support/ncf-package.js';
+import { peakRssMb } from './support/peak-rss.js';
+import { printResult, runBench } from './support/print-result.js';
+import { REPO_ROOT } from './support/repo-root.js';
+import { startCapstan } from './support/start-process.js';
+import { stopProcess } from './support/stop-process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const ASYNC = Number(process.env.BENCH_ASYNC ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
@@ -39,35 +40,7 @@ const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const USERS = 6040;
-const ITEMS = 3706;
 const ENTRY = ['--import', 'tsx', 'src/cli/entry.ts'];
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-async function writePackage(dir: string): Promise<void> {
-  const rng = new Random(42);
-  const params = initNeuMF({ numUsers: USERS, numItems: ITEMS, factorNum: 32, numLayers: 3 }, rng);
-  const user = new Int32Array(USERS * 20);
-  const item = new Int32Array(USERS * 20);
-  for (let r = 0; r < user.length; r++) {
-    user[r] = Math.floor(r / 20);
-    item[r] = rng.nextU32() % ITEMS;
-  }
-  const popularity = new Int32Array(ITEMS);
-  for (const i of item) popularity[i]++;
-  await writeNcfModelPackage(dir, {
-    params,
-    userIds: new IdMap(Array.from({ length: USERS }, (_, d) => d + 1)),
-    itemIds: new IdMap(Array.from({ length: ITEMS }, (_, d) => d + 1)),
-    userItems: new UserItems(USERS, user, item),
-    popularity,
-    hyperparameters: { ...defaultNcfHyperparameters, factor_num: 32, num_layers: 3 },
-    metrics: {},
-  });
-}
 
 /** One ranking record per line: a user and 100 candidate items. */
 async function writeRecords(file: string, n: number): Promise<void> {
@@ -75,68 +48,18 @@ async function writeRecords(file: string, n: number): Promise<void> {
   const out = createWriteStream(file);
   for (let i = 0; i < n; i++) {
     const items = new Array(100);
-    for (let k = 0; k < 100; k++) items[k] = 1 + (rng.nextU32() % ITEMS);
-    if (!out.write(`{"user":${1 + (rng.nextU32() % USERS)},"items":[${items.join(',')}]}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+    for (let k = 0; k < 100; k++) items[k] = 1 + (rng.nextU32() % NCF_ITEMS);
+    if (!out.write(`{"user":${1 + (rng.nextU32() % NCF_USERS)},"items":[${items.join(',')}]}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
 function run(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string }> } {
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
   return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout }))) };
-}
-
-function peakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function startUp(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...ENTRY, 'up', '--port', '0', '--json'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = out.match(/"url":\s*"([^"]+)"/);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`capstan up exited with code ${code}`)));
-  });
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
-  });
-}
-
-function autocannon(url: string, body: string, seconds: number): Promise<{ reqPerSec: number; errors: number }> {
-  const bodyFile = path.join(os.tmpdir(), `capstan-bench-batch-body-${process.pid}.json`);
-  writeFileSync(bodyFile, body);
-  const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      try {
-        const r = JSON.parse(out);
-        resolve({ reqPerSec: r.requests.average, errors: r.errors + r.timeouts + r.non2xx });
-      } catch {
-        reject(new Error(`autocannon exited with code ${code} and no JSON result`));
-      }
-    });
-  });
 }
 
 async function countStates(platform: Platform): Promise<Record<string, number>> {
@@ -150,7 +73,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     log('exporting the NCF package (factor 32, 3 layers, 6040 users, 3706 items) …');
-    await writePackage(path.join(home, 'ncf-package'));
+    await writeNcfBenchPackage(path.join(home, 'ncf-package'));
     const config = compileConfig({ flags: {}, env, cwd: home });
     let platform = await openPlatform({ config, logger: silentLogger() });
     const v = await platform.registry.registerVersion('ncf', { packageDir: path.join(home, 'ncf-package') });
@@ -185,14 +108,14 @@ async function main(): Promise<void> {
     await platform.close();
 
     log('real time: capstan up …');
-    const up = await startUp(env);
+    const up = await startCapstan(['up', '--port', '0', '--json'], env);
     children.push(up.child);
     const rng = new Random(11);
-    const body = JSON.stringify({ user: 17, items: Array.from({ length: 100 }, () => 1 + (rng.nextU32() % ITEMS)) });
+    const body = JSON.stringify({ user: 17, items: Array.from({ length: 100 }, () => 1 + (rng.nextU32() % NCF_ITEMS)) });
     const invocations = `${up.url}/endpoints/ncf/invocations`;
-    await autocannon(invocations, body, WARMUP_S);
-    const rt = await autocannon(invocations, body, DURATION_S);
-    log(`real time: ${rt.reqPerSec.toFixed(0)} records/s (errors ${rt.errors})`);
+    await autocannon(invocations, { connections: CONNECTIONS, seconds: WARMUP_S, body });
+    const rt = await autocannon(invocations, { connections: CONNECTIONS, seconds: DURATION_S, body });
+    log(`real time: ${rt.reqPerSec.toFixed(0)} records/s (errors ${rt.errors + rt.non2xx})`);
 
     log(`async: ${ASYNC} requests, a worker SIGKILLed during the drain …`);
     const worker = run(['worker', '--queues', 'async'], env);
@@ -206,7 +129,7 @@ async function main(): Promise<void> {
       Array.from({ length: 32 }, async () => {
         while (next < ASYNC) {
           const i = next++;
-          const rid = JSON.stringify({ user: 1 + (i % USERS), items: Array.from({ length: 100 }, (_, k) => 1 + ((i * 31 + k * 7) % ITEMS)) });
+          const rid = JSON.stringify({ user: 1 + (i % NCF_USERS), items: Array.from({ length: 100 }, (_, k) => 1 + ((i * 31 + k * 7) % NCF_ITEMS)) });
           const res = await fetch(asyncUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-amzn-sagemaker-inference-id': `bench-${i}` }, body: rid });
           if (res.status === 202) accepted++;
           await res.arrayBuffer();
@@ -242,7 +165,7 @@ async function main(): Promise<void> {
     const duplicated = Math.max(0, outputs.length - completed) + Math.max(0, succeededEvents - completed);
     log(`async: states ${JSON.stringify(states)}, ${outputs.length} outputs, ${succeededEvents} success events, drained in ${drainS.toFixed(1)} s`);
     await platform.close();
-    await stop(up.child);
+    await stopProcess(up.child, { graceMs: 20_000 });
 
     const result = {
       records: RECORDS,
@@ -255,14 +178,11 @@ async function main(): Promise<void> {
       async_lost: ASYNC - completed,
       async_duplicated_outputs: duplicated,
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    printResult(result);
   } finally {
-    await Promise.all(children.map((c) => stop(c)));
+    await Promise.all(children.map((c) => stopProcess(c, { graceMs: 20_000 })));
     if (existsSync(home)) rmSync(home, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

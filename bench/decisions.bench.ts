@@ -13,10 +13,9 @@
 // The last line is JSON: {"req_per_s","p50_ms","p99_ms","successful","records_stored","replay_records_per_s"}.
 // Env: BENCH_RATE (1000), BENCH_DURATION_S (30), BENCH_WARMUP_S (5), BENCH_CONNECTIONS (50).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { parseUserYaml } from '../src/core/user-yaml.js';
@@ -25,92 +24,33 @@ import { deployExampleModels, EXAMPLES_DIR } from '../src/decisions/test-support
 import type { FeatureDefinitionsInput, FeatureService } from '../src/features/index.js';
 import { contextModules } from '../src/platform/contexts.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
+import { autocannon, parseLoadResult, type LoadResult } from './support/autocannon.js';
+import { log } from './support/log.js';
+import { printResult, runBench } from './support/print-result.js';
+import { REPO_ROOT } from './support/repo-root.js';
+import { startScript } from './support/start-process.js';
+import { stopProcess } from './support/stop-process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const CUSTOMERS = 1000;
 
-interface LoadResult {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  ok: number;
-  total: number;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
 function open(home: string): Promise<Platform> {
   return openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger(), contexts: contextModules });
-}
-
-function startServer(home: string): Promise<ChildProcess & { url?: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/decisions-server.ts', home], { cwd: ROOT, env: { ...process.env, CAPSTAN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = out.match(/"url":\s*"([^"]+)"/);
-      if (m) resolve(Object.assign(child, { url: m[1] }));
-    });
-    child.on('exit', (code) => reject(new Error(`the server exited with code ${code}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
-}
-
-function parseResult(out: string, code: number | null): LoadResult {
-  try {
-    const r = JSON.parse(out.trim().split('\n').pop()!);
-    return { reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], total: r.requests.total };
-  } catch {
-    throw new Error(`the load generator exited with code ${code} and no JSON result`);
-  }
 }
 
 /** Decisions for 1,000 customers (each request its own input) at the fixed rate, from bench/decisions-load.ts. */
 function decisionLoad(url: string, seconds: number, prefix: string): Promise<LoadResult> {
   const args = ['--import', 'tsx', 'bench/decisions-load.ts', url, String(RATE * seconds), String(RATE), String(CONNECTIONS), prefix];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('exit', (code) => {
       try {
-        resolve(parseResult(out, code));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
-
-/** autocannon in its own process at a fixed overall rate, one body. */
-function autocannon(url: string, body: string, seconds: number): Promise<LoadResult> {
-  const bodyFile = path.join(os.tmpdir(), `capstan-bench-decision-${process.pid}.json`);
-  writeFileSync(bodyFile, body);
-  const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  // A fixed number of requests (rate × seconds) rather than a duration: every request sent is answered and counted.
-  const args = [bin, '-c', String(CONNECTIONS), '-a', String(RATE * seconds), '-R', String(RATE), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      try {
-        resolve(parseResult(out, code));
+        resolve(parseLoadResult(out, code));
       } catch (err) {
         reject(err);
       }
@@ -139,8 +79,9 @@ async function main(): Promise<void> {
       await platform.close();
     }
 
-    server = await startServer(home);
-    const url = (server as { url?: string }).url!;
+    const started = await startScript('bench/decisions-server.ts', [home], { CAPSTAN_LOG_LEVEL: 'warn' });
+    server = started.child;
+    const url = started.url;
     const bodyFor = (customer: string) => JSON.stringify({ transaction_id: 't-1', customer_id: customer, amount: 129.9, merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true });
     // The server loads a model on its first call (no background host here): load both before timing anything.
     for (const [endpoint, payload] of [['fraud', { amount: 1 }], ['amount-anomaly', { amount: 1 }]] as const) {
@@ -159,9 +100,10 @@ async function main(): Promise<void> {
     const until = new Date(Date.now() + 1000).toISOString();
     log(`decisions: ${run.reqPerSec.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, 2xx ${run.ok} of ${run.total}`);
     const fraudBody = JSON.stringify({ instances: [{ amount: 129.9, merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true, tx_last_24h: 1 }] });
-    const base = await autocannon(`${url}/endpoints/fraud/invocations`, fraudBody, DURATION_S);
+    // A fixed number of requests (rate × seconds) rather than a duration: every request sent is answered and counted.
+    const base = await autocannon(`${url}/endpoints/fraud/invocations`, { connections: CONNECTIONS, amount: RATE * DURATION_S, rate: RATE, body: fraudBody });
     log(`baseline, one fraud invocation: ${base.reqPerSec.toFixed(0)} req/s, p50 ${base.p50} ms, p99 ${base.p99} ms, 2xx ${base.ok} of ${base.total}`);
-    await stop(server);
+    await stopProcess(server);
     server = undefined;
 
     platform = await open(home);
@@ -186,14 +128,11 @@ async function main(): Promise<void> {
     }
     const result = { req_per_s: Math.round(run.reqPerSec), p50_ms: run.p50, p99_ms: run.p99, successful: run.ok, records_stored: stored, replay_records_per_s: replayPerSec };
     log(`baseline (same run): {"req_per_s":${Math.round(base.reqPerSec)},"p50_ms":${base.p50},"p99_ms":${base.p99}}`);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    printResult(result);
   } finally {
-    if (server) await stop(server);
+    if (server) await stopProcess(server);
     rmSync(home, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

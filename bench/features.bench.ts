@@ -14,19 +14,22 @@
 // "pit_rows_per_s","pit_peak_rss_mb","materialize_rows_per_s","errors"}.
 // Env: BENCH_WARMUP_S (5), BENCH_DURATION_S (30), BENCH_CONNECTIONS (10), BENCH_RATE (5000), BENCH_FEATURE_ROWS, BENCH_ENTITY_ROWS,
 //      BENCH_REDIS_URL (redis://127.0.0.1:6379).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { FeatureService } from '../src/features/index.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
+import type { LoadResult } from './support/autocannon.js';
+import { log } from './support/log.js';
+import { measureLoad } from './support/measure-load.js';
+import { printResult } from './support/print-result.js';
+import { startCapstanServer } from './support/start-process.js';
+import { stopProcess } from './support/stop-process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -38,19 +41,6 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const USERS = 200_000;
 const ONLINE_USERS = 10_000;
 const DAY = 86_400_000;
-
-interface LoadResult {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  total: number;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 async function open(home: string, flags: Record<string, unknown> = {}): Promise<Platform> {
   return openPlatform({ config: compileConfig({ flags: { home, 'features.offlineMemoryLimit': '2GB', ...flags }, env: {}, cwd: home }), logger: silentLogger() });
@@ -79,57 +69,9 @@ async function generate(dir: string, base: number): Promise<void> {
   inst.closeSync();
 }
 
-function startServer(home: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'server', '--port', '0', '--json'], { cwd: ROOT, env: { ...process.env, CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = out.match(/"url":\s*"([^"]+)"/);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`capstan server exited with code ${code} before printing its URL`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
-}
-
-/** Runs autocannon in its own process and parses its JSON result. */
-function autocannon(url: string, body: string | undefined, seconds: number, rate?: number): Promise<LoadResult> {
-  const args = [path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-j'];
-  if (rate !== undefined) args.push('-R', String(rate));
-  if (body !== undefined) {
-    const bodyFile = path.join(os.tmpdir(), `capstan-features-bench-${process.pid}.json`);
-    writeFileSync(bodyFile, body);
-    args.push('-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile);
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, url], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      try {
-        const r = JSON.parse(out);
-        resolve({ reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total });
-      } catch {
-        reject(new Error(`autocannon exited with code ${code} and no JSON result`));
-      }
-    });
-  });
-}
-
-async function measure(name: string, url: string, body?: string, rate?: number): Promise<LoadResult> {
-  await autocannon(url, body, WARMUP_S, rate);
-  const r = await autocannon(url, body, DURATION_S, rate);
-  log(`${name}${rate ? ` at an offered ${rate} req/s` : ''}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, total ${r.total}`);
-  return r;
+/** A warm-up then a measured run with BENCH_CONNECTIONS; unthrottled unless rate is given. */
+function measure(name: string, url: string, body?: string, rate?: number): Promise<LoadResult> {
+  return measureLoad(name, url, { connections: CONNECTIONS, seconds: DURATION_S, warmupSeconds: WARMUP_S, rate, body });
 }
 
 const FEATURES = Array.from({ length: 10 }, (_, i) => `f${i}`);
@@ -202,33 +144,31 @@ async function main(): Promise<void> {
     await seedOnline(features, 'online');
     await platform.close();
     rmSync(data, { recursive: true, force: true });
-    let server = await startServer(home, {});
+    let server = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn' });
     const health = await measure('baseline GET /healthz', `${server.url}/healthz`);
     const one = await measure('online, 10 features x 1 entity (SQLite)', `${server.url}/api/v1/features/online`, onlineBody('online', 1));
     const oneAtRate = await measure('online, 10 features x 1 entity (SQLite)', `${server.url}/api/v1/features/online`, onlineBody('online', 1), RATE);
     const hundred = await measure('online, 10 features x 100 entities (SQLite)', `${server.url}/api/v1/features/online`, onlineBody('online', 100));
-    await stop(server.child);
+    await stopProcess(server.child);
     platform = await open(home, { 'features.onlineStore': 'redis', 'features.redisUrl': REDIS_URL });
     features = platform.context<FeatureService>('features');
     await seedOnline(features, redisGroup);
     await platform.close();
-    server = await startServer(home, { CAPSTAN_FEATURES_ONLINE_STORE: 'redis', CAPSTAN_FEATURES_REDIS_URL: REDIS_URL });
+    server = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn', CAPSTAN_FEATURES_ONLINE_STORE: 'redis', CAPSTAN_FEATURES_REDIS_URL: REDIS_URL });
     const redis = await measure('online, 10 features x 1 entity (Redis)', `${server.url}/api/v1/features/online`, onlineBody(redisGroup, 1), RATE);
-    await stop(server.child);
+    await stopProcess(server.child);
     const errors = [health, one, oneAtRate, hundred, redis].reduce((n, r) => n + r.errors + r.non2xx, 0);
     log(`baseline GET /healthz: ${health.reqPerSec.toFixed(0)} req/s, p99 ${health.p99} ms`);
-    process.stdout.write(
-      `${JSON.stringify({
-        online_req_per_s: Math.round(one.reqPerSec),
-        online_p99_ms: oneAtRate.p99,
-        online_p99_ms_100: hundred.p99,
-        redis_p99_ms: redis.p99,
-        pit_rows_per_s: Math.round(set.rows / pitSeconds),
-        pit_peak_rss_mb: Math.round(peakRssMb),
-        materialize_rows_per_s: Math.round(mat.rowsRead / matSeconds),
-        errors,
-      })}\n`,
-    );
+    printResult({
+      online_req_per_s: Math.round(one.reqPerSec),
+      online_p99_ms: oneAtRate.p99,
+      online_p99_ms_100: hundred.p99,
+      redis_p99_ms: redis.p99,
+      pit_rows_per_s: Math.round(set.rows / pitSeconds),
+      pit_peak_rss_mb: Math.round(peakRssMb),
+      materialize_rows_per_s: Math.round(mat.rowsRead / matSeconds),
+      errors,
+    });
   } finally {
     const r = new Redis(REDIS_URL);
     await r.del(`capstan:features:${redisGroup}@1`).catch(() => {});

@@ -12,35 +12,27 @@
 // 5. Baseline in the same run (stderr only): the model behind Python's own ThreadingHTTPServer.
 // The last line is JSON: {"req_per_s","p99_ms","onnx_req_per_s","cold_start_ms","client_log_metrics_per_s"}.
 // Env: BENCH_WARMUP_S (5), BENCH_DURATION_S (20), BENCH_CONNECTIONS (50), BENCH_METRIC_POINTS (50000), BENCH_PYTHON.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform } from '../src/platform/platform.js';
 import { encodeOnnxModel, ONNX_FLOAT } from '../src/serving/test-support/onnx-builder.js';
+import type { LoadResult } from './support/autocannon.js';
+import { log } from './support/log.js';
+import { measureLoad } from './support/measure-load.js';
+import { printResult, runBench } from './support/print-result.js';
+import { REPO_ROOT } from './support/repo-root.js';
+import { startCapstanServer, startProcess } from './support/start-process.js';
+import { stopProcess } from './support/stop-process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const METRIC_POINTS = Number(process.env.BENCH_METRIC_POINTS ?? 50_000);
-
-interface LoadResult {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  total: number;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 /** The interpreter with numpy and scikit-learn: BENCH_PYTHON, the python3 on PATH, or Debian's. */
 function sklearnPython(): string {
@@ -71,56 +63,11 @@ function onnxPackage(dir: string, coef: number[], intercept: number): void {
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'bench-logreg-onnx', framework: 'onnx', entry: 'model.onnx', signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, coef.length] }], outputs: [{ name: 'probability', dtype: 'float32' }] } }));
 }
 
-function startProcess(cmd: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = out.match(/"url":\s*"([^"]+)"/);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with code ${code} before printing its URL`)));
-  });
-}
-
-function autocannon(url: string, body: string, seconds: number): Promise<LoadResult> {
-  const bodyFile = path.join(os.tmpdir(), `capstan-bench-python-${process.pid}.json`);
-  writeFileSync(bodyFile, body);
-  const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      try {
-        const r = JSON.parse(out);
-        resolve({ reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total });
-      } catch {
-        reject(new Error(`autocannon exited with code ${code} and no JSON result`));
-      }
-    });
-  });
-}
-
+/** Checks one answer, then a warm-up and a measured run with BENCH_CONNECTIONS. */
 async function measure(name: string, url: string, body: string): Promise<LoadResult> {
   const check = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   if (!check.ok) throw new Error(`${name} answered ${check.status}: ${await check.text()}`);
-  log(`${name}: warm-up ${WARMUP_S} s …`);
-  await autocannon(url, body, WARMUP_S);
-  log(`${name}: measuring ${DURATION_S} s with ${CONNECTIONS} connections …`);
-  const r = await autocannon(url, body, DURATION_S);
-  log(`${name}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, total ${r.total}`);
-  return r;
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
+  return measureLoad(name, url, { connections: CONNECTIONS, seconds: DURATION_S, warmupSeconds: WARMUP_S, body });
 }
 
 async function main(): Promise<void> {
@@ -130,7 +77,7 @@ async function main(): Promise<void> {
   try {
     const pyPkg = path.join(home, 'python-package');
     log(`training the scikit-learn model with ${python} …`);
-    const trained = spawnSync(python, [path.join(ROOT, 'bench/python/train_model.py'), pyPkg], { encoding: 'utf8' });
+    const trained = spawnSync(python, [path.join(REPO_ROOT, 'bench/python/train_model.py'), pyPkg], { encoding: 'utf8' });
     if (trained.status !== 0) throw new Error(`train_model.py failed: ${trained.stderr}`);
     const coefficients = JSON.parse(readFileSync(path.join(pyPkg, 'coefficients.json'), 'utf8')) as { coef: number[]; intercept: number; row: number[]; probability: number };
     rmSync(path.join(pyPkg, 'coefficients.json'));
@@ -165,7 +112,7 @@ async function main(): Promise<void> {
 
     const body = JSON.stringify({ instances: [coefficients.row] });
     log('starting capstan server …');
-    const capstan = await startProcess(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'server', '--port', '0', '--json'], { CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn' });
+    const capstan = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn' });
     children.push(capstan.child);
     const answer = (await (await fetch(`${capstan.url}/endpoints/py/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as { probability: number[] };
     const onnxAnswer = (await (await fetch(`${capstan.url}/endpoints/onnx/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as { outputs: { probability: number[] | number[][] } };
@@ -177,17 +124,17 @@ async function main(): Promise<void> {
     const onnx = await measure('capstan, same model as ONNX, 2 workers', `${capstan.url}/endpoints/onnx/invocations`, body);
 
     log(`python client: logging ${METRIC_POINTS} metric points …`);
-    const client = spawnSync(python, [path.join(ROOT, 'bench/python/log_metrics.py'), String(METRIC_POINTS)], { encoding: 'utf8', env: { ...process.env, CAPSTAN_URL: capstan.url, PYTHONPATH: path.join(ROOT, 'clients/python') } });
+    const client = spawnSync(python, [path.join(REPO_ROOT, 'bench/python/log_metrics.py'), String(METRIC_POINTS)], { encoding: 'utf8', env: { ...process.env, CAPSTAN_URL: capstan.url, PYTHONPATH: path.join(REPO_ROOT, 'clients/python') } });
     // spawnSync blocks only this process; the server runs in its own.
     if (client.status !== 0) throw new Error(`log_metrics.py failed: ${client.stderr}`);
     const logged = JSON.parse(client.stdout.trim().split('\n').pop()!) as { per_s: number; seconds: number };
     log(`python client: ${METRIC_POINTS} points in ${logged.seconds.toFixed(2)} s = ${logged.per_s.toFixed(0)} points/s`);
-    await stop(capstan.child);
+    await stopProcess(capstan.child);
 
-    const baseline = await startProcess(python, [path.join(ROOT, 'bench/python/baseline_server.py'), pyPkg], {});
+    const baseline = await startProcess(python, [path.join(REPO_ROOT, 'bench/python/baseline_server.py'), pyPkg]);
     children.push(baseline.child);
     await measure('baseline: the same model behind Python ThreadingHTTPServer (1 process)', baseline.url, body);
-    await stop(baseline.child);
+    await stopProcess(baseline.child);
 
     const sorted = [...coldStarts].sort((a, b) => a - b);
     const result = {
@@ -198,14 +145,11 @@ async function main(): Promise<void> {
       client_log_metrics_per_s: Math.round(logged.per_s),
     };
     if (py.errors + py.non2xx + onnx.errors + onnx.non2xx > 0) log(`errors: python ${py.errors + py.non2xx}, onnx ${onnx.errors + onnx.non2xx}`);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    printResult(result);
   } finally {
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((c) => stopProcess(c)));
     rmSync(home, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -10,24 +10,24 @@
 // "p99_ms_at_4000","baseline_p99_ms_at_4000"}; the last two are the p99 at a fixed offered rate of 4,000/s
 // (autocannon overallRate, 20 connections) for Capstan and the bare server.
 // Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (30), BENCH_CONNECTIONS (50), BENCH_MAX_BATCH (1024), BENCH_INSTANCES (1).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
-import { IdMap } from '../src/algorithms/ncf/id-map.js';
-import { defaultNcfHyperparameters } from '../src/algorithms/ncf/hyperparameters.js';
-import { writeNcfModelPackage } from '../src/algorithms/ncf/model-package.js';
-import { initNeuMF } from '../src/algorithms/ncf/neumf-model.js';
 import { Random } from '../src/algorithms/ncf/random.js';
-import { UserItems } from '../src/algorithms/ncf/user-items.js';
 import { openPlatform } from '../src/platform/platform.js';
 import { createRegistry } from '../src/registry/index.js';
 import type { RegistryService } from '../src/registry/registry-service.js';
+import type { LoadResult } from './support/autocannon.js';
+import { log } from './support/log.js';
+import { measureLoad } from './support/measure-load.js';
+import { NCF_ITEMS, writeNcfBenchPackage } from './support/ncf-package.js';
+import { printResult, runBench } from './support/print-result.js';
+import { startCapstanServer, startScript } from './support/start-process.js';
+import { stopProcess } from './support/stop-process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -35,105 +35,15 @@ const FIXED_RATE = 4000;
 const FIXED_CONNECTIONS = 20;
 const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 1024);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
-const USERS = 6040;
-const ITEMS = 3706;
 
-interface LoadResult {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  total: number;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** Writes the package with the NCF exporter: random weights, id maps, per-user items, popularity. */
-async function writePackage(dir: string): Promise<void> {
-  const rng = new Random(42);
-  const params = initNeuMF({ numUsers: USERS, numItems: ITEMS, factorNum: 32, numLayers: 3 }, rng);
-  const user = new Int32Array(USERS * 20);
-  const item = new Int32Array(USERS * 20);
-  for (let r = 0; r < user.length; r++) {
-    user[r] = Math.floor(r / 20);
-    item[r] = rng.nextU32() % ITEMS;
-  }
-  const popularity = new Int32Array(ITEMS);
-  for (const i of item) popularity[i]++;
-  await writeNcfModelPackage(dir, {
-    params,
-    userIds: new IdMap(Array.from({ length: USERS }, (_, d) => d + 1)),
-    itemIds: new IdMap(Array.from({ length: ITEMS }, (_, d) => d + 1)),
-    userItems: new UserItems(USERS, user, item),
-    popularity,
-    hyperparameters: { ...defaultNcfHyperparameters, factor_num: 32, num_layers: 3 },
-    metrics: {},
-  });
-}
-
-/** Starts a child process and resolves with the `url` it prints as JSON. */
-function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      // `capstan server --json` prints indented JSON; the baseline prints one line.
-      const match = out.match(/"url":\s*"([^"]+)"/);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with code ${code} before printing its URL`)));
-  });
-}
-
-/** Runs autocannon in its own process and parses its JSON result. */
-function autocannon(url: string, body: string, seconds: number, load: { connections: number; rate?: number } = { connections: CONNECTIONS }): Promise<LoadResult> {
-  const bodyFile = path.join(os.tmpdir(), `capstan-bench-body-${process.pid}.json`);
-  writeFileSync(bodyFile, body);
-  const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  return new Promise((resolve, reject) => {
-    const rate = load.rate === undefined ? [] : ['-R', String(load.rate)];
-    const child = spawn(process.execPath, [bin, '-c', String(load.connections), ...rate, '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      try {
-        const r = JSON.parse(out);
-        resolve({ reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total });
-      } catch {
-        reject(new Error(`autocannon exited with code ${code} and no JSON result`));
-      }
-    });
-  });
-}
-
-async function measure(name: string, url: string, body: string): Promise<LoadResult> {
-  log(`${name}: warm-up ${WARMUP_S} s …`);
-  await autocannon(url, body, WARMUP_S);
-  log(`${name}: measuring ${DURATION_S} s with ${CONNECTIONS} connections …`);
-  const r = await autocannon(url, body, DURATION_S);
-  log(`${name}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, total ${r.total}`);
-  return r;
+/** Unthrottled, after a warm-up, with BENCH_CONNECTIONS. */
+function measure(name: string, url: string, body: string): Promise<LoadResult> {
+  return measureLoad(name, url, { connections: CONNECTIONS, seconds: DURATION_S, warmupSeconds: WARMUP_S, body });
 }
 
 /** The tail at a fixed offered rate (autocannon `overallRate`), after the server is warm. */
-async function measureAtRate(name: string, url: string, body: string): Promise<LoadResult> {
-  log(`${name}: ${FIXED_RATE}/s with ${FIXED_CONNECTIONS} connections for ${DURATION_S} s …`);
-  const r = await autocannon(url, body, DURATION_S, { connections: FIXED_CONNECTIONS, rate: FIXED_RATE });
-  log(`${name} at ${FIXED_RATE}/s: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
-  return r;
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
+function measureAtRate(name: string, url: string, body: string): Promise<LoadResult> {
+  return measureLoad(name, url, { connections: FIXED_CONNECTIONS, rate: FIXED_RATE, seconds: DURATION_S, body });
 }
 
 async function main(): Promise<void> {
@@ -142,7 +52,7 @@ async function main(): Promise<void> {
   try {
     const pkg = path.join(home, 'ncf-package');
     log('exporting the NCF package (factor 32, 3 layers, 6040 users, 3706 items) …');
-    await writePackage(pkg);
+    await writeNcfBenchPackage(pkg);
 
     const config = compileConfig({ flags: { home }, env: {}, cwd: home });
     const platform = await openPlatform({ config, logger: silentLogger() });
@@ -164,12 +74,12 @@ async function main(): Promise<void> {
     }
 
     const rng = new Random(7);
-    const candidates = Array.from({ length: 100 }, () => 1 + (rng.nextU32() % ITEMS));
+    const candidates = Array.from({ length: 100 }, () => 1 + (rng.nextU32() % NCF_ITEMS));
     const body100 = JSON.stringify({ user: 17, items: candidates });
     const body25 = JSON.stringify({ user: Array(25).fill(17), item: candidates.slice(0, 25) });
 
     log('starting capstan server …');
-    const capstan = await startProcess(['--import', 'tsx', 'src/cli/entry.ts', 'server', '--port', '0', '--json'], { CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn' });
+    const capstan = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn' });
     children.push(capstan.child);
     const invocations = `${capstan.url}/endpoints/ncf/invocations`;
     const check = await fetch(invocations, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body100 });
@@ -177,13 +87,13 @@ async function main(): Promise<void> {
     const ranked = await measure('capstan, 100 candidates', invocations, body100);
     const ranked25 = await measure('capstan, 25-item pair request', invocations, body25);
     const fixed = await measureAtRate('capstan, 100 candidates', invocations, body100);
-    await stop(capstan.child);
+    await stopProcess(capstan.child);
 
-    const baseline = await startProcess(['--import', 'tsx', 'bench/baseline-server.ts', pkg], {});
+    const baseline = await startScript('bench/baseline-server.ts', [pkg]);
     children.push(baseline.child);
     const bare = await measure('baseline node:http + onnxruntime-node, 100 candidates', baseline.url, body100);
     const bareFixed = await measureAtRate('baseline, 100 candidates', baseline.url, body100);
-    await stop(baseline.child);
+    await stopProcess(baseline.child);
 
     const result = {
       req_per_s: Math.round(ranked.reqPerSec),
@@ -196,14 +106,11 @@ async function main(): Promise<void> {
       p99_ms_at_4000: fixed.p99,
       baseline_p99_ms_at_4000: bareFixed.p99,
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    printResult(result);
   } finally {
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((c) => stopProcess(c)));
     rmSync(home, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -3,7 +3,7 @@
 // Prints progress on stderr and, as its LAST line, one JSON object with exactly the keys
 // errors, rss_start_mb, rss_end_mb, p99_ms_first_minute, p99_ms_last_minute.
 //   npm run bench:soak -- [--minutes 10] [--connections 8]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,9 @@ import { silentLogger } from '../src/core/logger.js';
 import { openPlatform } from '../src/platform/platform.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
+import { log } from './support/log.js';
+import { printResult } from './support/print-result.js';
+import { startCapstanServer, type StartedProcess } from './support/start-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'src', 'cli', 'entry.ts');
@@ -22,7 +25,6 @@ const arg = (name: string, def: number) => {
 const MINUTES = arg('minutes', 10);
 const CONNECTIONS = arg('connections', 8);
 const PROBE_S = arg('probe-seconds', 15);
-const log = (m: string) => process.stderr.write(`${m}\n`);
 
 function capstan(args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -32,19 +34,6 @@ function capstan(args: string[], env: Record<string, string>): Promise<string> {
     child.stdout.on('data', (c: Buffer) => (out += c));
     child.stderr.on('data', (c: Buffer) => (err += c));
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`capstan ${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'server', '--port', '0', '--json'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      const m = out.match(/"url":\s*"([^"]+)"/);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`capstan server exited ${code}`)));
   });
 }
 
@@ -58,12 +47,12 @@ const p99 = (xs: number[]) => {
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-soak-'));
   const env = { CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'error' };
-  let server: { child: ChildProcess; url: string } | undefined;
+  let server: StartedProcess | undefined;
   try {
     const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger() });
     for (const seed of [1, 2]) await registerApproved(platform.registry, 'ncf', { packageDir: writeNcfPackage(path.join(home, `pkg-${seed}`), { users: 200, items: 500, factor: 16, seed }).dir });
     await platform.close();
-    server = await startServer(env);
+    server = await startCapstanServer(env);
     await capstan(['endpoints', 'create', 'ncf', '--model', 'models:/ncf/1', '--url', server.url, '--json'], env);
     const url = `${server.url}/endpoints/ncf/invocations`;
     const body = JSON.stringify({ user: [1000, 1000, 1000], item: [5001, 5002, 5003] });
@@ -125,7 +114,7 @@ async function main(): Promise<void> {
     await swapping;
     const rssEnd = rssMb(server.child.pid!);
     log(`requests per minute: ${perMinute.map((m) => m.length).join(' ')}; swaps ${swaps}`);
-    console.log(JSON.stringify({ errors, rss_start_mb: Math.round(rssStart), rss_end_mb: Math.round(rssEnd), p99_ms_first_minute: p99(perMinute[0]), p99_ms_last_minute: p99(perMinute[MINUTES - 1]) }));
+    printResult({ errors, rss_start_mb: Math.round(rssStart), rss_end_mb: Math.round(rssEnd), p99_ms_first_minute: p99(perMinute[0]), p99_ms_last_minute: p99(perMinute[MINUTES - 1]) });
   } finally {
     server?.child.kill('SIGTERM');
     rmSync(home, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import type { ContextParts, OutboxSubscription } from '../storage/context-module.js';
 import { notificationSubscriptions } from './notifier.js';
+import type { TransformRequest } from '../pipelines/index.js';
 import type { RegistryService } from '../registry/index.js';
 import type { ServingContext } from '../serving/index.js';
 import type { JobHandler } from '../storage/queue/job.js';
@@ -15,7 +16,7 @@ import type { AsyncInvocationService } from './async-service.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { ASYNC_JOB, LocalAsyncService } from './local-async-service.js';
 import { SqlAsyncStore } from './sql-async-store.js';
-import { runTransform, type TransformStepRequest } from './transform-runner.js';
+import { runTransform } from './transform-runner.js';
 
 /** The batch context's service: batch transform jobs (and, through `async`, asynchronous invocations). */
 export interface BatchContext {
@@ -23,7 +24,7 @@ export interface BatchContext {
   /** Asynchronous invocations of real-time endpoints. */
   async: AsyncInvocationService;
   /** Runs a pipeline transform step's batch job to its end (the pipelines' transformer). */
-  transform(request: TransformStepRequest): Promise<Record<string, unknown>>;
+  transform(request: TransformRequest): Promise<Record<string, unknown>>;
 }
 
 /** The built context: service, job handlers and cleanup. */
@@ -52,7 +53,7 @@ export function createBatch(parts: ContextParts): BatchContextInstance {
   const asyncService = new LocalAsyncService({ store: asyncStore, queue: parts.queue, artifacts: parts.artifacts, serving, outbound: parts.config.outbound, box });
   const jobHandlers = batchJobHandlers({ store, queue: parts.queue, artifacts: parts.artifacts, runners, logger: parts.logger });
   jobHandlers.set(ASYNC_JOB, asyncJobHandler({ store: asyncStore, service: asyncService, artifacts: parts.artifacts, serving, slots: new EndpointSlots() }) as JobHandler);
-  const transform = (request: TransformStepRequest) => runTransform({ batch, queue: parts.queue, handlers: jobHandlers, logger: parts.logger }, request);
+  const transform = (request: TransformRequest) => runTransform({ batch, queue: parts.queue, handlers: jobHandlers, logger: parts.logger }, request);
   const notifier = notificationSubscriptions({ batchStore: store, asyncStore, artifacts: parts.artifacts, box, outbound: parts.config.outbound, notifications: parts.config.notifications });
   return {
     service: { batch, async: asyncService, transform },

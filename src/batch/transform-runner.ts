@@ -1,23 +1,12 @@
 import { CapstanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { TransformRequest } from '../pipelines/index.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import type { JobHandler } from '../storage/queue/job.js';
 import { Worker } from '../storage/queue/worker.js';
 import type { BatchJobInput } from './batch-options.js';
 import { BATCH_QUEUE } from './batch-queue.js';
 import { BATCH_TERMINAL_STATES, type BatchService } from './batch-service.js';
-
-/** A pipeline transform step's request (structurally the pipelines' `TransformRequest`). */
-export interface TransformStepRequest {
-  model: string;
-  input: string;
-  output: string;
-  config: Record<string, unknown>;
-  actor: string;
-  clientToken: string;
-  signal: AbortSignal;
-  log(line: string): void;
-}
 
 /**
  * Runs a transform step's batch job to its end. While it waits, this process also works the batch
@@ -26,7 +15,7 @@ export interface TransformStepRequest {
  */
 export async function runTransform(
   deps: { batch: BatchService; queue: JobQueue; handlers: ReadonlyMap<string, JobHandler>; logger: Logger; pollMs?: number },
-  request: TransformStepRequest,
+  request: TransformRequest,
 ): Promise<Record<string, unknown>> {
   const input = { ...request.config, model: request.model, input: request.input, output: request.output } as BatchJobInput;
   const created = await deps.batch.create(input, { actor: request.actor, clientToken: request.clientToken });

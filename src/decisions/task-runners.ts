@@ -1,9 +1,10 @@
 import { Agent, request as httpRequest } from 'undici';
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import { assertOutboundUrl, outboundLookup, type OutboundSettings } from '../core/outbound-guard.js';
+import type { OnlineFeatureValue } from '../features/index.js';
 import type { EndpointService } from '../serving/index.js';
 import type { CompiledTask } from './compile-usecase.js';
-import type { FeatureReader, OnlineFeatureValue } from './feature-reader.js';
+import type { FeatureReader } from './feature-reader.js';
 import type { RuleContext } from './evaluate-rules.js';
 
 /** What one attempt of a task produced (all of it goes into the decision's snapshot). */
