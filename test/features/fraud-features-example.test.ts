@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { runningInCi } from '../../src/core/config.js';
 import { startS3TestServer, type S3TestServer } from '../../src/storage/test-support/s3-test-server.js';
 import { testDatabases, type TestDatabase } from '../../src/storage/test-support/test-databases.js';
 import { cleanEnv, cliJson, runCapstan } from '../support/capstan-cli.js';
+import { pythonProblem, pythonWith } from '../support/python-interpreter.js';
 
 // examples/fraud-python/run-with-features.sh as a user runs it: definitions, generated transactions,
 // ingestion, the pipeline on a point-in-time training set, materialization, an endpoint reading the
@@ -17,17 +18,13 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const entry = path.join(root, 'src/cli/entry.ts');
 const tsx = import.meta.resolve('tsx');
 
-function pythonProblem(): string | undefined {
-  const r = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
-  if (r.error) return `python3 is not installed (${r.error.message})`;
-  return r.status === 0 ? undefined : 'python3 cannot import numpy';
-}
+const interpreter = pythonWith(['numpy', 'sklearn']);
 
 function runScript(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', [path.join(root, 'examples/fraud-python/run-with-features.sh')], {
       cwd: root,
-      env: cleanEnv({ ...env, ROWS: '3000', CAPSTAN: `${process.execPath} --import ${tsx} ${entry}` }),
+      env: cleanEnv({ ...env, ROWS: '3000', PYTHON: interpreter ?? 'python3', CAPSTAN: `${process.execPath} --import ${tsx} ${entry}` }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -39,7 +36,7 @@ function runScript(env: Record<string, string>): Promise<{ code: number | null; 
   });
 }
 
-const python = pythonProblem();
+const python = interpreter ? undefined : pythonProblem(['numpy', 'sklearn'], 'python3-sklearn');
 if (python && runningInCi()) throw new Error(`CI=true and ${python}: the fraud feature-store example must run in CI`);
 const pg = (await testDatabases()).find((f) => f.name === 'postgres')!;
 
