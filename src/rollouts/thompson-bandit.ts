@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import type { EndpointService } from '../serving/index.js';
 import type { FeedbackBook } from './feedback.js';
+import { seededRandom } from '../core/seeded-random.js';
 
 /** Options of the bandit; every field has a default. */
 export interface ThompsonBanditOptions {
@@ -10,18 +11,6 @@ export interface ThompsonBanditOptions {
   draws?: number;
   /** Share a variant keeps at least (about, before the shares are normalised) so it is still explored, in percent; default 1. */
   floorPercent?: number;
-}
-
-/** A seeded PRNG (mulberry32), so every process computes the same weights from the same feedback. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function normal(rand: () => number): number {
@@ -48,7 +37,7 @@ function gamma(shape: number, rand: () => number): number {
 
 /** Each variant's probability of having the highest conversion, from Beta(1 + successes, 1 + failures) posteriors. */
 export function probabilityBest(arms: readonly { variant: string; successes: number; failures: number }[], draws: number, seed: number): Map<string, number> {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const wins = new Map(arms.map((a) => [a.variant, 0]));
   for (let i = 0; i < draws; i++) {
     let best = '';

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeOnnxModel, ONNX_FLOAT, ONNX_INT64, type OnnxInitializer, type OnnxNode } from './onnx-builder.js';
+import { seededRandom } from '../../core/seeded-random.js';
 
 /** Options for an NCF-shaped test package; every field has a default. */
 export interface NcfFixtureOptions {
@@ -29,17 +30,6 @@ export interface NcfFixture {
   popularity: number[];
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Writes a NeuMF-shaped model package (GMF + MLP towers over dense indices, sigmoid score) with random
  * weights and the id-map assets the `builtin:ncf-ranking` handler reads — the layout the NCF trainer exports.
@@ -49,7 +39,7 @@ export function writeNcfPackage(dir: string, options: NcfFixtureOptions = {}): N
   const items = options.items ?? 200;
   const f = options.factor ?? 8;
   const layers = options.layers ?? 3;
-  const rand = mulberry32(options.seed ?? 7);
+  const rand = seededRandom(options.seed ?? 7);
   const mat = (rows: number, cols: number, scale: number) => {
     const a = new Float32Array(rows * cols);
     for (let i = 0; i < a.length; i++) a[i] = (rand() * 2 - 1) * scale;
