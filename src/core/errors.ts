@@ -142,6 +142,8 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_ENDPOINT_NOT_READY: { status: 503, title: 'The endpoint is not in service' },
   CAPSTAN_SERVING_VARIANT_NOT_FOUND: { status: 400, title: 'The endpoint has no such variant' },
   CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND: { status: 404, title: 'The endpoint hosts no such target model' },
+  CAPSTAN_SERVING_TARGET_MODEL_REQUIRED: { status: 400, title: 'A multi-model variant needs a target model' },
+  CAPSTAN_SERVING_MODEL_NOT_READY: { status: 429, title: 'The target model is still loading' },
   CAPSTAN_SERVING_MODEL_REF_UNRESOLVED: { status: 400, title: 'The model reference does not resolve to a registered version' },
   CAPSTAN_SERVING_MODEL_PACKAGE_INVALID: { status: 400, title: 'The model package is not valid' },
   CAPSTAN_SERVING_MODEL_LOAD_FAILED: { status: 500, title: 'The model could not be loaded' },

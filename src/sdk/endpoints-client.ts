@@ -8,7 +8,7 @@ import type {
   ServingActionContext,
   UpdateEndpointInput,
 } from '../serving/index.js';
-import type { Endpoint, EndpointStats, VariantStatsOptions } from '../serving/index.js';
+import type { Endpoint, EndpointModels, EndpointStats, VariantStatsOptions } from '../serving/index.js';
 import type { HttpClient } from './http-client.js';
 
 const path = (name: string) => `/api/v1/endpoints/${encodeURIComponent(name)}`;
@@ -49,17 +49,24 @@ export class EndpointsClient implements EndpointService {
   async invoke(name: string, body: string, options: InvokeOptions = {}): Promise<InvokeResult> {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
     if (options.targetVariant) headers['x-capstan-target-variant'] = options.targetVariant;
+    if (options.targetModel) headers['x-capstan-target-model'] = options.targetModel;
     if (options.stickyKey) headers['x-capstan-sticky-key'] = options.stickyKey;
     if (options.inferenceId) headers['x-capstan-inference-id'] = options.inferenceId;
     if (options.customAttributes) headers['x-capstan-custom-attributes'] = options.customAttributes;
     const res = await this.http.requestText('POST', `/endpoints/${encodeURIComponent(name)}/invocations`, { body, headers });
-    return { variant: res.headers.get('x-capstan-invoked-variant') ?? '', contentType: res.headers.get('content-type') ?? '', body: res.text };
+    const model = res.headers.get('x-capstan-invoked-model');
+    return { variant: res.headers.get('x-capstan-invoked-variant') ?? '', contentType: res.headers.get('content-type') ?? '', body: res.text, ...(model ? { model } : {}) };
   }
 
   /** GET /api/v1/endpoints/{name}/stats */
   variantStats(name: string, options: VariantStatsOptions = {}): Promise<EndpointStats> {
     const query = options.windowMs !== undefined ? `?windowMs=${encodeURIComponent(String(options.windowMs))}` : '';
     return this.http.request<EndpointStats>('GET', `${path(name)}/stats${query}`);
+  }
+
+  /** GET /api/v1/endpoints/{name}/models */
+  models(name: string): Promise<EndpointModels> {
+    return this.http.request<EndpointModels>('GET', `${path(name)}/models`);
   }
 
   /** POST /api/v1/endpoints/{name}/deploy */

@@ -2,6 +2,7 @@ import { CapstanError } from '../core/errors.js';
 import { isValidName } from '../core/names.js';
 import { TRAFFIC_POLICY_KINDS, type TrafficPolicyConfig } from './traffic-policy.js';
 import { compileVariantFeatures, type VariantFeatures, type VariantFeaturesInput } from './feature-enrichment.js';
+import { compileMultiModel, type MultiModelConfig, type MultiModelInput } from './multi-model-config.js';
 
 /** Endpoint life cycle (SageMaker's names). */
 export const ENDPOINT_STATUSES = ['Creating', 'InService', 'Updating', 'Failed'] as const;
@@ -13,7 +14,7 @@ export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 export interface VariantInput {
   /** Variant name; default `primary` for the first, `variant-<n>` after. */
   name?: string;
-  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. */
+  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. On a multi-model variant it is `multiModel.source`; JSON and YAML may leave it out there. */
   model: string;
   /** Relative traffic share; default 1. Weights need not sum to anything. */
   weight?: number;
@@ -36,6 +37,8 @@ export interface VariantInput {
   features?: VariantFeaturesInput;
   /** Makes this a shadow variant: it answers no user, but this share (0-100) of requests is also sent to it after the answer; default 0 (a production variant). */
   shadowPercent?: number;
+  /** Makes this a multi-model variant: the model is chosen per request (`X-Capstan-Target-Model`) from a registry group or an artifact prefix, loaded on first use; default none. */
+  multiModel?: MultiModelInput;
 }
 
 /** Data capture as a user writes it; every field has a default. */
@@ -74,6 +77,8 @@ export interface VariantConfig {
   features?: VariantFeatures;
   /** Set (above 0) on shadow variants only. */
   shadowPercent?: number;
+  /** Set on multi-model variants only (then `model` is the source). */
+  multiModel?: MultiModelConfig;
 }
 
 /** Data capture with every default filled in. */
@@ -113,7 +118,11 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
     if (!isValidName(name)) throw invalid(`${at}.name ${JSON.stringify(name)} is not a valid name (a-z, 0-9, '.', '_', '-')`, `${at}.name`);
     if (names.has(name)) throw invalid(`variant name ${name} is used twice`, `${at}.name`);
     names.add(name);
-    if (typeof v.model !== 'string' || !v.model.trim()) throw invalid(`${at}.model must name a model version, e.g. models:/ncf/3 or models:/ncf@champion`, `${at}.model`);
+    const multiModel = v.multiModel !== undefined ? compileMultiModel(v.multiModel, `${at}.multiModel`, invalid) : undefined;
+    if (multiModel && v.model !== undefined && (typeof v.model !== 'string' || v.model.trim().replace(/\/+$/, '') !== multiModel.source)) throw invalid(`${at}.model must be left out of a multi-model variant (its models come from multiModel.source)`, `${at}.model`);
+    if (multiModel && v.shadowPercent) throw invalid(`${at}: a multi-model variant cannot be a shadow variant`, `${at}.shadowPercent`);
+    const model: unknown = multiModel ? multiModel.source : v.model;
+    if (typeof model !== 'string' || !model.trim()) throw invalid(`${at}.model must name a model version, e.g. models:/ncf/3 or models:/ncf@champion`, `${at}.model`);
     const weight = v.weight ?? 1;
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalid(`${at}.weight must be a number >= 0`, `${at}.weight`);
     if (v.handlerOptions !== undefined && (typeof v.handlerOptions !== 'object' || v.handlerOptions === null || Array.isArray(v.handlerOptions))) {
@@ -127,7 +136,7 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
     if (v.shadowPercent !== undefined && (typeof v.shadowPercent !== 'number' || !(v.shadowPercent >= 0 && v.shadowPercent <= 100))) throw invalid(`${at}.shadowPercent must be from 0 to 100`, `${at}.shadowPercent`);
     return {
       name,
-      model: v.model.trim(),
+      model: model.trim(),
       weight,
       instances: int(v.instances, `${at}.instances`, 1, 32, 1),
       batching: {
@@ -142,6 +151,7 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       handlerOptions: v.handlerOptions ?? {},
       ...(v.features !== undefined ? { features: compileVariantFeatures(v.features, `${at}.features`, invalid) } : {}),
       ...(v.shadowPercent ? { shadowPercent: v.shadowPercent } : {}),
+      ...(multiModel ? { multiModel } : {}),
     };
   });
   if (variants.every((v) => v.weight === 0 || v.shadowPercent)) throw invalid('at least one variant needs a weight above 0 (shadow variants do not count)', 'variants');

@@ -1,6 +1,8 @@
 import { enrichBody } from './feature-enrichment.js';
 import type { VariantFeatures } from './feature-enrichment.js';
 import { parseFeatureRef, type FeatureService } from '../features/index.js';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -14,6 +16,10 @@ import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
 import { VariantPool } from './variant-pool.js';
+import type { WorkerResult } from './model-worker.js';
+import { MultiModelPool } from './multi-model-pool.js';
+import type { MultiModelVariantState } from './multi-model-state.js';
+import { pickVariantForModel } from './target-model-routing.js';
 import { mirrorToShadows } from './shadow-mirror.js';
 import type { AnsweredInvocation } from './answered-invocation.js';
 import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
@@ -24,7 +30,8 @@ export interface LiveVariant {
   readonly name: string;
   readonly weight: number;
   readonly config: StoredVariant;
-  readonly pool: VariantPool;
+  /** The variant's workers; a multi-model variant's pool loads its models on demand. */
+  readonly pool: VariantPool | MultiModelPool;
   readonly metrics: VariantMetrics;
   /** This process's counts for the shared per-variant statistics. */
   readonly stats: VariantStatsCounter;
@@ -44,6 +51,8 @@ export interface LiveEndpoint {
   readonly captureKey: string;
   /** Variants that only receive mirrored copies of requests (`shadowPercent`). */
   readonly shadows: readonly LiveVariant[];
+  /** Whether any variant is multi-model (requests then route by target model too). */
+  readonly hasMultiModel: boolean;
 }
 
 /** An invocation as the gateway received it. */
@@ -51,6 +60,8 @@ export interface InvocationInput {
   body: string;
   contentType: string;
   targetVariant?: string;
+  /** The model of a multi-model variant (`X-Capstan-Target-Model`). */
+  targetModel?: string;
   /** A caller's stable key (user or session id) for policies that keep a caller on one variant. */
   stickyKey?: string;
   inferenceId?: string;
@@ -62,6 +73,8 @@ export interface InvocationInput {
 /** The answer to an invocation and the variant that produced it. */
 export interface InvocationOutput {
   variant: string;
+  /** The model that answered, on a multi-model variant. */
+  model?: string;
   body: string;
   contentType: string;
 }
@@ -80,12 +93,14 @@ export interface EndpointHostDeps {
   drainMs?: number;
   /** The feature store, for variants with `features:` enrichment; looked up per request (absent: such variants answer 500). */
   features?: () => FeatureService;
+  /** Where multi-model variants unpack packages from an artifact prefix; default `<tmp>/capstan-multi-model`. */
+  multiModelDir?: string;
 }
 
 /** New pools started for a configuration, not yet receiving traffic. */
 export interface PreparedVariants {
   variants: StoredVariant[];
-  started: Map<string, VariantPool>;
+  started: Map<string, VariantPool | MultiModelPool>;
 }
 
 function poolKey(v: StoredVariant): string {
@@ -164,12 +179,19 @@ export class EndpointHost {
   async prepare(name: string, variants: StoredVariant[]): Promise<PreparedVariants> {
     const current = this.live.get(name);
     const reusable = new Set(current?.variants.map((v) => v.poolKey));
-    const started = new Map<string, VariantPool>();
+    const started = new Map<string, VariantPool | MultiModelPool>();
     try {
       await Promise.all(
         variants.map(async (v) => {
           const key = poolKey(v);
           if (reusable.has(key)) return;
+          if (v.multiModel) {
+            const metrics = this.deps.metrics.forVariant(name, v.name);
+            const { models, artifacts, logger, outbound } = this.deps;
+            const packagesDir = this.deps.multiModelDir ?? path.join(os.tmpdir(), 'capstan-multi-model');
+            started.set(key, new MultiModelPool({ endpoint: name, variant: { ...v, multiModel: v.multiModel }, models, artifacts, packagesDir, logger, metrics: this.deps.metrics.multiModel, outbound, onRestart: () => metrics.workerRestarts.inc() }));
+            return;
+          }
           const dir = await this.deps.models.localPackage(v.resolved);
           const manifest = readManifest(dir);
           const metrics = this.deps.metrics.forVariant(name, v.name);
@@ -239,6 +261,7 @@ export class EndpointHost {
       shadows: variants.filter((v) => v.config.shadowPercent),
       variants,
       byName: new Map(variants.map((v) => [v.name, v])),
+      hasMultiModel: variants.some((v) => v.pool instanceof MultiModelPool),
       capture,
       captureKey,
     });
@@ -253,7 +276,10 @@ export class EndpointHost {
     const drains: Promise<void>[] = [];
     for (const v of old.variants) {
       if (kept.has(v.pool)) continue;
-      if (!keptNames.has(v.name)) this.deps.metrics.forget(old.name, v.name);
+      if (!keptNames.has(v.name)) {
+        this.deps.metrics.forget(old.name, v.name);
+        if (v.pool instanceof MultiModelPool) this.deps.metrics.multiModel.forgetVariant(old.name, v.name);
+      }
       drains.push(v.pool.drain(this.deps.drainMs ?? 30_000));
     }
     if (old.capture && old.capture !== this.live.get(old.name)?.capture) drains.push(old.capture.flush());
@@ -315,6 +341,12 @@ export class EndpointHost {
     return out;
   }
 
+  /** What each multi-model variant of an endpoint has loaded in this process. */
+  multiModelState(name: string): MultiModelVariantState[] {
+    const ep = this.live.get(name);
+    return ep ? ep.variants.flatMap((v) => (v.pool instanceof MultiModelPool ? [v.pool.state()] : [])) : [];
+  }
+
   /**
    * What the Open Inference Protocol's model metadata shows: the versions served and the signature
    * of the target variant, else of the first variant with traffic.
@@ -336,12 +368,14 @@ export class EndpointHost {
     const startedAt = input.startedAt ?? performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
     const key = input.stickyKey ?? ep.policy.routingKey?.(input.body);
-    const variant = pickVariant(ep, input.targetVariant, key === input.stickyKey ? input : { stickyKey: key });
+    const traffic = key === input.stickyKey ? input : { stickyKey: key };
+    const variant = input.targetModel === undefined && !ep.hasMultiModel ? pickVariant(ep, input.targetVariant, traffic) : pickVariantForModel(ep, input.targetVariant, traffic, input.targetModel, pickVariant);
     const m = variant.metrics;
     m.invocations.inc();
     try {
       const body = variant.config.features ? await this.enrich(input.body, variant.config.features) : input.body;
-      const result = await variant.pool.invoke(body, input.contentType, input.customAttributes);
+      const pool = variant.pool;
+      const result: WorkerResult & { model?: string } = pool instanceof MultiModelPool ? await pool.invokeModel(input.targetModel!, body, input.contentType, input.customAttributes) : await pool.invoke(body, input.contentType, input.customAttributes);
       const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
       m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);
@@ -351,7 +385,7 @@ export class EndpointHost {
       }
       for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId, body: result.body });
       if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);
-      return { variant: variant.name, body: result.body, contentType: result.contentType };
+      return { variant: variant.name, body: result.body, contentType: result.contentType, ...(result.model !== undefined ? { model: result.model } : {}) };
     } catch (err) {
       countError(m, err);
       variant.stats.record(performance.now() - startedAt, outcomeOf(err));
@@ -401,7 +435,7 @@ function notFound(name: string): CapstanError {
 const NO_CONTEXT: TrafficContext = {};
 
 /** The target variant a request names (an override every policy honours), else the policy's choice. */
-function pickVariant(ep: LiveEndpoint, target: string | undefined, traffic: TrafficContext): LiveVariant {
+export function pickVariant(ep: LiveEndpoint, target: string | undefined, traffic: TrafficContext): LiveVariant {
   if (target === undefined) return ep.policy.choose(traffic);
   const v = ep.byName.get(target);
   if (!v) {

@@ -2,6 +2,7 @@ import type { DataCaptureInput, EndpointConfigInput, VariantInput } from './endp
 import type { Endpoint, ResolvedModel } from './endpoint.js';
 import type { TrafficPolicyConfig } from './traffic-policy.js';
 import type { EndpointStats, VariantStatsOptions } from './variant-stats.js';
+import type { EndpointModels } from './multi-model-state.js';
 
 /** Who performs an action, for logs and status reasons. */
 export interface ServingActionContext {
@@ -50,6 +51,8 @@ export interface InvokeOptions {
   /** Default `application/json`. */
   contentType?: string;
   targetVariant?: string;
+  /** The model of a multi-model variant (`X-Capstan-Target-Model`): `ncf/3`, `ncf@champion` or a folder name under an artifact prefix. */
+  targetModel?: string;
   /** The caller's stable key (`X-Capstan-Sticky-Key`) for a sticky traffic policy. */
   stickyKey?: string;
   inferenceId?: string;
@@ -60,6 +63,8 @@ export interface InvokeOptions {
 export interface InvokeResult {
   /** The variant that answered (`X-Capstan-Invoked-Variant`). */
   variant: string;
+  /** The model that answered on a multi-model variant (`X-Capstan-Invoked-Model`). */
+  model?: string;
   contentType: string;
   /** The response body as sent by the model. */
   body: string;
@@ -84,6 +89,8 @@ export interface EndpointService {
   invoke(name: string, body: string, options?: InvokeOptions): Promise<InvokeResult>;
   /** Each variant's requests, errors and latency percentiles over a recent window, summed over every serving process. */
   variantStats(name: string, options?: VariantStatsOptions): Promise<EndpointStats>;
+  /** What each multi-model variant of the endpoint has loaded in the answering process, with its cache counters. */
+  models(name: string): Promise<EndpointModels>;
   /** Creates the endpoint serving `modelRef`, or updates it to that model blue/green. */
   deploy(name: string, modelRef: string, options?: DeployOptions, ctx?: ServingActionContext): Promise<DeployResult>;
 }

@@ -24,6 +24,8 @@ export { registerBuiltinHandler } from './handlers/handler-registry.js';
 export type { HandlerContext, HandlerFactory, InferenceHandler, InferenceRequest, InferenceResponse, Prepared } from './handlers/inference-handler.js';
 export type { TensorData, Tensors } from './runtimes/tensors.js';
 export type * from './variant-stats.js';
+export type * from './multi-model-state.js';
+export type { MultiModelConfig, MultiModelInput } from './multi-model-config.js';
 export type { TrafficPolicyConfig, TrafficPolicyKind } from './traffic-policy.js';
 export { TRAFFIC_POLICY_KINDS } from './traffic-policy.js';
 

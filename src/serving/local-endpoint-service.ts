@@ -16,6 +16,8 @@ import type {
 } from './endpoint-service.js';
 import type { Endpoint, StoredVariant } from './endpoint.js';
 import type { ModelSource } from './model-source.js';
+import type { EndpointModels } from './multi-model-state.js';
+import { multiModelResolved } from './multi-model-config.js';
 import type { SqlEndpointStore, StoredConfig } from './sql-endpoint-store.js';
 import type { SqlVariantStatsStore } from './sql-variant-stats-store.js';
 import type { VariantStatsBoard } from './variant-stats-board.js';
@@ -66,7 +68,8 @@ export class LocalEndpointService implements EndpointService {
 
   private async resolveVariants(input: EndpointConfigInput): Promise<StoredConfig> {
     const config = compileEndpointConfig(input);
-    const variants = await Promise.all(config.variants.map(async (v) => ({ ...v, resolved: await this.deps.models.resolve(v.model) })));
+    // A multi-model variant pins nothing: its models resolve per request, so `resolved` names the source with version 0.
+    const variants = await Promise.all(config.variants.map(async (v) => ({ ...v, resolved: v.multiModel ? multiModelResolved(v.multiModel.source) : await this.deps.models.resolve(v.model) })));
     return { variants, dataCapture: config.dataCapture, trafficPolicy: config.trafficPolicy };
   }
 
@@ -78,7 +81,9 @@ export class LocalEndpointService implements EndpointService {
   /** The approval gate for the variants a change introduces; the override's records when one was used. */
   private async gate(name: string, config: StoredConfig, current: StoredConfig | undefined, ctx: ServingActionContext, actor: string): Promise<StoredConfig> {
     const override = ctx.allowUnapproved ? { actor, reason: overrideReason(ctx.allowUnapproved.reason) } : undefined;
-    const added = await checkApprovals(name, config.variants, current?.variants ?? [], (m) => this.deps.models.approval(m), override);
+    // Multi-model variants check approval per target model when it loads.
+    const single = (vs: readonly StoredVariant[]) => vs.filter((v) => !v.multiModel);
+    const added = await checkApprovals(name, single(config.variants), single(current?.variants ?? []), (m) => this.deps.models.approval(m), override);
     for (const o of added) this.deps.logger.warn({ endpoint: name, actor, model: o.model, version: o.version, approval: o.approval, reason: o.reason }, 'deploying a version that is not approved');
     const trail = appendOverrides(current?.approvalOverrides, added);
     return trail.length > 0 ? { ...config, approvalOverrides: trail } : config;
@@ -177,16 +182,23 @@ export class LocalEndpointService implements EndpointService {
     return this.deps.statsBoard.read(name, endpoint.variants.map((v) => v.name), options);
   }
 
+  async models(name: string): Promise<EndpointModels> {
+    await this.deps.store.get(name);
+    await this.deps.host.ensure(name);
+    return { endpoint: name, variants: this.deps.host.multiModelState(name) };
+  }
+
   async invoke(name: string, body: string, options: InvokeOptions = {}): Promise<InvokeResult> {
     const out = await this.deps.host.invoke(name, {
       body,
       contentType: options.contentType ?? 'application/json',
       targetVariant: options.targetVariant,
+      ...(options.targetModel !== undefined ? { targetModel: options.targetModel } : {}),
       stickyKey: options.stickyKey,
       inferenceId: options.inferenceId,
       customAttributes: options.customAttributes,
     });
-    return { variant: out.variant, contentType: out.contentType, body: out.body };
+    return { variant: out.variant, contentType: out.contentType, body: out.body, ...(out.model !== undefined ? { model: out.model } : {}) };
   }
 
   async deploy(name: string, modelRef: string, options: DeployOptions = {}, ctx: ServingActionContext = {}): Promise<DeployResult> {

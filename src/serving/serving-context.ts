@@ -105,6 +105,7 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
     outbound: parts.config.outbound,
     drainMs: options.drainMs,
     features: parts.features,
+    multiModelDir: path.join(parts.config.home, 'serving', 'multi-model'),
   });
   const service = new LocalEndpointService({ store, host, models, logger: parts.logger, statsBoard, stats: statsStore });
   const syncMs = options.syncIntervalMs ?? 2000;
@@ -146,6 +147,7 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
     invoke: (name, body, opts) => service.invoke(name, body, opts),
     deploy: (name, modelRef, opts, ctx) => service.deploy(name, modelRef, opts, ctx),
     variantStats: (name, opts) => service.variantStats(name, opts),
+    models: (name) => service.models(name),
     host,
     background,
     async ready() {

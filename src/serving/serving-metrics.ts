@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { MultiModelMetrics } from './multi-model-metrics.js';
 
 type Labels = 'endpoint' | 'variant';
 
@@ -30,6 +31,8 @@ export class ServingMetrics {
   private readonly workers: Gauge<Labels>;
   /** Data capture records written, by endpoint. */
   readonly captured: Counter<'endpoint'>;
+  /** Cache and per-model metrics of multi-model variants. */
+  readonly multiModel: MultiModelMetrics;
 
   constructor(registry: Registry) {
     const labelNames: Labels[] = ['endpoint', 'variant'];
@@ -42,6 +45,7 @@ export class ServingMetrics {
     this.restarts = get('capstan_endpoint_worker_restarts_total', () => new Counter({ name: 'capstan_endpoint_worker_restarts_total', help: 'Model workers replaced after a crash or a hang', labelNames, registers: [registry] }));
     this.workers = get('capstan_endpoint_workers', () => new Gauge({ name: 'capstan_endpoint_workers', help: 'Model worker threads serving a variant in this process', labelNames, registers: [registry] }));
     this.captured = get('capstan_endpoint_data_capture_records_total', () => new Counter({ name: 'capstan_endpoint_data_capture_records_total', help: 'Request/response pairs written by data capture', labelNames: ['endpoint'], registers: [registry] }));
+    this.multiModel = new MultiModelMetrics(registry);
   }
 
   /** The metrics of one variant, with labels bound. */

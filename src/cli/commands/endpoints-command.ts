@@ -7,6 +7,7 @@ import { TRAFFIC_POLICY_KINDS, type DataCaptureInput, type DeployOptions, type E
 import { allOptions, printResult, table, withService, type ServiceAccess } from '../cli-context.js';
 import type { CommandModule } from './index.js';
 import { fsReason } from '../../core/file-errors.js';
+import { addModelsCommand, addMultiModelFlags, multiModelFromFlags, type MultiModelFlags } from './endpoint-models-command.js';
 import { addStrategyFlags, deploymentText, policyFromFlags, rolloutsAccess, type StrategyFlags } from './rollouts-command.js';
 
 const access: ServiceAccess<EndpointService> = {
@@ -176,7 +177,7 @@ function describeText(ep: Endpoint): string {
   const totalWeight = ep.variants.reduce((sum, v) => sum + v.weight, 0);
   const rows = ep.variants.map((v) => ({
     variant: v.name,
-    model: `${v.resolved.name}/${v.resolved.version}`,
+    model: v.multiModel ? `multi-model ${v.multiModel.source}` : `${v.resolved.name}/${v.resolved.version}`,
     weight: v.weight,
     traffic: `${v.live ? v.live.trafficPercent : totalWeight > 0 ? Math.round((v.weight / totalWeight) * 10000) / 100 : 0}%`,
     ...(served
@@ -219,24 +220,26 @@ function invokeText(body: string): string {
   }
 }
 
-/** `capstan endpoints create|update|describe|stats|list|delete|invoke|deploy`: real-time endpoints. */
+/** `capstan endpoints create|update|describe|stats|models|list|delete|invoke|deploy`: real-time endpoints. */
 export const endpointsCommand: CommandModule = (program: Command) => {
   const endpoints = program.command('endpoints').description('real-time endpoints: production variants, blue/green deploys, invocations');
 
-  addVariantFlags(
+  addMultiModelFlags(addVariantFlags(
     endpoints
       .command('create <name>')
-      .description('create an endpoint serving one model (--model) or the variants in --file')
+      .description('create an endpoint serving one model (--model), many models chosen per request (--multi-model) or the variants in --file')
       .option('--model <ref>', 'models:/ncf/3 or models:/ncf@champion')
       .option('--variant <name>', 'variant name; default primary')
       .option('--file <file>', 'YAML/JSON with { variants: [...], dataCapture: {...} }')
       .option('--allow-unapproved <reason>', ALLOW_UNAPPROVED),
-  ).action(async (name: string, _opts, cmd: Command) => {
-    const o = allOptions<VariantFlags>(cmd);
+  )).action(async (name: string, _opts, cmd: Command) => {
+    const o = allOptions<VariantFlags & MultiModelFlags>(cmd);
+    const multiModel = multiModelFromFlags(o);
     let input: EndpointConfigInput;
     if (o.file) input = readConfigFile(o.file);
+    else if (multiModel) input = { variants: [{ ...variantSettings(o), name: o.variant, model: multiModel.source, multiModel }] };
     else if (o.model) input = { variants: [{ ...variantSettings(o), name: o.variant, model: o.model }] };
-    else throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --model <ref> or --file <config>');
+    else throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --model <ref>, --multi-model <source> or --file <config>');
     if (capture(o)) input.dataCapture = capture(o);
     const ep = await withService(cmd, access, (s) => s.create(name, input, overrideOf(o)));
     printResult(cmd, ep, () => describeText(ep));
@@ -296,6 +299,8 @@ export const endpointsCommand: CommandModule = (program: Command) => {
       printResult(cmd, stats, () => statsText(stats));
     });
 
+  addModelsCommand(endpoints, access);
+
   endpoints
     .command('list')
     .description('list endpoints')
@@ -303,7 +308,7 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     .action(async (_opts, cmd: Command) => {
       const list = await withService(cmd, access, (s) => s.list());
       printResult(cmd, list, () =>
-        table(list.map((e) => ({ name: e.name, status: e.status, variants: e.variants.map((v) => `${v.name}=${v.resolved.name}/${v.resolved.version}@${v.weight}`).join(' '), updated: e.updatedAt }))),
+        table(list.map((e) => ({ name: e.name, status: e.status, variants: e.variants.map((v) => `${v.name}=${v.multiModel ? v.multiModel.source : `${v.resolved.name}/${v.resolved.version}`}@${v.weight}`).join(' '), updated: e.updatedAt }))),
       );
     });
 
@@ -323,21 +328,22 @@ export const endpointsCommand: CommandModule = (program: Command) => {
     .option('--body-file <file>', 'read the request body from a file')
     .option('--content-type <type>', 'default application/json')
     .option('--target-variant <name>', 'send to this variant regardless of weights')
+    .option('--target-model <name>', 'the model of a multi-model variant: ncf/3, ncf@champion or a folder under its prefix')
     .option('--inference-id <id>', 'id recorded with captured data')
     .option('--custom-attributes <text>', 'passed to the model handler')
     .option('--json', 'print JSON')
     .action(async (name: string, _opts, cmd: Command) => {
-      const o = allOptions<{ body?: string; bodyFile?: string; contentType?: string; targetVariant?: string; inferenceId?: string; customAttributes?: string }>(cmd);
+      const o = allOptions<{ body?: string; bodyFile?: string; contentType?: string; targetVariant?: string; targetModel?: string; inferenceId?: string; customAttributes?: string }>(cmd);
       const body = o.bodyFile ? readBodyFile(o.bodyFile) : o.body;
       if (body === undefined) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'give --body <text> or --body-file <file>');
-      const res = await withService(cmd, access, (s) => s.invoke(name, body, { contentType: o.contentType, targetVariant: o.targetVariant, inferenceId: o.inferenceId, customAttributes: o.customAttributes }));
+      const res = await withService(cmd, access, (s) => s.invoke(name, body, { contentType: o.contentType, targetVariant: o.targetVariant, targetModel: o.targetModel, inferenceId: o.inferenceId, customAttributes: o.customAttributes }));
       let parsed: unknown = res.body;
       try {
         parsed = JSON.parse(res.body);
       } catch {
         // not JSON: print as text
       }
-      printResult(cmd, { variant: res.variant, contentType: res.contentType, body: parsed }, () => `variant: ${res.variant}\n${invokeText(res.body)}`);
+      printResult(cmd, { variant: res.variant, ...(res.model ? { model: res.model } : {}), contentType: res.contentType, body: parsed }, () => `variant: ${res.variant}${res.model ? `\nmodel: ${res.model}` : ''}\n${invokeText(res.body)}`);
     });
 
   addStrategyFlags(addVariantFlags(

@@ -20,7 +20,7 @@ function groupOf(ref: string): string {
   return ref.replace(/^models:\//, '').split(/[/@]/)[0];
 }
 
-/** `kind: Endpoint`: a real-time endpoint's variants, data capture and traffic policy (docs/serving.md); the model versions must exist at plan. */
+/** `kind: Endpoint`: a real-time endpoint's variants (single-model, or `multiModel:` blocks), data capture and traffic policy (docs/serving.md); single-model versions must exist at plan. */
 export const endpointKind: KindAdapter<EndpointSpec> = {
   kind: 'Endpoint',
   aliases: ['endpoint', 'endpoints'],
@@ -43,7 +43,8 @@ export const endpointKind: KindAdapter<EndpointSpec> = {
   async checkReferences(ctx, spec, doc) {
     const issues = [];
     for (const [i, v] of spec.config.variants.entries()) {
-      if (v.url) continue;
+      // A multi-model variant's models resolve per request (an unknown one answers 404 then), so none is checked here.
+      if (v.url || v.multiModel) continue;
       try {
         await ctx.services.registry().resolve(v.model);
       } catch (err) {

@@ -35,6 +35,12 @@ export const EndpointVariantSchema = Type.Object(
         { description: 'Online feature values added to each JSON instance before the model sees it' },
       ),
     ),
+    multiModel: Type.Optional(
+      Type.Object(
+        { source: Type.String(), memoryBudgetBytes: Type.Integer(), maxModels: Type.Integer(), loadWaitMs: Type.Integer(), failedRetryMs: Type.Integer() },
+        { description: 'Set on a multi-model variant: where its models come from and its cache limits (resolved then has version 0)' },
+      ),
+    ),
     resolved: ResolvedModelSchema,
     live: Type.Optional(
       Type.Object(
@@ -50,6 +56,68 @@ export const EndpointVariantSchema = Type.Object(
 export const DataCaptureSchema = Type.Object(
   { enabled: Type.Boolean(), samplingPercent: Type.Number(), rotateBytes: Type.Integer(), rotateMs: Type.Integer() },
   { description: 'Request/response capture into the artifact store' },
+);
+
+/** What the multi-model variants of an endpoint hold in the answering process. */
+export const EndpointModelsSchema = Type.Object(
+  {
+    endpoint: Type.String(),
+    variants: Type.Array(
+      Type.Object({
+        variant: Type.String(),
+        source: Type.String(),
+        memoryBudgetBytes: Type.Integer(),
+        maxModels: Type.Integer(),
+        residentBytes: Type.Integer({ description: 'Estimated bytes (package size) of the resident models' }),
+        loading: Type.Array(Type.String(), { description: 'Targets loading now' }),
+        hits: Type.Integer(),
+        misses: Type.Integer(),
+        loads: Type.Integer(),
+        loadFailures: Type.Integer(),
+        evictions: Type.Integer(),
+        notReady: Type.Integer({ description: 'Requests answered 429 while their model loaded' }),
+        models: Type.Array(
+          Type.Object({
+            model: Type.String({ description: 'ncf/3 for a registry version (aliases resolve to it), the folder name for an artifact prefix' }),
+            bytes: Type.Integer(),
+            loadMs: Type.Number(),
+            loadedAt: Time(),
+            lastUsedAt: Time(),
+            hits: Type.Integer(),
+            invocations: Type.Integer(),
+            errors: Type.Integer(),
+            inFlight: Type.Integer(),
+          }),
+          { description: 'Resident models, most recently used first' },
+        ),
+      }),
+    ),
+  },
+  {
+    description: 'Multi-model variants and their resident models in this process (counters since the variant started here)',
+    examples: [
+      {
+        endpoint: 'recs',
+        variants: [
+          {
+            variant: 'primary',
+            source: 'models:/ncf',
+            memoryBudgetBytes: 1073741824,
+            maxModels: 32,
+            residentBytes: 52224,
+            loading: [],
+            hits: 120,
+            misses: 2,
+            loads: 2,
+            loadFailures: 0,
+            evictions: 0,
+            notReady: 0,
+            models: [{ model: 'ncf/3', bytes: 26112, loadMs: 84.2, loadedAt: '2026-01-01T12:00:00.000Z', lastUsedAt: '2026-01-01T12:04:59.000Z', hits: 80, invocations: 81, errors: 0, inFlight: 0 }],
+          },
+        ],
+      },
+    ],
+  },
 );
 
 /** Per-variant statistics of an endpoint over a window, from every serving process. */

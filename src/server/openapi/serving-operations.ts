@@ -3,6 +3,7 @@ import type { OperationDocs } from './operation-doc.js';
 import {
   DeployResultSchema,
   EndpointListSchema,
+  EndpointModelsSchema,
   EndpointSchema,
   EndpointStatsSchema,
   OipInferenceRequestSchema,
@@ -63,6 +64,13 @@ export const servingOperations: OperationDocs = {
     errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_SERVING_STATS_WINDOW_INVALID'],
     responses: { 200: EndpointStatsSchema },
   },
+  'GET /api/v1/endpoints/:name/models': {
+    operationId: 'endpointModels',
+    description:
+      "What each multi-model variant of the endpoint has loaded in the server process that answers: resident models (most recently used first) with their estimated bytes, load time, hits, invocations and errors, the targets loading now, and the variant's cache counters since it started in this process. Single-model variants are not listed. Other serving processes keep caches of their own; Prometheus (`/metrics`) has the same figures per process.",
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
+    responses: { 200: EndpointModelsSchema },
+  },
   'PATCH /api/v1/endpoints/:name': {
     operationId: 'updateEndpoint',
     description:
@@ -90,8 +98,8 @@ export const servingOperations: OperationDocs = {
   'POST /endpoints/:name/invocations': {
     operationId: 'invokeEndpoint',
     description:
-      "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default: the endpoint's traffic policy), `X-Capstan-Sticky-Key` keeps a caller on one variant under the `sticky` policy, `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Invoked-Variant` in the answer names the variant that served it. Bodies over the invocation limit (default 6 MiB) answer 413.",
-    errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND', 'CAPSTAN_AUTH_SIGNATURE_INVALID', 'CAPSTAN_AUTH_SIGNATURE_EXPIRED', 'CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
+      "Invokes an endpoint like SageMaker's InvokeEndpoint. The body is passed to the model as it is, with its `Content-Type` (JSON, CSV or binary, as the model's handler accepts), and the model's answer comes back with its own content type. Headers: `X-Capstan-Target-Variant` picks a variant (default: the endpoint's traffic policy), `X-Capstan-Sticky-Key` keeps a caller on one variant under the `sticky` policy, `X-Capstan-Inference-Id` is echoed back, `X-Capstan-Custom-Attributes` is passed to the handler; `X-Capstan-Target-Model` names the model of a multi-model variant (`ncf/3`, `ncf@champion`, or a folder under an artifact prefix; `X-Amzn-SageMaker-Target-Model` is its alias) — loaded on first use, answering 429 `CAPSTAN_SERVING_MODEL_NOT_READY` with `Retry-After` when the load would outlast the variant's `loadWaitMs`; `X-Capstan-Invoked-Variant` in the answer names the variant that served it (and `X-Capstan-Invoked-Model` the model, on a multi-model variant). Bodies over the invocation limit (default 6 MiB) answer 413.",
+    errors: [...INVOKE_ERRORS, 'CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND', 'CAPSTAN_SERVING_TARGET_MODEL_REQUIRED', 'CAPSTAN_SERVING_MODEL_NOT_READY', 'CAPSTAN_SERVING_MODEL_LOAD_FAILED', 'CAPSTAN_AUTH_SIGNATURE_INVALID', 'CAPSTAN_AUTH_SIGNATURE_EXPIRED', 'CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN', 'CAPSTAN_SERVING_UNKNOWN_IDS', 'CAPSTAN_SERVING_UNSUPPORTED_MEDIA_TYPE', 'CAPSTAN_SERVING_UPSTREAM_ERROR'],
     requestBody: {
       description: 'The model input, passed through untouched. Its shape is the model handler’s: e.g. `{"instances": …}` for tensor models, `{"user": …, "k": …}` for the built-in NCF ranking.',
       content: {

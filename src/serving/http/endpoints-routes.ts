@@ -42,10 +42,22 @@ const variantSettings = {
   ),
 };
 
+const MultiModel = Type.Object(
+  {
+    source: Type.String({ description: 'models:/<group> (targets <group>/<version>, <group>@<alias>) or artifacts:/<prefix> (targets: its sub-folder names)' }),
+    memoryBudgetBytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Estimated bytes (package size) of resident models before the least recently used is unloaded; default 1 GiB' })),
+    maxModels: Type.Optional(Type.Integer({ minimum: 1, description: 'Resident models at most; default 32' })),
+    loadWaitMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Longest a request waits for its model to load before 429 + Retry-After; default 5000' })),
+    failedRetryMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long a failed load answers its error before loading again; default 5000' })),
+  },
+  { additionalProperties: false, description: 'A multi-model variant: the model is chosen per request with X-Capstan-Target-Model and loaded on first use (docs/serving.md)' },
+);
+
 const Variant = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Default primary, variant-2, …' })),
-    model: Type.String({ description: 'models:/ncf/3 or models:/ncf@champion' }),
+    model: Type.Optional(Type.String({ description: 'models:/ncf/3 or models:/ncf@champion; left out on a multi-model variant' })),
+    multiModel: Type.Optional(MultiModel),
     weight: Type.Optional(Type.Number({ minimum: 0, description: 'Relative traffic share; default 1' })),
     shadowPercent: Type.Optional(Type.Number({ description: 'A shadow variant: answers no user; this share (0-100) of requests is also sent to it after the answer; default 0' })),
     ...variantSettings,
@@ -125,6 +137,11 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
       },
     },
     async (request) => serving().variantStats((request.params as { name: string }).name, request.query as { windowMs?: number }),
+  );
+  app.get(
+    '/api/v1/endpoints/:name/models',
+    { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: 'What each multi-model variant has loaded in this server process, with its cache counters', params: Name } },
+    async (request) => serving().models((request.params as { name: string }).name),
   );
   app.patch(
     '/api/v1/endpoints/:name',

@@ -51,7 +51,7 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
       schema: {
         tags: ['invocations'],
         summary:
-          'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Sticky-Key, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes, or their X-Amzn-SageMaker-* aliases; the answer carries X-Capstan-Invoked-Variant and X-Amzn-Invoked-Production-Variant',
+          'Invoke an endpoint (SageMaker InvokeEndpoint). Headers: X-Capstan-Target-Variant, X-Capstan-Target-Model (the model of a multi-model variant), X-Capstan-Sticky-Key, X-Capstan-Inference-Id, X-Capstan-Custom-Attributes, or their X-Amzn-SageMaker-* aliases; the answer carries X-Capstan-Invoked-Variant, X-Amzn-Invoked-Production-Variant and, from a multi-model variant, X-Capstan-Invoked-Model (429 with Retry-After while the target model loads)',
         params: Name,
       },
     },
@@ -60,24 +60,20 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
       const h = request.headers;
       const name = (request.params as { name: string }).name;
       const targetModel = header(h['x-capstan-target-model'] ?? h['x-amzn-sagemaker-target-model']);
-      if (targetModel !== undefined) {
-        // Every variant hosts exactly one model, so any named target model is one this endpoint does not have.
-        throw new CapstanError('CAPSTAN_SERVING_TARGET_MODEL_NOT_FOUND', `endpoint ${name} hosts no target model ${targetModel}; its variants serve one model each, so leave the target model out`, {
-          fields: { endpoint: name, targetModel },
-        });
-      }
       const inferenceId = header(h['x-capstan-inference-id'] ?? h['x-amzn-sagemaker-inference-id']);
       const customAttributes = header(h['x-capstan-custom-attributes'] ?? h['x-amzn-sagemaker-custom-attributes']);
       const out = await host().invoke(name, {
         body: typeof request.body === 'string' ? request.body : '',
         contentType: header(h['content-type']) ?? 'application/json',
         targetVariant: header(h['x-capstan-target-variant'] ?? h['x-amzn-sagemaker-target-variant']),
+        ...(targetModel !== undefined ? { targetModel } : {}),
         stickyKey: header(h['x-capstan-sticky-key']),
         inferenceId,
         customAttributes,
         startedAt,
       });
       reply.header('x-capstan-invoked-variant', out.variant).header('x-amzn-invoked-production-variant', out.variant).header('content-type', out.contentType);
+      if (out.model !== undefined) reply.header('x-capstan-invoked-model', out.model);
       if (inferenceId) reply.header('x-capstan-inference-id', inferenceId);
       // SageMaker returns the custom attributes the container answers; handlers here get them but answer none, so they are echoed.
       if (customAttributes !== undefined) reply.header('x-amzn-sagemaker-custom-attributes', customAttributes);
