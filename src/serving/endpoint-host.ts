@@ -375,7 +375,7 @@ export class EndpointHost {
     try {
       const body = variant.config.features ? await this.enrich(input.body, variant.config.features) : input.body;
       const pool = variant.pool;
-      const result: WorkerResult & { model?: string } = pool instanceof MultiModelPool ? await pool.invokeModel(input.targetModel!, body, input.contentType, input.customAttributes) : await pool.invoke(body, input.contentType, input.customAttributes);
+      const result: WorkerResult & { model?: string } = pool instanceof MultiModelPool && input.targetModel !== undefined ? await pool.invokeModel(input.targetModel, body, input.contentType, input.customAttributes) : await pool.invoke(body, input.contentType, input.customAttributes);
       const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
       m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);

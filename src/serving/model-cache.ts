@@ -21,6 +21,8 @@ export interface ModelCacheOptions<T> {
   unload(key: string, value: T): void;
   /** The error of a request that would wait longer than `loadWaitMs` (429 with `Retry-After`). */
   notReady(key: string, retryAfterSeconds: number): Error;
+  /** Told after a model became resident or was evicted (gauges). */
+  changed?(): void;
 }
 
 /** One resident model as the listing shows it. */
@@ -185,6 +187,7 @@ export class ModelCache<T> {
       this.counters.loads++;
       this.loadMsTotal += loadMs;
       this.lastLoadMs.set(key, loadMs);
+      this.options.changed?.();
       return entry;
     } catch (err) {
       this.counters.loadFailures++;
@@ -199,8 +202,10 @@ export class ModelCache<T> {
       this.resident.size + this.reservedCount + count > this.options.maxEntries || this.bytesResident + this.reservedBytes + bytes > this.options.budgetBytes;
     while (over()) {
       let victim: ResidentModel<T> | undefined;
+      // A trim after a release keeps the most recently used model even alone over budget, so a model larger than the budget stays loaded.
+      const keep = count === 0 && bytes === 0 ? [...this.resident.keys()].pop() : undefined;
       for (const e of this.resident.values()) {
-        if (e.inUse === 0) {
+        if (e.inUse === 0 && e.key !== keep) {
           victim = e;
           break;
         }
@@ -210,6 +215,7 @@ export class ModelCache<T> {
       this.bytesResident -= victim.bytes;
       this.counters.evictions++;
       this.options.unload(victim.key, victim.value);
+      this.options.changed?.();
     }
   }
 }

@@ -88,10 +88,10 @@ export class MultiModelPool {
       unload: (key, model) => {
         this.variantMetrics.evictions.inc();
         deps.metrics.forgetModel(deps.endpoint, deps.variant.name, key);
-        this.updateGauges();
         deps.logger.info({ endpoint: deps.endpoint, variant: deps.variant.name, model: key }, 'multi-model variant unloaded a model');
         void model.pool.drain(deps.variant.timeoutMs).catch((err) => deps.logger.warn({ err, model: key }, 'an unloaded model did not stop cleanly'));
       },
+      changed: () => this.updateGauges(),
       notReady: (key, retryAfter) =>
         new CapstanError('CAPSTAN_SERVING_MODEL_NOT_READY', `target model ${key} of endpoint ${deps.endpoint} is loading; retry in ${retryAfter} s`, {
           fields: { endpoint: deps.endpoint, variant: deps.variant.name, targetModel: key, retryAfterSeconds: retryAfter },
@@ -327,7 +327,6 @@ export class MultiModelPool {
         this.variantMetrics.loads.inc();
         this.variantMetrics.loadTime.observe(seconds);
         logger.info({ endpoint, variant: v.name, model: t.key, loadMs: Math.round(seconds * 1000) }, 'multi-model variant loaded a model');
-        queueMicrotask(() => this.updateGauges());
         return { pool, metrics: this.deps.metrics.forModel(endpoint, v.name, t.key), invocations: 0, errors: 0 };
       },
     };
