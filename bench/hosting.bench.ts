@@ -1,4 +1,4 @@
-// npm run bench:hosting — model hosting figures. Implemented so far: the cost of SigV4 authentication.
+// npm run bench:hosting — model hosting figures: the cost of SigV4 authentication and multi-model endpoints.
 //
 // Registers a small js model (sums two numbers, so the gateway's work dominates) behind endpoint
 // `shop` on a throwaway home (SQLite, file artifacts) with an `invoker` key that carries a SigV4 pair.
@@ -6,9 +6,11 @@
 // 20 connections) replaying one SigV4-signed InvokeEndpoint request (a signature stays valid for 5
 // minutes, so every request is verified in full: key lookup, secret unsealing, signature); then the
 // same server with auth off and unsigned requests.
-// The last line is JSON: {"sigv4_req_per_s","unauthenticated_req_per_s","sigv4_req_per_s_ratio"}.
-// The other keys the hosting issue names (multi-model, cold start, pipelines) are not measured yet.
-// Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (20), BENCH_CONNECTIONS (20).
+// Then the multi-model sweep of bench/support/hosting-mme.ts on the same home.
+// The last line is JSON: {"sigv4_req_per_s","unauthenticated_req_per_s","sigv4_req_per_s_ratio",
+// "mme_models","mme_hit_p99_ms","mme_load_ms_p50","mme_evictions"}.
+// The other keys the hosting issue names (cold start, pipelines) are not measured yet.
+// Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (20), BENCH_CONNECTIONS (20), MME_MODELS (200), MME_BUDGET_MODELS (50).
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform } from '../src/platform/platform.js';
 import { measureLoad } from './support/measure-load.js';
+import { measureMultiModel } from './support/hosting-mme.js';
 import { printResult, runBench } from './support/print-result.js';
 import { startCapstanServer } from './support/start-process.js';
 import { stopProcess } from './support/stop-process.js';
@@ -71,7 +74,8 @@ async function main(): Promise<void> {
     const plain = await measure('unauthenticated', new URL('/endpoints/shop/invocations', open.url).toString(), { 'content-type': 'application/json' });
     await stopProcess(open.child);
 
-    const result = { sigv4_req_per_s: Math.round(sigv4), unauthenticated_req_per_s: Math.round(plain), sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100 };
+    const mme = await measureMultiModel(home, { seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
+    const result = { sigv4_req_per_s: Math.round(sigv4), unauthenticated_req_per_s: Math.round(plain), sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100, ...mme };
     printResult(result);
   } finally {
     await Promise.all(children.map((c) => stopProcess(c)));
