@@ -182,6 +182,7 @@ export const errorCatalogue = {
   CAPSTAN_FEATURES_SOURCE_INVALID: { status: 400, title: 'The data file cannot be read' },
   CAPSTAN_FEATURES_ENTITY_TABLE_INVALID: { status: 400, title: 'The entity table is not valid' },
   CAPSTAN_FEATURES_ONLINE_STORE_UNAVAILABLE: { status: 503, title: 'The online feature store is not reachable' },
+  CAPSTAN_FEATURES_BUSY: { status: 409, title: 'Another ingestion or materialization of the feature group version is still running' },
   // gitops (declarative apply, repositories)
   CAPSTAN_GITOPS_INVALID: { status: 400, title: 'The resource files are not valid' },
   CAPSTAN_GITOPS_KIND_UNKNOWN: { status: 400, title: 'No such resource kind' },
