@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, setCsrfToken, setSignedOutHandler, type Session } from './api';
 import { EndpointDetail, EndpointList } from './endpoints';
 import { ExecutionView } from './execution';
+import { RolloutView } from './rollout-view';
 import { DecisionRecord, Decisions, FeatureGroups } from './more-views';
 import { PipelineDetail, PipelineList } from './pipelines';
 import { ModelDetail, ModelList } from './registry';
@@ -66,6 +67,7 @@ function Page({ session }: { session: Session }) {
   if ((m = match('/models/:name', path))) return <ModelDetail key={m.name} name={m.name} session={session} />;
   if (path === '/endpoints') return <EndpointList />;
   if ((m = match('/endpoints/:name', path))) return <EndpointDetail key={m.name} name={m.name} session={session} />;
+  if ((m = match('/endpoints/:name/rollouts/:id', path))) return <RolloutView key={m.id} endpoint={m.name} id={m.id} />;
   if (path === '/features') return <FeatureGroups />;
   if (path === '/decisions') return <Decisions />;
   if ((m = match('/decisions/:id', path))) return <DecisionRecord key={m.id} id={m.id} />;
