@@ -69,6 +69,7 @@ describe('console operations views in Chromium', { skip: browserSkipReason() }, 
     await t.registerNcf('ncf', { users: 10, items: 20, seed: 2 });
     await t.platform.serving.create('live', { variants: [{ name: 'primary', model: 'models:/ncf/1', weight: 1 }], dataCapture: { enabled: true, samplingPercent: 100, rotateMs: 100 } });
     await t.platform.serving.create('roll', { variants: [{ name: 'blue', model: 'models:/ncf/1', weight: 1 }] });
+    await t.platform.serving.create('alarmed', { variants: [{ name: 'blue', model: 'models:/ncf/1', weight: 1 }] });
     server = await startServer(t.platform, { port: 0, background: true, logRequests: false });
     base = server.url;
     browser = await launchChromium();
@@ -149,6 +150,27 @@ describe('console operations views in Chromium', { skip: browserSkipReason() }, 
     await page.screenshot({ path: path.join(shots, 'rollout.png') });
     await page.goto(`${base}/console/endpoints/roll/rollouts/no-such-deployment`);
     await page.getByTestId('not-found').waitFor();
+    await context.close();
+  });
+
+  it('marks the alarm that rolled a deployment back on its traffic chart', async () => {
+    // An alarm that always holds true fires at the first evaluation and rolls the deployment back.
+    const policy = { strategy: 'linear', linearStepPercent: 25, waitSeconds: 60, evaluationIntervalSeconds: 1, onAlarm: 'rollback', alarms: [{ name: 'always', type: 'cel', expression: 'green.requests >= 0.0', minRequests: 0 }] };
+    const started = await call('POST', '/api/v1/endpoints/alarmed/deployments', { model: 'models:/ncf/2', policy });
+    assert.equal(started.status, 201, JSON.stringify(started.json));
+    let dep = started.json;
+    for (let i = 0; i < 100 && dep.status === 'Running'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      dep = (await call('GET', `/api/v1/endpoints/alarmed/deployments/${dep.id}`)).json;
+    }
+    assert.equal(dep.status, 'RolledBack', JSON.stringify(dep));
+    const { context, page } = await signedIn('viewer');
+    await page.goto(`${base}/console/endpoints/alarmed/rollouts/${encodeURIComponent(dep.id)}`);
+    await page.getByTestId('traffic-chart').waitFor();
+    assert.equal(await page.getByTestId('alarm-marker').count(), dep.evaluations.filter((e: { fired: boolean | null }) => e.fired === true).length);
+    assert.match((await page.getByTestId('alarm-marker').first().textContent()) ?? '', /always/);
+    assert.equal(await page.getByTestId('rollout-status').textContent(), 'RolledBack');
+    await page.screenshot({ path: path.join(shots, 'rollout-alarm.png') });
     await context.close();
   });
 
