@@ -2,7 +2,10 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, setCsrfToken, setSignedOutHandler, type Session } from './api';
 import { EndpointDetail, EndpointList } from './endpoints';
 import { ExecutionView } from './execution';
-import { DecisionRecord, Decisions, FeatureGroups } from './more-views';
+import { RolloutView } from './rollout-view';
+import { DecisionRecordView, DecisionsView } from './decisions-view';
+import { FeatureGroupsView } from './features-view';
+import { ReplayView } from './replay-view';
 import { PipelineDetail, PipelineList } from './pipelines';
 import { ModelDetail, ModelList } from './registry';
 import { match, usePath } from './router';
@@ -66,9 +69,11 @@ function Page({ session }: { session: Session }) {
   if ((m = match('/models/:name', path))) return <ModelDetail key={m.name} name={m.name} session={session} />;
   if (path === '/endpoints') return <EndpointList />;
   if ((m = match('/endpoints/:name', path))) return <EndpointDetail key={m.name} name={m.name} session={session} />;
-  if (path === '/features') return <FeatureGroups />;
-  if (path === '/decisions') return <Decisions />;
-  if ((m = match('/decisions/:id', path))) return <DecisionRecord key={m.id} id={m.id} />;
+  if ((m = match('/endpoints/:name/rollouts/:id', path))) return <RolloutView key={m.id} endpoint={m.name} id={m.id} />;
+  if (path === '/features') return <FeatureGroupsView />;
+  if (path === '/decisions') return <DecisionsView />;
+  if ((m = match('/decisions/usecases/:name', path))) return <ReplayView key={m.name} name={m.name} />;
+  if ((m = match('/decisions/:id', path))) return <DecisionRecordView key={m.id} id={m.id} />;
   return <NotFound what={`The page ${path}`} />;
 }
 

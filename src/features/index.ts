@@ -24,7 +24,7 @@ import { TrainingSetBuilder } from './training-set.js';
 import type { JobHandler } from '../storage/queue/job.js';
 
 export * from './feature-service.js';
-export type { FeatureEntity, FeatureGroup, TypedColumn, ValueType, FeatureRef } from './feature-types.js';
+export type { FeatureEntity, FeatureGroup, GroupFreshness, TypedColumn, ValueType, FeatureRef } from './feature-types.js';
 export type { FeatureDefinitionsInput, EntityInput, FeatureGroupInput } from './feature-definitions.js';
 export type { IngestResult, IngestSource, RowError } from './ingestion.js';
 export type { TrainingSetRequest, TrainingSetResult, FeatureColumnStats } from './training-set.js';

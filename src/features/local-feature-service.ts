@@ -4,7 +4,7 @@ import type { JobQueue } from '../storage/queue/job-queue.js';
 import { compileDefinitions, incompatibility, type FeatureDefinitionsInput, type FeatureGroupSpec } from './feature-definitions.js';
 import { parseFeatureRef } from './feature-ref.js';
 import type { ApplyResult, FeatureDefinitionDeletion, FeatureService, MaterializeResult, OnlineFeatureValue, OnlineReadRequest, OnlineReadResult } from './feature-service.js';
-import type { FeatureEntity, FeatureGroup, TypedColumn } from './feature-types.js';
+import type { FeatureEntity, FeatureGroup, GroupFreshness, TypedColumn } from './feature-types.js';
 import type { IngestResult, IngestSource, Ingestion } from './ingestion.js';
 import type { FeatureLeases } from './feature-leases.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -143,6 +143,20 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
 
   listGroups(): Promise<FeatureGroup[]> {
     return this.parts.store.groups();
+  }
+
+  async freshness(): Promise<GroupFreshness[]> {
+    const now = Date.now();
+    return (await this.parts.store.materializations())
+      .sort((a, b) => a.group.localeCompare(b.group) || a.version - b.version)
+      .map((m) => ({
+        group: m.group,
+        version: m.version,
+        newestEventAt: m.newestEventMs === null ? null : new Date(m.newestEventMs).toISOString(),
+        ageSeconds: m.newestEventMs === null ? null : Math.max(0, (now - m.newestEventMs) / 1000),
+        materializedAt: new Date(m.materializedAt).toISOString(),
+        rowsWritten: m.rowsWritten,
+      }));
   }
 
   async getGroup(name: string, version?: number): Promise<FeatureGroup> {

@@ -6,6 +6,7 @@ import { TRAFFIC_POLICY_KINDS } from '../traffic-policy.js';
 import type { EndpointConfigInput } from '../endpoint-config.js';
 import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
+import type { CaptureSampleQuery } from '../capture-samples.js';
 import type { ServingContext } from '../serving-context.js';
 
 // The count is the endpoint config's rule, not the schema's: an empty list then answers
@@ -125,6 +126,22 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
       },
     },
     async (request) => serving().variantStats((request.params as { name: string }).name, request.query as { windowMs?: number }),
+  );
+  app.get(
+    '/api/v1/endpoints/:name/data-capture',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['endpoints'],
+        summary: "The endpoint's captured request/response pairs, newest first, a page at a time",
+        params: Name,
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Records per page; default 20' })), cursor: Type.Optional(Type.String({ description: 'The nextCursor of the previous page' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => serving().captureSamples((request.params as { name: string }).name, request.query as CaptureSampleQuery),
   );
   app.patch(
     '/api/v1/endpoints/:name',
