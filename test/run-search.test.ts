@@ -73,6 +73,7 @@ for (const factory of await testDatabases()) {
       assert.deepEqual((await registry.searchRuns({ status: 'finished' })).runs.map((r) => r.id).sort(), runs.slice(0, 4).map((r) => r.id).sort());
       assert.deepEqual((await registry.searchRuns({ name: '0%' })).runs.map((r) => r.name), ['lr_100%']);
       assert.deepEqual((await registry.searchRuns({ name: 'TRIAL-1' })).runs.map((r) => r.name).sort(), ['trial-1', 'trial-10', 'trial-11']);
+      assert.deepEqual((await registry.searchRuns({ ids: [runs[2].id, runs[9].id], sort: 'name', order: 'asc' })).runs.map((r) => r.name), ['trial-2', 'trial-9']);
       const newest = await registry.searchRuns({ experiment: 'other', limit: 1 });
       assert.deepEqual([newest.total, newest.runs[0].id, newest.paramKeys], [4, runs[11].id, ['layers', 'lr']]);
     });

@@ -69,7 +69,7 @@ export class ExperimentTracking {
   /** @inheritdoc */
   async searchRuns(search: RunSearch = {}): Promise<RunPage> {
     const { sort, offset, limit } = checkRunSearch(search);
-    const found = await this.runSearch.search({ experiment: search.experiment, status: search.status, name: search.name, sort, offset, limit });
+    const found = await this.runSearch.search({ ids: search.ids, experiment: search.experiment, status: search.status, name: search.name, sort, offset, limit });
     return { runs: await this.runs.getRuns(found.ids), total: found.total, offset, paramKeys: found.paramKeys, metricKeys: found.metricKeys };
   }
   /** @inheritdoc */

@@ -13,6 +13,8 @@ export const MAX_SERIES_RUNS = 100;
  * without it come last), paged by offset so a virtualized table can fetch any window.
  */
 export interface RunSearch {
+  /** Only these runs (at most 500 ids), e.g. the ones a comparison names. */
+  ids?: string[];
   experiment?: string;
   status?: RunStatus;
   /** Case-insensitive fragment of the run name. */
@@ -74,6 +76,7 @@ export function checkRunSearch(search: RunSearch): { sort: RunSort; offset: numb
   const offset = intIn(search.offset, 'offset', 0, 10_000_000, 0);
   const limit = intIn(search.limit, 'limit', 1, MAX_RUN_PAGE, 100);
   if (search.order !== undefined && search.order !== 'asc' && search.order !== 'desc') throw invalid('order must be asc or desc');
+  if (search.ids !== undefined && (!Array.isArray(search.ids) || search.ids.length > MAX_RUN_PAGE || search.ids.some((r) => typeof r !== 'string' || r.length > 100))) throw invalid(`ids must be a list of at most ${MAX_RUN_PAGE} run ids`);
   if (search.name !== undefined && (typeof search.name !== 'string' || search.name.length > 200)) throw invalid('name must be text of at most 200 characters');
   const desc = search.order !== 'asc';
   const s = search.sort ?? 'startedAt';

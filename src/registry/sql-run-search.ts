@@ -10,6 +10,7 @@ const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'ki
 
 /** The filter part of a run search, already checked for paging. */
 export interface RunQuery {
+  ids?: string[];
   experiment?: string;
   status?: RunStatus;
   name?: string;
@@ -38,6 +39,7 @@ export class SqlRunSearch {
   /** The ids of one page of matching runs in order, the total, and every param and metric key among the matches. */
   async search(query: RunQuery): Promise<{ ids: string[]; total: number; paramKeys: string[]; metricKeys: string[] }> {
     let base = this.q.selectFrom('runs').innerJoin('experiments', 'experiments.id', 'runs.experiment_id');
+    if (query.ids !== undefined) base = query.ids.length ? base.where('runs.id', 'in', query.ids) : base.where(sql<boolean>`1 = 0`);
     if (query.experiment !== undefined) base = base.where('experiments.name', '=', assertName(query.experiment, 'experiment name'));
     if (query.status !== undefined) {
       if (!RUN_STATUSES.includes(query.status)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `run status must be one of ${RUN_STATUSES.join(', ')}`);

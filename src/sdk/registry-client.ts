@@ -97,7 +97,7 @@ export class RegistryClient implements RegistryService {
   }
   /** @inheritdoc */
   searchRuns(search: RunSearch = {}): Promise<RunPage> {
-    return this.http.request('GET', '/api/v1/runs/search', { query: { ...search } });
+    return this.http.request('GET', '/api/v1/runs/search', { query: { ...search, ids: search.ids?.join(',') } });
   }
   /** @inheritdoc */
   metricSeries(input: MetricSeriesInput): Promise<RunMetricSeries[]> {

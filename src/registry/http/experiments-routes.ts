@@ -67,6 +67,7 @@ export const experimentsRoutes: ContextRoutes<RegistryService> = async (app, { s
         tags,
         summary: 'A page of runs, filtered and sorted, with the total and the param and metric keys',
         querystring: Type.Object({
+          ids: Type.Optional(Type.String({ maxLength: 60_000, description: 'Only these runs: comma-separated ids (at most 500)' })),
           experiment: Type.Optional(Type.String({ maxLength: 200 })),
           status: Type.Optional(RunStatusSchema),
           name: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive fragment of the run name' })),
@@ -78,7 +79,10 @@ export const experimentsRoutes: ContextRoutes<RegistryService> = async (app, { s
         response: { 200: RunPageSchema },
       },
     },
-    async (request) => registry.searchRuns(request.query as RunSearch),
+    async (request) => {
+      const q = request.query as Omit<RunSearch, 'ids'> & { ids?: string };
+      return registry.searchRuns({ ...q, ids: splitList(q.ids) });
+    },
   );
 
   app.get(

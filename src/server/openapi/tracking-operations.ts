@@ -43,7 +43,7 @@ export const trackingOperations: OperationDocs = {
   'GET /api/v1/runs/search': {
     operationId: 'searchRuns',
     description:
-      'A page of runs for a table: filtered by experiment, status and a case-insensitive name fragment; sorted by `startedAt` (default), `name`, `status`, `metric:<key>` (latest value) or `param:<key>` (as text), runs without that metric or param last; paged by `offset` and `limit` (at most 500). `total` counts every match; `paramKeys` and `metricKeys` list the keys among the matches (the columns).',
+      'A page of runs for a table: filtered by `ids` (comma-separated), experiment, status and a case-insensitive name fragment; sorted by `startedAt` (default), `name`, `status`, `metric:<key>` (latest value) or `param:<key>` (as text), runs without that metric or param last; paged by `offset` and `limit` (at most 500). `total` counts every match; `paramKeys` and `metricKeys` list the keys among the matches (the columns).',
     errors: ['CAPSTAN_REQUEST_INVALID', 'CAPSTAN_NAME_INVALID', 'CAPSTAN_REGISTRY_METRIC_INVALID'],
     responseExample: { runs: [run], total: 1000, offset: 0, paramKeys: ['epochs', 'factors'], metricKeys: ['hr@10', 'loss'] },
   },
