@@ -80,30 +80,44 @@ export class SqlRunSearch {
    */
   async metricSeries(runIds: string[], key: string, points: number): Promise<Map<string, RunMetricSeries>> {
     const buckets = Math.max(1, Math.floor(points / 2));
-    const ids = sql.join(runIds);
-    const result = await sql<{ run_id: string; step: number | string; value: number | string; n: number | string }>`
-      with r as (
-        select run_id, min(step) as lo, max(step) as hi, count(*) as n from run_metrics
-        where key = ${key} and run_id in (${ids}) group by run_id
-      ),
-      b as (
-        select m.run_id, m.step, m.timestamp, m.value, r.n, ((m.step - r.lo) * ${sql.lit(buckets)}) / (r.hi - r.lo + 1) as bucket
-        from run_metrics m join r on r.run_id = m.run_id
-        where m.key = ${key} and r.n > ${sql.lit(points)}
-      ),
-      w as (
-        select run_id, step, timestamp, value, n,
-          row_number() over (partition by run_id, bucket order by value asc, step asc, timestamp asc) as a,
-          row_number() over (partition by run_id, bucket order by value desc, step asc, timestamp asc) as d
-        from b
-      )
-      select run_id, step, value, n from w where a = 1 or d = 1
-      union all
-      select m.run_id, m.step, m.value, r.n from run_metrics m join r on r.run_id = m.run_id
-      where m.key = ${key} and r.n <= ${sql.lit(points)}
-    `.execute(this.db.as<RegistryTables>());
+    const rows: { run_id: string; step: number | string; value: number | string; n: number | string }[] = [];
+    // One run at a time: each reads its own index range, so the cost grows with the runs asked, not the table.
+    for (const runId of runIds) {
+      const range = await this.q
+        .selectFrom('run_metrics')
+        .select((eb) => [eb.fn.min('step').as('lo'), eb.fn.max('step').as('hi'), eb.fn.countAll().as('n')])
+        .where('run_id', '=', runId)
+        .where('key', '=', key)
+        .executeTakeFirstOrThrow();
+      const n = Number(range.n);
+      if (n === 0) continue;
+      if (n <= points) {
+        const all = await this.q.selectFrom('run_metrics').select(['step', 'value']).where('run_id', '=', runId).where('key', '=', key).execute();
+        for (const r of all) rows.push({ run_id: runId, step: r.step, value: r.value, n });
+        continue;
+      }
+      const lo = Number(range.lo);
+      const width = Number(range.hi) - lo + 1;
+      const bucket = sql`((step - ${sql.lit(lo)}) * ${sql.lit(buckets)}) / ${sql.lit(width)}`;
+      const where = sql`run_id = ${runId} and key = ${key}`;
+      // Each step range keeps the point with its lowest and the one with its highest value. SQLite takes
+      // a bare column from the row holding the min() or max(); PostgreSQL picks that row with DISTINCT ON.
+      const query =
+        this.db.dialect === 'sqlite'
+          ? sql<{ step: number; value: number }>`select step, min(value) as value from run_metrics where ${where} group by ${bucket}
+              union all select step, max(value) as value from run_metrics where ${where} group by ${bucket}`
+          : sql<{ step: number; value: number }>`select * from (select distinct on (${bucket}) step, value from run_metrics where ${where} order by ${bucket}, value asc, step asc) a
+              union all select * from (select distinct on (${bucket}) step, value from run_metrics where ${where} order by ${bucket}, value desc, step asc) b`;
+      const seen = new Set<string>();
+      for (const r of (await query.execute(this.q)).rows) {
+        const id = `${r.step}:${r.value}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        rows.push({ run_id: runId, step: r.step, value: r.value, n });
+      }
+    }
     const out = new Map<string, RunMetricSeries>();
-    for (const row of result.rows) {
+    for (const row of rows) {
       let s = out.get(row.run_id);
       if (!s) out.set(row.run_id, (s = { runId: row.run_id, key, total: Number(row.n), points: [] }));
       s.points.push([Number(row.step), Number(row.value)]);
