@@ -81,21 +81,24 @@ export class SqlRunSearch {
   async metricSeries(runIds: string[], key: string, points: number): Promise<Map<string, RunMetricSeries>> {
     const buckets = Math.max(1, Math.floor(points / 2));
     const rows: { run_id: string; step: number | string; value: number | string; n: number | string }[] = [];
-    // One run at a time: each reads its own index range, so the cost grows with the runs asked, not the table.
-    for (const runId of runIds) {
-      const range = await this.q
-        .selectFrom('run_metrics')
-        .select((eb) => [eb.fn.min('step').as('lo'), eb.fn.max('step').as('hi'), eb.fn.countAll().as('n')])
-        .where('run_id', '=', runId)
-        .where('key', '=', key)
-        .executeTakeFirstOrThrow();
+    // One grouped read of every run's step range, one read of the runs short enough to send whole,
+    // then a cut per long run over its own index range: the cost follows the runs asked, not the table.
+    const ranges = await this.q
+      .selectFrom('run_metrics')
+      .select((eb) => ['run_id', eb.fn.min('step').as('lo'), eb.fn.max('step').as('hi'), eb.fn.countAll().as('n')])
+      .where('run_id', 'in', runIds)
+      .where('key', '=', key)
+      .groupBy('run_id')
+      .execute();
+    const short = ranges.filter((r) => Number(r.n) <= points);
+    if (short.length) {
+      const counts = new Map(short.map((r) => [r.run_id, Number(r.n)]));
+      const all = await this.q.selectFrom('run_metrics').select(['run_id', 'step', 'value']).where('run_id', 'in', [...counts.keys()]).where('key', '=', key).execute();
+      for (const r of all) rows.push({ run_id: r.run_id, step: r.step, value: r.value, n: counts.get(r.run_id)! });
+    }
+    for (const range of ranges.filter((r) => Number(r.n) > points)) {
+      const runId = range.run_id;
       const n = Number(range.n);
-      if (n === 0) continue;
-      if (n <= points) {
-        const all = await this.q.selectFrom('run_metrics').select(['step', 'value']).where('run_id', '=', runId).where('key', '=', key).execute();
-        for (const r of all) rows.push({ run_id: runId, step: r.step, value: r.value, n });
-        continue;
-      }
       const lo = Number(range.lo);
       const width = Number(range.hi) - lo + 1;
       const bucket = sql`((step - ${sql.lit(lo)}) * ${sql.lit(buckets)}) / ${sql.lit(width)}`;
