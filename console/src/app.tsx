@@ -1,4 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { AuditView } from './audit';
+import { CompareView, RunView } from './compare';
+import { ExperimentRuns, RunsTable } from './runs';
 import { api, setCsrfToken, setSignedOutHandler, type Session } from './api';
 import { EndpointDetail, EndpointList } from './endpoints';
 import { ExecutionView } from './execution';
@@ -42,10 +45,12 @@ export function App() {
         <h1>Capstan</h1>
         <nav>
           <Link to="/">Pipelines</Link>
+          <Link to="/runs">Runs</Link>
           <Link to="/models">Models</Link>
           <Link to="/endpoints">Endpoints</Link>
           <Link to="/features">Features</Link>
           <Link to="/decisions">Decisions</Link>
+          <Link to="/audit">Audit</Link>
         </nav>
         <span className="who" data-testid="who">
           {session.name} ({session.role})
@@ -65,6 +70,11 @@ function Page({ session }: { session: Session }) {
   if (path === '/' || path === '/pipelines') return <PipelineList />;
   if ((m = match('/pipelines/:name', path))) return <PipelineDetail key={m.name} name={m.name} session={session} />;
   if ((m = match('/pipelines/:name/executions/:id', path))) return <ExecutionView key={m.id} pipeline={m.name} id={m.id} />;
+  if (path === '/runs') return <RunsTable />;
+  if ((m = match('/runs/:id', path))) return <RunView key={m.id} id={m.id} />;
+  if ((m = match('/experiments/:name', path))) return <ExperimentRuns key={m.name} name={m.name} />;
+  if (path === '/compare') return <CompareView />;
+  if (path === '/audit') return <AuditView />;
   if (path === '/models') return <ModelList />;
   if ((m = match('/models/:name', path))) return <ModelDetail key={m.name} name={m.name} session={session} />;
   if (path === '/endpoints') return <EndpointList />;
