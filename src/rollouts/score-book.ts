@@ -35,9 +35,9 @@ export class ScoreBook {
   }
 
   /** The invocation listener: keeps the score of an answer of a watched endpoint. */
-  answered(e: { endpoint: string; variant: string; body: string }): void {
+  answered(e: { endpoint: string; variant: string; body: Buffer | string }): void {
     if (!this.watched.has(e.endpoint)) return;
-    const score = scoreOf(e.body);
+    const score = scoreOf(typeof e.body === 'string' ? e.body : e.body.toString('utf8'));
     if (score === undefined) return;
     const key = `${e.endpoint}\u0000${e.variant}`;
     let s = this.scores.get(key);

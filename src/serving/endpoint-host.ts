@@ -16,6 +16,7 @@ import type { Tensors } from './runtimes/tensors.js';
 import { VariantPool } from './variant-pool.js';
 import { mirrorToShadows } from './shadow-mirror.js';
 import type { AnsweredInvocation } from './answered-invocation.js';
+import { bodyText, type InvocationBody } from './invocation-body.js';
 import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
 import { Outcome, outcomeOf, type VariantStatsCounter, type VariantStatsRecorder } from './variant-stats-recorder.js';
 
@@ -48,8 +49,11 @@ export interface LiveEndpoint {
 
 /** An invocation as the gateway received it. */
 export interface InvocationInput {
-  body: string;
+  /** The bytes the client sent (HTTP) or an in-process caller's text; passed to the model untouched. */
+  body: InvocationBody;
   contentType: string;
+  /** The media type the client wants back (`Accept`); Python models pass it to output_fn. */
+  accept?: string;
   targetVariant?: string;
   /** A caller's stable key (user or session id) for policies that keep a caller on one variant. */
   stickyKey?: string;
@@ -62,7 +66,7 @@ export interface InvocationInput {
 /** The answer to an invocation and the variant that produced it. */
 export interface InvocationOutput {
   variant: string;
-  body: string;
+  body: InvocationBody;
   contentType: string;
 }
 
@@ -335,13 +339,13 @@ export class EndpointHost {
   async invoke(name: string, input: InvocationInput): Promise<InvocationOutput> {
     const startedAt = input.startedAt ?? performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
-    const key = input.stickyKey ?? ep.policy.routingKey?.(input.body);
+    const key = input.stickyKey ?? (ep.policy.routingKey ? ep.policy.routingKey(bodyText(input.body)) : undefined);
     const variant = pickVariant(ep, input.targetVariant, key === input.stickyKey ? input : { stickyKey: key });
     const m = variant.metrics;
     m.invocations.inc();
     try {
       const body = variant.config.features ? await this.enrich(input.body, variant.config.features) : input.body;
-      const result = await variant.pool.invoke(body, input.contentType, input.customAttributes);
+      const result = await variant.pool.invoke(body, input.contentType, input.customAttributes, input.accept);
       const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
       m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);
@@ -360,10 +364,10 @@ export class EndpointHost {
   }
 
   /** Adds a variant's online feature values to the request body (in-process feature service). */
-  private async enrich(body: string, spec: VariantFeatures): Promise<string> {
+  private async enrich(body: InvocationBody, spec: VariantFeatures): Promise<string> {
     if (!this.deps.features) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'the variant adds feature values but no feature store is installed');
     const features = this.deps.features();
-    return enrichBody(body, spec, features, async (ref) => (await features.getGroup(parseFeatureRef(ref).group, parseFeatureRef(ref).version)).joinKeys.map((k) => k.name));
+    return enrichBody(bodyText(body), spec, features, async (ref) => (await features.getGroup(parseFeatureRef(ref).group, parseFeatureRef(ref).version)).joinKeys.map((k) => k.name));
   }
 
   /** Runs tensors through an endpoint's model (Open Inference Protocol). */

@@ -20,6 +20,7 @@ import type { SqlEndpointStore, StoredConfig } from './sql-endpoint-store.js';
 import type { SqlVariantStatsStore } from './sql-variant-stats-store.js';
 import type { VariantStatsBoard } from './variant-stats-board.js';
 import type { EndpointStats, VariantStatsOptions } from './variant-stats.js';
+import { bodyText } from './invocation-body.js';
 
 /** What the local service is built from. */
 export interface LocalEndpointServiceDeps {
@@ -186,7 +187,7 @@ export class LocalEndpointService implements EndpointService {
       inferenceId: options.inferenceId,
       customAttributes: options.customAttributes,
     });
-    return { variant: out.variant, contentType: out.contentType, body: out.body };
+    return { variant: out.variant, contentType: out.contentType, body: bodyText(out.body) };
   }
 
   async deploy(name: string, modelRef: string, options: DeployOptions = {}, ctx: ServingActionContext = {}): Promise<DeployResult> {

@@ -3,12 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { isCapstanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { InvocationInput, LiveEndpoint, LiveVariant } from './endpoint-host.js';
+import type { InvocationBody } from './invocation-body.js';
 import { Outcome, outcomeOf } from './variant-stats-recorder.js';
 
 /** The primary variant's answer, as the shadow's is compared with it. */
 export interface PrimaryAnswer {
   variant: string;
-  body: string;
+  body: InvocationBody;
   contentType: string;
   latencyMs: number;
 }
@@ -31,9 +32,9 @@ export function mirrorToShadows(ep: LiveEndpoint, input: InvocationInput, primar
 
 async function runShadow(ep: LiveEndpoint, shadow: LiveVariant, input: InvocationInput, primary: PrimaryAnswer, pairId: string): Promise<void> {
   const started = performance.now();
-  let answer: { status: number; body: string; contentType: string };
+  let answer: { status: number; body: InvocationBody; contentType: string };
   try {
-    const r = await shadow.pool.invoke(input.body, input.contentType, input.customAttributes);
+    const r = await shadow.pool.invoke(input.body, input.contentType, input.customAttributes, input.accept);
     shadow.stats.record(performance.now() - started, Outcome.Ok);
     answer = { status: 200, body: r.body, contentType: r.contentType };
   } catch (err) {

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { ModelWorker, type WorkerResult } from './model-worker.js';
 import { PythonModelWorker } from './python-model-worker.js';
+import type { InvocationBody } from './invocation-body.js';
 import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import type { Tensors } from './runtimes/tensors.js';
@@ -84,9 +85,9 @@ export class VariantPool {
   }
 
   /** Sends one invocation to an instance. */
-  invoke(body: string, contentType: string, customAttributes?: string): Promise<WorkerResult> {
+  invoke(body: InvocationBody, contentType: string, customAttributes?: string, accept?: string): Promise<WorkerResult> {
     this.checkContentType(contentType);
-    return this.pick().invoke(body, contentType, customAttributes);
+    return this.pick().invoke(body, contentType, customAttributes, accept);
   }
 
   /** Sends tensors to an instance. */
