@@ -72,7 +72,7 @@ export class AsyncDecisions {
     return status;
   }
 
-  /** The job handler: runs the decision, storing the record, the request's end and the event together. */
+  /** The job handler: runs the decision, storing the record, the request's end and the event together; then the challenger, if any. */
   readonly handler: JobHandler<DecideJob> = async (job: Job<DecideJob>) => {
     const { requestId, usecase, input } = job.payload;
     const request = await this.deps.store.request(requestId);
@@ -89,6 +89,8 @@ export class AsyncDecisions {
         }
       }),
     );
+    // The challenger runs in shadow on async traffic too; the job ends once both records are stored.
+    await service.runChallenger(usecase, summary, input, row.id);
     return { recordId: row.id, outcome: row.outcome };
   };
 

@@ -127,7 +127,7 @@ export class LocalDecisionService implements DecisionService {
     const checked = this.checkInput(uc, input);
     const id = newId('dec');
     const row = await this.execute(uc, summary.activeVersion!, checked, 'champion', id);
-    if (summary.challengerVersion !== null && summary.challengerVersion !== summary.activeVersion) this.shadow(usecase, summary.challengerVersion, checked, id);
+    void this.runChallenger(usecase, summary, checked, id);
     return resultOf(row);
   }
 
@@ -142,11 +142,21 @@ export class LocalDecisionService implements DecisionService {
     return row;
   }
 
-  /** Runs the challenger on the same input after the champion answered; its failure never reaches the caller. */
-  private shadow(usecase: string, version: number, input: Record<string, unknown>, championId: string): void {
-    void this.version(usecase, version)
-      .then((uc) => this.execute(uc, version, input, 'challenger', `${championId}c`, championId))
-      .catch((err) => this.deps.logger.warn({ err, usecase, version }, 'challenger decision failed'));
+  /**
+   * Runs the use case's challenger, if it has one, on the input a champion decision `championId` was
+   * made from, storing its record paired with the champion's. Never rejects: a challenger failure is
+   * logged and never reaches the caller. Sync decisions start it after answering; async ones await it
+   * in their job.
+   */
+  async runChallenger(usecase: string, summary: UseCaseSummary, input: Record<string, unknown>, championId: string): Promise<void> {
+    const version = summary.challengerVersion;
+    if (version === null || version === summary.activeVersion) return;
+    try {
+      const uc = await this.version(usecase, version);
+      await this.execute(uc, version, input, 'challenger', `${championId}c`, championId);
+    } catch (err) {
+      this.deps.logger.warn({ err, usecase, version }, 'challenger decision failed');
+    }
   }
 
   decideAsync(usecase: string, input: unknown, callback?: DecisionCallback) {

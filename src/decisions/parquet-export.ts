@@ -1,15 +1,18 @@
-import { parquetWriteFile } from 'hyparquet-writer';
+import { writeFileSync } from 'node:fs';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { DecisionRecord } from './decision-types.js';
 
+/** Media type of a Parquet file. */
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
+
 /**
- * Writes decision records as a Parquet file: one row per record with its scalar fields as typed
+ * Decision records as the bytes of a Parquet file: one row per record with its scalar fields as typed
  * columns and the reasons, output and full snapshot as JSON columns (what the JSONL export holds, for
  * DuckDB, Spark or pandas).
  */
-export function writeRecordsParquet(file: string, records: DecisionRecord[]): void {
+export function recordsParquet(records: DecisionRecord[]): Uint8Array {
   const col = <T>(f: (r: DecisionRecord) => T) => records.map(f);
-  parquetWriteFile({
-    filename: file,
+  const buffer = parquetWriteBuffer({
     columnData: [
       { name: 'id', data: col((r) => r.id), type: 'STRING' },
       { name: 'usecase', data: col((r) => r.usecase), type: 'STRING' },
@@ -25,4 +28,10 @@ export function writeRecordsParquet(file: string, records: DecisionRecord[]): vo
       { name: 'snapshot', data: col((r) => JSON.stringify(r.snapshot)), type: 'JSON' },
     ],
   });
+  return new Uint8Array(buffer);
+}
+
+/** Writes decision records as a Parquet file (see recordsParquet). */
+export function writeRecordsParquet(file: string, records: DecisionRecord[]): void {
+  writeFileSync(file, recordsParquet(records));
 }
