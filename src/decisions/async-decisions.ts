@@ -79,7 +79,7 @@ export class AsyncDecisions {
     if (!request || request.status !== 'queued') return { skipped: 'already finished' };
     const service = this.deps.service();
     const { summary, uc } = await service.active(usecase);
-    const row = await service.execute(uc, summary.activeVersion!, input, 'champion', newId('dec'), undefined, (r) =>
+    const { row } = await service.execute(uc, summary.activeVersion!, input, 'champion', newId('dec'), undefined, (r) =>
       this.deps.store.transaction(async (trx) => {
         await this.deps.store.insertRecord(r, trx);
         const error = r.status === 'error' ? (JSON.parse(r.snapshot) as { error?: { message: string } }).error?.message ?? 'failed' : null;

@@ -8,7 +8,8 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 /**
  * Decision records as the bytes of a Parquet file: one row per record with its scalar fields as typed
  * columns and the reasons, output and full snapshot as JSON columns (what the JSONL export holds, for
- * DuckDB, Spark or pandas).
+ * DuckDB, Spark or pandas). The writer encodes JSON columns itself: values go in as they are, not as
+ * JSON text (which would store a JSON string literal).
  */
 export function recordsParquet(records: DecisionRecord[]): Uint8Array {
   const col = <T>(f: (r: DecisionRecord) => T) => records.map(f);
@@ -21,11 +22,11 @@ export function recordsParquet(records: DecisionRecord[]): Uint8Array {
       { name: 'subject', data: col((r) => r.subject), type: 'STRING' },
       { name: 'status', data: col((r) => r.status), type: 'STRING' },
       { name: 'outcome', data: col((r) => r.outcome), type: 'STRING' },
-      { name: 'reasons', data: col((r) => JSON.stringify(r.reasons)), type: 'JSON' },
-      { name: 'output', data: col((r) => JSON.stringify(r.output)), type: 'JSON' },
+      { name: 'reasons', data: col((r) => r.reasons), type: 'JSON' },
+      { name: 'output', data: col((r) => r.output), type: 'JSON' },
       { name: 'latency_ms', data: col((r) => r.latencyMs), type: 'DOUBLE' },
       { name: 'time', data: col((r) => new Date(r.time)), type: 'TIMESTAMP' },
-      { name: 'snapshot', data: col((r) => JSON.stringify(r.snapshot)), type: 'JSON' },
+      { name: 'snapshot', data: col((r) => r.snapshot), type: 'JSON' },
     ],
   });
   return new Uint8Array(buffer);
