@@ -166,6 +166,12 @@ export class SqlDeploymentStore {
     return rows.map((r) => r.id);
   }
 
+  /** Endpoints whose Running deployment has a model-quality alarm (every serving process collects their scores). */
+  async qualityWatchedEndpoints(): Promise<string[]> {
+    const rows = await this.k.selectFrom('deployments').select(['endpoint', 'policy']).where('active_endpoint', 'is not', null).where('status', '=', 'Running').execute();
+    return rows.filter((r) => parseJson<Deployment['policy']>(r.policy, {} as Deployment['policy']).alarms?.some((a) => a.type === 'quality')).map((r) => r.endpoint);
+  }
+
   /** The endpoint's deployments, newest first. */
   async list(endpoint: string, limit = 50): Promise<Deployment[]> {
     const rows = await this.k.selectFrom('deployments').selectAll().where('endpoint', '=', endpoint).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
