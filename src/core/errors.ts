@@ -131,6 +131,7 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register or check the model' },
   CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
   CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED: { status: 409, title: 'The model version to deploy is not approved' },
+  CAPSTAN_PIPELINE_DEPLOYMENT_NOT_SUCCEEDED: { status: 409, title: 'The deployment the step started was rolled back, failed or paused' },
   CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature or token does not match' },
   CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID: { status: 401, title: 'The webhook timestamp is malformed or more than 5 minutes from now' },
   CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING: { status: 401, title: 'A webhook signature header is missing' },

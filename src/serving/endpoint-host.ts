@@ -61,6 +61,8 @@ export interface InvocationInput {
   customAttributes?: string;
   /** `performance.now()` when the request arrived, for the overhead histogram; default: now. */
   startedAt?: number;
+  /** Schedules work that must wait until the caller's answer is sent (shadow copies), e.g. on the response's 'finish'; default: a later turn of the event loop. */
+  afterAnswer?: (work: () => void) => void;
 }
 
 /** The answer to an invocation and the variant that produced it. */

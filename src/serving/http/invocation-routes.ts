@@ -85,6 +85,8 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
         inferenceId,
         customAttributes,
         startedAt,
+        // Shadow copies start once the answer is handed to the socket, so they never compete with sending it.
+        afterAnswer: (work) => reply.raw.once('finish', () => setImmediate(work)),
       });
       reply.header('x-capstan-invoked-variant', out.variant).header('x-amzn-invoked-production-variant', out.variant).header('content-type', out.contentType);
       if (inferenceId) reply.header('x-capstan-inference-id', inferenceId);
