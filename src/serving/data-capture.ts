@@ -16,6 +16,8 @@ export interface CaptureRecord {
   latencyMs?: number;
   /** On a shadow variant's record: the variant that answered the user. */
   shadowOf?: string;
+  /** On a pipeline stage's record (stages with `capture: true`): the stage, whose own input and output it holds. */
+  stage?: string;
 }
 
 /** The artifact-store prefix under which an endpoint's capture files live. */
