@@ -167,6 +167,8 @@ export class VariantPool {
   private waitForColdStart(): Promise<void> {
     if (this.closed) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the variant is shutting down'));
     const bound = this.scaler?.config.queueSize ?? 0;
+    // A refused request still starts a worker, so its retry (and everyone else's) finds one.
+    this.coldStart ??= this.startFromZero().finally(() => (this.coldStart = undefined));
     if (this.queue.length >= bound) {
       const retryAfter = Math.max(1, Math.ceil((this.lastColdStartMs ?? 1000) / 1000));
       throw new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', `the variant is starting from zero workers and ${bound} requests already wait; retry in ${retryAfter} s`, {
@@ -174,9 +176,7 @@ export class VariantPool {
         headers: { 'Retry-After': String(retryAfter) },
       });
     }
-    const waiting = new Promise<void>((resolve, reject) => this.queue.push({ resolve, reject }));
-    this.coldStart ??= this.startFromZero().finally(() => (this.coldStart = undefined));
-    return waiting;
+    return new Promise<void>((resolve, reject) => this.queue.push({ resolve, reject }));
   }
 
   private async startFromZero(): Promise<void> {
