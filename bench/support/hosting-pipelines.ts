@@ -75,14 +75,16 @@ export async function measureHostingPipelines(o: { seconds: number; warmupSecond
     const single = await loadRate('one stage', url('/endpoints/ncf-one/invocations'), JSON.stringify({ user: 42, items: ITEMS }), o);
     const chain = await loadRate('3-stage pipeline', url('/endpoints/ncf-chain/invocations'), JSON.stringify({ userId: 42, candidates: ITEMS }), o);
 
-    // The server loads ncf-cold with one worker at start; wait for the idle timeout to take it to zero.
+    // One request loads ncf-cold in the server (one worker, as create does); then the idle timeout takes it to zero.
+    const body = JSON.stringify({ user: 7, items: ITEMS });
+    const loaded = await fetch(url('/endpoints/ncf-cold/invocations'), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    if (!loaded.ok) throw new Error(`ncf-cold: capstan answered ${loaded.status}: ${await loaded.text()}`);
     for (let i = 0; ; i++) {
       const ep = (await (await fetch(url('/api/v1/endpoints/ncf-cold'))).json()) as { variants: { live?: { workers: number } }[] };
       if (ep.variants[0].live?.workers === 0) break;
       if (i > 600) throw new Error('ncf-cold never scaled to zero');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const body = JSON.stringify({ user: 7, items: ITEMS });
     const sent = performance.now();
     let first = Number.POSITIVE_INFINITY;
     const statuses = await Promise.all(
