@@ -157,6 +157,11 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_CRASHED: { status: 500, title: 'The model worker crashed while handling the request' },
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
+  CAPSTAN_SERVING_PIPELINE_STAGES_DISCONNECTED: { status: 400, title: 'The stages of the inference pipeline do not connect' },
+  CAPSTAN_SERVING_PIPELINE_STAGE_REJECTED: { status: 400, title: 'The first stage of the inference pipeline refused the request' },
+  CAPSTAN_SERVING_PIPELINE_STAGE_FAILED: { status: 424, title: 'A stage of the inference pipeline failed' },
+  CAPSTAN_SERVING_PIPELINE_STAGE_TIMEOUT: { status: 504, title: 'A stage of the inference pipeline did not answer in time' },
+  CAPSTAN_SERVING_COLD_START_QUEUE_FULL: { status: 503, title: 'The variant is starting from zero workers and its queue is full' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
 
   // python models (inference.py)

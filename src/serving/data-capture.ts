@@ -18,6 +18,8 @@ export interface CaptureRecord {
   latencyMs?: number;
   /** On a shadow variant's record: the variant that answered the user. */
   shadowOf?: string;
+  /** On a pipeline stage's record (stages with `capture: true`): the stage, whose own input and output it holds. */
+  stage?: string;
 }
 
 /** Media types whose bodies are kept as text in capture files (when they are valid UTF-8). */

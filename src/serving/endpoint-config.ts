@@ -2,6 +2,8 @@ import { CapstanError } from '../core/errors.js';
 import { isValidName } from '../core/names.js';
 import { TRAFFIC_POLICY_KINDS, type TrafficPolicyConfig } from './traffic-policy.js';
 import { compileVariantFeatures, type VariantFeatures, type VariantFeaturesInput } from './feature-enrichment.js';
+import { compilePipeline, type PipelineStageConfig, type PipelineStageInput } from './pipeline-config.js';
+import { compileScaling, type ScalingConfig, type ScalingInput } from './scaling-config.js';
 
 /** Endpoint life cycle (SageMaker's names). */
 export const ENDPOINT_STATUSES = ['Creating', 'InService', 'Updating', 'Failed'] as const;
@@ -13,7 +15,7 @@ export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 export interface VariantInput {
   /** Variant name; default `primary` for the first, `variant-<n>` after. */
   name?: string;
-  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. */
+  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. In YAML/JSON a pipeline variant may omit it (it is then its first model stage's). */
   model: string;
   /** Relative traffic share; default 1. Weights need not sum to anything. */
   weight?: number;
@@ -36,6 +38,10 @@ export interface VariantInput {
   features?: VariantFeaturesInput;
   /** Makes this a shadow variant: it answers no user, but this share (0-100) of requests is also sent to it after the answer; default 0 (a production variant). */
   shadowPercent?: number;
+  /** Makes this a serial inference pipeline of 2-5 stages, each stage's answer the next one's request; default none (one model). */
+  pipeline?: PipelineStageInput[];
+  /** Autoscaling between min and max workers on observed concurrency (`instances` is then ignored); default none (a fixed `instances`). */
+  scaling?: ScalingInput;
 }
 
 /** Data capture as a user writes it; every field has a default. */
@@ -74,6 +80,10 @@ export interface VariantConfig {
   features?: VariantFeatures;
   /** Set (above 0) on shadow variants only. */
   shadowPercent?: number;
+  /** Set on pipeline variants only. */
+  pipeline?: PipelineStageConfig[];
+  /** Set on autoscaled variants only. */
+  scaling?: ScalingConfig;
 }
 
 /** Data capture with every default filled in. */
@@ -113,6 +123,10 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
     if (!isValidName(name)) throw invalid(`${at}.name ${JSON.stringify(name)} is not a valid name (a-z, 0-9, '.', '_', '-')`, `${at}.name`);
     if (names.has(name)) throw invalid(`variant name ${name} is used twice`, `${at}.name`);
     names.add(name);
+    const timeoutMs = int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000);
+    const pipeline = v.pipeline !== undefined ? compilePipeline(v.pipeline, `${at}.pipeline`, timeoutMs, invalid) : undefined;
+    if (pipeline && v.model === undefined) v = { ...v, model: pipeline.find((s) => s.model)!.model! };
+    const scaling = v.scaling !== undefined ? compileScaling(v.scaling, `${at}.scaling`, invalid) : undefined;
     if (typeof v.model !== 'string' || !v.model.trim()) throw invalid(`${at}.model must name a model version, e.g. models:/ncf/3 or models:/ncf@champion`, `${at}.model`);
     const weight = v.weight ?? 1;
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalid(`${at}.weight must be a number >= 0`, `${at}.weight`);
@@ -129,19 +143,22 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       name,
       model: v.model.trim(),
       weight,
-      instances: int(v.instances, `${at}.instances`, 1, 32, 1),
+      // With scaling, the workers a variant starts with follow scaling.min (one to load and check the model when min is 0).
+      instances: scaling ? Math.max(1, scaling.min) : int(v.instances, `${at}.instances`, 1, 32, 1),
       batching: {
         maxBatchSize: int(v.batching?.maxBatchSize, `${at}.batching.maxBatchSize`, 1, 1_000_000, 1),
         maxDelayMs: int(v.batching?.maxDelayMs, `${at}.batching.maxDelayMs`, 0, 10_000, 0),
       },
       intraOpThreads: int(v.intraOpThreads, `${at}.intraOpThreads`, 1, 64, 1),
       interOpThreads: int(v.interOpThreads, `${at}.interOpThreads`, 1, 64, 1),
-      timeoutMs: int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000),
+      timeoutMs,
       ...(v.url !== undefined ? { url: v.url } : {}),
       ...(v.interpreter !== undefined ? { interpreter: v.interpreter } : {}),
       handlerOptions: v.handlerOptions ?? {},
       ...(v.features !== undefined ? { features: compileVariantFeatures(v.features, `${at}.features`, invalid) } : {}),
       ...(v.shadowPercent ? { shadowPercent: v.shadowPercent } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      ...(scaling ? { scaling } : {}),
     };
   });
   if (variants.every((v) => v.weight === 0 || v.shadowPercent)) throw invalid('at least one variant needs a weight above 0 (shadow variants do not count)', 'variants');

@@ -8,12 +8,12 @@ import type { OutboundSettings } from '../core/outbound-guard.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { DataCaptureWriter } from './data-capture.js';
 import type { Endpoint, LiveVariantState, StoredVariant } from './endpoint.js';
-import { readManifest } from '../core/model-manifest.js';
 import type { ModelSource } from './model-source.js';
 import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
-import { VariantPool } from './variant-pool.js';
+import type { PipelineResult } from './pipeline-runner.js';
+import { buildVariantRunner, type VariantRunner } from './variant-runner.js';
 import { mirrorToShadows } from './shadow-mirror.js';
 import type { AnsweredInvocation } from './answered-invocation.js';
 import { bodyText, type InvocationBody } from './invocation-body.js';
@@ -25,7 +25,7 @@ export interface LiveVariant {
   readonly name: string;
   readonly weight: number;
   readonly config: StoredVariant;
-  readonly pool: VariantPool;
+  readonly pool: VariantRunner;
   readonly metrics: VariantMetrics;
   /** This process's counts for the shared per-variant statistics. */
   readonly stats: VariantStatsCounter;
@@ -91,7 +91,7 @@ export interface EndpointHostDeps {
 /** New pools started for a configuration, not yet receiving traffic. */
 export interface PreparedVariants {
   variants: StoredVariant[];
-  started: Map<string, VariantPool>;
+  started: Map<string, VariantRunner>;
 }
 
 function poolKey(v: StoredVariant): string {
@@ -170,31 +170,13 @@ export class EndpointHost {
   async prepare(name: string, variants: StoredVariant[]): Promise<PreparedVariants> {
     const current = this.live.get(name);
     const reusable = new Set(current?.variants.map((v) => v.poolKey));
-    const started = new Map<string, VariantPool>();
+    const started = new Map<string, VariantRunner>();
     try {
       await Promise.all(
         variants.map(async (v) => {
           const key = poolKey(v);
           if (reusable.has(key)) return;
-          const dir = await this.deps.models.localPackage(v.resolved);
-          const manifest = readManifest(dir);
-          const metrics = this.deps.metrics.forVariant(name, v.name);
-          const pool = new VariantPool(
-            {
-              dir,
-              manifest,
-              options: {
-                intraOpThreads: v.intraOpThreads,
-                interOpThreads: v.interOpThreads,
-                batching: v.batching,
-                handlerOptions: v.handlerOptions,
-                outbound: this.deps.outbound,
-                ...(v.url ? { url: v.url } : {}),
-                ...(v.interpreter ? { interpreter: v.interpreter } : {}),
-              },
-            },
-            { instances: v.instances, timeoutMs: v.timeoutMs, logger: this.deps.logger, onRestart: () => metrics.workerRestarts.inc() },
-          );
+          const pool = await buildVariantRunner(this.deps, v, this.deps.metrics.forVariant(name, v.name));
           started.set(key, pool);
           await pool.start();
         }),
@@ -316,7 +298,8 @@ export class EndpointHost {
     if (!ep) return out;
     const shares = ep.policy.shares();
     for (const v of ep.variants) {
-      out.set(v.name, { trafficPercent: Math.round((shares.get(v.name) ?? 0) * 100) / 100, workers: v.pool.size, inFlight: v.pool.inFlight, workerRestarts: v.pool.restarts });
+      const scaling = v.pool.scaling;
+      out.set(v.name, { trafficPercent: Math.round((shares.get(v.name) ?? 0) * 100) / 100, workers: v.pool.size, inFlight: v.pool.inFlight, workerRestarts: v.pool.restarts, ...(scaling ? { scaling } : {}) });
     }
     return out;
   }
@@ -354,6 +337,8 @@ export class EndpointHost {
       variant.stats.record(totalMs, Outcome.Ok);
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: body, responseContentType: result.contentType, response: result.body, status: 200 });
+        const traces = (result as PipelineResult).stages;
+        if (traces) for (const t of traces) ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, status: 200, ...t });
       }
       for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId, body: result.body });
       if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);

@@ -67,7 +67,16 @@ export class LocalEndpointService implements EndpointService {
 
   private async resolveVariants(input: EndpointConfigInput): Promise<StoredConfig> {
     const config = compileEndpointConfig(input);
-    const variants = await Promise.all(config.variants.map(async (v) => ({ ...v, resolved: await this.deps.models.resolve(v.model) })));
+    const resolve = (ref: string) => this.deps.models.resolve(ref);
+    const variants = await Promise.all(
+      config.variants.map(async (v): Promise<StoredVariant> => {
+        const resolved = await resolve(v.model);
+        if (!v.pipeline) return { ...v, resolved };
+        // Each model stage pins its own version, as a variant's model does.
+        const pipeline = await Promise.all(v.pipeline.map(async (st) => (st.model ? { ...st, resolved: await resolve(st.model) } : st)));
+        return { ...v, pipeline, resolved };
+      }),
+    );
     return { variants, dataCapture: config.dataCapture, trafficPolicy: config.trafficPolicy };
   }
 

@@ -8,6 +8,7 @@ import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
 import type { CaptureSampleQuery } from '../capture-samples.js';
 import type { ServingContext } from '../serving-context.js';
+import { PipelineSchema, ScalingSchema } from './hosting-schemas.js';
 
 // The count is the endpoint config's rule, not the schema's: an empty list then answers
 // CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID here as it does embedded, not a generic request error.
@@ -46,10 +47,12 @@ const variantSettings = {
 const Variant = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Default primary, variant-2, …' })),
-    model: Type.String({ description: 'models:/ncf/3 or models:/ncf@champion' }),
+    model: Type.Optional(Type.String({ description: 'models:/ncf/3 or models:/ncf@champion; a pipeline variant may omit it (its first model stage)' })),
     weight: Type.Optional(Type.Number({ minimum: 0, description: 'Relative traffic share; default 1' })),
     shadowPercent: Type.Optional(Type.Number({ description: 'A shadow variant: answers no user; this share (0-100) of requests is also sent to it after the answer; default 0' })),
     ...variantSettings,
+    pipeline: Type.Optional(PipelineSchema),
+    scaling: Type.Optional(ScalingSchema),
   },
   { additionalProperties: false },
 );
