@@ -1,7 +1,7 @@
 // npm run bench:features — the feature store's online reads, point-in-time joins and materialization.
 //
-// 1. Point-in-time join: generates 3 feature groups of 3 float features (BENCH_FEATURE_ROWS rows in
-//    total, default 10M, over 200k users and 90 days, date-partitioned Parquet in the artifact store)
+// 1. Point-in-time join: generates 3 feature groups of 3 float features (BENCH_FEATURE_ROWS rows
+//    each, default 10M, so 30M in all, over 200k users and 90 days, date-partitioned Parquet in the artifact store)
 //    and an entity table of BENCH_ENTITY_ROWS (default 1M) rows; builds the training set with the
 //    feature service (DuckDB, as-of-known-time on) and reports rows/s and the process's peak RSS.
 // 2. Materialization: one of those groups offline → the SQLite online store (rows/s of record ids).
@@ -51,7 +51,7 @@ async function generate(dir: string, base: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const inst = await DuckDBInstance.create(':memory:', { memory_limit: '1GB' });
   const conn = await inst.connect();
-  const perGroup = Math.floor(FEATURE_ROWS / 3);
+  const perGroup = FEATURE_ROWS;
   for (let g = 0; g < 3; g++) {
     const ev = `(${base - 90 * DAY} + (hash(i * 7 + ${g}) % ${90 * DAY}))::BIGINT`;
     await conn.run(`COPY (
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     // 1. Point-in-time join.
     const base = Date.parse('2026-01-01T00:00:00Z');
     const data = path.join(home, 'generated');
-    log(`generating ${FEATURE_ROWS} feature rows in 3 groups and ${ENTITY_ROWS} entity rows …`);
+    log(`generating ${FEATURE_ROWS} feature rows in each of 3 groups and ${ENTITY_ROWS} entity rows …`);
     let t = performance.now();
     await generate(data, base);
     log(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     await conn.runAndReadAll(`SELECT count(*), sum(f0_a) FROM read_parquet('${path.join(data, 'g0')}/*/*.parquet')`);
     conn.closeSync();
     inst.closeSync();
-    log(`baseline: plain DuckDB scan of group g0 (${Math.floor(FEATURE_ROWS / 3)} rows) in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    log(`baseline: plain DuckDB scan of group g0 (${FEATURE_ROWS} rows) in ${((performance.now() - t) / 1000).toFixed(2)} s`);
 
     // 2. Materialization of g0 into the SQLite online store.
     t = performance.now();

@@ -6,10 +6,12 @@
 // 20 connections) replaying one SigV4-signed InvokeEndpoint request (a signature stays valid for 5
 // minutes, so every request is verified in full: key lookup, secret unsealing, signature); then the
 // same server with auth off and unsigned requests.
-// Then the multi-model sweep of bench/support/hosting-mme.ts on the same home.
+// Then bench/support/hosting-pipelines.ts (a 3-stage pipeline vs the same NCF as one stage, and a
+// cold start from zero workers under 20 concurrent clients) and the multi-model sweep of
+// bench/support/hosting-mme.ts on the same home.
 // The last line is JSON: {"sigv4_req_per_s","unauthenticated_req_per_s","sigv4_req_per_s_ratio",
+// "pipeline3_req_per_s","single_stage_req_per_s","pipeline3_ratio","cold_start_ms","cold_queue_failed",
 // "mme_models","mme_hit_p99_ms","mme_load_ms_p50","mme_evictions"}.
-// The other keys the hosting issue names (cold start, pipelines) are not measured yet.
 // Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (20), BENCH_CONNECTIONS (20), MME_MODELS (200), MME_BUDGET_MODELS (50).
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { NodeSha256 } from '../src/auth/sigv4-verifier.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform } from '../src/platform/platform.js';
+import { measureHostingPipelines } from './support/hosting-pipelines.js';
 import { measureLoad } from './support/measure-load.js';
 import { measureMultiModel } from './support/hosting-mme.js';
 import { printResult, runBench } from './support/print-result.js';
@@ -74,9 +77,10 @@ async function main(): Promise<void> {
     const plain = await measure('unauthenticated', new URL('/endpoints/shop/invocations', open.url).toString(), { 'content-type': 'application/json' });
     await stopProcess(open.child);
 
+    const result = { sigv4_req_per_s: Math.round(sigv4), unauthenticated_req_per_s: Math.round(plain), sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100 };
+    const pipelines = await measureHostingPipelines({ seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
     const mme = await measureMultiModel(home, { seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
-    const result = { sigv4_req_per_s: Math.round(sigv4), unauthenticated_req_per_s: Math.round(plain), sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100, ...mme };
-    printResult(result);
+    printResult({ ...result, ...pipelines, ...mme });
   } finally {
     await Promise.all(children.map((c) => stopProcess(c)));
     rmSync(home, { recursive: true, force: true });

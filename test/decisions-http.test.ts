@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
 import { verifyWebhook } from '../src/core/webhook-signature.js';
@@ -133,6 +136,57 @@ for (const factory of await testDatabases()) {
       const lines = res.body.trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(lines.length, 2);
       assert.ok(lines.every((l) => l.snapshot && l.snapshot.input));
+    });
+
+    it('exports the same records as a Parquet file that DuckDB reads back, and refuses an unknown format', async () => {
+      const jsonl = (await app.inject({ method: 'GET', url: '/api/v1/decisions/export?usecase=risk&format=jsonl' })).body.trim().split('\n').map((l) => JSON.parse(l));
+      const res = await app.inject({ method: 'GET', url: '/api/v1/decisions/export?usecase=risk&format=parquet' });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'application/vnd.apache.parquet');
+      assert.match(String(res.headers['content-disposition']), /filename="risk\.parquet"/);
+      const file = path.join(t.home, 'export.parquet');
+      writeFileSync(file, res.rawPayload);
+      const duck = await DuckDBInstance.create(':memory:');
+      const conn = await duck.connect();
+      try {
+        const rows = (await conn.runAndReadAll(`SELECT id, usecase, version, role, subject, status, outcome, reasons, output, latency_ms, epoch_ms(time) AS ms, snapshot FROM read_parquet('${file}')`)).getRowObjectsJson();
+        assert.equal(rows.length, jsonl.length);
+        assert.deepEqual(
+          rows.map((r) => ({ id: r.id, usecase: r.usecase, version: Number(r.version), role: r.role, subject: r.subject, status: r.status, outcome: r.outcome, reasons: JSON.parse(String(r.reasons)), output: JSON.parse(String(r.output)), latencyMs: Number(r.latency_ms), time: new Date(Number(r.ms)).toISOString(), snapshot: JSON.parse(String(r.snapshot)) })),
+          jsonl,
+        );
+      } finally {
+        conn.closeSync();
+      }
+      const bad = await app.inject({ method: 'GET', url: '/api/v1/decisions/export?usecase=risk&format=csv' });
+      assert.equal(bad.statusCode, 400);
+      const unknown = await app.inject({ method: 'GET', url: '/api/v1/decisions/export?usecase=nope&format=parquet' });
+      assert.equal(unknown.statusCode, 404);
+      assert.equal(unknown.json().code, 'CAPSTAN_DECISIONS_USECASE_NOT_FOUND');
+    });
+
+    it('runs the challenger on async decisions too, storing both records paired', async () => {
+      await t.decisions.apply(riskDefinition({ thresholds: { review: 0.1, reject: 0.5 } }));
+      await t.decisions.activate('risk', 2, { challenger: true });
+      const res = await post('/api/v1/decisions/risk/async', { input: { customer: 'c10', amount: 600 } });
+      assert.equal(res.statusCode, 202, res.body);
+      const done = await pollUntil('the async decision', async () => {
+        const r = (await app.inject({ method: 'GET', url: `/api/v1/decisions/requests/${res.json().id}` })).json();
+        return r.status === 'queued' ? undefined : r;
+      });
+      assert.equal(done.status, 'done');
+      assert.equal(done.record.outcome, 'review');
+      assert.equal(done.record.version, 1);
+      const shadow = await pollUntil('the challenger record', async () => {
+        const found = await t.decisions.records({ usecase: 'risk', role: 'challenger', subject: 'c10' });
+        return found.length > 0 ? found : undefined;
+      });
+      assert.equal(shadow.length, 1);
+      assert.equal(shadow[0].version, 2);
+      assert.equal(shadow[0].outcome, 'reject');
+      assert.equal(shadow[0].id, `${done.record.id}c`);
+      const cmp = await t.decisions.compare('risk', done.createdAt);
+      assert.equal(cmp.disagreements, 1);
     });
   });
 }

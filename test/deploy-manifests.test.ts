@@ -3,13 +3,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 
 // The manifests in deploy/kubernetes are rendered here the way `kubectl apply -k` would (resources
-// listed in kustomization.yaml, common labels added) and validated against the Kubernetes API schema
-// as @kubernetes/client-node ships it: its models are generated from the Kubernetes OpenAPI document
-// and carry every field's name and type. Nothing is downloaded; unknown fields and wrong types fail
-// (strict, like kubeconform -strict); required fields are checked for the kinds used here.
+// listed in kustomization.yaml, common labels added) and validated twice, offline: against the
+// Kubernetes JSON schemas as the kubernetes-models package ships them (generated from the Kubernetes
+// OpenAPI document: required fields, types, formats), and against the field lists of the
+// @kubernetes/client-node models, because those JSON schemas allow unknown fields and kubeconform
+// -strict does not (a misspelt `replica:` must fail).
 const base = path.resolve('deploy/kubernetes');
 type Obj = Record<string, any>;
 
@@ -34,6 +40,30 @@ const MODELS: Record<string, string> = {
   'rbac.authorization.k8s.io/v1/Role': 'V1Role',
   'rbac.authorization.k8s.io/v1/RoleBinding': 'V1RoleBinding',
 };
+
+/** The JSON-schema validator of each kind (kubernetes-models' `validate()` throws listing every violation). */
+const SCHEMAS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/ConfigMap': ConfigMap,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+};
+
+/** The JSON-schema violations of one object, or '' when it is valid. */
+function schemaProblems(d: Obj): string {
+  const Kind = SCHEMAS[`${d.apiVersion}/${d.kind}`];
+  assert.ok(Kind, `no JSON schema for ${d.apiVersion} ${d.kind}`);
+  try {
+    new Kind(d).validate();
+    return '';
+  } catch (err) {
+    return `${d.kind}/${d.metadata?.name}: ${(err as Error).message}`;
+  }
+}
 
 type Attr = { name: string; baseName: string; type: string };
 
@@ -71,7 +101,7 @@ function check(value: unknown, type: string, at: string, out: string[]): void {
   }
 }
 
-describe('deploy/kubernetes manifests (validated offline against the Kubernetes API models)', () => {
+describe('deploy/kubernetes manifests (validated offline against the Kubernetes JSON schemas and API models)', () => {
   const docs = render();
 
   it('every rendered object is a known kind whose fields and types match the Kubernetes API', () => {
@@ -84,6 +114,16 @@ describe('deploy/kubernetes manifests (validated offline against the Kubernetes 
       assert.deepEqual(problems, []);
       assert.ok(d.metadata?.name, 'metadata.name is required');
     }
+  });
+
+  it('every rendered object validates against the Kubernetes JSON schema of its kind (required fields, types)', () => {
+    assert.deepEqual(docs.map(schemaProblems).filter(Boolean), []);
+  });
+
+  it('the JSON-schema validation catches a missing required field', () => {
+    const broken = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: { spec: { containers: [{ image: 'capstan' }] } } } };
+    assert.match(schemaProblems(broken), /spec must have required property selector/);
+    assert.match(schemaProblems(broken), /containers\/0 must have required property name/);
   });
 
   it('the validation catches an unknown field and a wrong type', () => {

@@ -9,20 +9,26 @@ import { pollUntil } from '../src/core/test-support/poll-until.js';
 import type { ExecutionRecord } from '../src/pipelines/execution.js';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
-import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
+import type { BatchContext, BatchJob } from '../src/batch/index.js';
+import { BATCH_TERMINAL_STATES } from '../src/batch/index.js';
+import type { Deployment, RolloutService } from '../src/rollouts/index.js';
+import { writeNcfPackage, type NcfFixture } from '../src/serving/test-support/ncf-package-fixture.js';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
 import { startS3TestServer, type S3TestServer } from '../src/storage/test-support/s3-test-server.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
+import { rankingRecord } from './batch-support.js';
 import { CapstanProcess, cliJson, runCapstan } from './support/capstan-cli.js';
 
 const postgres = (await testDatabases()).find((f) => f.name === 'postgres')!;
 const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, { deadlineMs: 300_000, intervalMs: 100 });
 
 // The scale-out topology on one machine: 2 API servers + 3 workers + 2 serving processes, all separate
-// `capstan` processes on PostgreSQL + S3 (s3rver). While a pipeline runs and invocations flow, one
-// worker (the one running the current step), one serving process and one API server are killed with
-// -9, one at a time. Checked: the execution finishes (no progress lost, finished steps never rerun),
-// no step runs twice at once (a ledger written by the steps themselves), invocations fail only on the
+// `capstan` processes on PostgreSQL + S3 (s3rver). While a pipeline, a batch transform job and a
+// linear rollout run and invocations flow, one worker (the one running the current step), one serving
+// process and one API server are killed with -9, one at a time. Checked: the execution finishes (no
+// progress lost, finished steps never rerun), no step runs twice at once (a ledger written by the
+// steps themselves), the batch job completes with every input record in its output exactly once, the
+// rollout reaches 100 % green (another worker takes over its lease), invocations fail only on the
 // killed serving process, the surviving API server answers.
 describe('multi-process topology on PostgreSQL + s3rver under kill -9', { skip: postgres.skip }, () => {
   let s3: S3TestServer;
@@ -30,7 +36,9 @@ describe('multi-process topology on PostgreSQL + s3rver under kill -9', { skip: 
   let home: string;
   let platform: Platform;
   let env: Record<string, string>;
+  let fixture: NcfFixture;
   const procs: CapstanProcess[] = [];
+  const BATCH_RECORDS = 4000;
 
   before(async () => {
     s3 = await startS3TestServer();
@@ -47,9 +55,19 @@ describe('multi-process topology on PostgreSQL + s3rver under kill -9', { skip: 
       CAPSTAN_LOG_LEVEL: 'error',
       CAPSTAN_PIPELINES_LEASE_MS: '3000',
       CAPSTAN_PIPELINES_KILL_GRACE_MS: '200',
+      // Batch shards of the killed worker are leased again after 10 s; shorter leases starve under load.
+      CAPSTAN_QUEUE_LEASE_MS: '10000',
+      CAPSTAN_QUEUE_HEARTBEAT_MS: '1000',
+      CAPSTAN_ROLLOUTS_LEASE_MS: '3000',
+      CAPSTAN_ROLLOUTS_TICK_MS: '200',
+      CAPSTAN_SERVING_STATS_FLUSH_MS: '200',
     };
     platform = await openPlatform({ config: compileConfig({ env, cwd: home }), logger: silentLogger() });
-    await registerApproved(platform.registry, 'ncf', { packageDir: writeNcfPackage(path.join(home, 'pkg'), { users: 10, items: 30, seed: 1 }).dir });
+    fixture = writeNcfPackage(path.join(home, 'pkg'), { users: 10, items: 30, seed: 1 });
+    await registerApproved(platform.registry, 'ncf', { packageDir: fixture.dir });
+    await registerApproved(platform.registry, 'ncf', { packageDir: writeNcfPackage(path.join(home, 'pkg2'), { users: 10, items: 30, seed: 2 }).dir });
+    await platform.registry.setAlias('ncf', 'champion', 1);
+    await platform.artifacts.put('in/ranking.jsonl', `${Array.from({ length: BATCH_RECORDS }, (_, i) => rankingRecord(fixture, i, 5, { n: i })).join('\n')}\n`);
   });
   after(async () => {
     for (const p of procs) p.kill('SIGKILL');
@@ -113,6 +131,10 @@ describe('multi-process topology on PostgreSQL + s3rver under kill -9', { skip: 
     })();
 
     const exec = await platform.pipelines.start(pipeline.name);
+    const batch = platform.context<BatchContext>('batch').batch;
+    const job = await batch.create({ model: 'ncf@champion', input: platform.artifacts.uriFor('in/ranking.jsonl'), output: platform.artifacts.uriFor('out/ranking'), recordsPerShard: 50, concurrency: 1 });
+    const rollouts = platform.context<RolloutService>('rollouts');
+    const deployment = await rollouts.start('ncf', { model: 'models:/ncf/2', policy: { strategy: 'linear', linearStepPercent: 25, waitSeconds: 4, evaluationIntervalSeconds: 1 } });
     const lines = () => (existsSync(ledger) ? readFileSync(ledger, 'utf8').trim().split('\n') : []);
     // Kill -9 the worker running s2, while s2 runs.
     const s2 = await until('s2 to start', async () => lines().find((l) => l.startsWith('start s2 ')));
@@ -132,8 +154,24 @@ describe('multi-process topology on PostgreSQL + s3rver under kill -9', { skip: 
       const e = await platform.pipelines.execution(exec.id);
       return ['succeeded', 'failed', 'cancelled'].includes(e.state) ? e : undefined;
     })) as ExecutionRecord;
+    const batchDone = (await until('the batch job to end', async () => {
+      const j = await batch.get(job.id);
+      return BATCH_TERMINAL_STATES.includes(j.state) ? j : undefined;
+    })) as BatchJob;
+    const rolled = (await until('the rollout to end', async () => {
+      const d = await rollouts.get('ncf', deployment.id);
+      return ['Running', 'Paused'].includes(d.status) ? undefined : d;
+    })) as Deployment;
     loading = false;
     await load;
+
+    assert.equal(batchDone.state, 'Completed', batchDone.failureReason ?? '');
+    assert.deepEqual(batchDone.records, { total: BATCH_RECORDS, done: BATCH_RECORDS, failed: 0 });
+    const output = (await platform.artifacts.get(platform.artifacts.keyFor(`${batchDone.output}/ranking.jsonl.out`))).toString('utf8').trimEnd().split('\n');
+    assert.equal(output.length, BATCH_RECORDS, 'one output line per input record, none twice');
+    assert.equal(rolled.status, 'Succeeded', JSON.stringify(rolled));
+    const ep = await platform.serving.describe('ncf');
+    assert.deepEqual(ep.variants.map((v) => [v.resolved.version, v.weight]), [[2, 1]], 'green alone serves after the rollout');
 
     const all = lines();
     assert.equal(done.state, 'succeeded', JSON.stringify(done.steps));
@@ -148,6 +186,6 @@ describe('multi-process topology on PostgreSQL + s3rver under kill -9', { skip: 
     const res = await fetch(`${apis[1].url}/api/v1/pipelines/executions/${exec.id}`);
     assert.ok(res.status < 500, `the surviving API server answers (${res.status})`);
     // The figures, for docs/scale.md.
-    console.log(JSON.stringify({ invocations_ok: stats.ok, invocations_failed_on_killed_serving: stats.failedOnKilled, s2_attempts: done.steps.find((s) => s.name === 's2')?.attempts, ledger: all }));
+    console.log(JSON.stringify({ invocations_ok: stats.ok, invocations_failed_on_killed_serving: stats.failedOnKilled, s2_attempts: done.steps.find((s) => s.name === 's2')?.attempts, batch_records: batchDone.records, rollout_steps: rolled.steps?.length, ledger: all }));
   });
 });

@@ -62,3 +62,12 @@ const GRANTS: Record<string, string[]> = {
 export function can(session: Session | null, need: string): boolean {
   return !!session?.role && (GRANTS[session.role] ?? []).includes(need);
 }
+
+/** A raw call through the session (CSRF header on POST), for answers that need not be JSON: status, headers and text. */
+export async function rawCall(method: string, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Headers; text: string }> {
+  const h: Record<string, string> = { ...headers };
+  if (method !== 'GET' && csrfToken) h['x-capstan-csrf'] = csrfToken;
+  const res = await fetch(path, { method, headers: h, credentials: 'same-origin', body: method === 'GET' ? undefined : body });
+  if (res.status === 401) onSignedOut();
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}

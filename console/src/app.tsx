@@ -1,8 +1,14 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { AuditView } from './audit';
+import { CompareView, RunView } from './compare';
+import { ExperimentRuns, RunsTable } from './runs';
 import { api, setCsrfToken, setSignedOutHandler, type Session } from './api';
 import { EndpointDetail, EndpointList } from './endpoints';
 import { ExecutionView } from './execution';
-import { DecisionRecord, Decisions, FeatureGroups } from './more-views';
+import { RolloutView } from './rollout-view';
+import { DecisionRecordView, DecisionsView } from './decisions-view';
+import { FeatureGroupsView } from './features-view';
+import { ReplayView } from './replay-view';
 import { PipelineDetail, PipelineList } from './pipelines';
 import { ModelDetail, ModelList } from './registry';
 import { match, usePath } from './router';
@@ -39,10 +45,12 @@ export function App() {
         <h1>Capstan</h1>
         <nav>
           <Link to="/">Pipelines</Link>
+          <Link to="/runs">Runs</Link>
           <Link to="/models">Models</Link>
           <Link to="/endpoints">Endpoints</Link>
           <Link to="/features">Features</Link>
           <Link to="/decisions">Decisions</Link>
+          <Link to="/audit">Audit</Link>
         </nav>
         <span className="who" data-testid="who">
           {session.name} ({session.role})
@@ -62,13 +70,20 @@ function Page({ session }: { session: Session }) {
   if (path === '/' || path === '/pipelines') return <PipelineList />;
   if ((m = match('/pipelines/:name', path))) return <PipelineDetail key={m.name} name={m.name} session={session} />;
   if ((m = match('/pipelines/:name/executions/:id', path))) return <ExecutionView key={m.id} pipeline={m.name} id={m.id} />;
+  if (path === '/runs') return <RunsTable />;
+  if ((m = match('/runs/:id', path))) return <RunView key={m.id} id={m.id} />;
+  if ((m = match('/experiments/:name', path))) return <ExperimentRuns key={m.name} name={m.name} />;
+  if (path === '/compare') return <CompareView />;
+  if (path === '/audit') return <AuditView />;
   if (path === '/models') return <ModelList />;
   if ((m = match('/models/:name', path))) return <ModelDetail key={m.name} name={m.name} session={session} />;
   if (path === '/endpoints') return <EndpointList />;
   if ((m = match('/endpoints/:name', path))) return <EndpointDetail key={m.name} name={m.name} session={session} />;
-  if (path === '/features') return <FeatureGroups />;
-  if (path === '/decisions') return <Decisions />;
-  if ((m = match('/decisions/:id', path))) return <DecisionRecord key={m.id} id={m.id} />;
+  if ((m = match('/endpoints/:name/rollouts/:id', path))) return <RolloutView key={m.id} endpoint={m.name} id={m.id} />;
+  if (path === '/features') return <FeatureGroupsView />;
+  if (path === '/decisions') return <DecisionsView />;
+  if ((m = match('/decisions/usecases/:name', path))) return <ReplayView key={m.name} name={m.name} />;
+  if ((m = match('/decisions/:id', path))) return <DecisionRecordView key={m.id} id={m.id} />;
   return <NotFound what={`The page ${path}`} />;
 }
 

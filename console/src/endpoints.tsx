@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, can, type Session } from './api';
 import { BarChart } from './charts';
+import { CaptureSamples, LiveTraffic, RolloutList, TryIt } from './endpoint-ops';
 import { ErrorBox, Link, Loading, NotFound } from './ui';
 import { useLoad } from './use-load';
 
@@ -108,6 +109,11 @@ export function EndpointDetail({ name, session }: { name: string; session: Sessi
           <BarChart title="p95 latency ms" values={stats.data.variants.map((v) => ({ label: v.variant, value: v.latencyMs?.p95 ?? 0 }))} />
         </div>
       )}
+      <h3>Live traffic (last minute, refreshed every 3 s)</h3>
+      <LiveTraffic name={name} variants={ep.data.variants.map((v) => v.name)} />
+      <TryIt name={name} variants={ep.data.variants.map((v) => v.name)} session={session} />
+      <RolloutList name={name} />
+      <CaptureSamples name={name} />
     </section>
   );
 }

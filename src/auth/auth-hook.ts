@@ -3,7 +3,7 @@ import { CapstanError } from '../core/errors.js';
 import type { ApiKeyStore, Principal, SigV4Credentials } from './api-key-store.js';
 import { csrfMatches, readCookie, SESSION_COOKIE, type ConsoleSessions } from './console-sessions.js';
 import { isKeyless, roleSatisfies, type Role, type RouteAccess } from './roles.js';
-import { isSigV4Request, verifySigV4 } from './sigv4-verifier.js';
+import { checkSigV4, isSigV4Request, parseSigV4, unknownKey, type ParsedSigV4 } from './sigv4-verifier.js';
 
 /** How long a process reuses a verified SigV4 key's owner and secret before reading them again. */
 export const SIGV4_CACHE_MS = 5_000;
@@ -13,6 +13,11 @@ declare module 'fastify' {
     /** The authenticated key, when auth is on and the route is not public. */
     principal?: Principal;
   }
+}
+
+/** The bytes a signature covers: the raw body the invocation routes keep (text elsewhere; none is empty). */
+function signedBody(body: unknown): Buffer | string {
+  return Buffer.isBuffer(body) || typeof body === 'string' ? body : '';
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -45,10 +50,12 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
   // Unsealing and looking up a pair per request halves throughput; a revoked pair may therefore keep
   // working for up to SIGV4_CACHE_MS in a process that used it just before (bearer keys revoke at once).
   const pairs = new Map<string, { credentials: SigV4Credentials | undefined; until: number }>();
-  const lookup = async (accessKeyId: string) => {
-    const now = Date.now();
+  // A cached pair answers without a promise, so a signed request in a warm process is verified synchronously.
+  const cached = (accessKeyId: string, now: number) => {
     const hit = pairs.get(accessKeyId);
-    if (hit && hit.until > now && hit.credentials) return hit.credentials;
+    return hit && hit.until > now ? hit.credentials : undefined;
+  };
+  const lookup = async (accessKeyId: string, now: number) => {
     const credentials = await keys.sigv4Credentials(accessKeyId);
     if (pairs.size > 10_000) pairs.clear();
     if (credentials) pairs.set(accessKeyId, { credentials, until: now + SIGV4_CACHE_MS });
@@ -60,15 +67,37 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     touched.set(keyId, now);
     void keys.touch(keyId).catch(() => {});
   };
-  app.addHook('preValidation', async (request) => {
-    if (!sigv4Pending.has(request)) return;
-    const principal = await verifySigV4(
-      { method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: typeof request.body === 'string' ? request.body : '' },
-      lookup,
-    );
+  const verified = (request: FastifyRequest, parsed: ParsedSigV4, credentials: SigV4Credentials) => {
+    const principal = checkSigV4({ method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: signedBody(request.body) }, parsed, credentials);
     checkRole(principal, request.routeOptions.config?.access as RouteAccess | undefined);
     request.principal = principal;
     touch(principal.keyId);
+  };
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!sigv4Pending.has(request)) return done();
+    let parsed: ParsedSigV4;
+    let credentials: SigV4Credentials | undefined;
+    const now = Date.now();
+    try {
+      parsed = parseSigV4(request.headers, now);
+      credentials = cached(parsed.accessKeyId, now);
+      if (credentials) verified(request, parsed, credentials);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (credentials) return done();
+    lookup(parsed.accessKeyId, now).then(
+      (found) => {
+        try {
+          if (!found) throw unknownKey(parsed.accessKeyId);
+          verified(request, parsed, found);
+          done();
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+      (err: Error) => done(err),
+    );
   });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;

@@ -10,7 +10,7 @@ const principal = { keyId: 'key_1', name: 'k', role: 'invoker' as const };
 const lookup = async (id: string) => (id === creds.accessKeyId ? { principal, secretAccessKey: creds.secretAccessKey } : undefined);
 const at = new Date('2026-12-01T12:00:00Z');
 
-async function signed(body: string, extra: Record<string, string> = {}, path = '/endpoints/a%20b/invocations', query: Record<string, string> = {}): Promise<SignedRequest> {
+async function signed(body: string | Buffer, extra: Record<string, string> = {}, path = '/endpoints/a%20b/invocations', query: Record<string, string> = {}): Promise<SignedRequest> {
   const signer = new SignatureV4({ credentials: creds, region: 'eu-west-1', service: 'sagemaker', sha256: NodeSha256 });
   const req = await signer.sign({ method: 'POST', protocol: 'http:', hostname: 'h', path, query, headers: { host: 'h:7070', 'content-type': 'application/json', ...extra }, body }, { signingDate: at });
   const qs = new URLSearchParams(query).toString();
@@ -47,5 +47,31 @@ describe('verifySigV4', () => {
     await assert.rejects(verifySigV4(r, lookup, at.getTime() - 5 * 60_000 - 1000), code('CAPSTAN_AUTH_SIGNATURE_EXPIRED'));
     await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: 'AWS4-HMAC-SHA256 nonsense' } }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
     await assert.rejects(verifySigV4(r, async () => undefined, at.getTime()), code('CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN'));
+  });
+
+  it('hashes a binary body as its exact bytes (NUL, invalid UTF-8) and refuses one changed byte', async () => {
+    const body = Buffer.from([0x00, 0xff, 0xfe, 0xc3, 0x28, 0x80, 0x00, 0x7b]);
+    const r = await signed(body, { 'content-type': 'application/octet-stream' });
+    assert.deepEqual(await verifySigV4(r, lookup, at.getTime()), principal);
+    const changed = Buffer.from(body);
+    changed[1] = 0xfd; // decodes to the same U+FFFD as 0xff: a text round trip could not tell them apart
+    await assert.rejects(verifySigV4({ ...r, body: changed }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+  });
+
+  it('derives the signing key from the current secret, so a rotated secret takes effect at once', async () => {
+    const r = await signed('{"a":1}');
+    assert.deepEqual(await verifySigV4(r, lookup, at.getTime()), principal);
+    const rotated = async () => ({ principal, secretAccessKey: 'another secret' });
+    await assert.rejects(verifySigV4(r, rotated, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+    assert.deepEqual(await verifySigV4(r, lookup, at.getTime()), principal);
+  });
+
+  it('refuses a signature whose signed headers leave out X-Amz-Date or are not sorted', async () => {
+    const r = await signed('{}');
+    const auth = String(r.headers.authorization);
+    const without = auth.replace(/SignedHeaders=[^,]+/, 'SignedHeaders=content-type;host');
+    await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: without } }, lookup, at.getTime()), (err: unknown) => code('CAPSTAN_AUTH_SIGNATURE_INVALID')(err) && /X-Amz-Date/.test((err as Error).message));
+    const unsorted = auth.replace(/SignedHeaders=[^,]+/, 'SignedHeaders=host;content-type;x-amz-date');
+    await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: unsorted } }, lookup, at.getTime()), (err: unknown) => code('CAPSTAN_AUTH_SIGNATURE_INVALID')(err) && /sorted/.test((err as Error).message));
   });
 });

@@ -1,6 +1,6 @@
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { CapstanError } from '../core/errors.js';
 import type { Principal, SigV4Credentials } from './api-key-store.js';
 
@@ -16,8 +16,8 @@ export interface SignedRequest {
   /** The raw request target: path and query, as sent. */
   url: string;
   headers: IncomingHttpHeaders;
-  /** The body exactly as received (as text for the invocation routes). */
-  body: string;
+  /** The body exactly as received: its bytes are what the payload hash covers. */
+  body: Buffer | string;
 }
 
 /** True when a request carries AWS SigV4 authentication (what AWS SDKs and boto3 send). */
@@ -50,22 +50,6 @@ function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
   return Buffer.from(data);
 }
 
-// A signer caches its derived signing key (per day, region and service); reusing it per cached pair saves the HMAC chain.
-const signers = new WeakMap<SigV4Credentials, Map<string, SignatureV4>>();
-
-function signerFor(accessKeyId: string, credentials: SigV4Credentials, region: string, service: string): SignatureV4 {
-  let byScope = signers.get(credentials);
-  if (!byScope) signers.set(credentials, (byScope = new Map()));
-  const scope = `${region}/${service}`;
-  let signer = byScope.get(scope);
-  if (!signer) {
-    if (byScope.size > 16) byScope.clear();
-    signer = new SignatureV4({ credentials: { accessKeyId, secretAccessKey: credentials.secretAccessKey }, region, service, sha256: NodeSha256, applyChecksum: false });
-    byScope.set(scope, signer);
-  }
-  return signer;
-}
-
 const invalid = (message: string) => new CapstanError('CAPSTAN_AUTH_SIGNATURE_INVALID', message);
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -79,17 +63,26 @@ function parseAmzDate(value: string): number {
   return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : Number.NaN;
 }
 
+
+/** The parts of a SigV4 `Authorization` header, checked for form and freshness. */
+export interface ParsedSigV4 {
+  accessKeyId: string;
+  amzDate: string;
+  /** `<day>/<region>/<service>/aws4_request`. */
+  scope: string;
+  signedHeaders: string;
+  signature: string;
+}
+
 /**
- * Verifies an AWS Signature Version 4 `Authorization` header by signing the same canonical request
- * with the key's secret (the maintained `@smithy/signature-v4`) and comparing in constant time.
- * Refuses (403, nothing served) malformed headers, dates more than 5 minutes off, unknown or revoked
- * access keys, bodies that do not match `X-Amz-Content-Sha256`, and wrong signatures.
+ * Reads a request's SigV4 header and refuses (403) a malformed one or one dated more than 5 minutes
+ * from `now`, before any key is looked up.
  */
-export async function verifySigV4(request: SignedRequest, lookup: (accessKeyId: string) => Promise<SigV4Credentials | undefined>, now = Date.now()): Promise<Principal> {
-  const match = AUTH_PATTERN.exec(headerValue(request.headers, 'authorization') ?? '');
+export function parseSigV4(headers: IncomingHttpHeaders, now = Date.now()): ParsedSigV4 {
+  const match = AUTH_PATTERN.exec(headerValue(headers, 'authorization') ?? '');
   if (!match) throw invalid('the Authorization header is not a well-formed AWS4-HMAC-SHA256 signature');
-  const [, accessKeyId, scopeDay, region, service, signedHeaderList, signature] = match;
-  const amzDate = headerValue(request.headers, 'x-amz-date') ?? '';
+  const [, accessKeyId, scopeDay, region, service, signedHeaders, signature] = match;
+  const amzDate = headerValue(headers, 'x-amz-date') ?? '';
   const signedAt = parseAmzDate(amzDate);
   if (Number.isNaN(signedAt) || !amzDate.startsWith(scopeDay)) throw invalid('a SigV4 request needs an X-Amz-Date header matching its credential scope');
   if (Math.abs(now - signedAt) > MAX_SIGV4_SKEW_MS) {
@@ -97,37 +90,107 @@ export async function verifySigV4(request: SignedRequest, lookup: (accessKeyId: 
       fields: { signedAt: new Date(signedAt).toISOString(), serverTime: new Date(now).toISOString() },
     });
   }
-  const credentials = await lookup(accessKeyId);
-  if (!credentials) throw new CapstanError('CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN', `no active SigV4 access key ${accessKeyId}`, { fields: { accessKeyId } });
+  return { accessKeyId, amzDate, scope: `${scopeDay}/${region}/${service}/aws4_request`, signedHeaders, signature };
+}
 
+/** AWS's URI encoding: RFC 3986 unreserved characters stay, everything else is percent-encoded. */
+function escapeUri(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The canonical path as the AWS SDKs sign it for non-S3 services: normalised, then encoded again. */
+function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalised = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return escapeUri(normalised).replace(/%2F/g, '/');
+}
+
+function canonicalQuery(query: string): string {
+  if (query === '') return '';
+  const byKey = new Map<string, string[]>();
+  for (const [k, v] of new URLSearchParams(query)) {
+    if (k.toLowerCase() === 'x-amz-signature') continue;
+    const key = escapeUri(k);
+    let pairs = byKey.get(key);
+    if (!pairs) byKey.set(key, (pairs = []));
+    pairs.push(`${key}=${escapeUri(v)}`);
+  }
+  return [...byKey.keys()].sort().map((key) => byKey.get(key)!.sort().join('&')).join('&');
+}
+
+// crypto.hash (Node 20.12+) is the one-shot digest, cheaper than a Hash object for small inputs.
+const sha256Hex: (data: Buffer | string) => string =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : (data) => createHash('sha256').update(data).digest('hex');
+
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+
+// The HMAC chain from secret to signing key changes once a day per region and service: derived once, not per request.
+const signingKeys = new Map<string, { secret: string; key: Buffer }>();
+
+function signingKey(accessKeyId: string, secret: string, scope: string): Buffer {
+  const id = `${accessKeyId}/${scope}`;
+  const hit = signingKeys.get(id);
+  if (hit && hit.secret === secret) return hit.key;
+  const [day, region, service] = scope.split('/');
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+  if (signingKeys.size >= 1024) signingKeys.clear();
+  signingKeys.set(id, { secret, key });
+  return key;
+}
+
+/**
+ * Recomputes a parsed signature with the key's secret (one canonical request, one hash of the body,
+ * a cached signing key) and compares in constant time. Refuses bodies that do not match
+ * `X-Amz-Content-Sha256`, missing or unsorted signed headers and wrong signatures.
+ */
+export function checkSigV4(request: SignedRequest, parsed: ParsedSigV4, credentials: SigV4Credentials): Principal {
+  const payloadHash = sha256Hex(request.body);
   const contentHash = headerValue(request.headers, 'x-amz-content-sha256');
-  if (contentHash !== undefined && contentHash !== createHash('sha256').update(request.body, 'utf8').digest('hex')) {
+  if (contentHash !== undefined && contentHash !== payloadHash) {
     throw invalid('the body does not match X-Amz-Content-Sha256 (unsigned payloads are not accepted)');
   }
-  const signedNames = signedHeaderList.split(';');
-  const headers: Record<string, string> = {};
-  for (const name of signedNames) {
+  const names = parsed.signedHeaders.split(';');
+  let headerLines = '';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    // The SDKs sign their headers sorted and without repeats; any other list is not theirs.
+    if (i > 0 && !(names[i - 1] < name)) throw invalid('the signed header list must be sorted and without repeats');
     const value = headerValue(request.headers, name);
     if (value === undefined) throw invalid(`the signed header ${name} is missing`);
-    headers[name] = value;
+    headerLines += `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
   }
-  if (!('host' in headers)) throw invalid('a SigV4 signature must cover the Host header');
+  if (!names.includes('host')) throw invalid('a SigV4 signature must cover the Host header');
+  if (!names.includes('x-amz-date')) throw invalid('a SigV4 signature must cover the X-Amz-Date header');
   const queryAt = request.url.indexOf('?');
-  const query: Record<string, string | string[]> = {};
-  if (queryAt >= 0) {
-    for (const [k, v] of new URLSearchParams(request.url.slice(queryAt + 1))) {
-      const prev = query[k];
-      query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
-  }
-  const signer = signerFor(accessKeyId, credentials, region, service);
-  const signed = await signer.sign(
-    { method: request.method, protocol: 'http:', hostname: headers.host, path: queryAt >= 0 ? request.url.slice(0, queryAt) : request.url, query, headers, body: request.body },
-    { signingDate: new Date(signedAt), signableHeaders: new Set(signedNames) },
-  );
-  const expected = /SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization ?? signed.headers.Authorization ?? ''));
-  if (!expected || expected[1] !== signedHeaderList || !timingSafeEqual(Buffer.from(expected[2]), Buffer.from(signature))) {
+  const path = queryAt >= 0 ? request.url.slice(0, queryAt) : request.url;
+  const query = queryAt >= 0 ? request.url.slice(queryAt + 1) : '';
+  const canonical = `${request.method}\n${canonicalPath(path)}\n${canonicalQuery(query)}\n${headerLines}\n${parsed.signedHeaders}\n${payloadHash}`;
+  const toSign = `AWS4-HMAC-SHA256\n${parsed.amzDate}\n${parsed.scope}\n${sha256Hex(canonical)}`;
+  const expected = createHmac('sha256', signingKey(parsed.accessKeyId, credentials.secretAccessKey, parsed.scope)).update(toSign, 'utf8').digest();
+  if (!timingSafeEqual(expected, Buffer.from(parsed.signature, 'hex'))) {
     throw invalid('the request signature does not match; check the secret access key and that the request was not altered');
   }
   return credentials.principal;
+}
+
+/**
+ * Verifies an AWS Signature Version 4 `Authorization` header the way the AWS SDKs sign it.
+ * Refuses (403, nothing served) malformed headers, dates more than 5 minutes off, unknown or revoked
+ * access keys, bodies that do not match `X-Amz-Content-Sha256`, and wrong signatures.
+ */
+export async function verifySigV4(request: SignedRequest, lookup: (accessKeyId: string) => Promise<SigV4Credentials | undefined>, now = Date.now()): Promise<Principal> {
+  const parsed = parseSigV4(request.headers, now);
+  const credentials = await lookup(parsed.accessKeyId);
+  if (!credentials) throw unknownKey(parsed.accessKeyId);
+  return checkSigV4(request, parsed, credentials);
+}
+
+/** The refusal of an access key that does not exist, was revoked or carries no SigV4 pair. */
+export function unknownKey(accessKeyId: string): CapstanError {
+  return new CapstanError('CAPSTAN_AUTH_ACCESS_KEY_UNKNOWN', `no active SigV4 access key ${accessKeyId}`, { fields: { accessKeyId } });
 }

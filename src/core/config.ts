@@ -103,6 +103,10 @@ export interface CapstanConfig {
     pushMaxRecords: number;
     /** DuckDB memory limit for offline work (ingestion, training sets), e.g. `2GB`; default DuckDB's (80% of RAM). */
     offlineMemoryLimit?: string;
+    /** How often workers enqueue materialization of group versions with unmaterialized ingestions, in ms; default 60000 (0: only after each ingestion). */
+    materializeIntervalMs: number;
+    /** How long an ingestion or materialization waits for another of the same group version, in ms; default 600000. */
+    lockWaitMs: number;
   };
   outbox: {
     /** Idle poll interval of the event dispatcher in ms; default 500. */
@@ -312,6 +316,8 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       redisUrl: out.features?.redisUrl ?? 'redis://127.0.0.1:6379',
       pushMaxRecords: out.features?.pushMaxRecords ?? 10_000,
       offlineMemoryLimit: out.features?.offlineMemoryLimit,
+      materializeIntervalMs: out.features?.materializeIntervalMs ?? 60_000,
+      lockWaitMs: out.features?.lockWaitMs ?? 600_000,
     },
     outbox: {
       pollMs: out.outbox?.pollMs ?? 500,

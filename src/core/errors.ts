@@ -131,6 +131,7 @@ export const errorCatalogue = {
   CAPSTAN_PIPELINE_REGISTRY_MISSING: { status: 501, title: 'No model registry is available to register or check the model' },
   CAPSTAN_PIPELINE_DEPLOYER_MISSING: { status: 501, title: 'No deployer is registered; the serving context is not installed' },
   CAPSTAN_PIPELINE_DEPLOY_NOT_APPROVED: { status: 409, title: 'The model version to deploy is not approved' },
+  CAPSTAN_PIPELINE_DEPLOYMENT_NOT_SUCCEEDED: { status: 409, title: 'The deployment the step started was rolled back, failed or paused' },
   CAPSTAN_PIPELINE_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook signature or token does not match' },
   CAPSTAN_PIPELINE_WEBHOOK_TIMESTAMP_INVALID: { status: 401, title: 'The webhook timestamp is malformed or more than 5 minutes from now' },
   CAPSTAN_PIPELINE_WEBHOOK_HEADER_MISSING: { status: 401, title: 'A webhook signature header is missing' },
@@ -158,6 +159,11 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_MODEL_CRASHED: { status: 500, title: 'The model worker crashed while handling the request' },
   CAPSTAN_SERVING_MODEL_TIMEOUT: { status: 504, title: 'The model did not answer in time' },
   CAPSTAN_SERVING_UPSTREAM_ERROR: { status: 502, title: 'The external model server failed' },
+  CAPSTAN_SERVING_PIPELINE_STAGES_DISCONNECTED: { status: 400, title: 'The stages of the inference pipeline do not connect' },
+  CAPSTAN_SERVING_PIPELINE_STAGE_REJECTED: { status: 400, title: 'The first stage of the inference pipeline refused the request' },
+  CAPSTAN_SERVING_PIPELINE_STAGE_FAILED: { status: 424, title: 'A stage of the inference pipeline failed' },
+  CAPSTAN_SERVING_PIPELINE_STAGE_TIMEOUT: { status: 504, title: 'A stage of the inference pipeline did not answer in time' },
+  CAPSTAN_SERVING_COLD_START_QUEUE_FULL: { status: 503, title: 'The variant is starting from zero workers and its queue is full' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
 
   // python models (inference.py)
@@ -184,6 +190,7 @@ export const errorCatalogue = {
   CAPSTAN_FEATURES_SOURCE_INVALID: { status: 400, title: 'The data file cannot be read' },
   CAPSTAN_FEATURES_ENTITY_TABLE_INVALID: { status: 400, title: 'The entity table is not valid' },
   CAPSTAN_FEATURES_ONLINE_STORE_UNAVAILABLE: { status: 503, title: 'The online feature store is not reachable' },
+  CAPSTAN_FEATURES_BUSY: { status: 409, title: 'Another ingestion or materialization of the feature group version is still running' },
   // gitops (declarative apply, repositories)
   CAPSTAN_GITOPS_INVALID: { status: 400, title: 'The resource files are not valid' },
   CAPSTAN_GITOPS_KIND_UNKNOWN: { status: 400, title: 'No such resource kind' },

@@ -56,6 +56,8 @@ export const settings: readonly Setting[] = [
   { path: 'features.onlineStore', env: 'CAPSTAN_FEATURES_ONLINE_STORE', kind: 'enum', values: ['sqlite', 'redis'], doc: 'Online feature store: sqlite ($CAPSTAN_HOME/features/online.db) or redis. Default sqlite' },
   { path: 'features.redisUrl', env: 'CAPSTAN_FEATURES_REDIS_URL', kind: 'string', secret: true, doc: 'Redis URL of the online feature store. Default redis://127.0.0.1:6379' },
   { path: 'features.pushMaxRecords', env: 'CAPSTAN_FEATURES_PUSH_MAX_RECORDS', kind: 'int', min: 1, doc: 'Most records one feature push may carry (413 beyond). Default 10000' },
+  { path: 'features.materializeIntervalMs', env: 'CAPSTAN_FEATURES_MATERIALIZE_INTERVAL_MS', kind: 'int', min: 0, doc: 'How often workers materialize group versions with unmaterialized ingestions (0: only the job after each ingestion). Default 60000' },
+  { path: 'features.lockWaitMs', env: 'CAPSTAN_FEATURES_LOCK_WAIT_MS', kind: 'int', min: 1, doc: 'How long an ingestion or materialization waits for another one of the same group version (409 CAPSTAN_FEATURES_BUSY beyond). Default 600000' },
   { path: 'features.offlineMemoryLimit', env: 'CAPSTAN_FEATURES_OFFLINE_MEMORY_LIMIT', kind: 'string', doc: 'DuckDB memory limit for ingestion and training sets, e.g. 2GB. Default 80% of RAM' },
   { path: 'outbox.pollMs', env: 'CAPSTAN_OUTBOX_POLL_MS', kind: 'int', min: 1, doc: 'Idle poll interval of the event dispatcher in ms. Default 500' },
   { path: 'outbox.leaseMs', env: 'CAPSTAN_OUTBOX_LEASE_MS', kind: 'int', min: 100, doc: 'Lease on a claimed event delivery in ms; a killed process\'s deliveries are retried after it. Default 30000' },

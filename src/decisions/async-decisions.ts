@@ -72,14 +72,14 @@ export class AsyncDecisions {
     return status;
   }
 
-  /** The job handler: runs the decision, storing the record, the request's end and the event together. */
+  /** The job handler: runs the decision, storing the record, the request's end and the event together; then the challenger, if any. */
   readonly handler: JobHandler<DecideJob> = async (job: Job<DecideJob>) => {
     const { requestId, usecase, input } = job.payload;
     const request = await this.deps.store.request(requestId);
     if (!request || request.status !== 'queued') return { skipped: 'already finished' };
     const service = this.deps.service();
     const { summary, uc } = await service.active(usecase);
-    const row = await service.execute(uc, summary.activeVersion!, input, 'champion', newId('dec'), undefined, (r) =>
+    const { row } = await service.execute(uc, summary.activeVersion!, input, 'champion', newId('dec'), undefined, (r) =>
       this.deps.store.transaction(async (trx) => {
         await this.deps.store.insertRecord(r, trx);
         const error = r.status === 'error' ? (JSON.parse(r.snapshot) as { error?: { message: string } }).error?.message ?? 'failed' : null;
@@ -89,6 +89,8 @@ export class AsyncDecisions {
         }
       }),
     );
+    // The challenger runs in shadow on async traffic too; the job ends once both records are stored.
+    await service.runChallenger(usecase, summary, input, row.id);
     return { recordId: row.id, outcome: row.outcome };
   };
 

@@ -105,7 +105,7 @@ export interface ReplayOptions {
   examples?: number;
   /** Most records replayed; default 100000. */
   limit?: number;
-  /** Worker threads replaying pages; default up to 4 when the range holds 20,000 records or more, else none (0 or 1: this thread). */
+  /** Worker threads replaying pages; default, when the range holds 20,000 records or more, one fewer than the cores (at most 4; none on two cores), else none (0 or 1: this thread). */
   threads?: number;
 }
 

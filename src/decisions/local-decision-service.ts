@@ -126,27 +126,37 @@ export class LocalDecisionService implements DecisionService {
     const { summary, uc } = await this.active(usecase);
     const checked = this.checkInput(uc, input);
     const id = newId('dec');
-    const row = await this.execute(uc, summary.activeVersion!, checked, 'champion', id);
-    if (summary.challengerVersion !== null && summary.challengerVersion !== summary.activeVersion) this.shadow(usecase, summary.challengerVersion, checked, id);
-    return resultOf(row);
+    const { row, snapshot } = await this.execute(uc, summary.activeVersion!, checked, 'champion', id);
+    void this.runChallenger(usecase, summary, checked, id);
+    return resultOf(row, snapshot);
   }
 
-  /** Runs a decision and stores its record (in `trx` work of the caller when given); the row as stored. */
-  async execute(uc: CompiledUseCase, version: number, input: Record<string, unknown>, role: 'champion' | 'challenger', id: string, pairedWith?: string, store: (row: RecordRow) => Promise<void> = (row) => this.deps.store.insertRecord(row)): Promise<RecordRow> {
+  /** Runs a decision and stores its record (through `store` when given, e.g. in the caller's transaction); the row as stored and its snapshot. */
+  async execute(uc: CompiledUseCase, version: number, input: Record<string, unknown>, role: 'champion' | 'challenger', id: string, pairedWith?: string, store: (row: RecordRow) => Promise<void> = (row) => this.deps.store.insertRecord(row)): Promise<{ row: RecordRow; snapshot: DecisionSnapshot }> {
     const started = performance.now();
     const snapshot = await runDecision(uc, input, this.deps.runner);
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     const row: RecordRow = { id, usecase: uc.name, version, role, subject: snapshot.subject, paired_with: pairedWith ?? null, status: snapshot.error ? 'error' : 'ok', outcome: snapshot.outcome, latency_ms: latencyMs, created_at: Date.now(), snapshot: JSON.stringify(snapshot) };
     await store(row);
     this.deps.metrics.observe(uc.name, role, row.status, row.outcome, latencyMs);
-    return row;
+    return { row, snapshot };
   }
 
-  /** Runs the challenger on the same input after the champion answered; its failure never reaches the caller. */
-  private shadow(usecase: string, version: number, input: Record<string, unknown>, championId: string): void {
-    void this.version(usecase, version)
-      .then((uc) => this.execute(uc, version, input, 'challenger', `${championId}c`, championId))
-      .catch((err) => this.deps.logger.warn({ err, usecase, version }, 'challenger decision failed'));
+  /**
+   * Runs the use case's challenger, if it has one, on the input a champion decision `championId` was
+   * made from, storing its record paired with the champion's. Never rejects: a challenger failure is
+   * logged and never reaches the caller. Sync decisions start it after answering; async ones await it
+   * in their job.
+   */
+  async runChallenger(usecase: string, summary: UseCaseSummary, input: Record<string, unknown>, championId: string): Promise<void> {
+    const version = summary.challengerVersion;
+    if (version === null || version === summary.activeVersion) return;
+    try {
+      const uc = await this.version(usecase, version);
+      await this.execute(uc, version, input, 'challenger', `${championId}c`, championId);
+    } catch (err) {
+      this.deps.logger.warn({ err, usecase, version }, 'challenger decision failed');
+    }
   }
 
   decideAsync(usecase: string, input: unknown, callback?: DecisionCallback) {
@@ -214,8 +224,7 @@ export class LocalDecisionService implements DecisionService {
 }
 
 /** The caller's answer from a stored champion record; an errored decision answers its error (the record id included). */
-export function resultOf(row: RecordRow): DecisionResult {
-  const snapshot = JSON.parse(row.snapshot) as DecisionSnapshot;
+export function resultOf(row: RecordRow, snapshot = JSON.parse(row.snapshot) as DecisionSnapshot): DecisionResult {
   if (snapshot.error) {
     const code = snapshot.error.code as ConstructorParameters<typeof CapstanError>[0];
     throw new CapstanError(code in CODES ? code : 'CAPSTAN_DECISIONS_TASK_FAILED', snapshot.error.message, { fields: { recordId: row.id, usecase: row.usecase } });

@@ -65,3 +65,20 @@ export async function replayOne(uc: CompiledUseCase, order: CompiledTask[], id: 
   const detailsChanged = again.outcome === snapshot.outcome && JSON.stringify([snapshot.reasons, snapshot.output]) !== JSON.stringify([again.reasons, again.output]);
   return { id, from: snapshot.outcome, to: again.outcome, reasons: again.reasons, detailsChanged };
 }
+
+/** Evaluations in flight at once: enough to keep ZEN's native threads busy, few enough not to queue thousands of tasks on them (which measured slower). */
+const IN_FLIGHT = 64;
+
+/** Replays a page of stored snapshots against `uc`, a bounded number at a time; results in the page's order. */
+export async function replayRows(uc: CompiledUseCase, order: CompiledTask[], rows: { id: string; snapshot: string }[]): Promise<ReplayedRecord[]> {
+  const results = new Array<ReplayedRecord>(rows.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < rows.length) {
+      const i = next++;
+      results[i] = await replayOne(uc, order, rows[i].id, rows[i].snapshot);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, rows.length) }, lane));
+  return results;
+}

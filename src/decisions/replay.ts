@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { CapstanError } from '../core/errors.js';
 import type { CompiledUseCase } from './compile-usecase.js';
 import type { ReplayOptions, ReplayReport } from './decision-types.js';
-import { replayOne, topological, type ReplayedRecord } from './replay-one.js';
+import { replayRows, topological, type ReplayedRecord } from './replay-one.js';
 import { ReplayThreads } from './replay-threads.js';
 import type { SqlDecisionStore } from './sql-decision-store.js';
 
@@ -63,20 +63,22 @@ export async function replayRecords(store: SqlDecisionStore, uc: CompiledUseCase
   };
   const started = performance.now();
   const expected = Math.min(limit, await store.countChampions(uc.name, sinceMs, untilMs));
-  const threadCount = options.threads ?? (expected >= THREADS_FROM ? Math.min(availableParallelism(), 4) : 0);
+  // One core stays with this thread (reading pages) and ZEN's native evaluation threads: on two cores
+  // worker threads only compete with them, so they start from three cores up.
+  const threadCount = options.threads ?? (expected >= THREADS_FROM ? Math.min(availableParallelism() - 1, 4) : 0);
   const threads = threadCount > 1 ? new ReplayThreads(uc.definition, threadCount) : undefined;
   try {
     const pending: Promise<ReplayedRecord[]>[] = [];
     let read = 0;
-    let afterId = '';
+    let after: { createdAt: number; id: string } | undefined;
     while (read < limit) {
-      const page = await store.replayPage(uc.name, sinceMs, untilMs, afterId, Math.min(PAGE, limit - read));
+      const page = await store.replayPage(uc.name, sinceMs, untilMs, after, Math.min(PAGE, limit - read));
       if (page.length === 0) break;
       read += page.length;
-      afterId = page[page.length - 1].id;
+      after = page[page.length - 1];
       const rows = page;
       // In order of the records; a thread pool keeps a few pages in flight per thread.
-      pending.push(threads ? threads.replay(rows) : Promise.all(rows.map((r) => replayOne(uc, order, r.id, r.snapshot))));
+      pending.push(threads ? threads.replay(rows) : replayRows(uc, order, rows));
       if (!threads || pending.length >= threadCount * 2) for (const r of await pending.shift()!) tally(report, r, maxExamples);
     }
     for (const p of pending) for (const r of await p) tally(report, r, maxExamples);

@@ -137,19 +137,22 @@ export class SqlDecisionStore {
     return Number(row?.n ?? 0);
   }
 
-  /** One page of a use case's champion records in a time range, oldest id first (replay). */
-  async replayPage(usecase: string, sinceMs: number, untilMs: number, afterId: string, limit: number): Promise<{ id: string; snapshot: string }[]> {
-    return this.db
+  /**
+   * One page of a use case's champion records in a time range, in (created_at, id) order after
+   * `after` (replay). Keyset pagination along the (usecase, created_at) index: each page reads only its
+   * own rows, where ordering by id alone made every page sort the whole range again.
+   */
+  async replayPage(usecase: string, sinceMs: number, untilMs: number, after: { createdAt: number; id: string } | undefined, limit: number): Promise<{ id: string; createdAt: number; snapshot: string }[]> {
+    let query = this.db
       .selectFrom('decision_records')
-      .select(['id', 'snapshot'])
+      .select(['id', 'created_at', 'snapshot'])
       .where('usecase', '=', usecase)
       .where('role', '=', 'champion')
       .where('created_at', '>=', sinceMs)
-      .where('created_at', '<', untilMs)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+      .where('created_at', '<', untilMs);
+    if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after.createdAt, after.id)));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), snapshot: r.snapshot }));
   }
 
   /** Outcome and status counts of records since a time, by role and version (champion/challenger comparison, alerts). */

@@ -1,5 +1,5 @@
 import type { FeatureDefinitionsInput } from './feature-definitions.js';
-import type { FeatureEntity, FeatureGroup } from './feature-types.js';
+import type { FeatureEntity, FeatureGroup, GroupFreshness } from './feature-types.js';
 import type { IngestResult, IngestSource } from './ingestion.js';
 import type { TrainingSetRequest, TrainingSetResult } from './training-set.js';
 
@@ -62,6 +62,8 @@ export interface FeatureService {
   listEntities(): Promise<FeatureEntity[]>;
   /** Every feature group version. */
   listGroups(): Promise<FeatureGroup[]>;
+  /** Every materialized group version with the age of its newest online value. */
+  freshness(): Promise<GroupFreshness[]>;
   /** One group version (default latest); CAPSTAN_FEATURES_NOT_FOUND when missing. */
   getGroup(name: string, version?: number): Promise<FeatureGroup>;
   /** Ingests a CSV or Parquet file into a group's latest (or given) version. */

@@ -42,6 +42,19 @@ export interface FeatureGroup {
   updatedAt: string;
 }
 
+/** How fresh one group version's online values are (what `capstan_features_freshness_seconds` reports). */
+export interface GroupFreshness {
+  group: string;
+  version: number;
+  /** Event time of the newest value in the online store; null before any row was materialized. */
+  newestEventAt: string | null;
+  /** Seconds from that event time to now; null with it. */
+  ageSeconds: number | null;
+  /** When materialization last ran. */
+  materializedAt: string;
+  rowsWritten: number;
+}
+
 /** A parsed feature reference: `group:feature` (latest version) or `group@2:feature`. */
 export interface FeatureRef {
   /** The reference as the caller wrote it. */

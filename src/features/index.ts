@@ -11,7 +11,10 @@ import { featuresRoutes } from './http/features-routes.js';
 import { Ingestion } from './ingestion.js';
 import { LocalFeatureService, MATERIALIZE_JOB_TYPE } from './local-feature-service.js';
 import { Materializer } from './materializer.js';
+import { FeatureLeases } from './feature-leases.js';
+import { MaterializationSweep } from './materialization-sweep.js';
 import { featuresTables } from './migrations/0011-features.js';
+import { featureLeases } from './migrations/0033-feature-leases.js';
 import { OfflineFiles } from './offline-files.js';
 import type { OnlineStore } from './online-store.js';
 import { RedisOnlineStore } from './redis-online-store.js';
@@ -21,7 +24,7 @@ import { TrainingSetBuilder } from './training-set.js';
 import type { JobHandler } from '../storage/queue/job.js';
 
 export * from './feature-service.js';
-export type { FeatureEntity, FeatureGroup, TypedColumn, ValueType, FeatureRef } from './feature-types.js';
+export type { FeatureEntity, FeatureGroup, GroupFreshness, TypedColumn, ValueType, FeatureRef } from './feature-types.js';
 export type { FeatureDefinitionsInput, EntityInput, FeatureGroupInput } from './feature-definitions.js';
 export type { IngestResult, IngestSource, RowError } from './ingestion.js';
 export type { TrainingSetRequest, TrainingSetResult, FeatureColumnStats } from './training-set.js';
@@ -32,7 +35,7 @@ export { MATERIALIZE_JOB_TYPE } from './local-feature-service.js';
 /** Feature store: `features.materialize` jobs, `capstan_features_freshness_seconds`, `/api/v1/entities|feature-groups|features`. */
 export const featuresContext = defineContext<FeatureService>({
   name: 'features',
-  migrations: { '0011_features': featuresTables },
+  migrations: { '0011_features': featuresTables, '0033_feature_leases': featureLeases },
   create(parts) {
     const home = parts.config.home;
     const engine = new DuckDbEngine({ tempDirectory: path.join(home, 'features', 'duckdb-tmp'), memoryLimit: parts.config.features.offlineMemoryLimit });
@@ -47,13 +50,17 @@ export const featuresContext = defineContext<FeatureService>({
       materializer: new Materializer(engine, files, online, store),
       online,
       artifacts: parts.artifacts,
+      leases: new FeatureLeases(parts.db, { waitMs: parts.config.features.lockWaitMs }),
       queue: parts.queue,
       pushMaxRecords: parts.config.features.pushMaxRecords,
     });
     installFeatureMetrics(parts.metrics, store);
     const materialize: JobHandler<{ group: string; version: number }> = async (job) => service.materialize(job.payload.group, { version: job.payload.version });
+    const sweep = new MaterializationSweep(store, parts.queue, parts.config.features.materializeIntervalMs, parts.logger);
     return {
       service,
+      background: [sweep],
+      workServices: [sweep],
       jobHandlers: new Map([[MATERIALIZE_JOB_TYPE, materialize as JobHandler]]),
       async close() {
         await online.close();

@@ -4,8 +4,9 @@ import type { JobQueue } from '../storage/queue/job-queue.js';
 import { compileDefinitions, incompatibility, type FeatureDefinitionsInput, type FeatureGroupSpec } from './feature-definitions.js';
 import { parseFeatureRef } from './feature-ref.js';
 import type { ApplyResult, FeatureDefinitionDeletion, FeatureService, MaterializeResult, OnlineFeatureValue, OnlineReadRequest, OnlineReadResult } from './feature-service.js';
-import type { FeatureEntity, FeatureGroup, TypedColumn } from './feature-types.js';
+import type { FeatureEntity, FeatureGroup, GroupFreshness, TypedColumn } from './feature-types.js';
 import type { IngestResult, IngestSource, Ingestion } from './ingestion.js';
+import type { FeatureLeases } from './feature-leases.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { Materializer } from './materializer.js';
 import { OfflineFiles } from './offline-files.js';
@@ -16,6 +17,11 @@ import { isExpired } from './ttl-rule.js';
 
 /** Job type that materializes one group version after an ingestion. */
 export const MATERIALIZE_JOB_TYPE = 'features.materialize';
+
+/** Enqueues one materialization per (group version, ingestion): the job after an ingestion and the sweep never both run it. */
+export function enqueueMaterialization(queue: JobQueue, p: { group: string; version: number; ingestedMs: number }): Promise<unknown> {
+  return queue.enqueue(MATERIALIZE_JOB_TYPE, { group: p.group, version: p.version }, { idempotencyKey: `${MATERIALIZE_JOB_TYPE}:${p.group}@${p.version}:${p.ingestedMs}` });
+}
 
 /** How long group definitions are cached for online reads, in ms (an apply in this process clears the cache at once). */
 const DEFINITION_CACHE_MS = 2000;
@@ -29,6 +35,8 @@ export interface LocalFeatureServiceParts {
   online: OnlineStore;
   /** Where the offline files live (deleted with their group). */
   artifacts: ArtifactStore;
+  /** Serialises ingestions and materializations of one group version across processes. */
+  leases: FeatureLeases;
   /** Enqueues materialization after each ingestion that wrote rows; undefined: none. */
   queue?: JobQueue;
   /** Most records per push. */
@@ -111,10 +119,11 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
     this.cache.clear();
     // Definitions go first: a reader racing the delete sees the group missing, never half its data.
     for (const version of versions) {
-      await this.locks.run(onlineTable(name, version), async () => {
+      const key = onlineTable(name, version);
+      await this.locks.run(key, () => this.parts.leases.hold(key, async () => {
         await this.parts.online.drop(onlineTable(name, version));
         await this.parts.artifacts.deletePrefix(OfflineFiles.groupPrefix(name, version));
-      });
+      }));
     }
   }
 
@@ -136,6 +145,20 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
     return this.parts.store.groups();
   }
 
+  async freshness(): Promise<GroupFreshness[]> {
+    const now = Date.now();
+    return (await this.parts.store.materializations())
+      .sort((a, b) => a.group.localeCompare(b.group) || a.version - b.version)
+      .map((m) => ({
+        group: m.group,
+        version: m.version,
+        newestEventAt: m.newestEventMs === null ? null : new Date(m.newestEventMs).toISOString(),
+        ageSeconds: m.newestEventMs === null ? null : Math.max(0, (now - m.newestEventMs) / 1000),
+        materializedAt: new Date(m.materializedAt).toISOString(),
+        rowsWritten: m.rowsWritten,
+      }));
+  }
+
   async getGroup(name: string, version?: number): Promise<FeatureGroup> {
     const g = await this.parts.store.group(name, version);
     if (!g) throw groupNotFound(name, version);
@@ -144,7 +167,7 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
 
   async ingest(group: string, source: IngestSource, options: { version?: number } = {}): Promise<IngestResult> {
     const g = await this.getGroup(group, options.version);
-    const result = await this.locks.run(onlineTable(g.name, g.version), () => this.parts.ingestion.ingestFile(g, source));
+    const result = await this.exclusive(g, () => this.parts.ingestion.ingestFile(g, source).then((r) => this.marked(r)));
     await this.afterIngest(result);
     return result;
   }
@@ -158,13 +181,25 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
       });
     }
     const g = await this.getGroup(group, options.version);
-    const result = await this.locks.run(onlineTable(g.name, g.version), () => this.parts.ingestion.ingestRecords(g, records));
+    const result = await this.exclusive(g, () => this.parts.ingestion.ingestRecords(g, records).then((r) => this.marked(r)));
     await this.afterIngest(result);
     return result;
   }
 
+  /** Runs `fn` alone for the group version: one at a time in this process, then across processes by lease. */
+  private exclusive<R>(g: FeatureGroup, fn: () => Promise<R>): Promise<R> {
+    const key = onlineTable(g.name, g.version);
+    return this.locks.run(key, () => this.parts.leases.hold(key, fn));
+  }
+
+  /** Records the ingestion time of a batch that wrote rows, so the materialization sweep sees it even if the job below is never enqueued. */
+  private async marked(result: IngestResult): Promise<IngestResult> {
+    if (result.rowsWritten > 0) await this.parts.store.markIngested(result.group, result.version, Date.parse(result.ingestedAt));
+    return result;
+  }
+
   private async afterIngest(result: IngestResult): Promise<void> {
-    if (result.rowsWritten > 0 && this.parts.queue) await this.parts.queue.enqueue(MATERIALIZE_JOB_TYPE, { group: result.group, version: result.version });
+    if (result.rowsWritten > 0 && this.parts.queue) await enqueueMaterialization(this.parts.queue, { group: result.group, version: result.version, ingestedMs: Date.parse(result.ingestedAt) });
   }
 
   async trainingSet(request: TrainingSetRequest): Promise<TrainingSetResult> {
@@ -175,7 +210,7 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
 
   async materialize(group: string, options: { version?: number } = {}): Promise<MaterializeResult> {
     const g = await this.getGroup(group, options.version);
-    return this.locks.run(onlineTable(g.name, g.version), () => this.parts.materializer.run(g));
+    return this.exclusive(g, () => this.parts.materializer.run(g));
   }
 
   /** Resolves feature references to their group versions; unknown group or feature is CAPSTAN_FEATURES_NOT_FOUND. */

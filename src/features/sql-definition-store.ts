@@ -7,6 +7,7 @@ interface FeatureTables {
   feature_entities: { name: string; join_keys: string; description: string; created_at: number; updated_at: number };
   feature_groups: { name: string; version: number; definition: string; created_at: number; updated_at: number };
   feature_materializations: { group_name: string; version: number; watermark_ms: number; newest_event_ms: number | null; rows_written: number; materialized_at: number };
+  feature_ingest_marks: { group_name: string; version: number; ingested_ms: number };
 }
 
 /** Where materialization of one group version stands. */
@@ -96,6 +97,7 @@ export class SqlDefinitionStore {
   async deleteGroup(name: string): Promise<number[]> {
     const versions = (await this.groups(name)).map((g) => g.version);
     await this.q.deleteFrom('feature_materializations').where('group_name', '=', name).execute();
+    await this.q.deleteFrom('feature_ingest_marks').where('group_name', '=', name).execute();
     await this.q.deleteFrom('feature_groups').where('name', '=', name).execute();
     return versions;
   }
@@ -118,12 +120,37 @@ export class SqlDefinitionStore {
     return rows.map((r) => ({ group: r.group_name, version: Number(r.version), watermarkMs: Number(r.watermark_ms), newestEventMs: r.newest_event_ms === null ? null : Number(r.newest_event_ms), rowsWritten: Number(r.rows_written), materializedAt: Number(r.materialized_at) }));
   }
 
+  /** Records that an ingestion of a group version wrote rows at `ingestedMs` (kept monotonic). */
+  async markIngested(name: string, version: number, ingestedMs: number): Promise<void> {
+    await this.q
+      .insertInto('feature_ingest_marks')
+      .values({ group_name: name, version, ingested_ms: ingestedMs })
+      .onConflict((oc) => oc.columns(['group_name', 'version']).doUpdateSet({ ingested_ms: ingestedMs }).where('feature_ingest_marks.ingested_ms', '<', ingestedMs))
+      .execute();
+  }
+
+  /** Group versions whose newest ingestion is after their materialization watermark (or never materialized). */
+  async pendingMaterializations(): Promise<PendingMaterialization[]> {
+    const marks = await this.q.selectFrom('feature_ingest_marks').selectAll().execute();
+    const states = new Map((await this.materializations()).map((m) => [`${m.group}@${m.version}`, m.watermarkMs]));
+    return marks
+      .map((m) => ({ group: m.group_name, version: Number(m.version), ingestedMs: Number(m.ingested_ms) }))
+      .filter((m) => m.ingestedMs > (states.get(`${m.group}@${m.version}`) ?? -1));
+  }
+
   /** Records a materialization run. */
   async putMaterialization(name: string, version: number, s: MaterializationState): Promise<void> {
     const values = { watermark_ms: s.watermarkMs, newest_event_ms: s.newestEventMs, rows_written: s.rowsWritten, materialized_at: s.materializedAt };
     const updated = await this.q.updateTable('feature_materializations').set(values).where('group_name', '=', name).where('version', '=', version).executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) await this.q.insertInto('feature_materializations').values({ group_name: name, version, ...values }).execute();
   }
+}
+
+/** A group version whose newest ingestion is not yet materialized. */
+export interface PendingMaterialization {
+  group: string;
+  version: number;
+  ingestedMs: number;
 }
 
 /** CAPSTAN_FEATURES_NOT_FOUND for a group (version) that does not exist. */

@@ -6,10 +6,8 @@
 import path from 'node:path';
 import { defineContext } from '../storage/context-module.js';
 import type { RegistryService } from '../registry/index.js';
-import type { ServingContext } from '../serving/index.js';
 import type { FeatureService } from '../features/index.js';
-import type { DeploymentPolicyInput, RolloutService } from '../rollouts/index.js';
-import type { DeployRequest } from './steps/index.js';
+import { deployStep } from './deploy-step.js';
 import { pipelinesRoutes } from './http/pipelines-routes.js';
 import { pipelines as pipelineTables } from './migrations/0003-pipelines.js';
 import { webhookDeliveries } from './migrations/0006-webhook-deliveries.js';
@@ -31,18 +29,6 @@ export type { TriggerDefinition } from './definition.js';
 export type { FunctionContext, FunctionEvent } from './steps/function-step.js';
 export type { DeployRequest, PipelineDeployer, PipelineFeatureProvider, StepTrainingSet, StepTrainingSetRequest } from './steps/index.js';
 export type { PipelineTransformer, TransformRequest } from './steps/index.js';
-
-/**
- * A deploy step: blue/green by serving, or, with `config.deploymentPolicy`, a deployment that the
- * rollouts context moves step by step under alarms (the step ends once it started).
- */
-async function deployStep(request: DeployRequest, use: <T>(name: string) => T): Promise<Record<string, unknown>> {
-  const { deploymentPolicy, force, ...config } = request.config as { deploymentPolicy?: DeploymentPolicyInput; force?: boolean };
-  if (deploymentPolicy === undefined) return use<ServingContext>('serving').deployStep(request);
-  const ref = `models:/${request.model}${request.version !== undefined ? `/${request.version}` : request.alias ? `@${request.alias}` : '/latest'}`;
-  const d = await use<RolloutService>('rollouts').start(request.endpoint, { model: ref, settings: config, policy: deploymentPolicy, force: force === true }, { actor: request.actor });
-  return { action: 'deployment-started', endpoint: d.endpoint, deploymentId: d.id, strategy: d.policy.strategy, status: d.status, greenPercent: d.greenPercent, model: d.green[0]?.model };
-}
 
 export { kubernetesExecutorFromConfig, missingKubernetesSettings } from './executor/kubernetes/kubernetes-config.js';
 export { readStepIoSpec, stageIn, stageOut } from './executor/kubernetes/step-io.js';

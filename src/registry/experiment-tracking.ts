@@ -5,6 +5,7 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { directoryPrefix, normalizeRelativePath } from '../storage/artifacts/normalize-key.js';
 import { buildComparison, checkColumns } from './comparison.js';
 import { isFile } from './package-source.js';
+import { checkMetricSeries, checkRunSearch, type MetricSeriesInput, type RunMetricSeries, type RunPage, type RunSearch } from './run-search.js';
 import type {
   ActionContext,
   ArtifactFile,
@@ -19,6 +20,7 @@ import type {
   UpdateRunInput,
 } from './registry-service.js';
 import type { SqlExperimentStore } from './sql-experiment-store.js';
+import type { SqlRunSearch } from './sql-run-search.js';
 
 /** The actor of the embedded CLI and in-process callers: `local:<os user>`. */
 export function localActor(): string {
@@ -37,6 +39,7 @@ export class ExperimentTracking {
   constructor(
     protected readonly runs: SqlExperimentStore,
     private readonly runArtifacts: ArtifactStore,
+    private readonly runSearch: SqlRunSearch,
   ) {}
 
   /** @inheritdoc */
@@ -62,6 +65,19 @@ export class ExperimentTracking {
   /** @inheritdoc */
   listRuns(filter?: RunFilter): Promise<Run[]> {
     return this.runs.listRuns(filter);
+  }
+  /** @inheritdoc */
+  async searchRuns(search: RunSearch = {}): Promise<RunPage> {
+    const { sort, offset, limit } = checkRunSearch(search);
+    const found = await this.runSearch.search({ ids: search.ids, experiment: search.experiment, status: search.status, name: search.name, sort, offset, limit });
+    return { runs: await this.runs.getRuns(found.ids), total: found.total, offset, paramKeys: found.paramKeys, metricKeys: found.metricKeys };
+  }
+  /** @inheritdoc */
+  async metricSeries(input: MetricSeriesInput): Promise<RunMetricSeries[]> {
+    const { runs, key, points } = checkMetricSeries(input);
+    await this.runs.getRuns(runs);
+    const series = await this.runSearch.metricSeries(runs, key, points);
+    return runs.map((runId) => series.get(runId) ?? { runId, key, total: 0, points: [] });
   }
   /** @inheritdoc */
   updateRun(id: string, input: UpdateRunInput): Promise<Run> {

@@ -16,6 +16,7 @@ import { registrationPause } from './registration-pause.js';
 import type { RegistryService } from './registry-service.js';
 import { SqlExperimentStore } from './sql-experiment-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
+import { SqlRunSearch } from './sql-run-search.js';
 import { SqlWebhookStore, WEBHOOK_JOB_TYPE } from './sql-webhook-store.js';
 import { webhookDelivery } from './webhook-delivery.js';
 import { SecretBox } from '../core/secret-box.js';
@@ -28,6 +29,7 @@ import type { OutboxHandler } from '../storage/outbox/index.js';
 import { webhookSubscription } from './webhook-subscription.js';
 
 export * from './registry-service.js';
+export { MAX_RUN_PAGE, MAX_SERIES_RUNS, type MetricSeriesInput, type RunMetricSeries, type RunPage, type RunSearch } from './run-search.js';
 export { formatModelRef, isBareModelName, parseModelRef, type ModelRef } from './model-ref.js';
 export { inspectLocalPackage, packageDigest, parseManifest, pullVerifiedVersion } from './model-package.js';
 export { MANIFEST_FILE, type ModelManifest } from '../core/model-manifest.js';
@@ -87,6 +89,7 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
   const service = new LocalRegistry({
     store,
     experiments,
+    runSearch: new SqlRunSearch(parts.db),
     webhooks,
     artifacts: parts.artifacts,
     events: parts.events,

@@ -21,6 +21,9 @@ import {
   type ApprovalPolicy,
   type ArtifactFile,
   type AuditEvent,
+  type AuditLogFilter,
+  type AuditPage,
+  AUDIT_ACTIONS,
   type Comparison,
   type CompareVersionsInput,
   type CreateWebhookInput,
@@ -38,6 +41,7 @@ import {
 } from './registry-service.js';
 import type { ModelGroupRow, ModelVersionRow } from './registry-tables.js';
 import type { SqlExperimentStore } from './sql-experiment-store.js';
+import type { SqlRunSearch } from './sql-run-search.js';
 import { metricMap, stringMap } from './run-inputs.js';
 import { SqlRegistryStore, toAuditEvent, versionNotFound, toModelGroup, toModelVersion, type RegistryQuery } from './sql-registry-store.js';
 import type { SqlWebhookStore } from './sql-webhook-store.js';
@@ -51,6 +55,8 @@ export interface RegistryDeps {
   outbound: OutboundSettings;
   logger: Logger;
   experiments: SqlExperimentStore;
+  /** The console's run searches and downsampled metric series. */
+  runSearch: SqlRunSearch;
   /** Test only: stops a registration at a named point (`registry.testPauseAt`); default none. */
   pause?: RegistrationPause;
 }
@@ -82,7 +88,7 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
   private readonly store: SqlRegistryStore;
 
   constructor(private readonly deps: RegistryDeps) {
-    super(deps.experiments, deps.artifacts);
+    super(deps.experiments, deps.artifacts, deps.runSearch);
     this.store = deps.store;
   }
 
@@ -336,6 +342,25 @@ export class LocalRegistry extends ExperimentTracking implements RegistryService
     const group = await this.group(name);
     const version = filter.version === undefined ? undefined : assertVersionNumber(name, filter.version);
     return (await this.store.auditRows(group.id, version)).map((r) => toAuditEvent(group.name, r));
+  }
+
+  /** @inheritdoc */
+  async auditLog(filter: AuditLogFilter = {}): Promise<AuditPage> {
+    const limit = filter.limit ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'limit must be between 1 and 500');
+    if (filter.action !== undefined && !AUDIT_ACTIONS.includes(filter.action)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', `action must be one of ${AUDIT_ACTIONS.join(', ')}`);
+    if (filter.actor !== undefined && (typeof filter.actor !== 'string' || filter.actor.length > 200)) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'actor must be text of at most 200 characters');
+    let after: { at: number; id: string } | undefined;
+    if (filter.cursor !== undefined) {
+      const m = /^(\d{1,16})\.([A-Za-z0-9_-]{1,100})$/.exec(String(filter.cursor));
+      if (!m) throw new CapstanError('CAPSTAN_REQUEST_INVALID', 'cursor must be the nextCursor of a previous page');
+      after = { at: Number(m[1]), id: m[2] };
+    }
+    const model = filter.model === undefined ? undefined : assertModelName(filter.model);
+    const rows = await this.store.auditPage({ model, actor: filter.actor, action: filter.action, after, limit });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { events: page.map((r) => toAuditEvent(r.model, r)), nextCursor: rows.length > limit && last ? `${Number(last.created_at)}.${last.id}` : null };
   }
 
   /** @inheritdoc */

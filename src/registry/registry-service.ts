@@ -6,6 +6,7 @@
  * plain JSON; times are ISO-8601 strings.
  */
 import type { TensorSpec as ManifestTensorSpec } from '../core/model-manifest.js';
+import type { MetricSeriesInput, RunMetricSeries, RunPage, RunSearch } from './run-search.js';
 
 /** Approval states of a model version (SageMaker Model Registry's names). */
 export const APPROVAL_STATUSES = ['PendingManualApproval', 'Approved', 'Rejected'] as const;
@@ -202,8 +203,11 @@ export interface ApprovalInput {
   comment?: string;
 }
 
+/** Every kind of audit event. */
+export const AUDIT_ACTIONS = ['version.created', 'approval.changed', 'alias.set', 'alias.deleted', 'policy.evaluated', 'policy.changed'] as const;
+
 /** What an audit event records. */
-export type AuditAction = 'version.created' | 'approval.changed' | 'alias.set' | 'alias.deleted' | 'policy.evaluated' | 'policy.changed';
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** One audit event: who did what, when, from what to what, and why. */
 export interface AuditEvent {
@@ -220,6 +224,22 @@ export interface AuditEvent {
   alias: string | null;
   comment: string;
   at: string;
+}
+
+/** Filter and paging for `auditLog`: newest first, `cursor` is the previous page's `nextCursor`. */
+export interface AuditLogFilter {
+  model?: string;
+  actor?: string;
+  action?: AuditAction;
+  /** Default 50, at most 500. */
+  limit?: number;
+  cursor?: string;
+}
+
+/** One page of the registry's audit log; `nextCursor` is null on the last page. */
+export interface AuditPage {
+  events: AuditEvent[];
+  nextCursor: string | null;
 }
 
 /** Filter for `history`. */
@@ -313,6 +333,10 @@ export interface RegistryService {
   getRun(id: string): Promise<Run>;
   /** Runs, newest first. */
   listRuns(filter?: RunFilter): Promise<Run[]>;
+  /** A page of runs filtered, sorted by start time, name, status, a metric or a param, and paged by offset, with the total and the column keys. */
+  searchRuns(search?: RunSearch): Promise<RunPage>;
+  /** One metric of up to 100 runs, each cut to a fixed number of points on the server (min and max kept). */
+  metricSeries(input: MetricSeriesInput): Promise<RunMetricSeries[]>;
   /** Changes a run's status or name; a final status records the end time. */
   updateRun(id: string, input: UpdateRunInput): Promise<Run>;
   /** Appends metric points (batches of 1–10,000) in one transaction; returns how many were stored. */
@@ -359,6 +383,8 @@ export interface RegistryService {
   deleteAlias(name: string, alias: string, ctx?: ActionContext): Promise<ModelGroup>;
   /** The audit history of a model (or one version), oldest first. */
   history(name: string, filter?: HistoryFilter): Promise<AuditEvent[]>;
+  /** Every model's audit events, newest first, paged with a cursor. */
+  auditLog(filter?: AuditLogFilter): Promise<AuditPage>;
   /** A table of chosen metrics and params across versions of one model. */
   compareVersions(name: string, input?: CompareVersionsInput): Promise<Comparison>;
   /** Downloads a version's package into `directory` (which must be absent or empty) and verifies its digest. */

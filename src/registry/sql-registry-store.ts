@@ -202,6 +202,17 @@ export class SqlRegistryStore {
     return q.orderBy('created_at').orderBy('id').execute();
   }
 
+  /** Audit rows of every model, newest first, after the (time, id) cursor; one more row than `limit` tells whether a page follows. */
+  async auditPage(filter: { model?: string; actor?: string; action?: string; after?: { at: number; id: string }; limit: number }): Promise<(AuditRow & { model: string })[]> {
+    let q = this.q.selectFrom('registry_audit').innerJoin('model_groups', 'model_groups.id', 'registry_audit.model_id').selectAll('registry_audit').select('model_groups.name as model');
+    if (filter.model !== undefined) q = q.where('model_groups.name', '=', filter.model);
+    if (filter.actor !== undefined) q = q.where('registry_audit.actor', '=', filter.actor);
+    if (filter.action !== undefined) q = q.where('registry_audit.action', '=', filter.action);
+    const after = filter.after;
+    if (after) q = q.where((eb) => eb.or([eb('registry_audit.created_at', '<', after.at), eb.and([eb('registry_audit.created_at', '=', after.at), eb('registry_audit.id', '<', after.id)])]));
+    return q.orderBy('registry_audit.created_at', 'desc').orderBy('registry_audit.id', 'desc').limit(filter.limit + 1).execute();
+  }
+
   /** Every group row, by name. */
   async groupRows(): Promise<ModelGroupRow[]> {
     return this.q.selectFrom('model_groups').selectAll().orderBy('name').execute();

@@ -1,6 +1,6 @@
 import { CapstanError } from '../core/errors.js';
 import { ExpressionLanguage, type CompiledExpression } from '../core/expressions.js';
-import { ksStatistic, psi } from './score-book.js';
+import { histogramTotal, ksOfHistograms, psiOfHistograms } from './score-histogram.js';
 
 /** The alarm kinds: fixed thresholds on green, thresholds relative to blue, or any CEL condition over both. */
 export const ALARM_TYPES = ['error-rate', 'p99', 'cel', 'quality'] as const;
@@ -41,8 +41,8 @@ export interface SideWindow {
   p95: number;
   p99: number;
   meanMs: number;
-  /** Output scores (`score`, or the mean of `scores`) answered in the window, for quality alarms. */
-  scores?: number[];
+  /** Histogram of the output scores (`score`, or the mean of `scores`) answered in the window by every serving process (`score-histogram.ts` buckets), for quality alarms. */
+  scores?: ReadonlyMap<number, number>;
 }
 
 /** One alarm's evaluation. */
@@ -97,7 +97,9 @@ export function compileAlarms(inputs: readonly AlarmInput[]): Alarm[] {
         evaluate(green, blue) {
           const base = { alarm: name, green: brief(green), blue: brief(blue) };
           if (green.requests < minRequests) return { ...base, fired: null };
-          const out = compiled.evaluate({ green: { ...green }, blue: { ...blue } }, 'CAPSTAN_ROLLOUT_ALARM_INVALID', `alarm ${name}`);
+          const { scores: _g, ...greenValues } = green;
+          const { scores: _b, ...blueValues } = blue;
+          const out = compiled.evaluate({ green: greenValues, blue: blueValues }, 'CAPSTAN_ROLLOUT_ALARM_INVALID', `alarm ${name}`);
           return { ...base, fired: out === true };
         },
       };
@@ -136,10 +138,10 @@ function qualityAlarm(a: AlarmInput, i: number, threshold: number, minRequests: 
     needsScores: true,
     evaluate(green, blue) {
       const base = { alarm: name, threshold, green: brief(green), blue: brief(blue) };
-      const g = green.scores ?? [];
-      const b = blue.scores ?? [];
-      if (g.length < Math.max(minRequests, 1) || b.length < Math.max(minRequests, 1)) return { ...base, fired: null };
-      const value = statistic === 'psi' ? psi(b, g) : ksStatistic(g, b);
+      const g = green.scores ?? new Map<number, number>();
+      const b = blue.scores ?? new Map<number, number>();
+      if (histogramTotal(g) < Math.max(minRequests, 1) || histogramTotal(b) < Math.max(minRequests, 1)) return { ...base, fired: null };
+      const value = statistic === 'psi' ? psiOfHistograms(b, g) : ksOfHistograms(g, b);
       return { ...base, value: Math.round(value * 1e6) / 1e6, fired: value > threshold };
     },
   };

@@ -75,11 +75,11 @@ export class DeploymentDriver {
       const greenSide = sideWindow(stats, green);
       const blueSide = sideWindow(stats, blue);
       if (alarm.needsScores && this.deps.scores) {
-        // Scores are collected from the first evaluation on, in the process that drives the deployment.
+        // Every serving process collects this endpoint's scores while the deployment runs (score-flusher.ts); the histograms are summed over all of them.
         this.deps.scores.watch(d.endpoint);
         const since = now - alarm.windowSeconds * 1000;
-        greenSide.scores = this.deps.scores.since(d.endpoint, green, since);
-        blueSide.scores = this.deps.scores.since(d.endpoint, blue, since);
+        greenSide.scores = await this.deps.scores.histogram(d.endpoint, green, since);
+        blueSide.scores = await this.deps.scores.histogram(d.endpoint, blue, since);
       }
       try {
         evaluation = alarm.evaluate(greenSide, blueSide);

@@ -10,8 +10,11 @@ import { DeploymentDriver } from './deployment-driver.js';
 import { rolloutsRoutes } from './http/rollouts-routes.js';
 import { rollouts as rolloutTables } from './migrations/0012-rollouts.js';
 import { rolloutFeedback } from './migrations/0018-rollout-feedback.js';
+import { rolloutScoreHistograms } from './migrations/0029-rollout-score-histograms.js';
 import { FeedbackBook } from './feedback.js';
 import { ScoreBook } from './score-book.js';
+import { ScoreFlusher } from './score-flusher.js';
+import { SqlScoreStore } from './sql-score-store.js';
 import { ThompsonBandit } from './thompson-bandit.js';
 import type { ServingContext } from '../serving/index.js';
 import { RolloutController } from './rollout-controller.js';
@@ -30,11 +33,11 @@ export { DEPLOYMENT_POLICY_FIELDS, DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, comp
 /** Rollouts: `platform.context('rollouts')`, the controller (in `capstan up` and `capstan worker`), `/api/v1/endpoints/{name}/deployments`. */
 export const rolloutsContext = defineContext<RolloutService>({
   name: 'rollouts',
-  migrations: { '0012_rollouts': rolloutTables, '0018_rollout_feedback': rolloutFeedback },
+  migrations: { '0012_rollouts': rolloutTables, '0018_rollout_feedback': rolloutFeedback, '0029_rollout_score_histograms': rolloutScoreHistograms },
   create({ config, db, logger, use, artifacts }) {
     const store = new SqlDeploymentStore(db);
     const serving = () => use<EndpointService>('serving');
-    const scores = new ScoreBook();
+    const scores = new ScoreBook(new SqlScoreStore(db), logger);
     const driver = new DeploymentDriver({ store, serving, logger, clock: systemClock, scores });
 
     // The subscriber starts deployments through the service, which holds the policies: built lazily both ways.
@@ -54,7 +57,7 @@ export const rolloutsContext = defineContext<RolloutService>({
     const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy, artifacts, feedback, scores });
     return {
       service,
-      background: [controller],
+      background: [controller, new ScoreFlusher(store, scores, logger, config.serving.statsFlushMs)],
       workServices: [controller],
       close: () => feedback.close(),
       subscriptions: [{ name: 'rollouts.auto-deploy', patterns: ['model_version.approved'], handler: (event) => autoDeploy.onApproved(event) }],

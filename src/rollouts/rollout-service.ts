@@ -14,6 +14,9 @@ import type { DeploymentDriver } from './deployment-driver.js';
 import { inProgress, type SqlDeploymentStore } from './sql-deployment-store.js';
 import { greenName, pinned } from './traffic-plan.js';
 
+
+/** How long the starter of a deployment keeps controllers off it while green loads (another process takes over after it, should the starter die). */
+const START_LEASE_MS = 600_000;
 /** What a deployment starts from: one model (like `deploy`) or a whole new variant list (like `update`). */
 export interface StartDeploymentInput {
   /** `models:/ncf/4` or `models:/ncf@champion`: green is one variant serving it, settings from the current variant. */
@@ -157,8 +160,11 @@ export class LocalRolloutService implements RolloutService {
       evaluations: [],
     };
     if (alarms.some((a) => a.needsScores)) this.deps.scores?.watch(endpoint);
-    // The row claims the endpoint first (one active deployment each), then green loads and takes its first share.
-    await this.deps.store.insert(d);
+    // The row claims the endpoint first (one active deployment each), then green loads and takes its
+    // first share. The starter holds the lease meanwhile: a controller that evaluated alarms before the
+    // share was applied could roll back first and have the late share undo it.
+    const starter = `start:${d.id}`;
+    await this.deps.store.insert(d, { owner: starter, until: this.deps.clock.now() + START_LEASE_MS });
     try {
       await this.deps.driver.applyShare(d, steps[0], { ...ctx, actor: ctx.actor ?? 'system:rollouts' });
     } catch (err) {
@@ -178,6 +184,7 @@ export class LocalRolloutService implements RolloutService {
       return v ? { ...pinned(v), weight: g.weight ?? 1 } : g;
     });
     await this.deps.store.save(d, undefined);
+    await this.deps.store.release(d.id, starter);
     this.deps.logger.info({ deployment: d.id, endpoint, strategy: policy.strategy, green: d.green.map((v) => `${v.name}=${v.model}`) }, 'deployment started');
     return d;
   }

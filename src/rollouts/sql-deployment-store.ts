@@ -101,11 +101,15 @@ export class SqlDeploymentStore {
     return this.db.as<DeploymentsTable>();
   }
 
-  /** Inserts a new active deployment with `deployment.started`; CAPSTAN_ROLLOUT_IN_PROGRESS when the endpoint already has one. */
-  async insert(d: Deployment): Promise<void> {
+  /**
+   * Inserts a new active deployment with `deployment.started`, leased to `lease` (the starter, so no
+   * controller drives it before its first share is applied); CAPSTAN_ROLLOUT_IN_PROGRESS when the
+   * endpoint already has one.
+   */
+  async insert(d: Deployment, lease?: { owner: string; until: number }): Promise<void> {
     try {
       await this.db.transaction(async (trx) => {
-        await (trx as unknown as Kysely<DeploymentsTable>).insertInto('deployments').values({ ...toRow(d), lease_owner: null, lease_until: null }).execute();
+        await (trx as unknown as Kysely<DeploymentsTable>).insertInto('deployments').values({ ...toRow(d), lease_owner: lease?.owner ?? null, lease_until: lease?.until ?? null }).execute();
         await appendEvent(trx, { type: 'deployment.started', subject: `endpoints/${d.endpoint}/deployments/${d.id}`, data: eventData(d, { green: d.green.map((v) => ({ name: v.name, model: v.model })) }), occurredAt: Date.parse(d.startedAt) });
       });
     } catch (err) {
@@ -164,6 +168,12 @@ export class SqlDeploymentStore {
   async runningIds(): Promise<string[]> {
     const rows = await this.k.selectFrom('deployments').select('id').where('active_endpoint', 'is not', null).where('status', '=', 'Running').execute();
     return rows.map((r) => r.id);
+  }
+
+  /** Endpoints whose Running deployment has a model-quality alarm (every serving process collects their scores). */
+  async qualityWatchedEndpoints(): Promise<string[]> {
+    const rows = await this.k.selectFrom('deployments').select(['endpoint', 'policy']).where('active_endpoint', 'is not', null).where('status', '=', 'Running').execute();
+    return rows.filter((r) => parseJson<Deployment['policy']>(r.policy, {} as Deployment['policy']).alarms?.some((a) => a.type === 'quality')).map((r) => r.endpoint);
   }
 
   /** The endpoint's deployments, newest first. */

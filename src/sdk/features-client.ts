@@ -6,6 +6,7 @@ import type {
   FeatureEntity,
   FeatureGroup,
   FeatureService,
+  GroupFreshness,
   IngestResult,
   IngestSource,
   MaterializeResult,
@@ -43,6 +44,11 @@ export class FeaturesClient implements FeatureService {
   /** Every feature group version. */
   async listGroups(): Promise<FeatureGroup[]> {
     return (await this.http.request<{ items: FeatureGroup[] }>('GET', '/api/v1/feature-groups')).items;
+  }
+
+  /** Every materialized group version with the age of its newest online value. */
+  async freshness(): Promise<GroupFreshness[]> {
+    return (await this.http.request<{ items: GroupFreshness[] }>('GET', '/api/v1/features/freshness')).items;
   }
 
   /** One group version. */

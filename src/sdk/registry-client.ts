@@ -7,6 +7,8 @@ import type {
   ApprovalPolicy,
   ArtifactFile,
   AuditEvent,
+  AuditLogFilter,
+  AuditPage,
   Comparison,
   CompareRunsInput,
   CompareVersionsInput,
@@ -17,6 +19,7 @@ import type {
   Experiment,
   HistoryFilter,
   MetricPoint,
+  MetricSeriesInput,
   ModelGroup,
   ModelGroupInput,
   ModelVersion,
@@ -25,6 +28,9 @@ import type {
   RegistryService,
   Run,
   RunFilter,
+  RunMetricSeries,
+  RunPage,
+  RunSearch,
   UpdateRunInput,
   VersionFilter,
   Webhook,
@@ -88,6 +94,14 @@ export class RegistryClient implements RegistryService {
   /** @inheritdoc */
   listRuns(filter: RunFilter = {}): Promise<Run[]> {
     return this.http.request('GET', '/api/v1/runs', { query: { ...filter } });
+  }
+  /** @inheritdoc */
+  searchRuns(search: RunSearch = {}): Promise<RunPage> {
+    return this.http.request('GET', '/api/v1/runs/search', { query: { ...search, ids: search.ids?.join(',') } });
+  }
+  /** @inheritdoc */
+  metricSeries(input: MetricSeriesInput): Promise<RunMetricSeries[]> {
+    return this.http.request('GET', '/api/v1/runs/metric-series', { query: { runs: input.runs.join(','), key: input.key, points: input.points } });
   }
   /** @inheritdoc */
   updateRun(id: string, input: UpdateRunInput): Promise<Run> {
@@ -197,6 +211,10 @@ export class RegistryClient implements RegistryService {
   /** @inheritdoc */
   history(name: string, filter: HistoryFilter = {}): Promise<AuditEvent[]> {
     return this.http.request('GET', `${this.model(name)}/history`, { query: { version: filter.version } });
+  }
+  /** @inheritdoc */
+  auditLog(filter: AuditLogFilter = {}): Promise<AuditPage> {
+    return this.http.request('GET', '/api/v1/audit', { query: { ...filter } });
   }
   /** @inheritdoc */
   compareVersions(name: string, input: CompareVersionsInput = {}): Promise<Comparison> {

@@ -14,6 +14,12 @@ export interface UnapprovedDeploy {
   reason: string;
 }
 
+/** The versions a variant serves: its model and, for a pipeline, every model stage's (named `variant/stage`). */
+function modelsOf(v: StoredVariant): { name: string; resolved: StoredVariant['resolved'] }[] {
+  const stages = (v.pipeline ?? []).flatMap((s) => (s.resolved ? [{ name: `${v.name}/${s.name}`, resolved: s.resolved }] : []));
+  return [{ name: v.name, resolved: v.resolved }, ...stages];
+}
+
 /**
  * The one approval gate of serving: every variant of a new configuration whose version the endpoint
  * does not already serve must be `Approved` in the registry, whichever path (create, update, deploy,
@@ -27,10 +33,10 @@ export async function checkApprovals(
   approvalOf: ApprovalLookup,
   override: UnapprovedDeploy | undefined,
 ): Promise<ApprovalOverride[]> {
-  const served = new Set(current.map((v) => `${v.resolved.name}/${v.resolved.version}`));
+  const served = new Set(current.flatMap(modelsOf).map((v) => `${v.resolved.name}/${v.resolved.version}`));
   const seen = new Set<string>();
   const records: ApprovalOverride[] = [];
-  for (const v of next) {
+  for (const v of next.flatMap(modelsOf)) {
     const id = `${v.resolved.name}/${v.resolved.version}`;
     // A version already served stays: weight changes and re-listing a variant introduce nothing.
     if (served.has(id) || seen.has(id)) continue;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../core/logger.js';
 import { openTestPlatform, type TestPlatform } from '../platform/test-support/test-platform.js';
-import { captureKeyPrefix, DataCaptureWriter, type CaptureRecord } from './data-capture.js';
+import { captureBody, captureKeyPrefix, DataCaptureWriter, type CaptureRecord } from './data-capture.js';
 
 const record = (i: number): CaptureRecord => ({
   variant: 'primary',
@@ -55,5 +55,20 @@ describe('DataCaptureWriter', () => {
       assert.equal(all.sample(), true);
       assert.equal(off.sample(), false);
     }
+  });
+});
+
+describe('captureBody', () => {
+  it('keeps text bodies as text and anything else as base64 that decodes to the exact bytes', () => {
+    assert.deepEqual(captureBody('{"a":1}', 'application/json'), { data: '{"a":1}' });
+    assert.deepEqual(captureBody(Buffer.from('{"é":1}'), 'application/json; charset=utf-8'), { data: '{"é":1}' });
+    assert.deepEqual(captureBody(Buffer.from('1,2\n'), 'text/csv'), { data: '1,2\n' });
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff]);
+    assert.deepEqual(captureBody(png, 'image/png'), { data: png.toString('base64'), encoding: 'base64' });
+    // A JSON content type over bytes that are not UTF-8 must not be stored lossily as text.
+    const notUtf8 = Buffer.from([0x7b, 0xff, 0x7d]);
+    const stored = captureBody(notUtf8, 'application/json');
+    assert.equal(stored.encoding, 'base64');
+    assert.ok(Buffer.from(stored.data, 'base64').equals(notUtf8));
   });
 });

@@ -1,21 +1,41 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { DataCaptureConfig } from './endpoint-config.js';
+import type { InvocationBody } from './invocation-body.js';
 
 /** One captured invocation. */
 export interface CaptureRecord {
   variant: string;
   inferenceId?: string;
   requestContentType: string;
-  request: string;
+  request: InvocationBody;
   responseContentType: string;
-  response: string;
+  response: InvocationBody;
   status: number;
   /** Whole-request latency, recorded for shadow pairs. */
   latencyMs?: number;
   /** On a shadow variant's record: the variant that answered the user. */
   shadowOf?: string;
+  /** On a pipeline stage's record (stages with `capture: true`): the stage, whose own input and output it holds. */
+  stage?: string;
+}
+
+/** Media types whose bodies are kept as text in capture files (when they are valid UTF-8). */
+function isTextual(contentType: string): boolean {
+  const media = contentType.split(';', 1)[0].trim().toLowerCase();
+  return media.startsWith('text/') || media === 'application/json' || media.endsWith('+json') || media === 'application/jsonlines' || media === 'application/x-ndjson';
+}
+
+/**
+ * A body as a JSON-safe string and its encoding: text bodies as they are, anything else (images,
+ * arrays, bytes that are not UTF-8) as base64, marked so a reader gets the exact bytes back.
+ */
+export function captureBody(body: InvocationBody, contentType: string): { data: string; encoding?: 'base64' } {
+  if (typeof body === 'string') return { data: body };
+  if (isTextual(contentType) && isUtf8(body)) return { data: body.toString('utf8') };
+  return { data: body.toString('base64'), encoding: 'base64' };
 }
 
 /** The artifact-store prefix under which an endpoint's capture files live. */
@@ -25,10 +45,11 @@ export function captureKeyPrefix(endpoint: string): string {
 
 /**
  * Data capture for one endpoint: a sampled share of requests and their responses, one JSON line
- * each, buffered in memory and written to the artifact store as a new file whenever the buffer
- * reaches `rotateBytes` or its first record is `rotateMs` old. Files are keyed by the hour they
- * were opened (`data-capture/<endpoint>/2025/01/31/14/<time>-<random>.jsonl`) and are never
- * appended to, which works the same on a directory and on S3.
+ * each (binary bodies in base64, marked `requestEncoding` / `responseEncoding: "base64"`), buffered
+ * in memory and written to the artifact store as a new file whenever the buffer reaches
+ * `rotateBytes` or its first record is `rotateMs` old. Files are keyed by the hour they were opened
+ * (`data-capture/<endpoint>/2025/01/31/14/<time>-<random>.jsonl`) and are never appended to, which
+ * works the same on a directory and on S3.
  */
 export class DataCaptureWriter {
   private lines: string[] = [];
@@ -53,7 +74,17 @@ export class DataCaptureWriter {
   /** Buffers one record; rotates the file when it is full. */
   add(record: CaptureRecord): void {
     const time = new Date();
-    const line = JSON.stringify({ endpoint: this.endpoint, time: time.toISOString(), ...record });
+    const request = captureBody(record.request, record.requestContentType);
+    const response = captureBody(record.response, record.responseContentType);
+    const line = JSON.stringify({
+      endpoint: this.endpoint,
+      time: time.toISOString(),
+      ...record,
+      request: request.data,
+      ...(request.encoding ? { requestEncoding: request.encoding } : {}),
+      response: response.data,
+      ...(response.encoding ? { responseEncoding: response.encoding } : {}),
+    });
     if (this.lines.length === 0) {
       this.openedAt = time.getTime();
       this.timer = setTimeout(() => void this.flush(), this.config.rotateMs);

@@ -3,6 +3,8 @@ import { isValidName } from '../core/names.js';
 import { TRAFFIC_POLICY_KINDS, type TrafficPolicyConfig } from './traffic-policy.js';
 import { compileVariantFeatures, type VariantFeatures, type VariantFeaturesInput } from './feature-enrichment.js';
 import { compileMultiModel, type MultiModelConfig, type MultiModelInput } from './multi-model-config.js';
+import { compilePipeline, type PipelineStageConfig, type PipelineStageInput } from './pipeline-config.js';
+import { compileScaling, type ScalingConfig, type ScalingInput } from './scaling-config.js';
 
 /** Endpoint life cycle (SageMaker's names). */
 export const ENDPOINT_STATUSES = ['Creating', 'InService', 'Updating', 'Failed'] as const;
@@ -14,7 +16,7 @@ export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 export interface VariantInput {
   /** Variant name; default `primary` for the first, `variant-<n>` after. */
   name?: string;
-  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. On a multi-model variant it is `multiModel.source`; JSON and YAML may leave it out there. */
+  /** `models:/ncf/3`, `models:/ncf@champion` or `ncf/3`; aliases resolve to a version when applied. JSON and YAML may leave it out of a multi-model variant (it is then `multiModel.source`) and of a pipeline variant (its first model stage's). */
   model: string;
   /** Relative traffic share; default 1. Weights need not sum to anything. */
   weight?: number;
@@ -39,6 +41,10 @@ export interface VariantInput {
   shadowPercent?: number;
   /** Makes this a multi-model variant: the model is chosen per request (`X-Capstan-Target-Model`) from a registry group or an artifact prefix, loaded on first use; default none. */
   multiModel?: MultiModelInput;
+  /** Makes this a serial inference pipeline of 2-5 stages, each stage's answer the next one's request; default none (one model). */
+  pipeline?: PipelineStageInput[];
+  /** Autoscaling between min and max workers on observed concurrency (`instances` is then ignored); default none (a fixed `instances`). */
+  scaling?: ScalingInput;
 }
 
 /** Data capture as a user writes it; every field has a default. */
@@ -79,6 +85,10 @@ export interface VariantConfig {
   shadowPercent?: number;
   /** Set on multi-model variants only (then `model` is the source). */
   multiModel?: MultiModelConfig;
+  /** Set on pipeline variants only. */
+  pipeline?: PipelineStageConfig[];
+  /** Set on autoscaled variants only. */
+  scaling?: ScalingConfig;
 }
 
 /** Data capture with every default filled in. */
@@ -118,9 +128,14 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
     if (!isValidName(name)) throw invalid(`${at}.name ${JSON.stringify(name)} is not a valid name (a-z, 0-9, '.', '_', '-')`, `${at}.name`);
     if (names.has(name)) throw invalid(`variant name ${name} is used twice`, `${at}.name`);
     names.add(name);
+    const timeoutMs = int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000);
     const multiModel = v.multiModel !== undefined ? compileMultiModel(v.multiModel, `${at}.multiModel`, invalid) : undefined;
     if (multiModel && v.model !== undefined && (typeof v.model !== 'string' || v.model.trim().replace(/\/+$/, '') !== multiModel.source)) throw invalid(`${at}.model must be left out of a multi-model variant (its models come from multiModel.source)`, `${at}.model`);
     if (multiModel && v.shadowPercent) throw invalid(`${at}: a multi-model variant cannot be a shadow variant`, `${at}.shadowPercent`);
+    if (multiModel && v.pipeline !== undefined) throw invalid(`${at}: a multi-model variant cannot also be a pipeline`, `${at}.pipeline`);
+    const pipeline = v.pipeline !== undefined ? compilePipeline(v.pipeline, `${at}.pipeline`, timeoutMs, invalid) : undefined;
+    if (pipeline && v.model === undefined) v = { ...v, model: pipeline.find((s) => s.model)!.model! };
+    const scaling = v.scaling !== undefined ? compileScaling(v.scaling, `${at}.scaling`, invalid) : undefined;
     const model: unknown = multiModel ? multiModel.source : v.model;
     if (typeof model !== 'string' || !model.trim()) throw invalid(`${at}.model must name a model version, e.g. models:/ncf/3 or models:/ncf@champion`, `${at}.model`);
     const weight = v.weight ?? 1;
@@ -138,20 +153,23 @@ export function compileEndpointConfig(input: EndpointConfigInput): EndpointConfi
       name,
       model: model.trim(),
       weight,
-      instances: int(v.instances, `${at}.instances`, 1, 32, 1),
+      // With scaling, the workers a variant starts with follow scaling.min (one to load and check the model when min is 0).
+      instances: scaling ? Math.max(1, scaling.min) : int(v.instances, `${at}.instances`, 1, 32, 1),
       batching: {
         maxBatchSize: int(v.batching?.maxBatchSize, `${at}.batching.maxBatchSize`, 1, 1_000_000, 1),
         maxDelayMs: int(v.batching?.maxDelayMs, `${at}.batching.maxDelayMs`, 0, 10_000, 0),
       },
       intraOpThreads: int(v.intraOpThreads, `${at}.intraOpThreads`, 1, 64, 1),
       interOpThreads: int(v.interOpThreads, `${at}.interOpThreads`, 1, 64, 1),
-      timeoutMs: int(v.timeoutMs, `${at}.timeoutMs`, 10, 3_600_000, 60_000),
+      timeoutMs,
       ...(v.url !== undefined ? { url: v.url } : {}),
       ...(v.interpreter !== undefined ? { interpreter: v.interpreter } : {}),
       handlerOptions: v.handlerOptions ?? {},
       ...(v.features !== undefined ? { features: compileVariantFeatures(v.features, `${at}.features`, invalid) } : {}),
       ...(v.shadowPercent ? { shadowPercent: v.shadowPercent } : {}),
       ...(multiModel ? { multiModel } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      ...(scaling ? { scaling } : {}),
     };
   });
   if (variants.every((v) => v.weight === 0 || v.shadowPercent)) throw invalid('at least one variant needs a weight above 0 (shadow variants do not count)', 'variants');

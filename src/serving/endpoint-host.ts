@@ -10,18 +10,19 @@ import type { OutboundSettings } from '../core/outbound-guard.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { DataCaptureWriter } from './data-capture.js';
 import type { Endpoint, LiveVariantState, StoredVariant } from './endpoint.js';
-import { readManifest } from '../core/model-manifest.js';
 import type { ModelSource } from './model-source.js';
 import type { ServingMetrics, VariantMetrics } from './serving-metrics.js';
 import type { SqlEndpointStore } from './sql-endpoint-store.js';
 import type { Tensors } from './runtimes/tensors.js';
-import { VariantPool } from './variant-pool.js';
 import type { WorkerResult } from './model-worker.js';
 import { MultiModelPool } from './multi-model-pool.js';
 import type { MultiModelVariantState } from './multi-model-state.js';
 import { pickVariantForModel } from './target-model-routing.js';
+import type { PipelineResult } from './pipeline-runner.js';
+import { buildVariantRunner, type VariantRunner } from './variant-runner.js';
 import { mirrorToShadows } from './shadow-mirror.js';
 import type { AnsweredInvocation } from './answered-invocation.js';
+import { bodyText, type InvocationBody } from './invocation-body.js';
 import { createTrafficPolicy, type TrafficContext, type TrafficPolicy } from './traffic-policy.js';
 import { Outcome, outcomeOf, type VariantStatsCounter, type VariantStatsRecorder } from './variant-stats-recorder.js';
 
@@ -30,8 +31,8 @@ export interface LiveVariant {
   readonly name: string;
   readonly weight: number;
   readonly config: StoredVariant;
-  /** The variant's workers; a multi-model variant's pool loads its models on demand. */
-  readonly pool: VariantPool | MultiModelPool;
+  /** The variant's workers: one model's pool, a pipeline of stage pools, or a multi-model pool that loads its models on demand. */
+  readonly pool: VariantRunner | MultiModelPool;
   readonly metrics: VariantMetrics;
   /** This process's counts for the shared per-variant statistics. */
   readonly stats: VariantStatsCounter;
@@ -57,8 +58,11 @@ export interface LiveEndpoint {
 
 /** An invocation as the gateway received it. */
 export interface InvocationInput {
-  body: string;
+  /** The bytes the client sent (HTTP) or an in-process caller's text; passed to the model untouched. */
+  body: InvocationBody;
   contentType: string;
+  /** The media type the client wants back (`Accept`); Python models pass it to output_fn. */
+  accept?: string;
   targetVariant?: string;
   /** The model of a multi-model variant (`X-Capstan-Target-Model`). */
   targetModel?: string;
@@ -68,6 +72,8 @@ export interface InvocationInput {
   customAttributes?: string;
   /** `performance.now()` when the request arrived, for the overhead histogram; default: now. */
   startedAt?: number;
+  /** Schedules work that must wait until the caller's answer is sent (shadow copies), e.g. on the response's 'finish'; default: a later turn of the event loop. */
+  afterAnswer?: (work: () => void) => void;
 }
 
 /** The answer to an invocation and the variant that produced it. */
@@ -75,7 +81,7 @@ export interface InvocationOutput {
   variant: string;
   /** The model that answered, on a multi-model variant. */
   model?: string;
-  body: string;
+  body: InvocationBody;
   contentType: string;
 }
 
@@ -100,7 +106,7 @@ export interface EndpointHostDeps {
 /** New pools started for a configuration, not yet receiving traffic. */
 export interface PreparedVariants {
   variants: StoredVariant[];
-  started: Map<string, VariantPool | MultiModelPool>;
+  started: Map<string, VariantRunner | MultiModelPool>;
 }
 
 function poolKey(v: StoredVariant): string {
@@ -179,7 +185,7 @@ export class EndpointHost {
   async prepare(name: string, variants: StoredVariant[]): Promise<PreparedVariants> {
     const current = this.live.get(name);
     const reusable = new Set(current?.variants.map((v) => v.poolKey));
-    const started = new Map<string, VariantPool | MultiModelPool>();
+    const started = new Map<string, VariantRunner | MultiModelPool>();
     try {
       await Promise.all(
         variants.map(async (v) => {
@@ -192,25 +198,7 @@ export class EndpointHost {
             started.set(key, new MultiModelPool({ endpoint: name, variant: { ...v, multiModel: v.multiModel }, models, artifacts, packagesDir, logger, metrics: this.deps.metrics.multiModel, outbound, onRestart: () => metrics.workerRestarts.inc() }));
             return;
           }
-          const dir = await this.deps.models.localPackage(v.resolved);
-          const manifest = readManifest(dir);
-          const metrics = this.deps.metrics.forVariant(name, v.name);
-          const pool = new VariantPool(
-            {
-              dir,
-              manifest,
-              options: {
-                intraOpThreads: v.intraOpThreads,
-                interOpThreads: v.interOpThreads,
-                batching: v.batching,
-                handlerOptions: v.handlerOptions,
-                outbound: this.deps.outbound,
-                ...(v.url ? { url: v.url } : {}),
-                ...(v.interpreter ? { interpreter: v.interpreter } : {}),
-              },
-            },
-            { instances: v.instances, timeoutMs: v.timeoutMs, logger: this.deps.logger, onRestart: () => metrics.workerRestarts.inc() },
-          );
+          const pool = await buildVariantRunner(this.deps, v, this.deps.metrics.forVariant(name, v.name));
           started.set(key, pool);
           await pool.start();
         }),
@@ -336,7 +324,8 @@ export class EndpointHost {
     if (!ep) return out;
     const shares = ep.policy.shares();
     for (const v of ep.variants) {
-      out.set(v.name, { trafficPercent: Math.round((shares.get(v.name) ?? 0) * 100) / 100, workers: v.pool.size, inFlight: v.pool.inFlight, workerRestarts: v.pool.restarts });
+      const scaling = v.pool instanceof MultiModelPool ? undefined : v.pool.scaling;
+      out.set(v.name, { trafficPercent: Math.round((shares.get(v.name) ?? 0) * 100) / 100, workers: v.pool.size, inFlight: v.pool.inFlight, workerRestarts: v.pool.restarts, ...(scaling ? { scaling } : {}) });
     }
     return out;
   }
@@ -367,7 +356,7 @@ export class EndpointHost {
   async invoke(name: string, input: InvocationInput): Promise<InvocationOutput> {
     const startedAt = input.startedAt ?? performance.now();
     const ep = this.live.get(name) ?? (await this.ensure(name));
-    const key = input.stickyKey ?? ep.policy.routingKey?.(input.body);
+    const key = input.stickyKey ?? (ep.policy.routingKey ? ep.policy.routingKey(bodyText(input.body)) : undefined);
     const traffic = key === input.stickyKey ? input : { stickyKey: key };
     const variant = input.targetModel === undefined && !ep.hasMultiModel ? pickVariant(ep, input.targetVariant, traffic) : pickVariantForModel(ep, input.targetVariant, traffic, input.targetModel, pickVariant);
     const m = variant.metrics;
@@ -375,13 +364,16 @@ export class EndpointHost {
     try {
       const body = variant.config.features ? await this.enrich(input.body, variant.config.features) : input.body;
       const pool = variant.pool;
-      const result: WorkerResult & { model?: string } = pool instanceof MultiModelPool && input.targetModel !== undefined ? await pool.invokeModel(input.targetModel, body, input.contentType, input.customAttributes) : await pool.invoke(body, input.contentType, input.customAttributes);
+      const result: WorkerResult & { model?: string } =
+        pool instanceof MultiModelPool && input.targetModel !== undefined ? await pool.invokeModel(input.targetModel, body, input.contentType, input.customAttributes, input.accept) : await pool.invoke(body, input.contentType, input.customAttributes, input.accept);
       const totalMs = performance.now() - startedAt;
       m.modelLatency.observe(result.modelMs / 1000);
       m.overheadLatency.observe(Math.max(0, totalMs - result.modelMs) / 1000);
       variant.stats.record(totalMs, Outcome.Ok);
       if (ep.capture && ep.capture.sample()) {
         ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, requestContentType: input.contentType, request: body, responseContentType: result.contentType, response: result.body, status: 200 });
+        const traces = (result as PipelineResult).stages;
+        if (traces) for (const t of traces) ep.capture.add({ variant: variant.name, inferenceId: input.inferenceId, status: 200, ...t });
       }
       for (const l of this.invocationListeners) l({ endpoint: name, variant: variant.name, inferenceId: input.inferenceId, body: result.body });
       if (ep.shadows.length > 0) mirrorToShadows(ep, input, { variant: variant.name, body: result.body, contentType: result.contentType, latencyMs: totalMs }, this.deps.logger);
@@ -394,10 +386,10 @@ export class EndpointHost {
   }
 
   /** Adds a variant's online feature values to the request body (in-process feature service). */
-  private async enrich(body: string, spec: VariantFeatures): Promise<string> {
+  private async enrich(body: InvocationBody, spec: VariantFeatures): Promise<string> {
     if (!this.deps.features) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'the variant adds feature values but no feature store is installed');
     const features = this.deps.features();
-    return enrichBody(body, spec, features, async (ref) => (await features.getGroup(parseFeatureRef(ref).group, parseFeatureRef(ref).version)).joinKeys.map((k) => k.name));
+    return enrichBody(bodyText(body), spec, features, async (ref) => (await features.getGroup(parseFeatureRef(ref).group, parseFeatureRef(ref).version)).joinKeys.map((k) => k.name));
   }
 
   /** Runs tensors through an endpoint's model (Open Inference Protocol). */

@@ -1,5 +1,7 @@
 import type { TrafficPolicyConfig } from './traffic-policy.js';
 import type { DataCaptureConfig, EndpointStatus, VariantConfig } from './endpoint-config.js';
+import type { StoredPipelineStage } from './pipeline-config.js';
+import type { PoolScalingState } from './variant-pool.js';
 
 /** The registry version a variant's model reference resolved to when the configuration was applied. */
 export interface ResolvedModel {
@@ -12,8 +14,10 @@ export interface ResolvedModel {
 }
 
 /** A variant as stored: its configuration plus the pinned model version. */
-export interface StoredVariant extends VariantConfig {
+export interface StoredVariant extends Omit<VariantConfig, 'pipeline'> {
   resolved: ResolvedModel;
+  /** Pipeline variants: each stage with the version its model reference pinned. */
+  pipeline?: StoredPipelineStage[];
 }
 
 /** What this process is doing for a variant right now. */
@@ -23,6 +27,8 @@ export interface LiveVariantState {
   workers: number;
   inFlight: number;
   workerRestarts: number;
+  /** Autoscaled variants: bounds, requests waiting for a start from zero, cold starts so far. */
+  scaling?: PoolScalingState;
 }
 
 /** One variant in `describe`: configuration, pinned version and, where this process serves it, live state. */

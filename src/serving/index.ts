@@ -18,6 +18,7 @@ export { EndpointHost } from './endpoint-host.js';
 export type { ModelRunner, ModelRunnerOptions } from './model-runner.js';
 export type { AnsweredInvocation } from './answered-invocation.js';
 export { captureKeyPrefix } from './data-capture.js';
+export type { CaptureSample, CaptureSamplePage, CaptureSampleQuery } from './capture-samples.js';
 export { createServing, type DeployStepRequest, type ServingContext, type ServingOptions, type ServingPlatformParts } from './serving-context.js';
 export type { OipModelMetadata } from './oip-metadata.js';
 export { registerBuiltinHandler } from './handlers/handler-registry.js';

@@ -22,6 +22,7 @@ import type { SqlEndpointStore, StoredConfig } from './sql-endpoint-store.js';
 import type { SqlVariantStatsStore } from './sql-variant-stats-store.js';
 import type { VariantStatsBoard } from './variant-stats-board.js';
 import type { EndpointStats, VariantStatsOptions } from './variant-stats.js';
+import { bodyText } from './invocation-body.js';
 
 /** What the local service is built from. */
 export interface LocalEndpointServiceDeps {
@@ -68,8 +69,18 @@ export class LocalEndpointService implements EndpointService {
 
   private async resolveVariants(input: EndpointConfigInput): Promise<StoredConfig> {
     const config = compileEndpointConfig(input);
-    // A multi-model variant pins nothing: its models resolve per request, so `resolved` names the source with version 0.
-    const variants = await Promise.all(config.variants.map(async (v) => ({ ...v, resolved: v.multiModel ? multiModelResolved(v.multiModel.source) : await this.deps.models.resolve(v.model) })));
+    const resolve = (ref: string) => this.deps.models.resolve(ref);
+    const variants = await Promise.all(
+      config.variants.map(async (v): Promise<StoredVariant> => {
+        // A multi-model variant pins nothing: its models resolve per request, so `resolved` names the source with version 0.
+        if (v.multiModel) return { ...v, resolved: multiModelResolved(v.multiModel.source) };
+        const resolved = await resolve(v.model);
+        if (!v.pipeline) return { ...v, resolved };
+        // Each model stage pins its own version, as a variant's model does.
+        const pipeline = await Promise.all(v.pipeline.map(async (st) => (st.model ? { ...st, resolved: await resolve(st.model) } : st)));
+        return { ...v, pipeline, resolved };
+      }),
+    );
     return { variants, dataCapture: config.dataCapture, trafficPolicy: config.trafficPolicy };
   }
 
@@ -198,7 +209,7 @@ export class LocalEndpointService implements EndpointService {
       inferenceId: options.inferenceId,
       customAttributes: options.customAttributes,
     });
-    return { variant: out.variant, contentType: out.contentType, body: out.body, ...(out.model !== undefined ? { model: out.model } : {}) };
+    return { variant: out.variant, contentType: out.contentType, body: bodyText(out.body), ...(out.model !== undefined ? { model: out.model } : {}) };
   }
 
   async deploy(name: string, modelRef: string, options: DeployOptions = {}, ctx: ServingActionContext = {}): Promise<DeployResult> {

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { ResolvedModel } from './endpoint.js';
 import type { ModelSource } from './model-source.js';
 import { VariantPool } from './variant-pool.js';
+import { bodyText } from './invocation-body.js';
 
 /** Options of a model runner outside any endpoint; every field has a default. */
 export interface ModelRunnerOptions {
@@ -54,7 +55,7 @@ export async function openModelRunner(
     model,
     async invoke(body, contentType) {
       const r = await pool.invoke(body, contentType);
-      return { body: r.body, contentType: r.contentType };
+      return { body: bodyText(r.body), contentType: r.contentType };
     },
     close: () => pool.close(),
   };

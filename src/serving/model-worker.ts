@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { builtinHandlerModules } from './handlers/handler-registry.js';
 import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
+import { bodyText, type InvocationBody } from './invocation-body.js';
 import type { Tensors } from './runtimes/tensors.js';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './runtimes/worker-protocol.js';
 
@@ -86,7 +87,8 @@ const RESTART_WAIT_MS = 30_000;
 
 /** A worker's answer to one invocation. */
 export interface WorkerResult {
-  body: string;
+  /** Text from the JS runtimes, the exact bytes from a Python model. */
+  body: InvocationBody;
   contentType: string;
   modelMs: number;
 }
@@ -266,9 +268,9 @@ export class ModelWorker {
 
   private readonly queued: { message: ToWorker; transfer?: ArrayBuffer[] }[] = [];
 
-  /** Sends one invocation. */
-  invoke(body: string, contentType: string, customAttributes?: string): Promise<WorkerResult> {
-    return this.send({ t: 'invoke', id: this.nextId++, body, contentType, ...(customAttributes ? { customAttributes } : {}) });
+  /** Sends one invocation; the JS runtimes read JSON, so the body goes to the thread as text. */
+  invoke(body: InvocationBody, contentType: string, customAttributes?: string): Promise<WorkerResult> {
+    return this.send({ t: 'invoke', id: this.nextId++, body: bodyText(body), contentType, ...(customAttributes ? { customAttributes } : {}) });
   }
 
   /** Sends tensors (Open Inference Protocol); their buffers are transferred, not copied. */

@@ -1,3 +1,4 @@
+import type { InvocationBody } from './invocation-body.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -140,7 +141,7 @@ export class MultiModelPool {
   }
 
   /** Answers one invocation with the target model, loading it first when it is not resident. */
-  async invokeModel(target: string, body: string, contentType: string, customAttributes?: string): Promise<WorkerResult & { model: string }> {
+  async invokeModel(target: string, body: InvocationBody, contentType: string, customAttributes?: string, accept?: string): Promise<WorkerResult & { model: string }> {
     const t = await this.resolveTarget(target);
     let lease;
     try {
@@ -156,7 +157,7 @@ export class MultiModelPool {
     model.invocations++;
     model.metrics.invocations.inc();
     try {
-      const out = await model.pool.invoke(body, contentType, customAttributes);
+      const out = await model.pool.invoke(body, contentType, customAttributes, accept);
       model.metrics.latency.observe((performance.now() - startedAt) / 1000);
       return { ...out, model: t.key };
     } catch (err) {

@@ -5,6 +5,7 @@ import { CapstanError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { TensorSpec } from '../core/model-manifest.js';
 import type { WorkerResult } from './model-worker.js';
+import { bodyBytes, type InvocationBody } from './invocation-body.js';
 import { Batcher } from './runtimes/batcher.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import { encodeFrame, FrameReader, type Frame } from './runtimes/python-frames.js';
@@ -234,7 +235,8 @@ export class PythonModelWorker {
       const job = flight.jobs[i];
       if (!job) return;
       if (item.ok) {
-        const body = f.payload.subarray(offset, offset + item.n).toString('utf8');
+        // A view of the frame, not a copy: the bytes output_fn returned go to the client as they are.
+        const body = f.payload.subarray(offset, offset + item.n);
         offset += item.n;
         this.settle(job, undefined, { body, contentType: item.ct, modelMs });
       } else {
@@ -304,12 +306,15 @@ export class PythonModelWorker {
     if (overran && this.child) this.replace(this.child, 'a request overran the timeout');
   }
 
-  /** Sends one invocation; the body reaches inference.py as the bytes of the gateway's text. */
-  invoke(body: string, contentType: string, customAttributes?: string): Promise<WorkerResult> {
+  /**
+   * Sends one invocation; inference.py gets the body's exact bytes and the request's Accept (the
+   * variant's `accept` option, else application/json, when the client sends none or `*\/*`).
+   */
+  invoke(body: InvocationBody, contentType: string, customAttributes?: string, accept?: string): Promise<WorkerResult> {
     if (this.closing || !this.batcher) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model is not running'));
     return new Promise<WorkerResult>((resolve, reject) => {
       const wait = this.child ? this.options.timeoutMs : Math.max(this.options.timeoutMs, RESTART_WAIT_MS);
-      const job: Job = { body: Buffer.from(body, 'utf8'), contentType, accept: this.accept, customAttributes, deadline: Date.now() + wait, settled: false, resolve, reject };
+      const job: Job = { body: bodyBytes(body), contentType, accept: accept && accept !== '*/*' ? accept : this.accept, customAttributes, deadline: Date.now() + wait, settled: false, resolve, reject };
       this.jobs.add(job);
       this.batcher!.submit(job, 1).catch((err: unknown) => {
         this.options.logger.error({ err, model: this.spec.manifest.name }, 'python model worker failed to send a request');

@@ -8,6 +8,7 @@ import type { BackgroundService } from '../core/background-service.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { Database } from '../storage/database.js';
 import type { Registry } from 'prom-client';
+import { readCaptureSamples, type CaptureSamplePage, type CaptureSampleQuery } from './capture-samples.js';
 import { EndpointHost } from './endpoint-host.js';
 import type { DeployOptions, DeployResult, EndpointService, ServingActionContext } from './endpoint-service.js';
 import { LocalEndpointService } from './local-endpoint-service.js';
@@ -84,6 +85,8 @@ export interface ServingContext extends EndpointService {
   deployStep(request: DeployStepRequest): Promise<Record<string, unknown>>;
   /** Loads a registered model (`ncf@champion`, `models:/ncf/3`) on worker threads of its own, outside any endpoint (batch transform); the caller closes it. */
   openModel(ref: string, options?: ModelRunnerOptions): Promise<ModelRunner>;
+  /** The endpoint's captured invocations, newest first, a page at a time; CAPSTAN_SERVING_ENDPOINT_NOT_FOUND for no endpoint. */
+  captureSamples(endpointName: string, query?: CaptureSampleQuery): Promise<CaptureSamplePage>;
   /** Stops every endpoint here. */
   close(): Promise<void>;
 }
@@ -158,6 +161,10 @@ export function createServing(parts: ServingPlatformParts, options: ServingOptio
       }
     },
     modelMetadata: (name, targetVariant) => oipModelMetadata(host, name, targetVariant),
+    async captureSamples(name, query) {
+      await service.describe(name);
+      return readCaptureSamples(parts.artifacts, name, query);
+    },
     openModel: (ref, opts) => openModelRunner({ models, logger: parts.logger, outbound: parts.config.outbound }, ref, opts),
     async deployStep(request) {
       const ref = `models:/${request.model}${request.version !== undefined ? `/${request.version}` : request.alias ? `@${request.alias}` : '/latest'}`;

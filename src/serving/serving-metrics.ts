@@ -14,6 +14,8 @@ export interface VariantMetrics {
   overheadLatency: { observe(seconds: number): void };
   workerRestarts: { inc(): void };
   workers: { set(n: number): void };
+  /** Time from zero workers to a loaded one (autoscaled variants with min 0). */
+  coldStart: { observe(seconds: number): void };
 }
 
 /**
@@ -29,6 +31,7 @@ export class ServingMetrics {
   private readonly overheadLatency: Histogram<Labels>;
   private readonly restarts: Counter<Labels>;
   private readonly workers: Gauge<Labels>;
+  private readonly coldStart: Histogram<Labels>;
   /** Data capture records written, by endpoint. */
   readonly captured: Counter<'endpoint'>;
   /** Cache and per-model metrics of multi-model variants. */
@@ -44,6 +47,7 @@ export class ServingMetrics {
     this.overheadLatency = get('capstan_endpoint_overhead_latency_seconds', () => new Histogram({ name: 'capstan_endpoint_overhead_latency_seconds', help: 'Time the gateway added around the model (routing, queueing, thread hand-off, handler)', labelNames, buckets: LATENCY_BUCKETS, registers: [registry] }));
     this.restarts = get('capstan_endpoint_worker_restarts_total', () => new Counter({ name: 'capstan_endpoint_worker_restarts_total', help: 'Model workers replaced after a crash or a hang', labelNames, registers: [registry] }));
     this.workers = get('capstan_endpoint_workers', () => new Gauge({ name: 'capstan_endpoint_workers', help: 'Model worker threads serving a variant in this process', labelNames, registers: [registry] }));
+    this.coldStart = get('capstan_endpoint_cold_start_seconds', () => new Histogram({ name: 'capstan_endpoint_cold_start_seconds', help: 'Time a variant scaled to zero took to load a worker for the requests waiting on it', labelNames, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry] }));
     this.captured = get('capstan_endpoint_data_capture_records_total', () => new Counter({ name: 'capstan_endpoint_data_capture_records_total', help: 'Request/response pairs written by data capture', labelNames: ['endpoint'], registers: [registry] }));
     this.multiModel = new MultiModelMetrics(registry);
   }
@@ -59,6 +63,7 @@ export class ServingMetrics {
       overheadLatency: this.overheadLatency.labels(l),
       workerRestarts: this.restarts.labels(l),
       workers: this.workers.labels(l),
+      coldStart: this.coldStart.labels(l),
     };
   }
 

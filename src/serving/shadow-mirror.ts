@@ -3,37 +3,40 @@ import { performance } from 'node:perf_hooks';
 import { isCapstanError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { InvocationInput, LiveEndpoint, LiveVariant } from './endpoint-host.js';
+import type { InvocationBody } from './invocation-body.js';
 import { Outcome, outcomeOf } from './variant-stats-recorder.js';
 
 /** The primary variant's answer, as the shadow's is compared with it. */
 export interface PrimaryAnswer {
   variant: string;
-  body: string;
+  body: InvocationBody;
   contentType: string;
   latencyMs: number;
 }
 
 /**
- * Sends a sampled share of an endpoint's requests also to its shadow variants. The copy starts on a
- * later turn of the event loop, after the caller's answer is on its way, and nothing waits for it:
- * a slow or failing shadow never delays or fails a user's request. Each pair (primary and shadow
- * answer, joined by the inference id) goes to data capture when it is on, for `shadow-report`.
+ * Sends a sampled share of an endpoint's requests also to its shadow variants. On the request path
+ * only the sampling happens; the copies start once the caller's answer is sent (`afterAnswer`: the
+ * HTTP route waits for the response's 'finish'), and nothing waits for them: a slow or failing shadow
+ * never delays or fails a user's request. Each pair (primary and shadow answer, joined by the
+ * inference id) goes to data capture, which batches its writes, when it is on, for `shadow-report`.
  */
 export function mirrorToShadows(ep: LiveEndpoint, input: InvocationInput, primary: PrimaryAnswer, logger: Logger): void {
-  for (const shadow of ep.shadows) {
-    if (Math.random() * 100 >= (shadow.config.shadowPercent ?? 0)) continue;
+  let picked: LiveVariant[] | undefined;
+  for (const shadow of ep.shadows) if (Math.random() * 100 < (shadow.config.shadowPercent ?? 0)) (picked ??= []).push(shadow);
+  if (!picked) return;
+  const shadows = picked;
+  (input.afterAnswer ?? setImmediate)(() => {
     const pairId = input.inferenceId ?? randomUUID();
-    setImmediate(() => {
-      runShadow(ep, shadow, input, primary, pairId).catch((err) => logger.warn({ err, endpoint: ep.name, variant: shadow.name }, 'shadow request failed unexpectedly'));
-    });
-  }
+    for (const shadow of shadows) runShadow(ep, shadow, input, primary, pairId).catch((err) => logger.warn({ err, endpoint: ep.name, variant: shadow.name }, 'shadow request failed unexpectedly'));
+  });
 }
 
 async function runShadow(ep: LiveEndpoint, shadow: LiveVariant, input: InvocationInput, primary: PrimaryAnswer, pairId: string): Promise<void> {
   const started = performance.now();
-  let answer: { status: number; body: string; contentType: string };
+  let answer: { status: number; body: InvocationBody; contentType: string };
   try {
-    const r = await shadow.pool.invoke(input.body, input.contentType, input.customAttributes);
+    const r = await shadow.pool.invoke(input.body, input.contentType, input.customAttributes, input.accept);
     shadow.stats.record(performance.now() - started, Outcome.Ok);
     answer = { status: 200, body: r.body, contentType: r.contentType };
   } catch (err) {

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../../src/server/test-support/test-server.js';
 import type { FeatureService } from '../../src/features/index.js';
 import { DEFINITIONS } from './feature-fixtures.js';
+import { FeaturesClient } from '../../src/sdk/features-client.js';
+import { HttpClient } from '../../src/sdk/http-client.js';
 
 async function call(s: TestServer, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${s.url}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -57,6 +59,17 @@ describe('feature store over HTTP', () => {
     const line = text.split('\n').find((l) => l.startsWith('capstan_features_freshness_seconds{group="txn",version="1"}'));
     assert.ok(line, text.split('\n').filter((l) => l.includes('features')).join('\n'));
     assert.ok(Number(line.split(' ')[1]) >= 60);
+  });
+
+  it('answers the same freshness as JSON, over HTTP and through the SDK client alike', async () => {
+    const fresh = await call(s, 'GET', '/api/v1/features/freshness');
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.json.items.length, 1);
+    const [f] = fresh.json.items;
+    assert.deepEqual([f.group, f.version, f.newestEventAt, f.rowsWritten], ['txn', 1, iso(now - 60_000), 2]);
+    assert.ok(f.ageSeconds >= 60 && f.ageSeconds < 3600, String(f.ageSeconds));
+    const viaClient = await new FeaturesClient(new HttpClient({ baseUrl: s.url })).freshness();
+    assert.deepEqual(viaClient.map((x) => [x.group, x.version, x.newestEventAt]), [['txn', 1, iso(now - 60_000)]]);
   });
 
   it('answers 413 for a push over the limit and writes nothing', async () => {

@@ -1,28 +1,49 @@
+import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
 import type { DecisionCallback, DecisionService } from '../decision-service.js';
-import type { DecisionQuery } from '../decision-types.js';
+import type { DecisionQuery, DecisionRecord } from '../decision-types.js';
+import { PARQUET_CONTENT_TYPE, recordsParquet } from '../parquet-export.js';
 
 const UseCase = Type.Object({ usecase: Type.String() });
 const Name = Type.Object({ name: Type.String() });
 const Id = Type.Object({ id: Type.String() });
 
-const RecordQuery = Type.Object(
+const recordFilters = {
+  usecase: Type.Optional(Type.String()),
+  subject: Type.Optional(Type.String()),
+  outcome: Type.Optional(Type.String()),
+  status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('error')])),
+  role: Type.Optional(Type.Union([Type.Literal('champion'), Type.Literal('challenger')])),
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  since: Type.Optional(Type.String({ description: 'ISO time, inclusive' })),
+  until: Type.Optional(Type.String({ description: 'ISO time, exclusive' })),
+  before: Type.Optional(Type.String({ description: 'Page: records with ids before this one' })),
+};
+const RecordQuery = Type.Object({ ...recordFilters, limit: Type.Optional(Type.Integer({ description: 'Default 100, 1 to 1000' })) }, { additionalProperties: false });
+const ExportQuery = Type.Object(
   {
-    usecase: Type.Optional(Type.String()),
-    subject: Type.Optional(Type.String()),
-    outcome: Type.Optional(Type.String()),
-    status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('error')])),
-    role: Type.Optional(Type.Union([Type.Literal('champion'), Type.Literal('challenger')])),
-    version: Type.Optional(Type.Integer({ minimum: 1 })),
-    since: Type.Optional(Type.String({ description: 'ISO time, inclusive' })),
-    until: Type.Optional(Type.String({ description: 'ISO time, exclusive' })),
-    before: Type.Optional(Type.String({ description: 'Page: records with ids before this one' })),
-    limit: Type.Optional(Type.Integer({ description: 'Default 100, 1 to 1000 (export: up to 100000)' })),
+    ...recordFilters,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Most records; default 100000' })),
+    format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('parquet')], { description: 'jsonl (default) or parquet' })),
   },
   { additionalProperties: false },
 );
+
+/** Every record a search matches (newest first, up to `want`), page by page. */
+async function* matching(service: DecisionService, query: DecisionQuery, want: number): AsyncGenerator<DecisionRecord[]> {
+  let before = query.before;
+  let got = 0;
+  while (got < want) {
+    const asked = Math.min(1000, want - got);
+    const page = await service.records({ ...query, before, limit: asked });
+    if (page.length > 0) yield page;
+    got += page.length;
+    if (page.length < asked) return;
+    before = page[page.length - 1].id;
+  }
+}
 
 /** Use cases, decisions (sync and async), records, export, replay and champion/challenger under `/api/v1/decisions`. */
 export const decisionsRoutes: ContextRoutes<DecisionService> = async (app, { service }) => {
@@ -90,19 +111,26 @@ export const decisionsRoutes: ContextRoutes<DecisionService> = async (app, { ser
   }));
   app.get(
     '/api/v1/decisions/export',
-    { config: { access: 'viewer' }, schema: { tags: ['decisions'], summary: 'Decision records with their snapshots as JSON Lines', querystring: RecordQuery } },
+    { config: { access: 'viewer' }, schema: { tags: ['decisions'], summary: 'Decision records with their snapshots as JSON Lines (streamed) or a Parquet file', querystring: ExportQuery } },
     async (request, reply) => {
-      const query = request.query as DecisionQuery;
-      const want = query.limit ?? 100_000;
-      const lines: string[] = [];
-      let before: string | undefined;
-      while (lines.length < want) {
-        const page = await service.records({ ...query, before, limit: Math.min(1000, want - lines.length) });
-        for (const r of page) lines.push(JSON.stringify(r));
-        if (page.length === 0 || page.length < Math.min(1000, want)) break;
-        before = page[page.length - 1].id;
+      const { format = 'jsonl', limit = 100_000, ...query } = request.query as DecisionQuery & { format?: 'jsonl' | 'parquet' };
+      const pages = matching(service, query, limit);
+      // The first page is read before answering, so a bad query or unknown use case answers its problem, not a broken stream.
+      const first = await pages.next();
+      if (format === 'parquet') {
+        const records = first.done ? [] : [...first.value];
+        for await (const page of pages) records.push(...page);
+        return reply
+          .header('content-type', PARQUET_CONTENT_TYPE)
+          .header('content-disposition', `attachment; filename="${query.usecase ?? 'decisions'}.parquet"`)
+          .send(Buffer.from(recordsParquet(records)));
       }
-      return reply.header('content-type', 'application/x-ndjson').send(lines.length ? `${lines.join('\n')}\n` : '');
+      const lines = async function* () {
+        if (first.done) return;
+        yield first.value.map((r) => `${JSON.stringify(r)}\n`).join('');
+        for await (const page of pages) yield page.map((r) => `${JSON.stringify(r)}\n`).join('');
+      };
+      return reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines()));
     },
   );
   app.get('/api/v1/decisions/records/:id', { config: { access: 'viewer' }, schema: { tags: ['decisions'], summary: 'One decision record with its point-in-time snapshot', params: Id } }, async (request) =>

@@ -24,6 +24,7 @@ export const featuresRoutes: ContextRoutes<FeatureService> = async (app, { servi
   );
   app.get('/api/v1/entities', { config: { access: 'viewer' }, schema: { tags: ['features'], summary: 'List entities' } }, async () => ({ items: await service.listEntities() }));
   app.get('/api/v1/feature-groups', { config: { access: 'viewer' }, schema: { tags: ['features'], summary: 'List feature group versions' } }, async () => ({ items: await service.listGroups() }));
+  app.get('/api/v1/features/freshness', { config: { access: 'viewer' }, schema: { tags: ['features'], summary: 'Each materialized group version with the age of its newest online value' } }, async () => ({ items: await service.freshness() }));
   app.get(
     '/api/v1/feature-groups/:name',
     { config: { access: 'viewer' }, schema: { tags: ['features'], summary: 'One feature group version', params: Name, querystring: VersionQuery } },

@@ -42,15 +42,18 @@ export const endpointKind: KindAdapter<EndpointSpec> = {
 
   async checkReferences(ctx, spec, doc) {
     const issues = [];
-    for (const [i, v] of spec.config.variants.entries()) {
-      // A multi-model variant's models resolve per request (an unknown one answers 404 then), so none is checked here.
-      if (v.url || v.multiModel) continue;
+    // A pipeline variant's model is its first model stage's, so its stages are checked instead; a
+    // multi-model variant's models resolve per request (an unknown one answers 404 then), so none is checked.
+    const refs = spec.config.variants.flatMap((v, i) =>
+      v.pipeline ? v.pipeline.flatMap((s, j) => (s.model ? [{ ref: s.model, at: ['variants', i, 'pipeline', j, 'model'] }] : [])) : v.url || v.multiModel ? [] : [{ ref: v.model, at: ['variants', i, 'model'] }],
+    );
+    for (const { ref, at } of refs) {
       try {
-        await ctx.services.registry().resolve(v.model);
+        await ctx.services.registry().resolve(ref);
       } catch (err) {
         if (!isCapstanError(err)) throw err;
-        const declared = ctx.declared.has(`ModelGroup/${groupOf(v.model)}`) ? ' (the ModelGroup is declared here but has no such version yet)' : '';
-        issues.push(issueAt(doc, ['variants', i, 'model'], `model ${v.model} does not exist${declared}: ${err.message}`));
+        const declared = ctx.declared.has(`ModelGroup/${groupOf(ref)}`) ? ' (the ModelGroup is declared here but has no such version yet)' : '';
+        issues.push(issueAt(doc, at, `model ${ref} does not exist${declared}: ${err.message}`));
       }
     }
     return issues;
@@ -63,7 +66,8 @@ export const endpointKind: KindAdapter<EndpointSpec> = {
   async read(ctx, name) {
     try {
       const e = await ctx.services.serving().describe(name);
-      const variants = e.variants.map(({ resolved: _r, live: _l, ...v }) => v);
+      // Pinned versions (the variant's and its pipeline stages') are the server's, not the document's.
+      const variants = e.variants.map(({ resolved: _r, live: _l, ...v }) => (v.pipeline ? { ...v, pipeline: v.pipeline.map(({ resolved: _s, ...stage }) => stage) } : v));
       return state({ name, config: { variants, dataCapture: e.dataCapture, trafficPolicy: e.trafficPolicy } });
     } catch (err) {
       if (isCapstanError(err, 'CAPSTAN_SERVING_ENDPOINT_NOT_FOUND')) return undefined;

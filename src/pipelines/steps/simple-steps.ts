@@ -60,6 +60,9 @@ export const runDeployStep: StepHandler = async (inv, services) => {
       actor: `system:pipeline/${inv.work.pipeline}${inv.work.trigger.type === 'git' && typeof inv.work.trigger.detail?.commit === 'string' ? `@${inv.work.trigger.detail.commit}` : ''}`,
       executionId: inv.work.id,
       step: step.name,
+      timeoutMs: step.timeoutMs,
+      signal: inv.signal,
+      log: (line) => inv.log('system', line),
     });
   } catch (err) {
     throw isCapstanError(err) && err.code === 'CAPSTAN_SERVING_MODEL_NOT_APPROVED' ? notApproved(step, err) : err;

@@ -18,6 +18,12 @@ export interface DeployRequest {
   actor: string;
   executionId: string;
   step: string;
+  /** The step's `timeout`: how long a deploy with a policy waits for the deployment's outcome. */
+  timeoutMs?: number;
+  /** Aborted when the execution is cancelled: stop waiting. */
+  signal?: AbortSignal;
+  /** Writes a line to the step's log. */
+  log?(line: string): void;
 }
 
 /** Creates or updates an endpoint; the serving context provides one and registers it on the platform. */

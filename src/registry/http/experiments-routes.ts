@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
 import type { CreateRunInput, MetricPoint, RegistryService, RunFilter, RunStatus } from '../registry-service.js';
 import { MAX_METRIC_BATCH } from '../run-inputs.js';
+import { MAX_RUN_PAGE, MAX_SERIES_RUNS, type RunSearch } from '../run-search.js';
 import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
-import { ArtifactFileSchema, ComparisonSchema, ExperimentSchema, MetricPointSchema, RunParams, RunSchema, RunStatusSchema, ScalarMap, splitList } from './registry-schemas.js';
+import { ArtifactFileSchema, ComparisonSchema, ExperimentSchema, MetricPointSchema, RunMetricSeriesSchema, RunPageSchema, RunParams, RunSchema, RunStatusSchema, ScalarMap, splitList } from './registry-schemas.js';
 
 type IdP = { id: string };
 
@@ -56,6 +57,53 @@ export const experimentsRoutes: ContextRoutes<RegistryService> = async (app, { s
       },
     },
     async (request) => registry.listRuns(request.query as RunFilter),
+  );
+
+  app.get(
+    '/api/v1/runs/search',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'A page of runs, filtered and sorted, with the total and the param and metric keys',
+        querystring: Type.Object({
+          ids: Type.Optional(Type.String({ maxLength: 60_000, description: 'Only these runs: comma-separated ids (at most 500)' })),
+          experiment: Type.Optional(Type.String({ maxLength: 200 })),
+          status: Type.Optional(RunStatusSchema),
+          name: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive fragment of the run name' })),
+          sort: Type.Optional(Type.String({ maxLength: 260, description: 'startedAt (default), name, status, metric:<key> or param:<key>' })),
+          order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+          offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RUN_PAGE })),
+        }),
+        response: { 200: RunPageSchema },
+      },
+    },
+    async (request) => {
+      const q = request.query as Omit<RunSearch, 'ids'> & { ids?: string };
+      return registry.searchRuns({ ...q, ids: splitList(q.ids) });
+    },
+  );
+
+  app.get(
+    '/api/v1/runs/metric-series',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: `One metric of 1-${MAX_SERIES_RUNS} runs, each downsampled on the server (min and max kept)`,
+        querystring: Type.Object({
+          runs: Type.String({ minLength: 1, maxLength: 10_000, description: 'Comma-separated run ids' }),
+          key: Type.String({ minLength: 1, maxLength: 250 }),
+          points: Type.Optional(Type.Integer({ minimum: 2, maximum: 5000, description: 'Most points per run; default 400' })),
+        }),
+        response: { 200: Type.Array(RunMetricSeriesSchema) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { runs: string; key: string; points?: number };
+      return registry.metricSeries({ runs: splitList(q.runs) ?? [], key: q.key, points: q.points });
+    },
   );
 
   app.post(

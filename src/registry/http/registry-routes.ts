@@ -1,12 +1,13 @@
 import { Type } from 'typebox';
 import { assertVersionNumber } from '../model-ref.js';
-import type { ApprovalStatus, RegistryEventType, RegistryService, RegisterVersionInput } from '../registry-service.js';
+import { AUDIT_ACTIONS, type ApprovalStatus, type AuditLogFilter, type RegistryEventType, type RegistryService, type RegisterVersionInput } from '../registry-service.js';
 import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
 import {
   ApprovalStatusSchema,
   ArtifactFileSchema,
   AuditEventSchema,
+  AuditPageSchema,
   ComparisonSchema,
   LineageSchema,
   ModelGroupSchema,
@@ -177,6 +178,26 @@ export const registryRoutes: ContextRoutes<RegistryService> = async (app, { serv
       const p = request.params as AliasP;
       return registry.deleteAlias(p.name, p.alias, { actor: actorOf(request) });
     },
+  );
+
+  app.get(
+    '/api/v1/audit',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: "Every model's audit events (approvals, aliases, versions, policy), newest first, paged with a cursor",
+        querystring: Type.Object({
+          model: Type.Optional(Type.String({ maxLength: 200 })),
+          actor: Type.Optional(Type.String({ maxLength: 200 })),
+          action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+        }),
+        response: { 200: AuditPageSchema },
+      },
+    },
+    async (request) => registry.auditLog(request.query as AuditLogFilter),
   );
 
   app.get(

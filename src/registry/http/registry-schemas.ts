@@ -145,6 +145,15 @@ export const RunSchema = Type.Object({
   durationMs: Nullable(Type.Integer()),
 });
 
+/** A page of a run search with its total and the table's column keys. */
+export const RunPageSchema = Type.Object({ runs: Type.Array(RunSchema), total: Type.Integer(), offset: Type.Integer(), paramKeys: Type.Array(Type.String()), metricKeys: Type.Array(Type.String()) });
+
+/** One run's metric as downsampled [step, value] points; `total` is how many were logged. */
+export const RunMetricSeriesSchema = Type.Object({ runId: Type.String(), key: Type.String(), total: Type.Integer(), points: Type.Array(Type.Tuple([Type.Number(), Type.Number()])) });
+
+/** A page of the registry's audit log. */
+export const AuditPageSchema = Type.Object({ events: Type.Array(AuditEventSchema), nextCursor: Nullable(Type.String()) });
+
 /** One point of a metric's time series. */
 export const MetricPointSchema = Type.Object({
   key: Type.String({ minLength: 1, maxLength: 250 }),

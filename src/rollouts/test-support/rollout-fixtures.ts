@@ -5,17 +5,23 @@ import path from 'node:path';
 
 /**
  * A js model package that adds a, b and `offset`, failing `failPercent` % of its requests with a model
- * error (HTTP 500); with handler option `holdable`, a request with `waitFor` (a file path) is held until that file exists.
+ * error (HTTP 500); with handler option `holdable`, a request with `waitFor` (a file path) is held until that file exists;
+ * with handler option `failureLog` (a file path), the wall-clock time of its first failure is appended there.
  */
 export function writeAdderPackage(dir: string, failPercent = 0, offset = 0): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     path.join(dir, 'model.mjs'),
-    `import { existsSync } from 'node:fs';
+    `import { appendFileSync, existsSync } from 'node:fs';
+let failed = false;
 export function load(dir, options) { return options; }
 export async function predict(model, input) {
   if (input.waitFor && model.holdable) while (!existsSync(input.waitFor)) await new Promise((r) => setTimeout(r, 20));
-  if (Math.random() * 100 < ${failPercent}) throw new Error('this version is broken');
+  if (Math.random() * 100 < ${failPercent}) {
+    if (model.failureLog && !failed) appendFileSync(model.failureLog, Date.now() + '\\n');
+    failed = true;
+    throw new Error('this version is broken');
+  }
   return (input.a ?? 0) + (input.b ?? 0) + ${offset};
 }
 export function postprocess(output) { return { sum: output, score: output / 10 }; }

@@ -74,9 +74,14 @@ export const decisionsOperations: OperationDocs = {
   },
   'GET /api/v1/decisions/export': {
     operationId: 'exportDecisions',
-    description: 'The same search as JSON Lines (`application/x-ndjson`), one record with its full snapshot per line, up to 100000 records.',
+    description:
+      'The same search, newest first, up to `limit` (default and at most 100000) records, as a file: `format=jsonl` (default) streams JSON Lines (`application/x-ndjson`), one record with its full snapshot per line; `format=parquet` answers a Parquet file (`application/vnd.apache.parquet`) with one row per record, its scalar fields as typed columns (`time` a timestamp) and `reasons`, `output` and `snapshot` as JSON columns, for DuckDB, Spark or pandas.',
     errors: ['CAPSTAN_DECISIONS_USECASE_NOT_FOUND', 'CAPSTAN_DECISIONS_QUERY_INVALID'],
-    responseContentType: 'application/x-ndjson',
+    responseDescription: 'The records as JSON Lines or a Parquet file',
+    responseContent: {
+      'application/x-ndjson': { schema: { type: 'string', description: 'One JSON decision record per line' }, example: '{"id":"dec_…","usecase":"risk","version":1,"role":"champion","outcome":"approve",…}\n' },
+      'application/vnd.apache.parquet': { schema: { type: 'string', contentMediaType: 'application/vnd.apache.parquet', description: 'A Parquet file' } },
+    },
   },
   'GET /api/v1/decisions/records/:id': {
     operationId: 'getDecisionRecord',

@@ -18,6 +18,12 @@ export const featuresOperations: OperationDocs = {
   },
   'GET /api/v1/entities': { operationId: 'listFeatureEntities', description: 'Every entity with its typed join keys.', responses: { 200: json('{ items: entities }') } },
   'GET /api/v1/feature-groups': { operationId: 'listFeatureGroups', description: 'Every version of every feature group.', responses: { 200: json('{ items: feature group versions }') } },
+  'GET /api/v1/features/freshness': {
+    operationId: 'featureFreshness',
+    description:
+      'Each group version materialized at least once: the event time of the newest value in the online store, its age in seconds now (the `capstan_features_freshness_seconds` gauge), when materialization last ran and the rows it has written. Versions never materialized are absent.',
+    responseExample: { items: [{ group: 'customer_txn', version: 1, newestEventAt: '2025-01-31T13:59:00.000Z', ageSeconds: 62.4, materializedAt: '2025-01-31T14:00:01.000Z', rowsWritten: 1200 }] },
+  },
   'GET /api/v1/feature-groups/:name': {
     operationId: 'describeFeatureGroup',
     description: 'One feature group version (default the latest): record id, event and created time columns, TTL, features.',

@@ -144,6 +144,7 @@ export function openapiTransforms(docs: OperationDocs): { transform: SwaggerTran
           if (content && doc.responseContentType && !content[doc.responseContentType]) {
             r.content = { [doc.responseContentType]: content['application/json'] ?? Object.values(content)[0] };
           }
+          if (doc.responseContent) r.content = Object.fromEntries(Object.entries(doc.responseContent).map(([type, m]) => [type, mediaOf(m)]));
           const media = r.content ? Object.values(r.content as Record<string, JsonObject>)[0] : undefined;
           if (media && doc.responseExample !== undefined) media.example = doc.responseExample;
         }

@@ -36,6 +36,8 @@ export interface OperationDoc {
   responseExample?: unknown;
   /** Content type of the success response when it is not JSON (e.g. `application/octet-stream`). */
   responseContentType?: string;
+  /** The success response by media type, for routes that answer in several formats (a query parameter picks one). */
+  responseContent?: Record<string, DocMedia>;
 }
 
 /** Operation docs keyed by `METHOD /fastify/url/:param`, e.g. `GET /api/v1/models/:name`. */

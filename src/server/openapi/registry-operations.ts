@@ -132,6 +132,12 @@ export const registryOperations: OperationDocs = {
     errors: [...NAME_ERRORS, 'CAPSTAN_REGISTRY_ALIAS_NOT_FOUND', 'CAPSTAN_REGISTRY_ALIAS_INVALID'],
     responseExample: group,
   },
+  'GET /api/v1/audit': {
+    operationId: 'getAuditLog',
+    description: "Every model's audit events, newest first: who registered, approved or rejected a version, moved an alias or changed a policy, with comment. Filter by `model`, `actor` (e.g. `key:alice`) or `action`; page with `limit` (default 50, at most 500) and the previous page's `nextCursor`.",
+    errors: ['CAPSTAN_REQUEST_INVALID', 'CAPSTAN_NAME_INVALID'],
+    responseExample: { events: [{ id: 'aud_01…', model: 'ncf', version: 3, action: 'approval.changed', actor: 'key:alice', from: 'PendingManualApproval', to: 'Approved', alias: null, comment: 'looks good', at: '2026-01-06T09:30:00.000Z' }], nextCursor: '1767691800000.aud_01…' },
+  },
   'GET /api/v1/models/:name/history': {
     operationId: 'getModelHistory',
     description: 'The audit history of a group (or of one version with `version`): approvals, alias moves and policy changes with actor and comment, oldest first.',

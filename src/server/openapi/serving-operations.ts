@@ -71,6 +71,16 @@ export const servingOperations: OperationDocs = {
     errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND'],
     responses: { 200: EndpointModelsSchema },
   },
+  'GET /api/v1/endpoints/:name/data-capture': {
+    operationId: 'endpointCaptureSamples',
+    description:
+      'Captured request/response pairs of an endpoint with data capture on, newest first: each with the variant that answered, the inference id, the request and response bodies as sent, status and time. Records are read from the capture files in the artifact store, so a record shows once its file is written (`dataCapture.rotateMs`). Pass `nextCursor` back as `cursor` for the next, older page; null means no more.',
+    errors: ['CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', 'CAPSTAN_REQUEST_INVALID'],
+    responseExample: {
+      items: [{ endpoint: 'ncf', time: '2025-01-31T14:02:11.120Z', variant: 'primary', inferenceId: 'req-1', requestContentType: 'application/json', request: '{"user":3,"k":5}', responseContentType: 'application/json', response: '{"items":[7,2,9,1,4]}', status: 200 }],
+      nextCursor: 'data-capture/ncf/2025/01/31/14/2025-01-31T14-02-11-100Z-1a2b3c4d.jsonl#1',
+    },
+  },
   'PATCH /api/v1/endpoints/:name': {
     operationId: 'updateEndpoint',
     description:

@@ -40,6 +40,20 @@ export const trackingOperations: OperationDocs = {
     errors: ['CAPSTAN_REGISTRY_EXPERIMENT_NOT_FOUND'],
     responseExample: [run],
   },
+  'GET /api/v1/runs/search': {
+    operationId: 'searchRuns',
+    description:
+      'A page of runs for a table: filtered by `ids` (comma-separated), experiment, status and a case-insensitive name fragment; sorted by `startedAt` (default), `name`, `status`, `metric:<key>` (latest value) or `param:<key>` (as text), runs without that metric or param last; paged by `offset` and `limit` (at most 500). `total` counts every match; `paramKeys` and `metricKeys` list the keys among the matches (the columns).',
+    errors: ['CAPSTAN_REQUEST_INVALID', 'CAPSTAN_NAME_INVALID', 'CAPSTAN_REGISTRY_METRIC_INVALID'],
+    responseExample: { runs: [run], total: 1000, offset: 0, paramKeys: ['epochs', 'factors'], metricKeys: ['hr@10', 'loss'] },
+  },
+  'GET /api/v1/runs/metric-series': {
+    operationId: 'runMetricSeries',
+    description:
+      'One metric of up to 100 runs (comma-separated ids in `runs`) as [step, value] points by step. A run with more than `points` points (default 400) is cut in the database into `points / 2` equal step ranges, each keeping its lowest and highest point, so a chart of 100 runs × 10,000 steps costs the same as one of 10; `total` is how many points were logged. A run without the metric has no points.',
+    errors: ['CAPSTAN_REQUEST_INVALID', 'CAPSTAN_REGISTRY_RUN_NOT_FOUND', 'CAPSTAN_REGISTRY_METRIC_INVALID'],
+    responseExample: [{ runId: 'run_01jh8…', key: 'loss', total: 10000, points: [[0, 0.93], [24, 0.61], [25, 0.64]] }],
+  },
   'POST /api/v1/runs': {
     operationId: 'createRun',
     description: 'Starts a run (status `running`) in an experiment, created when needed. Log metrics, params and tags to it, then end it with `PATCH /api/v1/runs/{id}`.',

@@ -6,7 +6,9 @@ import { TRAFFIC_POLICY_KINDS } from '../traffic-policy.js';
 import type { EndpointConfigInput } from '../endpoint-config.js';
 import { actorOf } from '../../auth/index.js';
 import type { ContextRoutes } from '../../storage/context-module.js';
+import type { CaptureSampleQuery } from '../capture-samples.js';
 import type { ServingContext } from '../serving-context.js';
+import { PipelineSchema, ScalingSchema } from './hosting-schemas.js';
 
 // The count is the endpoint config's rule, not the schema's: an empty list then answers
 // CAPSTAN_SERVING_ENDPOINT_CONFIG_INVALID here as it does embedded, not a generic request error.
@@ -56,11 +58,13 @@ const MultiModel = Type.Object(
 const Variant = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Default primary, variant-2, …' })),
-    model: Type.Optional(Type.String({ description: 'models:/ncf/3 or models:/ncf@champion; left out on a multi-model variant' })),
+    model: Type.Optional(Type.String({ description: 'models:/ncf/3 or models:/ncf@champion; left out on a multi-model variant, and a pipeline variant may omit it (its first model stage)' })),
     multiModel: Type.Optional(MultiModel),
     weight: Type.Optional(Type.Number({ minimum: 0, description: 'Relative traffic share; default 1' })),
     shadowPercent: Type.Optional(Type.Number({ description: 'A shadow variant: answers no user; this share (0-100) of requests is also sent to it after the answer; default 0' })),
     ...variantSettings,
+    pipeline: Type.Optional(PipelineSchema),
+    scaling: Type.Optional(ScalingSchema),
   },
   { additionalProperties: false },
 );
@@ -142,6 +146,23 @@ export const endpointsRoutes: ContextRoutes<ServingContext> = async (app, { serv
     '/api/v1/endpoints/:name/models',
     { config: { access: 'viewer' }, schema: { tags: ['endpoints'], summary: 'What each multi-model variant has loaded in this server process, with its cache counters', params: Name } },
     async (request) => serving().models((request.params as { name: string }).name),
+  );
+
+  app.get(
+    '/api/v1/endpoints/:name/data-capture',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['endpoints'],
+        summary: "The endpoint's captured request/response pairs, newest first, a page at a time",
+        params: Name,
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Records per page; default 20' })), cursor: Type.Optional(Type.String({ description: 'The nextCursor of the previous page' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => serving().captureSamples((request.params as { name: string }).name, request.query as CaptureSampleQuery),
   );
   app.patch(
     '/api/v1/endpoints/:name',

@@ -19,17 +19,25 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A parsed body: the exact bytes received (every content type), or nothing. */
+function rawBody(body: unknown): Buffer {
+  return Buffer.isBuffer(body) ? body : EMPTY;
+}
+
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The data plane: `POST /endpoints/{name}/invocations` (SageMaker-compatible headers) and the Open
- * Inference Protocol v2. Bodies arrive as raw text and go to the model worker untouched, so the
- * gateway never parses a ranking request; the invocation body limit (default 6 MiB) answers 413.
+ * Inference Protocol v2. Bodies of any content type arrive as raw bytes and go to the model worker
+ * untouched (a SigV4 signature is checked over those same bytes), so the gateway never parses or
+ * re-encodes a request; the invocation body limit (default 6 MiB) answers 413.
  */
 export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { service: serving, config }) => {
   const limit = config.server.invocationBodyLimit;
   const host = () => serving.host;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limit }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) => done(null, body));
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let error = errorFromRequest(err);
     if (error.code === 'CAPSTAN_REQUEST_TOO_LARGE') {
@@ -63,14 +71,17 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
       const inferenceId = header(h['x-capstan-inference-id'] ?? h['x-amzn-sagemaker-inference-id']);
       const customAttributes = header(h['x-capstan-custom-attributes'] ?? h['x-amzn-sagemaker-custom-attributes']);
       const out = await host().invoke(name, {
-        body: typeof request.body === 'string' ? request.body : '',
+        body: rawBody(request.body),
         contentType: header(h['content-type']) ?? 'application/json',
+        accept: header(h.accept),
         targetVariant: header(h['x-capstan-target-variant'] ?? h['x-amzn-sagemaker-target-variant']),
         ...(targetModel !== undefined ? { targetModel } : {}),
         stickyKey: header(h['x-capstan-sticky-key']),
         inferenceId,
         customAttributes,
         startedAt,
+        // Shadow copies start once the answer is handed to the socket, so they never compete with sending it.
+        afterAnswer: (work) => reply.raw.once('finish', () => setImmediate(work)),
       });
       reply.header('x-capstan-invoked-variant', out.variant).header('x-amzn-invoked-production-variant', out.variant).header('content-type', out.contentType);
       if (out.model !== undefined) reply.header('x-capstan-invoked-model', out.model);
@@ -111,7 +122,7 @@ export const invocationRoutes: ContextRoutes<ServingContext> = async (app, { ser
     async (request, reply) => {
       const name = (request.params as { name: string }).name;
       checkOipContentType(header(request.headers['content-type']) ?? 'application/json');
-      const decoded = decodeOipRequest(typeof request.body === 'string' ? request.body : '');
+      const decoded = decodeOipRequest(rawBody(request.body).toString('utf8'));
       try {
         const stickyKey = header(request.headers['x-capstan-sticky-key']);
         const { variant, outputs } = await host().infer(name, decoded.inputs, header(request.headers['x-capstan-target-variant']), stickyKey === undefined ? undefined : { stickyKey });
