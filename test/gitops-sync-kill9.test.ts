@@ -78,7 +78,7 @@ for (const factory of await testDatabases()) {
           if (ended) return 0;
           const text = existsSync(marker) ? readFileSync(marker, 'utf8') : '';
           return /^\d+$/.test(text) ? Number(text) : undefined;
-        }, { deadlineMs: 120_000, intervalMs: 50 });
+        }, { deadlineMs: 600_000, intervalMs: 50 });
         if (pid) {
           process.kill(pid, 'SIGKILL');
           assert.equal((await run).signal, 'SIGKILL');
