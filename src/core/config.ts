@@ -139,8 +139,10 @@ export interface CapstanConfig {
   testing: {
     /** `before-deliver:<marker file>` or `after-deliver:<marker file>`: the event dispatcher writes the marker and SIGKILLs its process at that point of its first delivery; default unset. */
     outboxCrash?: string;
-    /** A marker file: a repository sync writes it after applying its first resource and then waits forever, so a crash test can kill it mid-sync; default unset. */
+    /** A marker file: a repository sync writes it after applying its Nth resource change and then waits forever (its transaction open), so a crash test can kill it mid-sync; default unset. */
     gitopsSyncPause?: string;
+    /** Which resource change (1-based) `gitopsSyncPause` pauses after; default 1. */
+    gitopsSyncPauseAfter: number;
   };
   gitops: {
     /** How often every repository is fetched for new commits, in ms; default 60000. Push webhooks sync at once. */
@@ -325,7 +327,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       maxAttempts: out.outbox?.maxAttempts ?? 10,
       retentionHours: out.outbox?.retentionHours ?? 168,
     },
-    testing: { outboxCrash: out.testing?.outboxCrash, gitopsSyncPause: out.testing?.gitopsSyncPause },
+    testing: { outboxCrash: out.testing?.outboxCrash, gitopsSyncPause: out.testing?.gitopsSyncPause, gitopsSyncPauseAfter: out.testing?.gitopsSyncPauseAfter ?? 1 },
     gitops: {
       pollMs: out.gitops?.pollMs ?? 60_000,
       leaseMs: out.gitops?.leaseMs ?? 300_000,

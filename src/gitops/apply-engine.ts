@@ -1,5 +1,6 @@
 import { roleSatisfies, type Role } from '../auth/index.js';
 import { CapstanError } from '../core/errors.js';
+import type { Database } from '../storage/database.js';
 import type { KindAdapter, KindContext, KindServices, ResourceState } from './kind-adapter.js';
 import { lineDiff, toYaml } from './plan-diff.js';
 import { formatIssues, parseResourceFile, type ResourceDocument, type ResourceFile, type ResourceIssue } from './resource-document.js';
@@ -24,8 +25,10 @@ export interface ApplyInput extends ApplyOptions {
   files: ResourceFile[];
   /** `<file>#<code>` → local directory holding an uploaded code directory; default none. */
   codeDirs?: ReadonlyMap<string, string>;
-  /** Called after each resource is applied (a crash test pauses a sync here); default none. */
+  /** Called after each resource is applied or pruned, inside the transaction (a crash test pauses a sync here); default none. */
   afterEach?: (change: ResourceChange) => Promise<void>;
+  /** Last writes of the same transaction (a repository's applied-commit pointer); default none. */
+  beforeCommit?: (report: ApplyReport) => Promise<void>;
 }
 
 /** What happens (or happened) to one resource. */
@@ -87,6 +90,7 @@ export class ApplyEngine {
     private readonly kinds: readonly KindAdapter<any>[],
     private readonly services: KindServices,
     private readonly store: SqlResourceStore,
+    private readonly db: Pick<Database, 'unitOfWork'>,
   ) {}
 
   /** The adapter for a kind name or alias (`Pipeline`, `pipelines`); CAPSTAN_GITOPS_KIND_UNKNOWN otherwise. */
@@ -175,7 +179,17 @@ export class ApplyEngine {
       if (needs.length) throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `the key has role ${input.role}: ${needs.join('; ')}`, { fields: { role: input.role } });
     }
     if (input.dryRun) return report;
+    // Every resource change (of whichever context) and its bookkeeping commit together or not at all: a
+    // crash or a refused resource leaves readers the state before the apply (docs/decisions/0026-atomic-repository-sync.md).
+    await this.db.unitOfWork(async () => {
+      await this.carryOut(input, set, ctx, planned, prunes, report);
+      await input.beforeCommit?.(report);
+    });
+    return report;
+  }
 
+  private async carryOut(input: ApplyInput, set: string, ctx: KindContext, planned: PlannedResource[], prunes: ManagedResource[], report: ApplyReport): Promise<void> {
+    const changes = report.changes;
     for (const [i, p] of planned.entries()) {
       const result = await p.adapter.apply(ctx, p.spec, p.doc);
       // An apply that found nothing to do after all (a concurrent writer got there first) is reported as such.
@@ -188,12 +202,12 @@ export class ApplyEngine {
       }
       await input.afterEach?.(changes[i]);
     }
-    for (const r of prunes) {
+    for (const [i, r] of prunes.entries()) {
       const adapter = this.adapter(r.kind);
       if (await adapter.read(ctx, r.name)) await adapter.delete(ctx, r.name);
       await this.store.forget(r.kind, r.name);
+      await input.afterEach?.(changes[planned.length + i]);
     }
-    return report;
   }
 
   /** Resources of a kind (or one of them) as documents `apply` accepts. */
@@ -222,7 +236,9 @@ export class ApplyEngine {
     if (!current) throw new CapstanError('CAPSTAN_GITOPS_RESOURCE_NOT_FOUND', `no ${adapter.kind} named ${JSON.stringify(name)}`, { fields: { kind: adapter.kind, name } });
     const need = role ? adapter.requiredRole?.(current, undefined) : undefined;
     if (role && need && !roleSatisfies(role, need)) throw new CapstanError('CAPSTAN_AUTH_FORBIDDEN', `the key has role ${role}: deleting ${adapter.kind}/${name} needs role ${need}`, { fields: { role } });
-    await adapter.delete(ctx, name);
-    await this.store.forget(adapter.kind, name);
+    await this.db.unitOfWork(async () => {
+      await adapter.delete(ctx, name);
+      await this.store.forget(adapter.kind, name);
+    });
   }
 }

@@ -45,6 +45,7 @@ export const gitopsContext = defineContext<GitopsService>({
         use,
       },
       new SqlResourceStore(db),
+      db,
     );
     const repos = new SqlRepositoryStore(db);
     const box = new SecretBox({ secretKey: config.secretKey, keyFile: path.join(config.home, 'secret.key') });
@@ -62,6 +63,7 @@ export const gitopsContext = defineContext<GitopsService>({
       leaseMs: config.gitops.leaseMs,
       gitTimeoutMs: config.gitops.gitTimeoutMs,
       pauseMarker: config.testing.gitopsSyncPause,
+      pauseAfter: config.testing.gitopsSyncPauseAfter,
     });
     const poller = new RepositoryPoller(repos, syncer, logger, config.gitops.pollMs);
     const service = new LocalGitops(engine, repos, syncer, box, poller, config.gitops.leaseMs);

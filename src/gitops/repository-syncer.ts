@@ -24,8 +24,9 @@ export interface RepositorySyncerDeps {
   gitTimeoutMs: number;
   /** The URL to fetch (opened from its sealed form when it holds credentials). */
   fetchUrl: (repository: string, shown: string) => Promise<string>;
-  /** Test only: a marker file written after the first applied resource, after which the sync never goes on. */
+  /** Test only: a marker file written after the `pauseAfter`th resource change (default 1), after which the sync never goes on. */
   pauseMarker?: string;
+  pauseAfter?: number;
 }
 
 /** The managed set of a repository's resources (what its prune works on). */
@@ -94,6 +95,9 @@ export class RepositorySyncer {
     }
     const interrupted = repo.syncingCommit;
     if (commit === repo.appliedCommit && !interrupted) {
+      // A process killed between committing this commit and starting its runs left them planned: start them now (once per commit).
+      const pending = await repos.unstartedRuns(name, commit);
+      if (pending) await repos.updateSync(pending.id, { summary: { ...pending.summary, started: await this.startRuns(name, commit, pending.toRun) } });
       await repos.updateSync(id, { commit, state: 'unchanged', finished: true });
       await repos.setStatus(name, owner, { status: 'synced', reason: null, release: true });
       return;
@@ -118,16 +122,22 @@ export class RepositorySyncer {
       const report = await engine.apply({
         ...input,
         afterEach: async () => {
-          if (this.deps.pauseMarker && ++applied === 1) {
+          if (this.deps.pauseMarker && ++applied === (this.deps.pauseAfter ?? 1)) {
             await writeFile(this.deps.pauseMarker, String(process.pid));
             await new Promise(() => setInterval(() => {}, 60_000));
           }
         },
+        // The applied-commit pointer flips in the transaction of the resources themselves: readers see
+        // the old commit and its state or the new commit and its state, never a mix.
+        beforeCommit: async (r) => {
+          await repos.updateSync(id, { state: 'applied', summary: { ...summaryOf(r), toRun: [...toRun] }, finished: true });
+          const held = await repos.setStatus(name, owner, { status: 'synced', reason: null, syncingCommit: null, appliedCommit: commit, release: true });
+          if (!held) throw new CapstanError('CAPSTAN_GITOPS_SYNC_BUSY', `repository ${name}: another process took over this sync (its lease expired); nothing of this one was applied`, { fields: { repository: name } });
+        },
       });
+      // Runs start after the commit: a crash before this point leaves them to the next sync (plannedRuns).
       const started = await this.startRuns(name, commit, [...toRun]);
-      const summary = { ...summaryOf(report), toRun: [...toRun], started };
-      await repos.updateSync(id, { state: 'applied', summary, finished: true });
-      await repos.setStatus(name, owner, { status: 'synced', reason: null, syncingCommit: null, appliedCommit: commit, release: true });
+      await repos.updateSync(id, { summary: { ...summaryOf(report), toRun: [...toRun], started } });
     } finally {
       await rm(checkout, { recursive: true, force: true });
     }

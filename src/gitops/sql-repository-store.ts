@@ -174,14 +174,15 @@ export class SqlRepositoryStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Updates the status fields of a repository this owner holds. */
-  async setStatus(name: string, owner: string, fields: { status: RepositoryStatus; reason: string | null; syncingCommit?: string | null; appliedCommit?: string; release?: boolean }): Promise<void> {
+  /** Updates the status fields of a repository this owner holds; false when another owner holds it now. */
+  async setStatus(name: string, owner: string, fields: { status: RepositoryStatus; reason: string | null; syncingCommit?: string | null; appliedCommit?: string; release?: boolean }): Promise<boolean> {
     const now = Date.now();
     const set: Partial<RepoRow> = { status: fields.status, status_reason: fields.reason, updated_at: now };
     if (fields.syncingCommit !== undefined) set.syncing_commit = fields.syncingCommit;
     if (fields.appliedCommit !== undefined) set.applied_commit = fields.appliedCommit;
     if (fields.release) Object.assign(set, { sync_owner: null, sync_lease_until: null, last_sync_at: now });
-    await this.k.updateTable('gitops_repositories').set(set).where('name', '=', name).where('sync_owner', '=', owner).execute();
+    const r = await this.k.updateTable('gitops_repositories').set(set).where('name', '=', name).where('sync_owner', '=', owner).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /** Starts a sync record. */
@@ -203,6 +204,16 @@ export class SqlRepositoryStore {
   /** The newest syncs of a repository. */
   async syncs(repository: string, limit = 20): Promise<SyncRecord[]> {
     return (await this.k.selectFrom('gitops_syncs').selectAll().where('repository', '=', repository).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute()).map(toSync);
+  }
+
+  /** The applied sync of `commit` whose planned runs were never started (its process died right after the commit), if any. */
+  async unstartedRuns(repository: string, commit: string): Promise<{ id: string; summary: Record<string, unknown>; toRun: string[] } | undefined> {
+    const rows = await this.k.selectFrom('gitops_syncs').select(['id', 'summary']).where('repository', '=', repository).where('commit', '=', commit).where('state', '=', 'applied').execute();
+    for (const r of rows) {
+      const summary = JSON.parse(r.summary) as { toRun?: string[]; started?: unknown };
+      if (!summary.started && summary.toRun?.length) return { id: r.id, summary, toRun: summary.toRun };
+    }
+    return undefined;
   }
 
   /** Pipelines an interrupted sync of `commit` planned to start (it recorded them before applying). */

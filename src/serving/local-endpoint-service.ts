@@ -110,7 +110,8 @@ export class LocalEndpointService implements EndpointService {
     try {
       const prepared = await this.deps.host.prepare(name, config.variants);
       await this.deps.store.setStatus(name, 'InService', null);
-      await this.deps.host.activate({ ...created, status: 'InService' }, prepared);
+      // Inside a unit of work (a repository sync) traffic switches only once the new configuration has committed.
+      await this.deps.store.afterCommit(() => this.deps.host.activate({ ...created, status: 'InService' }, prepared));
     } catch (err) {
       this.deps.logger.warn({ err, endpoint: name }, 'endpoint failed to start; removing it');
       await this.deps.host.remove(name);
@@ -164,7 +165,7 @@ export class LocalEndpointService implements EndpointService {
       await this.deps.host.discard(prepared);
       throw err;
     }
-    await this.deps.host.activate(updated, prepared);
+    await this.deps.store.afterCommit(() => this.deps.host.activate(updated, prepared));
     return this.withLive(updated);
   }
 
@@ -181,7 +182,7 @@ export class LocalEndpointService implements EndpointService {
       throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_FOUND', `no endpoint ${name}`, { fields: { endpoint: name } });
     }
     this.deps.logger.info({ endpoint: name, actor: ctx.actor ?? defaultActor() }, 'endpoint deleted');
-    await this.deps.host.remove(name);
+    await this.deps.store.afterCommit(() => this.deps.host.remove(name));
     // A new endpoint of the same name starts with no history: this process's last counts go in first
     // so they are deleted too (another process may still add a last flush; pruning removes it).
     await this.deps.statsBoard.flushQuietly();

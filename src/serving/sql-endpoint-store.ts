@@ -66,6 +66,11 @@ function variantSummary(config: StoredConfig): { name: string; weight: number; m
 export class SqlEndpointStore {
   constructor(private readonly db: Database) {}
 
+  /** Runs `fn` once the caller's unit of work commits (at once outside one): the in-process switch follows the stored configuration. */
+  afterCommit(fn: () => Promise<void> | void): Promise<void> {
+    return this.db.afterCommit(fn);
+  }
+
   private get k() {
     return this.db.as<EndpointsTable>();
   }

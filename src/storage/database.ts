@@ -15,6 +15,7 @@ import { makeDirectory } from '../core/make-directory.js';
 import { redactUrl } from '../core/config.js';
 import type { Migration } from 'kysely';
 import { migrateToLatest } from './migrator.js';
+import { unitOfWorkSeam } from './unit-of-work.js';
 
 /** The SQL dialect behind a Database. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -55,8 +56,20 @@ export interface Database {
   readonly kysely: Kysely<any>;
   /** A Kysely handle typed with one context's tables. */
   as<T>(): Kysely<T>;
-  /** Runs `fn` in a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of deadlocking). */
+  /**
+   * Runs `fn` in a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of
+   * deadlocking); inside `unitOfWork` it is a savepoint of the unit's transaction.
+   */
   transaction<R>(fn: (trx: Transaction<any>) => Promise<R>): Promise<R>;
+  /**
+   * Runs `fn` as one unit of work: every query made through this Database while it runs (by any
+   * context's store) is part of one transaction that commits when `fn` resolves and rolls back when it
+   * throws or the process dies. On SQLite the unit holds the write lock, and this process's other
+   * queries wait, until it ends. See docs/decisions/0026-atomic-repository-sync.md.
+   */
+  unitOfWork<R>(fn: () => Promise<R>): Promise<R>;
+  /** Runs `fn` once the ambient unit of work has committed (never when it rolls back), or at once outside one. */
+  afterCommit(fn: () => Promise<void> | void): Promise<void>;
   /**
    * PostgreSQL only (undefined on SQLite): holds a connection of its own that LISTENs on `channel` and
    * calls `onNotify` for each NOTIFY; `onError` hears that the connection broke (nothing is
@@ -184,12 +197,15 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     const why = fsCode && /^E[A-Z]+$/.test(fsCode) && (err as NodeJS.ErrnoException).syscall !== 'connect' && url.startsWith('sqlite:') ? `: ${fsCode === 'ENOENT' ? 'its directory cannot be created there' : fsReason(err)}` : '';
     throw new CapstanError('CAPSTAN_DB_UNAVAILABLE', `cannot open ${displayUrl}${why}`, { cause: err });
   }
+  const seam = unitOfWorkSeam(kysely);
   const database: Database = {
     dialect,
     displayUrl,
-    kysely,
-    as: <T>() => kysely as unknown as Kysely<T>,
-    transaction: (fn) => kysely.transaction().execute(fn),
+    kysely: seam.kysely,
+    as: <T>() => seam.kysely as unknown as Kysely<T>,
+    transaction: seam.transaction,
+    unitOfWork: seam.unitOfWork,
+    afterCommit: seam.afterCommit,
     listen: pool ? (channel, onNotify, onError) => listenOn(pool, channel, onNotify, onError) : undefined,
     close: () => kysely.destroy(),
   };
