@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { parsePipelineYaml } from '../src/pipelines/pipeline-source.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { openServingTestPlatform, type ServingTestPlatform } from '../src/serving/test-support/serving-test-platform.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
-import { artifactsDir, browserSkipReason, ensureConsoleBuilt, launchChromium } from './support/console-browser.js';
+import { artifactsDir, browserSkipReason, ensureConsoleBuilt, launchChromium, signInAs } from './support/console-browser.js';
 
 const XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>';
 
@@ -62,16 +62,7 @@ steps:
     await t?.dispose();
   });
 
-  async function signedIn(role: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${base}/`);
-    await page.getByTestId('sign-in').waitFor();
-    await page.getByTestId('api-key').fill(keys.get(role)!);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('who').waitFor();
-    return { context, page };
-  }
+  const signedIn = (role: string) => signInAs(browser, base, keys.get(role)!);
 
   it('redirects / to the sign-in page, refuses a wrong key, and keeps the key out of page-readable storage', async () => {
     const context = await browser.newContext();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { openServingTestPlatform, type ServingTestPlatform } from '../src/serving/test-support/serving-test-platform.js';
-import { artifactsDir, browserSkipReason, ensureConsoleBuilt, launchChromium } from './support/console-browser.js';
+import { artifactsDir, browserSkipReason, ensureConsoleBuilt, launchChromium, signInAs } from './support/console-browser.js';
 import { DEFINITIONS } from './features/feature-fixtures.js';
 
 const JDM_USECASE = {
@@ -81,15 +81,7 @@ describe('console operations views in Chromium', { skip: browserSkipReason() }, 
     await t?.dispose();
   });
 
-  async function signedIn(role: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${base}/`);
-    await page.getByTestId('api-key').fill(keys.get(role)!);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('who').waitFor();
-    return { context, page };
-  }
+  const signedIn = (role: string) => signInAs(browser, base, keys.get(role)!);
 
   it('try it invokes a live endpoint through the session and shows status, variant and the answer; a viewer gets no form', async () => {
     // An editor may read the endpoint and invoke it; a bare invoker key cannot read the console's pages.

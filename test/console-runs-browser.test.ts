@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
-import { artifactsDir, browserSkipReason, ensureConsoleBuilt, launchChromium } from './support/console-browser.js';
+import { artifactsDir, browserSkipReason, ensureConsoleBuilt, launchChromium, signInAs } from './support/console-browser.js';
 import { seedRuns } from './support/seed-runs.js';
 
 const RUNS = 1000;
@@ -42,15 +42,7 @@ describe('console runs, comparison and audit in Chromium', { skip: browserSkipRe
     await t?.dispose();
   });
 
-  async function signedIn(role: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${base}/console/`);
-    await page.getByTestId('api-key').fill(keys.get(role)!);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('who').waitFor();
-    return { context, page };
-  }
+  const signedIn = (role: string) => signInAs(browser, base, keys.get(role)!);
 
   const rowCount = (page: Page) => page.getByTestId('run-row').count();
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's chromium; `.ci/run` installs it when missing. */
 export const CHROMIUM = process.env.CAPSTAN_CHROMIUM ?? '/usr/bin/chromium';
@@ -42,4 +42,16 @@ export function artifactsDir(): string {
   const dir = process.env.CAPSTAN_TEST_ARTIFACTS ? path.join(process.env.CAPSTAN_TEST_ARTIFACTS, 'console') : path.join(os.tmpdir(), 'capstan-test-artifacts', 'console');
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Opens a fresh browser context and signs in to the console at `base` with `apiKey`, as a person would on the sign-in page. */
+export async function signInAs(browser: Browser, base: string, apiKey: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/console/`);
+  await page.getByTestId('sign-in').waitFor();
+  await page.getByTestId('api-key').fill(apiKey);
+  await page.getByTestId('sign-in-submit').click();
+  await page.getByTestId('who').waitFor();
+  return { context, page };
 }
