@@ -1,5 +1,6 @@
 import type { BackgroundService } from '../core/background-service.js';
 import type { Logger } from '../core/logger.js';
+import { PeriodicTask } from '../core/periodic-task.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import { enqueueMaterialization } from './local-feature-service.js';
 import type { SqlDefinitionStore } from './sql-definition-store.js';
@@ -13,15 +14,16 @@ import type { SqlDefinitionStore } from './sql-definition-store.js';
  */
 export class MaterializationSweep implements BackgroundService {
   readonly name = 'features-materialization-sweep';
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly store: SqlDefinitionStore,
     private readonly queue: JobQueue,
     private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.task = new PeriodicTask(intervalMs, () => this.sweep(), (err) => logger.warn({ err }, 'feature materialization sweep failed; retrying at the next interval'));
+  }
 
   /** Enqueues the pending materializations once; answers how many group versions were pending. */
   async sweep(): Promise<number> {
@@ -31,22 +33,10 @@ export class MaterializationSweep implements BackgroundService {
   }
 
   async start(): Promise<void> {
-    if (this.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((err: unknown) => this.logger.warn({ err }, 'feature materialization sweep failed; retrying at the next interval'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.intervalMs);
-    this.timer.unref();
+    if (this.intervalMs > 0) this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
   }
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { BackgroundService } from '../core/background-service.js';
 import type { Logger } from '../core/logger.js';
+import { PeriodicTask } from '../core/periodic-task.js';
 import type { DeploymentDriver } from './deployment-driver.js';
 import type { SqlDeploymentStore } from './sql-deployment-store.js';
 
@@ -19,8 +20,7 @@ export interface RolloutControllerOptions {
  */
 export class RolloutController implements BackgroundService {
   readonly name = 'rollout-controller';
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
   private readonly held = new Set<string>();
   private readonly owner = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly tickMs: number;
@@ -35,22 +35,15 @@ export class RolloutController implements BackgroundService {
   ) {
     this.tickMs = options.tickMs ?? 1000;
     this.leaseMs = options.leaseMs ?? 10_000;
+    this.task = new PeriodicTask(this.tickMs, () => this.tick(), (err) => this.logger.error({ err }, 'rollout controller tick failed'));
   }
 
   async start(): Promise<void> {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.tick()
-        .catch((err) => this.logger.error({ err }, 'rollout controller tick failed'))
-        .finally(() => (this.running = undefined));
-    }, this.tickMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
     // Handing the leases back lets another process continue at once instead of after the lease.
     for (const id of this.held) await this.store.release(id, this.owner).catch(() => {});
     this.held.clear();

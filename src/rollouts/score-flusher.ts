@@ -1,5 +1,6 @@
 import type { BackgroundService } from '../core/background-service.js';
 import type { Logger } from '../core/logger.js';
+import { PeriodicTask } from '../core/periodic-task.js';
 import type { ScoreBook } from './score-book.js';
 import type { SqlDeploymentStore } from './sql-deployment-store.js';
 
@@ -10,30 +11,23 @@ import type { SqlDeploymentStore } from './sql-deployment-store.js';
  */
 export class ScoreFlusher implements BackgroundService {
   readonly name = 'rollout-score-flusher';
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly store: SqlDeploymentStore,
     private readonly book: ScoreBook,
-    private readonly logger: Logger,
-    private readonly everyMs: number,
-  ) {}
+    logger: Logger,
+    everyMs: number,
+  ) {
+    this.task = new PeriodicTask(everyMs, () => this.tick(), (err) => logger.warn({ err }, 'score flush failed'));
+  }
 
   async start(): Promise<void> {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.tick()
-        .catch((err) => this.logger.warn({ err }, 'score flush failed'))
-        .finally(() => (this.running = undefined));
-    }, this.everyMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
     await this.book.flushQuietly();
   }
 
