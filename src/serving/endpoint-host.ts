@@ -106,7 +106,10 @@ export class EndpointHost {
           throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', `endpoint ${name} is ${record.status}${record.statusReason ? `: ${record.statusReason}` : ''}`, { fields: { endpoint: name, endpointStatus: record.status } });
         }
         await this.applyUnlocked(record, await this.prepare(name, record.variants));
-        return this.live.get(name)!;
+        const loaded = this.live.get(name);
+        // A host closing while the endpoint loaded discards it; the request gets a clear 503, not a TypeError.
+        if (!loaded) throw new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', `endpoint ${name} is not served here: this server is shutting down`, { fields: { endpoint: name } });
+        return loaded;
       }).finally(() => this.loading.delete(name));
       this.loading.set(name, pending);
     }
