@@ -1,3 +1,5 @@
+import type { ModelCacheCounters } from './model-cache.js';
+
 /** One resident model of a multi-model variant, as `capstan endpoints models` lists it. */
 export interface ResidentModelState {
   /** The cache key: `ncf/3` for a registry version (aliases resolve to it), the folder name for an artifact prefix. */
@@ -14,8 +16,8 @@ export interface ResidentModelState {
   inFlight: number;
 }
 
-/** What one multi-model variant holds in this process, with its cache counters since it started. */
-export interface MultiModelVariantState {
+/** What one multi-model variant holds in this process, with its cache counters since it started (`notReady`: requests answered 429 while their model loaded). */
+export interface MultiModelVariantState extends ModelCacheCounters {
   variant: string;
   source: string;
   memoryBudgetBytes: number;
@@ -23,13 +25,6 @@ export interface MultiModelVariantState {
   residentBytes: number;
   /** Targets being loaded now. */
   loading: string[];
-  hits: number;
-  misses: number;
-  loads: number;
-  loadFailures: number;
-  evictions: number;
-  /** Requests answered 429 because their model was still loading. */
-  notReady: number;
   /** Most recently used first. */
   models: ResidentModelState[];
 }
