@@ -28,6 +28,17 @@ export interface DeploymentAlarm {
 }
 
 /** A deployment: one move of an endpoint from its blue variants to green ones under a policy. */
+/** Where the code of one green variant's model version came from (its registry lineage). */
+export interface DeploymentLineage {
+  variant: string;
+  model: string;
+  version: number;
+  /** The registered repository the training pipeline ran from; null when the version records only a commit. */
+  repository: string | null;
+  /** The git commit (40 hex). */
+  commit: string;
+}
+
 export interface Deployment {
   id: string;
   endpoint: string;
@@ -51,4 +62,6 @@ export interface Deployment {
   alarm?: DeploymentAlarm;
   /** Why it ended the way it did (rolled back by alarm, by hand, max execution time, load failure). */
   reason?: string;
+  /** The commits of green's model versions that were trained from git; empty when none records one. */
+  lineage?: DeploymentLineage[];
 }

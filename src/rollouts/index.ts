@@ -4,11 +4,13 @@
  */
 import { systemClock } from '../core/clock.js';
 import type { EndpointService } from '../serving/index.js';
+import type { RegistryService } from '../registry/index.js';
 import { defineContext } from '../storage/context-module.js';
 import { AutoDeploy } from './auto-deploy.js';
 import { DeploymentDriver } from './deployment-driver.js';
 import { rolloutsRoutes } from './http/rollouts-routes.js';
 import { rollouts as rolloutTables } from './migrations/0012-rollouts.js';
+import { deploymentLineage } from './migrations/0028-deployment-lineage.js';
 import { rolloutFeedback } from './migrations/0018-rollout-feedback.js';
 import { rolloutScoreHistograms } from './migrations/0029-rollout-score-histograms.js';
 import { FeedbackBook } from './feedback.js';
@@ -33,7 +35,7 @@ export { DEPLOYMENT_POLICY_FIELDS, DEPLOYMENT_STRATEGIES, ON_ALARM_ACTIONS, comp
 /** Rollouts: `platform.context('rollouts')`, the controller (in `capstan up` and `capstan worker`), `/api/v1/endpoints/{name}/deployments`. */
 export const rolloutsContext = defineContext<RolloutService>({
   name: 'rollouts',
-  migrations: { '0012_rollouts': rolloutTables, '0018_rollout_feedback': rolloutFeedback, '0029_rollout_score_histograms': rolloutScoreHistograms },
+  migrations: { '0012_rollouts': rolloutTables, '0018_rollout_feedback': rolloutFeedback, '0028_deployment_lineage': deploymentLineage, '0029_rollout_score_histograms': rolloutScoreHistograms },
   create({ config, db, logger, use, artifacts }) {
     const store = new SqlDeploymentStore(db);
     const serving = () => use<EndpointService>('serving');
@@ -54,7 +56,7 @@ export const rolloutsContext = defineContext<RolloutService>({
     } catch {
       // A platform without serving has no invocations to join feedback to.
     }
-    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy, artifacts, feedback, scores });
+    const service = new LocalRolloutService({ store, driver, serving, logger, clock: systemClock, autoDeploy: () => autoDeploy, artifacts, feedback, scores, registry: () => use<RegistryService>('registry') });
     return {
       service,
       background: [controller, new ScoreFlusher(store, scores, logger, config.serving.statsFlushMs)],

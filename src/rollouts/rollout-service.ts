@@ -4,7 +4,8 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { DeployOptions, EndpointService, ServingActionContext, VariantInput } from '../serving/index.js';
 import type { AutoDeploy, AutoDeployInput, AutoDeployPolicy } from './auto-deploy.js';
-import type { Deployment } from './deployment.js';
+import type { RegistryService } from '../registry/index.js';
+import type { Deployment, DeploymentLineage } from './deployment.js';
 import type { ScoreBook } from './score-book.js';
 import type { AbReport, FeedbackBook, FeedbackInput, FeedbackResult } from './feedback.js';
 import { shadowReport, type ShadowReport } from './shadow-report.js';
@@ -60,7 +61,25 @@ export interface RolloutService {
 
 /** The rollout service on the embedded platform. */
 export class LocalRolloutService implements RolloutService {
-  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore; feedback?: FeedbackBook; scores?: ScoreBook }) {}
+  constructor(private readonly deps: { store: SqlDeploymentStore; driver: DeploymentDriver; serving: () => EndpointService; logger: Logger; clock: Clock; autoDeploy?: () => AutoDeploy; artifacts?: ArtifactStore; feedback?: FeedbackBook; scores?: ScoreBook; registry?: () => RegistryService }) {}
+
+  /** The git commits of green's pinned model versions, from their registry lineage (versions trained from a registered repository). */
+  private async lineageOf(green: VariantInput[]): Promise<DeploymentLineage[]> {
+    let registry: RegistryService | undefined;
+    try {
+      registry = this.deps.registry?.();
+    } catch {
+      return []; // a platform without the registry context has no lineage to record
+    }
+    if (!registry) return [];
+    const out: DeploymentLineage[] = [];
+    for (const v of green) {
+      if (typeof v.model !== 'string' || v.multiModel || v.url !== undefined) continue;
+      const mv = await registry.resolve(v.model).catch(() => undefined);
+      if (mv?.lineage.commit) out.push({ variant: v.name ?? '', model: mv.name, version: mv.version, repository: mv.lineage.repository ?? null, commit: mv.lineage.commit });
+    }
+    return out;
+  }
 
   private book(): FeedbackBook {
     if (!this.deps.feedback) throw new CapstanError('CAPSTAN_CONFIG_CONTEXT_MISSING', 'feedback is not installed here');
@@ -183,6 +202,7 @@ export class LocalRolloutService implements RolloutService {
       const v = served.variants.find((x) => x.name === g.name);
       return v ? { ...pinned(v), weight: g.weight ?? 1 } : g;
     });
+    d.lineage = await this.lineageOf(d.green);
     await this.deps.store.save(d, undefined);
     await this.deps.store.release(d.id, starter);
     this.deps.logger.info({ deployment: d.id, endpoint, strategy: policy.strategy, green: d.green.map((v) => `${v.name}=${v.model}`) }, 'deployment started');

@@ -27,6 +27,7 @@ interface DeploymentsTable {
     reason: string | null;
     lease_owner: string | null;
     lease_until: number | null;
+    lineage: string | null;
   };
 }
 
@@ -61,6 +62,7 @@ function toDeployment(row: Row): Deployment & { lastEvalAt?: number } {
     ...(alarm ? { alarm } : {}),
     ...(row.reason ? { reason: row.reason } : {}),
     ...(row.last_eval_at !== null ? { lastEvalAt: Number(row.last_eval_at) } : {}),
+    lineage: parseJson(row.lineage, []),
   };
 }
 
@@ -84,6 +86,7 @@ function toRow(d: Deployment & { lastEvalAt?: number }): Omit<Row, 'lease_owner'
     actor: d.actor,
     steps: JSON.stringify(d.steps),
     evaluations: JSON.stringify(d.evaluations),
+    lineage: d.lineage?.length ? JSON.stringify(d.lineage) : null,
     alarm: d.alarm ? JSON.stringify(d.alarm) : null,
     reason: d.reason ?? null,
   };

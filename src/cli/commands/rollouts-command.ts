@@ -116,6 +116,7 @@ export function deploymentText(d: Deployment): string {
     `blue:        ${d.blue.map((v) => `${v.name}=${v.model}`).join(' ')}`,
     `started:     ${d.startedAt}${d.finishedAt ? `, finished ${d.finishedAt}` : ''}`,
   ];
+  for (const l of d.lineage ?? []) head.push(`commit:      ${l.variant}=${l.model}/${l.version} from ${l.repository ? `${l.repository}@` : ''}${l.commit}`);
   if (d.alarm) head.push(`alarm:       ${d.alarm.alarm} at ${d.alarm.at}: green ${JSON.stringify(d.alarm.evaluation.green)}, blue ${JSON.stringify(d.alarm.evaluation.blue)}${d.alarm.evaluation.value !== undefined ? `, value ${d.alarm.evaluation.value}` : ''}`);
   const steps = table(d.steps.map((s) => ({ at: s.at, phase: s.phase, green: `${s.greenPercent}%`, note: s.note ?? '' })));
   return `${head.join('\n')}\n\n${steps}`;
@@ -144,6 +145,7 @@ export const rolloutsCommand: CommandModule = (program: Command) => {
             status: d.status,
             green: `${d.greenPercent}%`,
             model: d.green.map((v) => v.model).join(' '),
+            commit: (d.lineage ?? []).map((l) => l.commit.slice(0, 12)).join(' '),
             started: d.startedAt,
             finished: d.finishedAt ?? '',
             outcome: d.alarm ? `alarm ${d.alarm.alarm}` : (d.reason ?? ''),

@@ -13,7 +13,7 @@ export const rolloutOperations: OperationDocs = {
   },
   'GET /api/v1/endpoints/:name/deployments': {
     operationId: 'listDeployments',
-    description: "The endpoint's deployments, newest first: strategy, traffic steps with times and shares, the latest alarm evaluations, outcome and, for a rollback, the alarm with its values and time.",
+    description: "The endpoint's deployments, newest first: strategy, traffic steps with times and shares, the latest alarm evaluations, outcome and, for a rollback, the alarm with its values and time. `lineage` lists, per green variant whose model version was trained from a registered repository, that repository and git commit.",
   },
   'GET /api/v1/endpoints/:name/deployments/:id': {
     operationId: 'getDeployment',
