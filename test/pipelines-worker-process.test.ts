@@ -38,7 +38,7 @@ for (const factory of await testDatabases()) {
     const worker = async () => {
       const p = start(['worker']);
       const started = await p.until('the worker to start', (w) => w.documents().find((d) => d.event === 'started'));
-      assert.deepEqual(started.services, ['pipeline-scheduler', 'pipeline-triggers', 'rollout-controller', 'decision-retention', 'decision-alerts', 'gitops-repositories', 'outbox-dispatcher']);
+      assert.deepEqual(started.services, ['pipeline-scheduler', 'pipeline-triggers', 'rollout-controller', 'features-materialization-sweep', 'decision-retention', 'decision-alerts', 'gitops-repositories', 'outbox-dispatcher']);
       return p;
     };
 
