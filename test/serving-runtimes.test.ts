@@ -90,8 +90,15 @@ describe('js and http runtimes in worker threads', () => {
     assert.equal(lines[0].inferenceId, 'req-42');
     assert.deepEqual(JSON.parse(lines[0].request), { a: 20, b: 22 });
     assert.deepEqual(JSON.parse(lines[0].response), { sum: 42, attributes: 'tenant=shop-7' });
-    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    assert.match(metrics, /capstan_endpoint_data_capture_records_total\{endpoint="captured"\} 1/);
+    // The counter moves when the store acknowledges the write, which can come a moment after the
+    // file is visible to a listing.
+    const counted = /capstan_endpoint_data_capture_records_total\{endpoint="captured"\} 1/;
+    let metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (let i = 0; i < 100 && !counted.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    }
+    assert.match(metrics, counted);
   });
 
   it('refuses to create an endpoint whose model cannot be imported, with a reason that shows no server path, and leaves no endpoint behind', async () => {
