@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { cleanEnv } from './support/capstan-cli.js';
+import { capstanShellCommand, cleanEnv } from './support/capstan-cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DOC = path.join(root, 'docs/decisions.md');
@@ -62,7 +62,7 @@ describe('docs/decisions.md walk-through', () => {
       symlinkSync(path.join(root, 'examples'), path.join(clone, 'examples'));
       const bin = path.join(tmp, 'bin');
       mkdirSync(bin);
-      writeFileSync(path.join(bin, 'capstan'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(import.meta.resolve('tsx'))} ${JSON.stringify(path.join(root, 'src/cli/entry.ts'))} "$@"\n`);
+      writeFileSync(path.join(bin, 'capstan'), `#!/bin/sh\nexec ${capstanShellCommand()} "$@"\n`);
       chmodSync(path.join(bin, 'capstan'), 0o755);
       const port = await freePort();
       const wait = `UP=$!; trap 'kill $UP 2>/dev/null; wait $UP' EXIT; until node -e "fetch('http://127.0.0.1:${port}/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; do sleep 0.2; done`;

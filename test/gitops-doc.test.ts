@@ -9,13 +9,13 @@ import { describe, it } from 'node:test';
 import { runningInCi } from '../src/core/config.js';
 import { pollUntil } from '../src/core/test-support/poll-until.js';
 import { openPlatformAt } from '../src/platform/test-support/test-platform.js';
-import { cleanEnv } from './support/capstan-cli.js';
+import { capstanShellCommand, cleanEnv } from './support/capstan-cli.js';
 import { docCommands, type DocCommand } from './support/doc-commands.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DOC = path.join(root, 'docs/gitops.md');
-// From source, so the doc is checked without a build: `npx capstan` is this checkout's CLI.
-const CLI = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(import.meta.resolve('tsx'))} ${JSON.stringify(path.join(root, 'src/cli/entry.ts'))}`;
+// `npx capstan` is this checkout's CLI (its current build, else its sources).
+const CLI = capstanShellCommand();
 
 const numpy = spawnSync('python3', ['-c', 'import numpy']).status === 0 ? undefined : 'python3 with numpy runs the fraud-python steps';
 if (numpy && runningInCi()) throw new Error(`CI=true and ${numpy}`);

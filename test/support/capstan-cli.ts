@@ -1,9 +1,47 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const sourceEntry = path.join(root, 'src/cli/entry.ts');
+const builtEntry = path.join(root, 'dist/cli/entry.js');
 const tsx = import.meta.resolve('tsx');
+
+/** The newest modification time of the files `npm run build` compiles or copies from src/. */
+function newestSourceMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(file));
+    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+let argvPrefix: string[] | undefined;
+
+/**
+ * How to start `capstan`: the compiled `dist/cli/entry.js` (what `bin/capstan.js` runs) when the build
+ * is newer than every source file, else the sources through tsx. Loading the sources through tsx's
+ * hooks costs a few CPU seconds per process, and the suite starts hundreds of them; a stale build is
+ * never used, so an edit without `npm run build` is still what the tests run.
+ * `CAPSTAN_TEST_CLI=source` forces the sources.
+ */
+export function capstanArgv(): string[] {
+  if (!argvPrefix) {
+    const built = statSync(builtEntry, { throwIfNoEntry: false });
+    const fresh = built !== undefined && process.env.CAPSTAN_TEST_CLI !== 'source' && built.mtimeMs > newestSourceMtime(path.join(root, 'src'));
+    argvPrefix = fresh ? [builtEntry] : ['--import', tsx, sourceEntry];
+  }
+  return argvPrefix;
+}
+
+/** `capstanArgv()` as one shell command line, for scripts and docs run through a shell. */
+export function capstanShellCommand(): string {
+  return [process.execPath, ...capstanArgv()].map((a) => JSON.stringify(a)).join(' ');
+}
 
 /** What one `capstan` process did. */
 export interface CliRun {
@@ -35,7 +73,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 /** Runs `capstan <args>` from source, as a user would in a terminal, and collects its output. */
 export function runCapstan(args: string[], options: CliRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...capstanArgv(), ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const deadline = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
@@ -73,7 +111,7 @@ export class CapstanProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], options: Pick<CliRunOptions, 'cwd' | 'env'> = {}) {
-    this.child = spawn(process.execPath, ['--import', tsx, entry, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...capstanArgv(), ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (c) => (this.stdout += c));
     this.child.stderr!.on('data', (c) => (this.stderr += c));
     this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
