@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { compileConfig } from '../src/core/config.js';
 import { CapstanError } from '../src/core/errors.js';
 import { buildJob } from '../src/pipelines/executor/kubernetes/job-manifest.js';
+import { kubernetesExecutorFromConfig } from '../src/pipelines/executor/kubernetes/kubernetes-config.js';
 import { KubernetesExecutor } from '../src/pipelines/executor/kubernetes/kubernetes-executor.js';
 import { LoopbackKubernetesApi } from '../src/pipelines/executor/kubernetes/test-support/loopback-kubernetes-api.js';
 import type { StepRunContext, StepTask } from '../src/pipelines/executor/step-executor.js';
@@ -180,5 +182,33 @@ describe('Kubernetes Job executor against the loopback Kubernetes API server (no
   it('refuses a step without an image, naming the setting', async () => {
     const err = await rejectsWith(executor.run(task('noimage', 'true', { kubernetes: {} }), context()), 'CAPSTAN_K8S_STEP_INVALID');
     assert.match(err.message, /kubernetes\.image/);
+  });
+
+  it('the configured executor reads the kubeconfig file when its first step runs, and runs the step there', async () => {
+    const kubeconfig = path.join(dir, 'kubeconfig.json');
+    const env = { CAPSTAN_K8S_NAMESPACE: 'capstan-steps', CAPSTAN_K8S_STEP_IO_IMAGE: 'capstan:test', CAPSTAN_K8S_KUBECONFIG: kubeconfig };
+    const configured = kubernetesExecutorFromConfig(compileConfig({ env, cwd: dir }), store);
+    assert.equal(configured?.name, 'kubernetes');
+    // Written after the executor was built: nothing was read at start.
+    await writeFile(kubeconfig, api.kubeConfig().exportConfig());
+    const ctx = context();
+    const result = await configured!.run(task('from-config', 'echo "from config"; echo x > "$CAPSTAN_OUTPUT_DIR/out/x"'), ctx);
+    assert.ok(ctx.lines.includes('from config'), ctx.lines.join('\n'));
+    assert.match(result.outputs.out.uri, /attempt-1\/out$/);
+  });
+
+  it('a kubeconfig that cannot be read fails the step with CAPSTAN_K8S_NOT_CONFIGURED naming the setting, and is read again by the next step', async () => {
+    const kubeconfig = path.join(dir, 'later-kubeconfig.json');
+    const env = { CAPSTAN_K8S_NAMESPACE: 'capstan-steps', CAPSTAN_K8S_STEP_IO_IMAGE: 'capstan:test', CAPSTAN_K8S_KUBECONFIG: kubeconfig };
+    const configured = kubernetesExecutorFromConfig(compileConfig({ env, cwd: dir }), store)!;
+    const err = await rejectsWith(configured.run(task('no-config', 'true'), context()), 'CAPSTAN_K8S_NOT_CONFIGURED');
+    assert.match(err.message, /cannot read the Kubernetes configuration \(CAPSTAN_K8S_KUBECONFIG\)/);
+    await writeFile(kubeconfig, api.kubeConfig().exportConfig());
+    const result = await configured.run(task('fixed-config', 'echo x > "$CAPSTAN_OUTPUT_DIR/out/x"'), context());
+    assert.match(result.outputs.out.uri, /attempt-1\/out$/);
+  });
+
+  it('is not configured without a namespace, an image and a cluster', () => {
+    assert.equal(kubernetesExecutorFromConfig(compileConfig({ env: { CAPSTAN_K8S_NAMESPACE: 'steps' }, cwd: dir }), store), undefined);
   });
 });

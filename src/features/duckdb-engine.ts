@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { CapstanError } from '../core/errors.js';
 
 /** Options of the embedded DuckDB engine. */
@@ -33,6 +33,9 @@ export class DuckDbEngine {
       };
       if (this.options.memoryLimit) config.memory_limit = this.options.memoryLimit;
       if (this.options.threads) config.threads = String(this.options.threads);
+      // Loaded on first use: the binding is ~180 modules that every process (each CLI command) would
+      // otherwise load at start although most never touch the offline store.
+      const { DuckDBInstance } = await import('@duckdb/node-api');
       return DuckDBInstance.create(':memory:', config);
     })();
     return this.instance;
