@@ -15,7 +15,7 @@ import { testDatabases, type TestDatabase } from '../src/storage/test-support/te
 import { rankingRecord } from './batch-support.js';
 import { CapstanProcess, cliJson, cliProblem, runCapstan } from './support/capstan-cli.js';
 
-const RECORDS = 12_000;
+const RECORDS = 6_000;
 
 // A `capstan batch run --wait` process is SIGKILLed in the middle of a job (some shards committed,
 // others running); `capstan batch status --wait` in a new process resumes it. The output must equal,

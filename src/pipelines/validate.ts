@@ -1,8 +1,7 @@
-import { Cron } from 'croner';
 import { isValidName } from '../core/names.js';
 import { compileUserRegex } from '../core/user-regex.js';
 import { builtinNames, isKnownBuiltin } from './builtins/builtin-catalogue.js';
-import { checkCondition, checkConditionType } from './conditions.js';
+import { checkCondition } from './conditions.js';
 import {
   DEFAULT_RETRY,
   isCommandStep,
@@ -14,16 +13,16 @@ import {
   type RetryPolicy,
   type StepDefinition,
   type StepFeatures,
-  type TriggerDefinition,
 } from './definition.js';
+import { checkGraph } from './check-graph.js';
+import { compileTriggers } from './compile-triggers.js';
+import { DefinitionChecker, STEP_NAME, type DocObject, type DocPath } from './definition-checker.js';
 import { parseDuration } from './duration.js';
-import { buildGraph, conditionSteps, findCycle, referenceFields } from './graph.js';
-import { formatPath, throwIssues, type PipelineSource, type ValidationIssue } from './pipeline-source.js';
-import { collectReferences } from './references.js';
+import { throwIssues, type PipelineSource } from './pipeline-source.js';
 import { compileKubernetesSpec, mergeKubernetesSpec } from './kubernetes-spec.js';
 
-type P = (string | number)[];
-type Obj = Record<string, unknown>;
+type P = DocPath;
+type Obj = DocObject;
 
 const STEP_FIELDS: Record<string, string[]> = {
   common: ['name', 'type', 'description', 'depends_on', 'retry', 'timeout', 'cache'],
@@ -35,66 +34,12 @@ const STEP_FIELDS: Record<string, string[]> = {
   function: ['module', 'handler', 'args', 'inputs'],
   fail: ['message'],
 };
-const STEP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const OUTPUT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = /^CAPSTAN_/;
 
-/** Collects issues while turning the raw document into a definition. */
-class Checker {
-  readonly issues: ValidationIssue[] = [];
-  constructor(private readonly source: PipelineSource) {}
 
-  issue(at: P, message: string): void {
-    const pos = this.source.locate(at);
-    this.issues.push({ file: this.source.file, line: pos?.line, column: pos?.column, path: formatPath(at), message });
-  }
-
-  obj(v: unknown, at: P, required = false): Obj | undefined {
-    if (v === undefined || v === null) {
-      if (required) this.issue(at, 'is required');
-      return undefined;
-    }
-    if (typeof v !== 'object' || Array.isArray(v)) return void this.issue(at, 'must be a mapping');
-    return v as Obj;
-  }
-
-  str(o: Obj, key: string, at: P, required = false): string | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) {
-      if (required) this.issue([...at, key], 'is required');
-      return undefined;
-    }
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    if (typeof v !== 'string' || v === '') return void this.issue([...at, key], 'must be a non-empty string');
-    return v;
-  }
-
-  strList(o: Obj, key: string, at: P): string[] {
-    const v = o[key];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
-      this.issue([...at, key], 'must be a list of non-empty strings');
-      return [];
-    }
-    return v as string[];
-  }
-
-  scalarMap(o: Obj, key: string, at: P): Record<string, string | number | boolean> {
-    const m = this.obj(o[key], [...at, key]);
-    if (!m) return {};
-    for (const [k, v] of Object.entries(m)) {
-      if (!['string', 'number', 'boolean'].includes(typeof v)) this.issue([...at, key, k], 'must be a string, number or boolean');
-    }
-    return m as Record<string, string | number | boolean>;
-  }
-
-  unknownKeys(o: Obj, allowed: string[], at: P): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.issue([...at, k], `unknown field "${k}"`);
-  }
-}
-
-function compileParameters(c: Checker, raw: unknown): Record<string, ParameterDefinition> {
+function compileParameters(c: DefinitionChecker, raw: unknown): Record<string, ParameterDefinition> {
   const out: Record<string, ParameterDefinition> = {};
   const params = c.obj(raw, ['parameters']);
   for (const [name, spec] of Object.entries(params ?? {})) {
@@ -129,7 +74,7 @@ export function parameterTypeProblem(type: ParameterDefinition['type'], value: u
   return `must be a${type === 'integer' ? 'n' : ''} ${type}, got ${JSON.stringify(value)}`;
 }
 
-function compileRetry(c: Checker, raw: unknown, at: P): RetryPolicy {
+function compileRetry(c: DefinitionChecker, raw: unknown, at: P): RetryPolicy {
   const o = c.obj(raw, at);
   if (!o) return { ...DEFAULT_RETRY };
   c.unknownKeys(o, ['attempts', 'backoff', 'backoff_rate', 'max_backoff'], at);
@@ -152,7 +97,7 @@ function compileRetry(c: Checker, raw: unknown, at: P): RetryPolicy {
 }
 
 /** A command step's `features:` input (a training set from the feature store). */
-function compileStepFeatures(c: Checker, raw: unknown, at: P, step: CommandStep): StepFeatures | undefined {
+function compileStepFeatures(c: DefinitionChecker, raw: unknown, at: P, step: CommandStep): StepFeatures | undefined {
   const fo = c.obj(raw, at, true);
   if (!fo) return undefined;
   c.unknownKeys(fo, ['channel', 'entities', 'features', 'format', 'as_of_known_time', 'timestamp_column'], at);
@@ -168,7 +113,7 @@ function compileStepFeatures(c: Checker, raw: unknown, at: P, step: CommandStep)
   return { channel, entities, features, format: format as 'parquet' | 'csv', asOfKnownTime: fo.as_of_known_time !== false, timestampColumn: c.str(fo, 'timestamp_column', at) ?? 'event_timestamp' };
 }
 
-function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & { type: CommandStep['type'] }): CommandStep {
+function compileCommandFields(c: DefinitionChecker, o: Obj, at: P, base: StepDefinition & { type: CommandStep['type'] }): CommandStep {
   const step: CommandStep = {
     ...base,
     inputs: {},
@@ -241,7 +186,7 @@ function compileCommandFields(c: Checker, o: Obj, at: P, base: StepDefinition & 
   return step;
 }
 
-function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | undefined {
+function compileStep(c: DefinitionChecker, raw: unknown, i: number): StepDefinition | undefined {
   const at: P = ['steps', i];
   const o = c.obj(raw, at, true);
   if (!o) return undefined;
@@ -336,87 +281,12 @@ function compileStep(c: Checker, raw: unknown, i: number): StepDefinition | unde
   return undefined;
 }
 
-function compileTriggers(c: Checker, raw: unknown): TriggerDefinition[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) {
-    c.issue(['triggers'], 'must be a list');
-    return [];
-  }
-  const out: TriggerDefinition[] = [];
-  for (const [i, t] of raw.entries()) {
-    const at: P = ['triggers', i];
-    const o = c.obj(t, at, true);
-    if (!o) continue;
-    const name = c.str(o, 'name', at) ?? `${o.type}-${i}`;
-    if (!STEP_NAME.test(name)) c.issue([...at, 'name'], 'trigger names use a-z, 0-9, _ and -');
-    const params = c.obj(o.params, [...at, 'params']) ?? {};
-    if (o.type === 'cron') {
-      c.unknownKeys(o, ['name', 'type', 'schedule', 'timezone', 'params'], at);
-      const schedule = c.str(o, 'schedule', at, true) ?? '';
-      const timezone = c.str(o, 'timezone', at) ?? 'UTC';
-      if (schedule) {
-        try {
-          new Cron(schedule, { timezone, paused: true }).nextRun();
-        } catch (err) {
-          c.issue([...at, /timezone/i.test((err as Error).message) ? 'timezone' : 'schedule'], (err as Error).message.split('. ')[0]);
-        }
-      }
-      out.push({ name, type: 'cron', schedule, timezone, params });
-    } else if (o.type === 'artifact') {
-      c.unknownKeys(o, ['name', 'type', 'prefix', 'parameter', 'params'], at);
-      out.push({ name, type: 'artifact', prefix: c.str(o, 'prefix', at, true) ?? '', parameter: c.str(o, 'parameter', at, true) ?? '', params });
-    } else if (o.type === 'webhook') {
-      c.unknownKeys(o, ['name', 'type', 'params'], at);
-      out.push({ name, type: 'webhook', params });
-    } else c.issue([...at, 'type'], 'must be cron, artifact or webhook');
-  }
-  return out;
-}
-
-/** Checks references, dependencies, branches and cycles once every step is known. */
-function checkGraph(c: Checker, def: PipelineDefinition): void {
-  const index = new Map(def.steps.map((s, i) => [s.name, i]));
-  for (const [i, s] of def.steps.entries()) {
-    const at: P = ['steps', i];
-    for (const d of s.dependsOn) if (!index.has(d)) c.issue([...at, 'depends_on'], `depends on unknown step "${d}"`);
-    if (s.type === 'condition') {
-      for (const b of ['then', 'else'] as const) for (const n of s[b]) if (!index.has(n)) c.issue([...at, b], `names unknown step "${n}"`);
-      for (const n of conditionSteps(s.if)) if (!index.has(n)) c.issue([...at, 'if'], `reads unknown step "${n}"`);
-      const typeProblem = checkConditionType(s.if, def.parameters);
-      if (typeProblem) c.issue([...at, 'if'], typeProblem);
-    }
-    if (s.type === 'register-model') for (const n of s.metricsFrom ?? []) if (!index.has(n)) c.issue([...at, 'metrics_from'], `names unknown step "${n}"`);
-    for (const { path: sub, ref } of collectReferences(referenceFields(s))) {
-      const where = [...at, ...sub];
-      if (typeof ref === 'string') c.issue(where, ref);
-      else if (ref.kind === 'param' && !(ref.name in def.parameters)) c.issue(where, `${ref.text} names an undeclared parameter "${ref.name}"`);
-      else if ('step' in ref) {
-        const target = def.steps[index.get(ref.step) ?? -1];
-        if (!target) c.issue(where, `${ref.text} refers to unknown step "${ref.step}"`);
-        else if (ref.step === s.name) c.issue(where, `${ref.text} refers to the step itself`);
-        else if (ref.kind === 'output' && !stepOutputs(target).includes(ref.name)) c.issue(where, `${ref.text}: step "${ref.step}" declares no output "${ref.name}"`);
-        else if (ref.kind === 'property' && !(target.type === 'function' || target.type === 'register-model' || target.type === 'deploy' || target.type === 'transform' || ('propertyFiles' in target && target.propertyFiles.some((f) => f.name === ref.path[0])))) {
-          c.issue(where, `${ref.text}: step "${ref.step}" declares no property file "${ref.path[0]}"`);
-        }
-      }
-    }
-  }
-  for (const [i, t] of def.triggers.entries()) {
-    if (t.type === 'artifact' && def.parameters[t.parameter]?.type !== 'string') c.issue(['triggers', i, 'parameter'], `must name a declared string parameter; "${t.parameter}" is not one`);
-    for (const k of Object.keys(t.params)) if (!(k in def.parameters)) c.issue(['triggers', i, 'params', k], `names an undeclared parameter "${k}"`);
-  }
-  if (c.issues.length) return;
-  const graph = buildGraph(def.steps);
-  const cycle = findCycle(graph.dependencies);
-  if (cycle) c.issue(['steps', index.get(cycle[0])!], `the steps form a cycle: ${cycle.join(' -> ')}`);
-}
-
 /**
  * Turns a parsed document into a pipeline definition, or throws CAPSTAN_PIPELINE_INVALID listing
  * every problem with file, line and path.
  */
 export function compilePipeline(source: PipelineSource): PipelineDefinition {
-  const c = new Checker(source);
+  const c = new DefinitionChecker(source);
   const root = c.obj(source.raw, [], true) ?? {};
   c.unknownKeys(root, ['name', 'description', 'code', 'parameters', 'steps', 'triggers', 'defaults'], []);
   const defaults = c.obj(root.defaults, ['defaults']);
