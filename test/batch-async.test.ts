@@ -97,6 +97,21 @@ for (const { factory, s3: onS3 } of setups) {
       assert.equal(again.json().id, res.json().id);
     });
 
+    it('wakes an endpoint scaled to zero for queued work, retries what its cold-start queue turned away, and it scales back to zero once the queue is empty', async () => {
+      // queueSize 0: every request that arrives while the worker starts is turned away (503); the async
+      // queue must bring those back instead of failing them.
+      await fx.test.platform.serving.create('dozing', { variants: [{ model: 'models:/sleeper/1', scaling: { min: 0, max: 1, idleTimeoutMs: 300, queueSize: 0 } }] });
+      const live = async () => (await fx.test.platform.serving.describe('dozing')).variants[0].live!;
+      await pollUntil('dozing to scale to zero', async () => ((await live()).workers === 0 ? true : undefined), { deadlineMs: 30_000 });
+      const accepted = await Promise.all(Array.from({ length: 4 }, (_, n) => post('dozing', JSON.stringify({ sleep: 5 + n }))));
+      assert.deepEqual(accepted.map((r) => r.statusCode), [202, 202, 202, 202]);
+      const done = await Promise.all(accepted.map((r) => settled(r.json().id)));
+      assert.deepEqual(done.map((v) => v.state), ['Completed', 'Completed', 'Completed', 'Completed'], JSON.stringify(done));
+      assert.deepEqual(await Promise.all(accepted.map(async (r) => JSON.parse(await fx.read(r.headers['x-amzn-sagemaker-outputlocation'] as string)).slept)), [5, 6, 7, 8]);
+      assert.ok(((await live()).scaling?.coldStarts ?? 0) >= 1, 'the queued work started a worker');
+      await pollUntil('dozing to scale back to zero', async () => ((await live()).workers === 0 ? true : undefined), { deadlineMs: 30_000 });
+    });
+
     it('reads the payload from X-Amzn-SageMaker-InputLocation', async () => {
       const input = await fx.put('async-in/one.json', rankingRecord(fx.fixture, 4));
       // As boto3's invoke_endpoint_async sends it: an empty body, a SigV4 Authorization header (ignored without API keys).

@@ -19,8 +19,10 @@ export interface AsyncJobDeps {
 }
 
 const TERMINAL: AsyncInvocationState[] = ['Completed', 'Failed', 'Expired'];
-// Outages of the platform's own stores are retried; anything the model or the request caused is the request's failure.
-const INFRASTRUCTURE = new Set(['CAPSTAN_DB_UNAVAILABLE', 'CAPSTAN_ARTIFACT_STORE_UNAVAILABLE', 'CAPSTAN_QUEUE_LEASE_LOST']);
+// Outages of the platform's own stores are retried, and so is an endpoint that is still starting (a
+// variant scaled to zero whose cold-start queue is full): the queue brings the request back after a
+// backoff, within its TTL. Anything the model or the request caused is the request's failure.
+const RETRIED = new Set(['CAPSTAN_DB_UNAVAILABLE', 'CAPSTAN_ARTIFACT_STORE_UNAVAILABLE', 'CAPSTAN_QUEUE_LEASE_LOST', 'CAPSTAN_SERVING_COLD_START_QUEUE_FULL']);
 
 function withTimeout<T>(work: Promise<T>, ms: number, id: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -83,7 +85,7 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
         await finish(deps, row, 'Completed', null, context, { contentType: answer.contentType, variant: answer.variant });
         return { state: 'Completed' };
       } catch (err) {
-        if (context.signal.aborted || (isCapstanError(err) && INFRASTRUCTURE.has(err.code))) throw err;
+        if (context.signal.aborted || (isCapstanError(err) && RETRIED.has(err.code))) throw err;
         return await failInto('Failed', err as Error);
       }
     } finally {
