@@ -70,7 +70,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
-/** Runs `capstan <args>` from source, as a user would in a terminal, and collects its output. */
+/** Runs `capstan <args>` (the build or the sources, see `capstanArgv`) as a user would in a terminal, and collects its output. */
 export function runCapstan(args: string[], options: CliRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...capstanArgv(), ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
