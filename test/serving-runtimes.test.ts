@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../src/core/errors.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 import { buildApp, type CapstanApp } from '../src/server/app.js';
 import { openServingTestPlatform, registerApproved, type ServingTestPlatform } from '../src/serving/test-support/serving-test-platform.js';
 
@@ -93,11 +94,10 @@ describe('js and http runtimes in worker threads', () => {
     // The counter moves when the store acknowledges the write, which can come a moment after the
     // file is visible to a listing.
     const counted = /capstan_endpoint_data_capture_records_total\{endpoint="captured"\} 1/;
-    let metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    for (let i = 0; i < 100 && !counted.test(metrics); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    }
+    const metrics = await pollUntil('the capture counter to count the record', async () => {
+      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      return counted.test(text) ? text : undefined;
+    }, { deadlineMs: 2_000, intervalMs: 20 });
     assert.match(metrics, counted);
   });
 

@@ -21,9 +21,6 @@ import { parseDuration } from './duration.js';
 import { throwIssues, type PipelineSource } from './pipeline-source.js';
 import { compileKubernetesSpec, mergeKubernetesSpec } from './kubernetes-spec.js';
 
-type P = DocPath;
-type Obj = DocObject;
-
 const STEP_FIELDS: Record<string, string[]> = {
   common: ['name', 'type', 'description', 'depends_on', 'retry', 'timeout', 'cache'],
   command: ['command', 'builtin', 'inputs', 'outputs', 'hyperparameters', 'env', 'metric_definitions', 'property_files', 'executor', 'features', 'kubernetes'],
@@ -37,7 +34,6 @@ const STEP_FIELDS: Record<string, string[]> = {
 const OUTPUT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = /^CAPSTAN_/;
-
 
 function compileParameters(c: DefinitionChecker, raw: unknown): Record<string, ParameterDefinition> {
   const out: Record<string, ParameterDefinition> = {};
@@ -74,7 +70,7 @@ export function parameterTypeProblem(type: ParameterDefinition['type'], value: u
   return `must be a${type === 'integer' ? 'n' : ''} ${type}, got ${JSON.stringify(value)}`;
 }
 
-function compileRetry(c: DefinitionChecker, raw: unknown, at: P): RetryPolicy {
+function compileRetry(c: DefinitionChecker, raw: unknown, at: DocPath): RetryPolicy {
   const o = c.obj(raw, at);
   if (!o) return { ...DEFAULT_RETRY };
   c.unknownKeys(o, ['attempts', 'backoff', 'backoff_rate', 'max_backoff'], at);
@@ -97,7 +93,7 @@ function compileRetry(c: DefinitionChecker, raw: unknown, at: P): RetryPolicy {
 }
 
 /** A command step's `features:` input (a training set from the feature store). */
-function compileStepFeatures(c: DefinitionChecker, raw: unknown, at: P, step: CommandStep): StepFeatures | undefined {
+function compileStepFeatures(c: DefinitionChecker, raw: unknown, at: DocPath, step: CommandStep): StepFeatures | undefined {
   const fo = c.obj(raw, at, true);
   if (!fo) return undefined;
   c.unknownKeys(fo, ['channel', 'entities', 'features', 'format', 'as_of_known_time', 'timestamp_column'], at);
@@ -113,7 +109,7 @@ function compileStepFeatures(c: DefinitionChecker, raw: unknown, at: P, step: Co
   return { channel, entities, features, format: format as 'parquet' | 'csv', asOfKnownTime: fo.as_of_known_time !== false, timestampColumn: c.str(fo, 'timestamp_column', at) ?? 'event_timestamp' };
 }
 
-function compileCommandFields(c: DefinitionChecker, o: Obj, at: P, base: StepDefinition & { type: CommandStep['type'] }): CommandStep {
+function compileCommandFields(c: DefinitionChecker, o: DocObject, at: DocPath, base: StepDefinition & { type: CommandStep['type'] }): CommandStep {
   const step: CommandStep = {
     ...base,
     inputs: {},
@@ -187,7 +183,7 @@ function compileCommandFields(c: DefinitionChecker, o: Obj, at: P, base: StepDef
 }
 
 function compileStep(c: DefinitionChecker, raw: unknown, i: number): StepDefinition | undefined {
-  const at: P = ['steps', i];
+  const at: DocPath = ['steps', i];
   const o = c.obj(raw, at, true);
   if (!o) return undefined;
   const name = c.str(o, 'name', at, true) ?? `#${i}`;

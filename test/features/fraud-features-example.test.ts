@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { runningInCi } from '../../src/core/config.js';
 import { startS3TestServer, type S3TestServer } from '../../src/storage/test-support/s3-test-server.js';
 import { testDatabases, type TestDatabase } from '../../src/storage/test-support/test-databases.js';
-import { capstanArgv, cleanEnv, cliJson, runCapstan } from '../support/capstan-cli.js';
+import { capstanShellCommand, cleanEnv, cliJson, runCapstan } from '../support/capstan-cli.js';
 import { pythonProblem, pythonWith } from '../support/python-interpreter.js';
 
 // examples/fraud-python/run-with-features.sh as a user runs it: definitions, generated transactions,
@@ -22,7 +22,7 @@ function runScript(env: Record<string, string>): Promise<{ code: number | null; 
   return new Promise((resolve, reject) => {
     const child = spawn('sh', [path.join(root, 'examples/fraud-python/run-with-features.sh')], {
       cwd: root,
-      env: cleanEnv({ ...env, ROWS: '3000', PYTHON: interpreter ?? 'python3', CAPSTAN: [process.execPath, ...capstanArgv()].join(' ') }),
+      env: cleanEnv({ ...env, ROWS: '3000', PYTHON: interpreter ?? 'python3', CAPSTAN: capstanShellCommand() }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

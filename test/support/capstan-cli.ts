@@ -38,9 +38,12 @@ export function capstanArgv(): string[] {
   return argvPrefix;
 }
 
-/** `capstanArgv()` as one shell command line, for scripts and docs run through a shell. */
+/**
+ * `capstanArgv()` as one shell command line, for scripts and docs run through a shell. Words are
+ * quoted only when they need it, so the line also works where a script expands `$CAPSTAN` unquoted.
+ */
 export function capstanShellCommand(): string {
-  return [process.execPath, ...capstanArgv()].map((a) => JSON.stringify(a)).join(' ');
+  return [process.execPath, ...capstanArgv()].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
 }
 
 /** What one `capstan` process did. */
