@@ -8,6 +8,7 @@ import { isCapstanError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform, type Platform } from '../src/platform/platform.js';
 import type { RegistryService, Run } from '../src/registry/index.js';
+import { metricRollups } from '../src/registry/migrations/0031-metric-rollups.js';
 import { testDatabases, type TestDatabase } from '../src/storage/test-support/test-databases.js';
 
 async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
@@ -19,8 +20,8 @@ async function rejects(p: Promise<unknown>, code: string, message: RegExp): Prom
   });
 }
 
-// The console's reads of the registry: run pages sorted by metrics and params, metric series cut in
-// the database, and the audit log across models — on SQLite and PostgreSQL, since the SQL differs from the usual.
+// The console's reads of the registry: run pages sorted by metrics and params, metric series cut from
+// their stored rollups, and the audit log across models — on SQLite and PostgreSQL, since the SQL differs from the usual.
 for (const factory of await testDatabases()) {
   describe(`run search, metric series and audit log (${factory.name})`, { skip: factory.skip }, () => {
     let testDb: TestDatabase;
@@ -100,6 +101,34 @@ for (const factory of await testDatabases()) {
       assert.ok(a.points.some(([s, v]) => s === 733 && v === -5), 'the dip survives');
       assert.deepEqual(b, { runId: short.id, key: 'loss', total: 2, points: [[0, 0.5], [1, 0.25]] });
       assert.deepEqual(c, { runId: none.id, key: 'loss', total: 0, points: [] });
+    });
+
+    it('cuts a series logged in batches, interleaved with another writer, exactly as the same series logged at once', async () => {
+      const points = Array.from({ length: 5000 }, (_, step) => ({ key: 'loss', step, value: step === 4001 ? 7 : Math.cos(step / 97) }));
+      const whole = await registry.createRun({ experiment: 'series' });
+      await registry.logMetrics(whole.id, points);
+      const pieces = await registry.createRun({ experiment: 'series' });
+      // Out of order and concurrent: the stored buckets merge in the database, whatever the order.
+      const batches = [points.slice(3000), points.slice(0, 1000), points.slice(1000, 2000), points.slice(2000, 3000)];
+      await Promise.all(batches.map((b) => registry.logMetrics(pieces.id, b)));
+      const [a, b] = await registry.metricSeries({ runs: [whole.id, pieces.id], key: 'loss', points: 100 });
+      assert.equal(b.total, 5000);
+      assert.deepEqual(b.points, a.points);
+      assert.ok(a.points.length <= 100 && a.points.length >= 50, String(a.points.length));
+      assert.ok(a.points.some(([s, v]) => s === 4001 && v === 7), 'the spike survives');
+    });
+
+    it('summarises series logged before the rollups existed when the migration runs', async () => {
+      const run = await registry.createRun({ experiment: 'series' });
+      await registry.logMetrics(run.id, Array.from({ length: 3000 }, (_, step) => ({ key: 'old', step, value: step === 1234 ? -9 : step / 3000 })));
+      const before = await registry.metricSeries({ runs: [run.id], key: 'old', points: 60 });
+      const db = platform.db.as<any>();
+      await db.schema.dropTable('run_metric_rollups').execute();
+      await metricRollups.up(db);
+      const [after] = await registry.metricSeries({ runs: [run.id], key: 'old', points: 60 });
+      assert.deepEqual(after, before[0]);
+      assert.equal(after.total, 3000);
+      assert.ok(after.points.some(([s, v]) => s === 1234 && v === -9));
     });
 
     it('refuses a series of a missing run or of more than 100 runs', async () => {

@@ -23,6 +23,7 @@ import { SecretBox } from '../core/secret-box.js';
 import { defineContext } from '../storage/context-module.js';
 import { registry as registryTables } from './migrations/0002-registry.js';
 import { modelRegistrations } from './migrations/0008-model-registrations.js';
+import { metricRollups } from './migrations/0031-metric-rollups.js';
 import { experimentsRoutes } from './http/experiments-routes.js';
 import { registryRoutes } from './http/registry-routes.js';
 import type { OutboxHandler } from '../storage/outbox/index.js';
@@ -110,7 +111,7 @@ export function createRegistry(parts: RegistryPlatformParts): RegistryContext {
 /** Model registry and experiment tracking: `platform.registry`, the `webhook.deliver` jobs, the package reconciler, `/api/v1/experiments|runs|models|webhooks`. */
 export const registryContext = defineContext<RegistryService>({
   name: 'registry',
-  migrations: { '0002_registry': registryTables, '0008_model_registrations': modelRegistrations },
+  migrations: { '0002_registry': registryTables, '0008_model_registrations': modelRegistrations, '0031_metric_rollups': metricRollups },
   create(parts) {
     const ctx = createRegistry(parts);
     return { service: ctx.service, jobHandlers: ctx.jobHandlers, background: [ctx.reconciler], subscriptions: ctx.subscriptions, close: ctx.close };

@@ -40,6 +40,21 @@ export interface MetricRow {
   value: number;
 }
 
+/** A `run_metric_rollups` row: one bucket of `width` steps of a metric series (migration `0031_metric_rollups`). */
+export interface RollupRow {
+  run_id: string;
+  key: string;
+  width: number;
+  bucket: number;
+  n: number;
+  first_step: number;
+  last_step: number;
+  min_step: number;
+  min_value: number;
+  max_step: number;
+  max_value: number;
+}
+
 /** A `model_groups` row. */
 export interface ModelGroupRow {
   id: string;
@@ -128,6 +143,7 @@ export interface RegistryTables {
   run_tags: RunKeyValueRow;
   run_metrics: MetricRow;
   run_latest_metrics: MetricRow;
+  run_metric_rollups: RollupRow;
   model_groups: ModelGroupRow;
   model_versions: ModelVersionRow;
   model_aliases: ModelAliasRow;

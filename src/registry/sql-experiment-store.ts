@@ -6,6 +6,7 @@ import { parseJson, type Database } from '../storage/database.js';
 import type { CreateExperimentInput, CreateRunInput, Experiment, MetricPoint, Run, RunFilter, RunStatus, UpdateRunInput } from './registry-service.js';
 import type { ExperimentRow, RegistryTables, RunRow } from './registry-tables.js';
 import { isLater, metricPoints, stringMap } from './run-inputs.js';
+import { writeRollups } from './sql-metric-rollups.js';
 
 const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
 const INSERT_CHUNK = 500;
@@ -197,7 +198,7 @@ export class SqlExperimentStore {
     return this.getRun(id);
   }
 
-  /** Appends metric points in one transaction and moves each metric's latest point forward. */
+  /** Appends metric points in one transaction, folds them into the series' rollups and moves each metric's latest point forward. */
   async logMetrics(runId: string, points: MetricPoint[]): Promise<{ count: number }> {
     const checked = metricPoints(points, Date.now());
     await this.runRow(runId);
@@ -214,6 +215,7 @@ export class SqlExperimentStore {
           .values(checked.slice(i, i + INSERT_CHUNK).map((p) => ({ run_id: runId, key: p.key, step: p.step, timestamp: p.timestamp, value: p.value })))
           .execute();
       }
+      await writeRollups(t, runId, checked);
       const keys = [...latest.keys()];
       const existing = await t.selectFrom('run_latest_metrics').selectAll().where('run_id', '=', runId).where('key', 'in', keys).execute();
       const have = new Map(existing.map((e) => [e.key, { step: Number(e.step), timestamp: Number(e.timestamp) }]));

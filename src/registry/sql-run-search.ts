@@ -4,7 +4,9 @@ import { assertName } from '../core/names.js';
 import type { Database } from '../storage/database.js';
 import type { RunStatus } from './registry-service.js';
 import type { RegistryTables } from './registry-tables.js';
+import { mergeRollups, seriesSummary, SUMMARY_WIDTH, widthFor } from './metric-rollups.js';
 import type { RunMetricSeries, RunSort } from './run-search.js';
+import { readRollups } from './sql-metric-rollups.js';
 
 const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
 
@@ -27,7 +29,7 @@ function likeFragment(text: string): string {
 /**
  * The read side the console's tables and charts need, in SQL so a page costs the same for 10 runs
  * or 10,000: run searches sorted by a metric or param with offset paging, and metric series cut
- * to a fixed number of points per run inside the database (a bucket keeps its lowest and highest point).
+ * to a fixed number of points per run from stored rollups (a bucket keeps its lowest and highest point).
  */
 export class SqlRunSearch {
   constructor(private readonly db: Database) {}
@@ -76,31 +78,41 @@ export class SqlRunSearch {
   /**
    * One metric of the given runs as [step, value] points by step. A run with more than `points`
    * points is split into `points / 2` equal step ranges and each keeps its lowest and highest point,
-   * so spikes survive; the database does the cut, so only the kept points leave it.
+   * so spikes survive. The cut reads the series' stored rollups (between `points / 2` and `2 · points`
+   * rows per run whatever its length); only a series dense in few steps is cut from its points.
    */
   async metricSeries(runIds: string[], key: string, points: number): Promise<Map<string, RunMetricSeries>> {
     const buckets = Math.max(1, Math.floor(points / 2));
     const rows: { run_id: string; step: number | string; value: number | string; n: number | string }[] = [];
-    // One grouped read of every run's step range, one read of the runs short enough to send whole,
-    // then a cut per long run over its own index range: the cost follows the runs asked, not the table.
-    const ranges = await this.q
-      .selectFrom('run_metrics')
-      .select((eb) => ['run_id', eb.fn.min('step').as('lo'), eb.fn.max('step').as('hi'), eb.fn.countAll().as('n')])
-      .where('run_id', 'in', runIds)
-      .where('key', '=', key)
-      .groupBy('run_id')
-      .execute();
-    const short = ranges.filter((r) => Number(r.n) <= points);
-    if (short.length) {
-      const counts = new Map(short.map((r) => [r.run_id, Number(r.n)]));
-      const all = await this.q.selectFrom('run_metrics').select(['run_id', 'step', 'value']).where('run_id', 'in', [...counts.keys()]).where('key', '=', key).execute();
-      for (const r of all) rows.push({ run_id: r.run_id, step: r.step, value: r.value, n: counts.get(r.run_id)! });
+    const summaries = await readRollups(this.q, runIds, key, SUMMARY_WIDTH);
+    const short = new Map<string, number>();
+    const byWidth = new Map<number, { runId: string; n: number; firstStep: number; lastStep: number }[]>();
+    const dense: { run_id: string; n: number; lo: number; hi: number }[] = [];
+    for (const [runId, top] of summaries) {
+      const { n, firstStep, lastStep } = seriesSummary(top);
+      if (n <= points) {
+        short.set(runId, n);
+        continue;
+      }
+      const width = widthFor(firstStep, lastStep, buckets);
+      if (width === undefined) dense.push({ run_id: runId, n, lo: firstStep, hi: lastStep });
+      else byWidth.set(width, [...(byWidth.get(width) ?? []), { runId, n, firstStep, lastStep }]);
     }
-    for (const range of ranges.filter((r) => Number(r.n) > points)) {
+    if (short.size) {
+      const all = await this.q.selectFrom('run_metrics').select(['run_id', 'step', 'value']).where('run_id', 'in', [...short.keys()]).where('key', '=', key).execute();
+      for (const r of all) rows.push({ run_id: r.run_id, step: r.step, value: r.value, n: short.get(r.run_id)! });
+    }
+    for (const [width, runs] of byWidth) {
+      const levels = await readRollups(this.q, runs.map((r) => r.runId), key, width);
+      for (const run of runs) {
+        for (const [step, value] of mergeRollups(levels.get(run.runId) ?? [], run.firstStep, run.lastStep, buckets)) rows.push({ run_id: run.runId, step, value, n: run.n });
+      }
+    }
+    for (const range of dense) {
       const runId = range.run_id;
-      const n = Number(range.n);
-      const lo = Number(range.lo);
-      const width = Number(range.hi) - lo + 1;
+      const n = range.n;
+      const lo = range.lo;
+      const width = range.hi - lo + 1;
       const bucket = sql`((step - ${sql.lit(lo)}) * ${sql.lit(buckets)}) / ${sql.lit(width)}`;
       const where = sql`run_id = ${runId} and key = ${key}`;
       // Each step range keeps the point with its lowest and the one with its highest value. SQLite takes
