@@ -4,6 +4,7 @@ import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { CompiledExpression } from '../core/expressions.js';
 import { assertName } from '../core/names.js';
 import { decisionExpressions, taskReferences } from './decision-expressions.js';
+import { batchDecision, type BatchDecision } from './jdm-batch.js';
 import { findCycle } from './task-graph.js';
 import type { CelRules, JdmRules, TaskDefinition, UseCaseDefinition } from './usecase-definition.js';
 
@@ -29,7 +30,13 @@ export interface CompiledUseCase {
   subject?: CompiledExpression;
   deadlineMs: number;
   retentionDays: number;
-  rules: { engine: 'cel'; def: CelRules; when: CompiledExpression[]; output: Record<string, CompiledExpression>; severity: string[] } | { engine: 'jdm'; def: JdmRules; decision: ZenDecision };
+  rules: { engine: 'cel'; def: CelRules; when: CompiledExpression[]; output: Record<string, CompiledExpression>; severity: string[] } | {
+        engine: 'jdm';
+        def: JdmRules;
+        decision: ZenDecision;
+        /** The same graph evaluating many contexts per call, when its shape allows (replay). */
+        batch?: BatchDecision;
+      };
 }
 
 const TASK_TYPES = ['endpoint', 'features', 'lookup', 'http', 'cel'];
@@ -152,7 +159,7 @@ function compileRules(raw: unknown, p: Problems, taskNames: Set<string>): Compil
       try {
         const decision = zen.createDecision(def.graph);
         decision.validate();
-        rules = { engine: 'jdm', def, decision };
+        rules = { engine: 'jdm', def, decision, batch: batchDecision(zen, def.graph) };
         for (const t of taskReferences(JSON.stringify(def.graph))) refs.add(t);
       } catch (err) {
         p.add(`rules.graph is not a valid JDM graph: ${String((err as Error)?.message ?? err).slice(0, 300)}`);

@@ -1,5 +1,5 @@
 import type { CompiledTask, CompiledUseCase } from './compile-usecase.js';
-import { decide, type DecisionSnapshot, type TaskRecord } from './run-decision.js';
+import { decideMany, type DecisionSnapshot, type TaskRecord } from './run-decision.js';
 
 /** One record replayed: what it decided then and what the version decides now; `to` undefined when it could not be replayed. */
 export interface ReplayedRecord {
@@ -56,29 +56,47 @@ function replayTasks(uc: CompiledUseCase, order: CompiledTask[], snapshot: Decis
   return tasks;
 }
 
-/** Replays one stored snapshot (its JSON text) against `uc`, calling no model. */
-export async function replayOne(uc: CompiledUseCase, order: CompiledTask[], id: string, snapshotText: string): Promise<ReplayedRecord> {
+/** What replaying one record needs: the record as stored, and the tasks `uc` sees (undefined when it cannot be replayed). */
+interface Prepared {
+  id: string;
+  snapshot: DecisionSnapshot;
+  tasks?: TaskRecord[];
+}
+
+function prepare(uc: CompiledUseCase, order: CompiledTask[], id: string, snapshotText: string): Prepared {
   const snapshot = JSON.parse(snapshotText) as DecisionSnapshot;
-  const tasks = snapshot.error ? undefined : replayTasks(uc, order, snapshot);
-  if (!tasks) return { id, from: snapshot.outcome };
-  const again = await decide(uc, { input: snapshot.input, subject: snapshot.subject, thresholds: uc.thresholds, tasks }, false);
+  return { id, snapshot, tasks: snapshot.error ? undefined : replayTasks(uc, order, snapshot) };
+}
+
+/** How a record's outcome compares with what `uc` decided for it again. */
+function compared(p: Prepared, again: DecisionSnapshot | undefined): ReplayedRecord {
+  const { id, snapshot } = p;
+  if (!again) return { id, from: snapshot.outcome };
   const detailsChanged = again.outcome === snapshot.outcome && JSON.stringify([snapshot.reasons, snapshot.output]) !== JSON.stringify([again.reasons, again.output]);
   return { id, from: snapshot.outcome, to: again.outcome, reasons: again.reasons, detailsChanged };
 }
 
-/** Evaluations in flight at once: enough to keep ZEN's native threads busy, few enough not to queue thousands of tasks on them (which measured slower). */
-const IN_FLIGHT = 64;
+/**
+ * Records per rules call: large enough that the engine's per-call cost is shared, small enough that
+ * this thread parses the next chunk while the engine's threads evaluate the previous one.
+ */
+const CHUNK = 250;
 
-/** Replays a page of stored snapshots against `uc`, a bounded number at a time; results in the page's order. */
+/** Replays a chunk of stored snapshots against `uc` with one rules evaluation for all of them. */
+async function replayChunk(uc: CompiledUseCase, order: CompiledTask[], rows: { id: string; snapshot: string }[]): Promise<ReplayedRecord[]> {
+  const prepared = rows.map((r) => prepare(uc, order, r.id, r.snapshot));
+  const runnable = prepared.filter((p) => p.tasks);
+  const again = await decideMany(
+    uc,
+    runnable.map((p) => ({ input: p.snapshot.input, subject: p.snapshot.subject, thresholds: uc.thresholds, tasks: p.tasks! })),
+  );
+  const byRecord = new Map(runnable.map((p, i) => [p, again[i]]));
+  return prepared.map((p) => compared(p, byRecord.get(p)));
+}
+
+/** Replays a page of stored snapshots against `uc`, in chunks evaluated together; results in the page's order. */
 export async function replayRows(uc: CompiledUseCase, order: CompiledTask[], rows: { id: string; snapshot: string }[]): Promise<ReplayedRecord[]> {
-  const results = new Array<ReplayedRecord>(rows.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < rows.length) {
-      const i = next++;
-      results[i] = await replayOne(uc, order, rows[i].id, rows[i].snapshot);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, rows.length) }, lane));
-  return results;
+  const chunks: Promise<ReplayedRecord[]>[] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) chunks.push(replayChunk(uc, order, rows.slice(i, i + CHUNK)));
+  return (await Promise.all(chunks)).flat();
 }
