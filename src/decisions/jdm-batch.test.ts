@@ -60,3 +60,22 @@ describe('JDM rules over many contexts at once', () => {
     assert.deepEqual(await evaluateRulesMany(rules, ctxs), await Promise.all(ctxs.map((c) => evaluateRules(rules, c, false))));
   });
 });
+
+describe('context paths a table reads', () => {
+  it('names each dotted path, and gives up (whole contexts) on $root, a root used whole or an indexed access', async () => {
+    const { referencedPaths } = await import('./jdm-batch.js');
+    assert.deepEqual(referencedPaths('>= thresholds.high\ntasks.customer.age\nmyinput.x + $.y'), [['thresholds', 'high'], ['tasks', 'customer', 'age']]);
+    assert.equal(referencedPaths('$root.input.amount > 1'), undefined);
+    assert.equal(referencedPaths('len(tasks) > 1'), undefined);
+    assert.equal(referencedPaths('tasks["fraud"] > 1'), undefined);
+    assert.equal(referencedPaths('input.items[0] > 1'), undefined);
+  });
+
+  it('copies each path down to its value, or whole from the first value that is not a plain object', async () => {
+    const { pruneContext } = await import('./jdm-batch.js');
+    const ctx = { input: { amount: 5, note: 'x' }, tasks: { fraud: 0.4, list: [1, 2], customer: { age: 3, city: 'y' } }, thresholds: { high: 1 } };
+    const paths = [['input', 'amount'], ['tasks', 'list', 'length'], ['tasks', 'fraud', 'x'], ['tasks', 'customer', 'age'], ['tasks', 'missing', 'x'], ['thresholds', 'high']];
+    assert.deepEqual(pruneContext(ctx, paths), { input: { amount: 5 }, tasks: { list: [1, 2], fraud: 0.4, customer: { age: 3 } }, thresholds: { high: 1 } });
+    assert.deepEqual(pruneContext(ctx, [['tasks', 'customer', 'age'], ['tasks', 'customer']]).tasks, { customer: { age: 3, city: 'y' } });
+  });
+});
