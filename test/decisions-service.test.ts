@@ -214,6 +214,14 @@ for (const factory of await testDatabases()) {
       assert.equal(stricter.transitions['review → reject'], 1);
       assert.ok(stricter.transitions['approve → review'] >= 4);
       assert.ok(stricter.examples.length >= 1);
+      // Same outcomes, another reason for approvals: the outcome stays, the details change.
+      const reworded = riskDefinition();
+      (reworded.rules as { default: { reason: string } }).default.reason = 'nothing to worry about';
+      const v3 = await decisions.apply(reworded);
+      const details = await decisions.replay('risk', { version: v3.version, since });
+      assert.equal(details.changed, 0);
+      assert.equal(details.detailsChanged, exact.before.approve);
+      assert.ok(details.detailsChanged >= 4);
       await rejects(() => decisions.replay('risk', { version: 2, since: '2020-01-01T00:00:00Z', until: '2020-01-02T00:00:00Z' }), 'CAPSTAN_DECISIONS_REPLAY_EMPTY', /^use case risk has no recorded decisions from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z/);
     });
 

@@ -1,5 +1,6 @@
 import type { CompiledTask, CompiledUseCase } from './compile-usecase.js';
-import { decideMany, type DecisionSnapshot, type TaskRecord } from './run-decision.js';
+import { evaluateRulesMany, type RuleContext, type RuleResult } from './evaluate-rules.js';
+import type { DecisionSnapshot } from './run-decision.js';
 
 /** One record replayed: what it decided then and what the version decides now; `to` undefined when it could not be replayed. */
 export interface ReplayedRecord {
@@ -27,14 +28,13 @@ export function topological(tasks: CompiledTask[]): CompiledTask[] {
 }
 
 /**
- * The task outputs `uc` would see for a recorded decision, without calling any model: recorded
- * outputs for model, feature, lookup and HTTP tasks, CEL tasks computed again with `uc`'s thresholds.
- * Undefined when `uc` needs a task the record does not have.
+ * The task outputs `uc` would see for a recorded decision, by task name, without calling any model:
+ * recorded outputs for model, feature, lookup and HTTP tasks, CEL tasks computed again with `uc`'s
+ * thresholds. Undefined when `uc` needs a task the record does not have.
  */
-function replayTasks(uc: CompiledUseCase, order: CompiledTask[], snapshot: DecisionSnapshot): TaskRecord[] | undefined {
+function replayTasks(uc: CompiledUseCase, order: CompiledTask[], snapshot: DecisionSnapshot): Record<string, unknown> | undefined {
   const recorded = new Map(snapshot.tasks.map((t) => [t.name, t]));
   const outputs: Record<string, unknown> = {};
-  const tasks: TaskRecord[] = [];
   for (const task of order) {
     if (task.type === 'cel') {
       let output: unknown;
@@ -45,53 +45,51 @@ function replayTasks(uc: CompiledUseCase, order: CompiledTask[], snapshot: Decis
         output = task.default;
       }
       outputs[task.name] = output;
-      tasks.push({ name: task.name, type: 'cel', status: 'ok', output, attempts: 1, latencyMs: 0 });
       continue;
     }
     const r = recorded.get(task.name);
     if (!r || (r.status !== 'ok' && r.status !== 'defaulted') || r.type !== task.type) return undefined;
     outputs[task.name] = r.output;
-    tasks.push(r);
   }
-  return tasks;
+  return outputs;
 }
 
-/** What replaying one record needs: the record as stored, and the tasks `uc` sees (undefined when it cannot be replayed). */
-interface Prepared {
-  id: string;
-  snapshot: DecisionSnapshot;
-  tasks?: TaskRecord[];
+/** Equality of two JSON values, key order aside. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-function prepare(uc: CompiledUseCase, order: CompiledTask[], id: string, snapshotText: string): Prepared {
-  const snapshot = JSON.parse(snapshotText) as DecisionSnapshot;
-  return { id, snapshot, tasks: snapshot.error ? undefined : replayTasks(uc, order, snapshot) };
-}
-
-/** How a record's outcome compares with what `uc` decided for it again. */
-function compared(p: Prepared, again: DecisionSnapshot | undefined): ReplayedRecord {
-  const { id, snapshot } = p;
+/** How a record's outcome compares with what `uc`'s rules decide for it again (an error decides no outcome). */
+function compared(id: string, snapshot: DecisionSnapshot, again: RuleResult | Error | undefined): ReplayedRecord {
   if (!again) return { id, from: snapshot.outcome };
-  const detailsChanged = again.outcome === snapshot.outcome && JSON.stringify([snapshot.reasons, snapshot.output]) !== JSON.stringify([again.reasons, again.output]);
-  return { id, from: snapshot.outcome, to: again.outcome, reasons: again.reasons, detailsChanged };
+  const failed = again instanceof Error;
+  const to = failed ? null : again.outcome;
+  const reasons = failed ? [] : again.reasons;
+  const detailsChanged = to === snapshot.outcome && !(sameJson(snapshot.reasons, reasons) && sameJson(snapshot.output, failed ? {} : again.output));
+  return { id, from: snapshot.outcome, to, reasons, detailsChanged };
 }
 
 /**
  * Records per rules call: large enough that the engine's per-call cost is shared, small enough that
- * this thread parses the next chunk while the engine's threads evaluate the previous one.
+ * a page is a few calls.
  */
 const CHUNK = 250;
 
-/** Replays a chunk of stored snapshots against `uc` with one rules evaluation for all of them. */
+/** Replays a chunk of stored snapshots (their JSON text) against `uc` with one rules evaluation for all of them, calling no model. */
 async function replayChunk(uc: CompiledUseCase, order: CompiledTask[], rows: { id: string; snapshot: string }[]): Promise<ReplayedRecord[]> {
-  const prepared = rows.map((r) => prepare(uc, order, r.id, r.snapshot));
-  const runnable = prepared.filter((p) => p.tasks);
-  const again = await decideMany(
-    uc,
-    runnable.map((p) => ({ input: p.snapshot.input, subject: p.snapshot.subject, thresholds: uc.thresholds, tasks: p.tasks! })),
-  );
-  const byRecord = new Map(runnable.map((p, i) => [p, again[i]]));
-  return prepared.map((p) => compared(p, byRecord.get(p)));
+  const snapshots = rows.map((r) => JSON.parse(r.snapshot) as DecisionSnapshot);
+  const contexts: RuleContext[] = [];
+  const at = new Array<number>(rows.length).fill(-1);
+  snapshots.forEach((snapshot, i) => {
+    const tasks = snapshot.error ? undefined : replayTasks(uc, order, snapshot);
+    if (tasks) at[i] = contexts.push({ input: snapshot.input, thresholds: uc.thresholds, tasks }) - 1;
+  });
+  const results = await evaluateRulesMany(uc.rules, contexts);
+  return rows.map((r, i) => compared(r.id, snapshots[i], at[i] < 0 ? undefined : results[at[i]]));
 }
 
 /** Replays a page of stored snapshots against `uc`, in chunks evaluated together; results in the page's order. */

@@ -1,6 +1,6 @@
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { CompiledTask, CompiledUseCase } from './compile-usecase.js';
-import { evaluateRules, evaluateRulesMany, type RuleContext, type RuleResult } from './evaluate-rules.js';
+import { evaluateRules, type RuleContext, type RuleResult } from './evaluate-rules.js';
 import { errorSummary, runTaskAttempt, type TaskAttemptResult, type TaskRunnerDeps, type TaskScope } from './task-runners.js';
 
 /** One task as the snapshot keeps it: what it asked, what it got, how long it took, and what rules saw. */
@@ -145,12 +145,6 @@ function snapshotOf(uc: CompiledUseCase, base: Pick<DecisionSnapshot, 'input' | 
 /** The rule context a decision's base gives: its input, thresholds and each task's output by name. */
 function ruleContext(base: Pick<DecisionSnapshot, 'input' | 'thresholds' | 'tasks'>): RuleContext {
   return { input: base.input, thresholds: base.thresholds, tasks: Object.fromEntries(base.tasks.map((t) => [t.name, t.output])) };
-}
-
-/** `decide` for many decisions at once without traces (replay): the rules evaluate them together where the engine can. */
-export async function decideMany(uc: CompiledUseCase, bases: Pick<DecisionSnapshot, 'input' | 'subject' | 'thresholds' | 'tasks'>[]): Promise<DecisionSnapshot[]> {
-  const results = await evaluateRulesMany(uc.rules, bases.map(ruleContext));
-  return bases.map((base, i) => snapshotOf(uc, base, results[i]));
 }
 
 /** Evaluates the rules over finished tasks: the part of a decision replay repeats (without the JDM trace, `trace: false`). */
