@@ -28,7 +28,7 @@ describe('configuration', () => {
     assert.equal(c.server.port, 7070);
     assert.equal(c.server.auth, false);
     assert.equal(c.server.bodyLimit, 1024 * 1024);
-    assert.equal(c.sqlite.synchronous, 'FULL');
+    assert.equal(c.sqlite.synchronous, 'OFFLOADED');
   });
 
   it('takes flags over environment over capstan.yaml over defaults, setting by setting', () => {

@@ -45,8 +45,8 @@ export interface CapstanConfig {
     allowedOrigins: string[];
   };
   sqlite: {
-    /** `FULL` (default) or `NORMAL`. */
-    synchronous: 'FULL' | 'NORMAL';
+    /** `OFFLOADED` (default), `FULL` or `NORMAL`; see docs/decisions/0031-sqlite-commits-synced-off-the-event-loop.md. */
+    synchronous: 'OFFLOADED' | 'FULL' | 'NORMAL';
     /** Milliseconds a writer waits for the lock; default 5000. */
     busyTimeoutMs: number;
   };
@@ -292,7 +292,7 @@ export function compileConfig(sources: ConfigSources = {}): CapstanConfig {
       allowedOrigins: out.server?.allowedOrigins ?? [],
     },
     sqlite: {
-      synchronous: out.sqlite?.synchronous ?? 'FULL',
+      synchronous: out.sqlite?.synchronous ?? 'OFFLOADED',
       busyTimeoutMs: out.sqlite?.busyTimeoutMs ?? 5000,
     },
     queue: {

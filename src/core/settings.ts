@@ -35,7 +35,7 @@ export const settings: readonly Setting[] = [
   { path: 'server.invocationBodyLimit', env: 'CAPSTAN_INVOCATION_BODY_LIMIT', kind: 'int', min: 1024, doc: 'Invocation body limit in bytes. Default 6291456' },
   { path: 'server.allowedHosts', env: 'CAPSTAN_ALLOWED_HOSTS', kind: 'list', doc: 'Comma-separated host[:port] the Host header may name besides localhost, 127.0.0.1 and [::1] (with a non-loopback bind, setting any turns the Host check on). Default none' },
   { path: 'server.allowedOrigins', env: 'CAPSTAN_ALLOWED_ORIGINS', kind: 'list', doc: 'Comma-separated origins (https://ui.example.com) whose pages may send state-changing requests. Default none' },
-  { path: 'sqlite.synchronous', env: 'CAPSTAN_SQLITE_SYNCHRONOUS', kind: 'enum', values: ['FULL', 'NORMAL'], doc: 'SQLite synchronous pragma. Default FULL' },
+  { path: 'sqlite.synchronous', env: 'CAPSTAN_SQLITE_SYNCHRONOUS', kind: 'enum', values: ['OFFLOADED', 'FULL', 'NORMAL'], doc: 'When a SQLite write is durable: OFFLOADED (the write waits for an fsync of the WAL off the event loop, shared by concurrent writes), FULL (SQLite fsyncs in each commit, on the event loop) or NORMAL (no fsync before answering; a power loss may undo the last commits). Default OFFLOADED' },
   { path: 'sqlite.busyTimeoutMs', env: 'CAPSTAN_SQLITE_BUSY_TIMEOUT_MS', kind: 'int', min: 0, doc: 'SQLite busy timeout. Default 5000' },
   { path: 'queue.leaseMs', env: 'CAPSTAN_QUEUE_LEASE_MS', kind: 'int', min: 100, doc: 'Job lease in ms. Default 30000' },
   { path: 'queue.heartbeatMs', env: 'CAPSTAN_QUEUE_HEARTBEAT_MS', kind: 'int', min: 50, doc: 'Heartbeat interval in ms. Default 10000' },

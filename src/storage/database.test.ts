@@ -102,3 +102,34 @@ describe('SQLite file permissions', () => {
     }
   });
 });
+
+describe('SQLite durability modes', () => {
+  for (const synchronous of ['OFFLOADED', 'FULL', 'NORMAL'] as const) {
+    it(`keeps writes made inside and outside a transaction across a reopen (synchronous ${synchronous})`, async () => {
+      const root = mkdtempSync(path.join(os.tmpdir(), 'capstan-db-sync-'));
+      const url = `sqlite://${path.join(root, 'capstan.db')}`;
+      try {
+        const row = (id: string) => ({ id, queue: 'q', type: 't', payload: '{}', state: 'queued', priority: 0, run_at: 1, attempts: 0, max_attempts: 3, created_at: 1, updated_at: 1 });
+        for (const round of ['a', 'b']) {
+          // The second round writes into a new WAL: the first close checkpointed and removed the old one.
+          const db = await openDatabase(url, { migrations: platformMigrations, synchronous });
+          try {
+            await db.kysely.insertInto('jobs').values(row(`${round}-alone`)).execute();
+            await db.transaction((trx) => trx.insertInto('jobs').values([row(`${round}-tx1`), row(`${round}-tx2`)]).execute());
+          } finally {
+            await db.close();
+          }
+        }
+        const db = await openDatabase(url, { synchronous });
+        try {
+          const ids = (await db.kysely.selectFrom('jobs').select('id').orderBy('id').execute()).map((r) => r.id);
+          assert.deepEqual(ids, ['a-alone', 'a-tx1', 'a-tx2', 'b-alone', 'b-tx1', 'b-tx2']);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+});

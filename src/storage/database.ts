@@ -4,6 +4,7 @@ import {
   CompiledQuery,
   Kysely,
   PostgresDialect,
+  SelectQueryNode,
   SqliteDialect,
   type DatabaseConnection,
   type Driver,
@@ -16,14 +17,23 @@ import { redactUrl } from '../core/config.js';
 import type { Migration } from 'kysely';
 import { migrateToLatest } from './migrator.js';
 import { unitOfWorkSeam } from './unit-of-work.js';
+import { WalSync } from './wal-sync.js';
+
+/** The `sqlite.synchronous` modes (see `DatabaseOptions.synchronous`). */
+export type SqliteSynchronous = 'OFFLOADED' | 'FULL' | 'NORMAL';
 
 /** The SQL dialect behind a Database. */
 export type DialectName = 'sqlite' | 'postgres';
 
 /** Options for opening the metadata database; every field has a default. */
 export interface DatabaseOptions {
-  /** SQLite `synchronous` pragma; default `FULL`. */
-  synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * When a SQLite write is durable. `OFFLOADED` (default): the write's promise resolves after an fsync of
+   * the WAL on the thread pool, shared by concurrent writers; `FULL`: SQLite fsyncs inside each commit,
+   * on the event loop; `NORMAL`: no fsync before resolving (a power loss may undo the last commits).
+   * See docs/decisions/0031-sqlite-commits-synced-off-the-event-loop.md.
+   */
+  synchronous?: SqliteSynchronous;
   /** SQLite busy timeout in ms; default 5000. */
   busyTimeoutMs?: number;
   /**
@@ -80,15 +90,46 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Kysely's SQLite driver begins with a plain BEGIN, which upgrades to a write lock too late under
- * concurrent writers (SQLITE_BUSY without waiting); IMMEDIATE takes the lock up front and honours busy_timeout. */
-function immediateSqliteDialect(dialect: SqliteDialect): SqliteDialect {
+/** Statements that change nothing on disk, or whose change reaches it only with a later commit. */
+const NOT_A_WRITE = /^\s*(begin|rollback|savepoint|pragma)\b/i;
+
+/**
+ * Kysely's SQLite driver begins with a plain BEGIN, which upgrades to a write lock too late under
+ * concurrent writers (SQLITE_BUSY without waiting); IMMEDIATE takes the lock up front and honours busy_timeout.
+ * With `walSync`, a query that committed a write (a commit, or a write outside a transaction) waits for
+ * the WAL's fsync after it released the connection, so other queries run during the fsync.
+ */
+function immediateSqliteDialect(dialect: SqliteDialect, handle: { readonly inTransaction: boolean }, walSync?: WalSync): SqliteDialect {
   const createDriver = dialect.createDriver.bind(dialect);
   return Object.assign(Object.create(Object.getPrototypeOf(dialect)), dialect, {
     createDriver(): Driver {
       const driver = createDriver();
       driver.beginTransaction = async (connection: DatabaseConnection) => {
         await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      };
+      if (!walSync) return driver;
+      let committed = false;
+      const wrapped = new WeakSet<DatabaseConnection>();
+      const acquire = driver.acquireConnection.bind(driver);
+      const release = driver.releaseConnection.bind(driver);
+      driver.acquireConnection = async () => {
+        const connection = await acquire();
+        if (!wrapped.has(connection)) {
+          wrapped.add(connection);
+          const execute = connection.executeQuery.bind(connection);
+          connection.executeQuery = async <R>(query: CompiledQuery) => {
+            const result = await execute<R>(query);
+            if (!handle.inTransaction && !SelectQueryNode.is(query.query) && !NOT_A_WRITE.test(query.sql)) committed = true;
+            return result;
+          };
+        }
+        return connection;
+      };
+      driver.releaseConnection = async (connection) => {
+        const mustSync = committed;
+        committed = false;
+        await release(connection);
+        if (mustSync) await walSync.sync();
       };
       return driver;
     },
@@ -107,15 +148,18 @@ function restrictDatabaseFile(file: string): void {
   if (mode & 0o077) chmodSync(file, mode & 0o700);
 }
 
-async function openSqlite(file: string, options: DatabaseOptions): Promise<Kysely<any>> {
+async function openSqlite(file: string, options: DatabaseOptions): Promise<{ kysely: Kysely<any>; walSync?: WalSync }> {
   const { default: SQLite } = await import('better-sqlite3');
   if (file !== ':memory:') restrictDatabaseFile(file);
   const handle = new SQLite(file);
-  handle.pragma('journal_mode = WAL');
+  const wal = handle.pragma('journal_mode = WAL', { simple: true }) === 'wal';
   handle.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  handle.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  const mode = options.synchronous ?? 'OFFLOADED';
+  // Without a WAL (an in-memory database) there is no file to sync off the event loop: SQLite syncs, if anything.
+  const walSync = mode === 'OFFLOADED' && wal ? new WalSync(`${file}-wal`) : undefined;
+  handle.pragma(`synchronous = ${mode === 'NORMAL' || walSync ? 'NORMAL' : 'FULL'}`);
   handle.pragma('foreign_keys = ON');
-  return new Kysely<any>({ dialect: immediateSqliteDialect(new SqliteDialect({ database: handle })) });
+  return { kysely: new Kysely<any>({ dialect: immediateSqliteDialect(new SqliteDialect({ database: handle }), handle, walSync) }), walSync };
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<{ kysely: Kysely<any>; pool: import('pg').Pool }> {
@@ -177,13 +221,14 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
   let dialect: DialectName;
   let kysely: Kysely<any>;
   let pool: import('pg').Pool | undefined;
+  let walSync: WalSync | undefined;
   const displayUrl = redactUrl(url);
   try {
     if (url.startsWith('sqlite:')) {
       dialect = 'sqlite';
       const file = url === 'sqlite::memory:' ? ':memory:' : decodeURIComponent(url.replace(/^sqlite:(\/\/)?/, ''));
       if (!file) throw new CapstanError('CAPSTAN_DB_URL_INVALID', 'sqlite:// URL names no file');
-      kysely = await openSqlite(file, options);
+      ({ kysely, walSync } = await openSqlite(file, options));
     } else if (/^postgres(ql)?:\/\//.test(url)) {
       dialect = 'postgres';
       ({ kysely, pool } = await openPostgres(url, options));
@@ -207,7 +252,10 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     unitOfWork: seam.unitOfWork,
     afterCommit: seam.afterCommit,
     listen: pool ? (channel, onNotify, onError) => listenOn(pool, channel, onNotify, onError) : undefined,
-    close: () => kysely.destroy(),
+    close: async () => {
+      await walSync?.close();
+      await kysely.destroy();
+    },
   };
   if (options.migrate !== false && options.migrations) {
     try {
