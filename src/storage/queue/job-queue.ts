@@ -191,6 +191,22 @@ export class JobQueue implements JobsService {
     const limit = checkInt(options.limit ?? 1, 'limit', 1);
     const leaseMs = checkInt(options.leaseMs ?? this.settings.leaseMs, 'leaseMs', 1);
     if (options.queues?.length === 0 || options.types?.length === 0) return [];
+    // An idle poll only reads: the claiming transaction takes SQLite's write lock, which every worker
+    // polling would otherwise take several times a second for nothing. Expired leases of any queue
+    // count, as the reaping inside the transaction covers every queue.
+    const probeAt = this.clock.now();
+    const work = await this.q
+      .selectFrom('jobs')
+      .select('id')
+      .where((eb) => {
+        const queued = [eb('state', '=', 'queued'), eb('run_at', '<=', probeAt)];
+        if (options.queues) queued.push(eb('queue', 'in', options.queues));
+        if (options.types) queued.push(eb('type', 'in', options.types));
+        return eb.or([eb.and(queued), eb.and([eb('state', '=', 'running'), eb('lease_expires_at', '<', probeAt)])]);
+      })
+      .limit(1)
+      .executeTakeFirst();
+    if (!work) return [];
     const rows = await this.db.transaction(async (anyTrx) => {
       const trx = anyTrx as unknown as Kysely<JobsTables>;
       const now = this.clock.now();
