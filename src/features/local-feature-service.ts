@@ -4,7 +4,7 @@ import type { JobQueue } from '../storage/queue/job-queue.js';
 import { compileDefinitions, incompatibility, type FeatureDefinitionsInput, type FeatureGroupSpec } from './feature-definitions.js';
 import { parseFeatureRef } from './feature-ref.js';
 import type { ApplyResult, FeatureDefinitionDeletion, FeatureService, MaterializeResult, OnlineFeatureValue, OnlineReadRequest, OnlineReadResult } from './feature-service.js';
-import type { FeatureEntity, FeatureGroup, GroupFreshness, TypedColumn } from './feature-types.js';
+import type { FeatureEntity, FeatureGroup, FeatureRef, GroupFreshness, TypedColumn } from './feature-types.js';
 import type { IngestResult, IngestSource, Ingestion } from './ingestion.js';
 import type { FeatureLeases } from './feature-leases.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -25,6 +25,8 @@ export function enqueueMaterialization(queue: JobQueue, p: { group: string; vers
 
 /** How long group definitions are cached for online reads, in ms (an apply in this process clears the cache at once). */
 const DEFINITION_CACHE_MS = 2000;
+/** Parsed feature references kept for online reads; the map starts over when full. */
+const PARSED_REFS = 10_000;
 
 /** Everything the local service is built from. */
 export interface LocalFeatureServiceParts {
@@ -58,6 +60,7 @@ function same(a: unknown, b: unknown): boolean {
 export class LocalFeatureService implements FeatureService, FeatureDefinitionDeletion {
   private readonly locks = new KeyedMutex();
   private readonly cache = new Map<string, { group: FeatureGroup; until: number }>();
+  private readonly refs = new Map<string, FeatureRef>();
 
   constructor(private readonly parts: LocalFeatureServiceParts) {}
 
@@ -216,15 +219,29 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
   /** Resolves feature references to their group versions; unknown group or feature is CAPSTAN_FEATURES_NOT_FOUND. */
   private async resolve(refs: string[], cached: boolean): Promise<ResolvedFeature[]> {
     const out: ResolvedFeature[] = [];
+    const now = Date.now();
     for (const text of refs) {
-      const ref = parseFeatureRef(text);
-      const group = cached ? await this.cachedGroup(ref.group, ref.version) : await this.getGroup(ref.group, ref.version);
+      const ref = cached ? this.parsedRef(text) : parseFeatureRef(text);
+      // A cached definition is taken without an await: an online read names many features of one group.
+      const hit = cached ? this.cache.get(`${ref.group}@${ref.version ?? 'latest'}`) : undefined;
+      const group = hit && hit.until > now ? hit.group : cached ? await this.cachedGroup(ref.group, ref.version) : await this.getGroup(ref.group, ref.version);
       if (!group.features.some((f) => f.name === ref.feature)) {
         throw new CapstanError('CAPSTAN_FEATURES_NOT_FOUND', `feature group ${group.name}@${group.version} has no feature ${ref.feature}`, { fields: { group: group.name, version: group.version, feature: ref.feature }, retryable: false });
       }
       out.push({ ref, group });
     }
     return out;
+  }
+
+  /** Online reads repeat the same references: each is parsed once (up to PARSED_REFS of them). */
+  private parsedRef(text: string): FeatureRef {
+    let ref = this.refs.get(text);
+    if (!ref) {
+      ref = parseFeatureRef(text);
+      if (this.refs.size >= PARSED_REFS) this.refs.clear();
+      this.refs.set(text, ref);
+    }
+    return ref;
   }
 
   private async cachedGroup(name: string, version?: number): Promise<FeatureGroup> {
@@ -244,7 +261,11 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
     const resolved = await this.resolve(request.features, true);
     const results: OnlineReadResult['results'] = request.entities.map((entity) => ({ entity, values: {} }));
     const byGroup = new Map<FeatureGroup, ResolvedFeature[]>();
-    for (const r of resolved) byGroup.set(r.group, [...(byGroup.get(r.group) ?? []), r]);
+    for (const r of resolved) {
+      const list = byGroup.get(r.group);
+      if (list) list.push(r);
+      else byGroup.set(r.group, [r]);
+    }
     for (const [group, refs] of byGroup) {
       const keys = request.entities.map((entity, i) => {
         const missing = group.joinKeys.filter((k) => entity?.[k.name] === undefined || entity[k.name] === null);
