@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
 import { CapstanError } from '../core/errors.js';
 import type { ApiKeyStore, Principal, SigV4Credentials } from './api-key-store.js';
 import { csrfMatches, readCookie, SESSION_COOKIE, type ConsoleSessions } from './console-sessions.js';
@@ -19,6 +19,9 @@ declare module 'fastify' {
 function signedBody(body: unknown): Buffer | string {
   return Buffer.isBuffer(body) || typeof body === 'string' ? body : '';
 }
+
+// Marks the config of a route whose preValidation verifies SigV4 signatures (set when the route is added).
+const SIGV4_VERIFIED = Symbol('sigv4Verified');
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -44,7 +47,8 @@ function checkRole(principal: Principal, access: RouteAccess | undefined): void 
  */
 export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: boolean, sessions?: ConsoleSessions): void {
   if (!enabled) return;
-  const sigv4Pending = new WeakSet<FastifyRequest>();
+  // Declared, so setting it keeps every request object one shape.
+  app.decorateRequest('principal', undefined);
   // touch() writes at most once a minute per key anyway; skipping the query here keeps signed requests read-only.
   const touched = new Map<string, number>();
   // Unsealing and looking up a pair per request halves throughput; a revoked pair may therefore keep
@@ -61,27 +65,29 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     if (credentials) pairs.set(accessKeyId, { credentials, until: now + SIGV4_CACHE_MS });
     return credentials;
   };
-  const touch = (keyId: string) => {
-    const now = Date.now();
+  const touch = (keyId: string, now: number) => {
     if ((touched.get(keyId) ?? 0) > now - 60_000) return;
     touched.set(keyId, now);
     void keys.touch(keyId).catch(() => {});
   };
-  const verified = (request: FastifyRequest, parsed: ParsedSigV4, credentials: SigV4Credentials) => {
+  const verified = (request: FastifyRequest, access: RouteAccess | undefined, parsed: ParsedSigV4, credentials: SigV4Credentials, now: number) => {
     const principal = checkSigV4({ method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: signedBody(request.body) }, parsed, credentials);
-    checkRole(principal, request.routeOptions.config?.access as RouteAccess | undefined);
+    checkRole(principal, access);
     request.principal = principal;
-    touch(principal.keyId);
+    touch(principal.keyId, now);
   };
-  app.addHook('preValidation', (request, _reply, done) => {
-    if (!sigv4Pending.has(request)) return done();
+  // Signed requests are verified by a hook of the routes that take them, which knows the route's
+  // access: no other route pays for it, and no per-request state passes between hooks.
+  const sigv4Hook = (access: RouteAccess | undefined): preValidationHookHandler => (request, _reply, done) => {
+    // onRequest let a SigV4 header through to this route without a principal: it must verify here.
+    if (!isSigV4Request(request.headers)) return done();
     let parsed: ParsedSigV4;
     let credentials: SigV4Credentials | undefined;
     const now = Date.now();
     try {
       parsed = parseSigV4(request.headers, now);
       credentials = cached(parsed.accessKeyId, now);
-      if (credentials) verified(request, parsed, credentials);
+      if (credentials) verified(request, access, parsed, credentials, now);
     } catch (err) {
       return done(err as Error);
     }
@@ -90,7 +96,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       (found) => {
         try {
           if (!found) throw unknownKey(parsed.accessKeyId);
-          verified(request, parsed, found);
+          verified(request, access, parsed, found, Date.now());
           done();
         } catch (err) {
           done(err as Error);
@@ -98,17 +104,15 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       },
       (err: Error) => done(err),
     );
+  };
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { access?: RouteAccess; sigv4?: boolean } | undefined;
+    if (config?.sigv4 !== true || isKeyless(config.access)) return;
+    const own = route.preValidation;
+    route.preValidation = [...(Array.isArray(own) ? own : own ? [own] : []), sigv4Hook(config.access)];
+    route.config = { ...config, [SIGV4_VERIFIED]: true } as typeof route.config;
   });
-  app.addHook('onRequest', async (request) => {
-    const access = request.routeOptions.config?.access as RouteAccess | undefined;
-    if (isKeyless(access)) return;
-    if (isSigV4Request(request.headers)) {
-      if ((request.routeOptions.config as { sigv4?: boolean } | undefined)?.sigv4 !== true) {
-        throw new CapstanError('CAPSTAN_AUTH_SIGV4_UNSUPPORTED', 'only POST /endpoints/{name}/invocations accepts AWS SigV4 signatures; send an API key as "Authorization: Bearer <key>"');
-      }
-      sigv4Pending.add(request);
-      return;
-    }
+  const authenticate = async (request: FastifyRequest, access: RouteAccess | undefined) => {
     const secret = presentedKey(request);
     const sessionId = secret ? undefined : readCookie(request, SESSION_COOKIE);
     let principal: Principal | undefined;
@@ -131,6 +135,20 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     checkRole(principal, access);
     request.principal = principal;
     void keys.touch(principal.keyId).catch(() => {});
+  };
+  // A callback hook, so public routes and signed requests (checked in preValidation) go on without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const config = request.routeOptions.config as { access?: RouteAccess; [SIGV4_VERIFIED]?: true } | undefined;
+    const access = config?.access;
+    if (isKeyless(access)) return done();
+    if (isSigV4Request(request.headers)) {
+      // Only a route that carries the verifying hook lets a signature through unchecked here.
+      if (config?.[SIGV4_VERIFIED] !== true) {
+        throw new CapstanError('CAPSTAN_AUTH_SIGV4_UNSUPPORTED', 'only POST /endpoints/{name}/invocations accepts AWS SigV4 signatures; send an API key as "Authorization: Bearer <key>"');
+      }
+      return done();
+    }
+    authenticate(request, access).then(() => done(), done);
   });
 }
 

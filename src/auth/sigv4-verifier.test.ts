@@ -10,9 +10,9 @@ const principal = { keyId: 'key_1', name: 'k', role: 'invoker' as const };
 const lookup = async (id: string) => (id === creds.accessKeyId ? { principal, secretAccessKey: creds.secretAccessKey } : undefined);
 const at = new Date('2026-12-01T12:00:00Z');
 
-async function signed(body: string | Buffer, extra: Record<string, string> = {}, path = '/endpoints/a%20b/invocations', query: Record<string, string> = {}): Promise<SignedRequest> {
-  const signer = new SignatureV4({ credentials: creds, region: 'eu-west-1', service: 'sagemaker', sha256: NodeSha256 });
-  const req = await signer.sign({ method: 'POST', protocol: 'http:', hostname: 'h', path, query, headers: { host: 'h:7070', 'content-type': 'application/json', ...extra }, body }, { signingDate: at });
+async function signed(body: string | Buffer, extra: Record<string, string> = {}, path = '/endpoints/a%20b/invocations', query: Record<string, string> = {}, region = 'eu-west-1', signingDate = at): Promise<SignedRequest> {
+  const signer = new SignatureV4({ credentials: creds, region, service: 'sagemaker', sha256: NodeSha256 });
+  const req = await signer.sign({ method: 'POST', protocol: 'http:', hostname: 'h', path, query, headers: { host: 'h:7070', 'content-type': 'application/json', ...extra }, body }, { signingDate });
   const qs = new URLSearchParams(query).toString();
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
   return { method: 'POST', url: qs ? `${path}?${qs}` : path, headers, body };
@@ -73,5 +73,48 @@ describe('verifySigV4', () => {
     await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: without } }, lookup, at.getTime()), (err: unknown) => code('CAPSTAN_AUTH_SIGNATURE_INVALID')(err) && /X-Amz-Date/.test((err as Error).message));
     const unsorted = auth.replace(/SignedHeaders=[^,]+/, 'SignedHeaders=host;content-type;x-amz-date');
     await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: unsorted } }, lookup, at.getTime()), (err: unknown) => code('CAPSTAN_AUTH_SIGNATURE_INVALID')(err) && /sorted/.test((err as Error).message));
+  });
+
+  it('accepts plain, dot-segment and re-encoded paths, and header values with runs of whitespace', async () => {
+    for (const path of ['/endpoints/shop/invocations', '/endpoints/shop.v2/invocations', '/endpoints/./shop/../shop/invocations', '/endpoints/a%2Fb/invocations', '/']) {
+      assert.deepEqual(await verifySigV4(await signed('{}', {}, path), lookup, at.getTime()), principal, path);
+    }
+    const spaced = await signed('{}', { 'x-amz-target': '  a   b\tc  ' });
+    assert.deepEqual(await verifySigV4(spaced, lookup, at.getTime()), principal);
+  });
+
+  it('refuses a changed query string, path or one tampered body byte of a plain request', async () => {
+    const r = await signed('{"a":1}', {}, '/endpoints/shop/invocations', { x: 'y' });
+    assert.deepEqual(await verifySigV4(r, lookup, at.getTime()), principal);
+    await assert.rejects(verifySigV4({ ...r, url: '/endpoints/shop/invocations?x=z' }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+    await assert.rejects(verifySigV4({ ...r, url: '/endpoints/shop/invocations' }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+    await assert.rejects(verifySigV4({ ...r, url: '/endpoints/shop2/invocations?x=y' }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+    await assert.rejects(verifySigV4({ ...r, body: '{"a":2}' }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+  });
+
+  it('refuses a signature whose credential scope names another region, service or day than it was signed for', async () => {
+    const r = await signed('{}');
+    const auth = String(r.headers.authorization);
+    for (const changed of [auth.replace('/eu-west-1/', '/us-east-1/'), auth.replace('/sagemaker/', '/s3/')]) {
+      await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: changed } }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+    }
+    const otherDay = auth.replace('/20261201/', '/20261130/');
+    await assert.rejects(verifySigV4({ ...r, headers: { ...r.headers, authorization: otherDay } }, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+  });
+
+  it('verifies one key across regions (also non-ASCII ones), dates and a long scope, alternating, and refuses a date swapped between them', async () => {
+    const later = new Date(at.getTime() + 61_000);
+    const requests = [await signed('{}'), await signed('{}', {}, undefined, {}, 'us-east-1'), await signed('{}', {}, undefined, {}, 'eu-west-1', later), await signed('{}', {}, undefined, {}, 'région-ü'), await signed('{}', {}, undefined, {}, 'r'.repeat(400))];
+    for (let round = 0; round < 2; round++) {
+      for (const r of requests) assert.deepEqual(await verifySigV4(r, lookup, at.getTime()), principal);
+    }
+    const swapped = { ...requests[0], headers: { ...requests[0].headers, 'x-amz-date': requests[2].headers['x-amz-date'] } };
+    await assert.rejects(verifySigV4(swapped, lookup, at.getTime()), code('CAPSTAN_AUTH_SIGNATURE_INVALID'));
+    assert.deepEqual(await verifySigV4(requests[0], lookup, at.getTime()), principal);
+  });
+
+  it('refuses a stale date with the expired code even when everything else is right', async () => {
+    const r = await signed('{}', {}, '/endpoints/shop/invocations');
+    await assert.rejects(verifySigV4(r, lookup, at.getTime() + 10 * 60_000), code('CAPSTAN_AUTH_SIGNATURE_EXPIRED'));
   });
 });

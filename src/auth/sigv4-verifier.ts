@@ -57,10 +57,18 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+// Requests signed within the same second carry the same X-Amz-Date: the last one parsed is kept.
+let lastAmzDate = '';
+let lastSignedAt = Number.NaN;
+
 /** `20261201T173900Z` as epoch milliseconds, or NaN. */
 function parseAmzDate(value: string): number {
+  if (value === lastAmzDate) return lastSignedAt;
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : Number.NaN;
+  const ms = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : Number.NaN;
+  lastAmzDate = value;
+  lastSignedAt = ms;
+  return ms;
 }
 
 
@@ -98,8 +106,13 @@ function escapeUri(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+// Absolute paths of unreserved characters, no empty segment and no segment starting with a dot are
+// already normalised and encode to themselves: what the invocation routes see from every SDK.
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
+
 /** The canonical path as the AWS SDKs sign it for non-S3 services: normalised, then encoded again. */
 function canonicalPath(path: string): string {
+  if (PLAIN_PATH.test(path)) return path;
   const segments: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -108,6 +121,15 @@ function canonicalPath(path: string): string {
   }
   const normalised = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
   return escapeUri(normalised).replace(/%2F/g, '/');
+}
+
+// Whitespace other than single spaces: only then does a header value change when runs are collapsed.
+const UNCOLLAPSED = /[^\S ]| {2}/;
+
+/** A header value as SigV4 signs it: trimmed, inner runs of whitespace collapsed to one space. */
+function canonicalValue(value: string): string {
+  const trimmed = value.trim();
+  return UNCOLLAPSED.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
 }
 
 function canonicalQuery(query: string): string {
@@ -129,18 +151,81 @@ const sha256Hex: (data: Buffer | string) => string =
 
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
-// The HMAC chain from secret to signing key changes once a day per region and service: derived once, not per request.
-const signingKeys = new Map<string, { secret: string; key: Buffer }>();
+/** A derived signing key, with the inner and outer inputs of the HMAC laid out for its scope. */
+interface SigningKey {
+  accessKeyId: string;
+  scope: string;
+  secret: string;
+  key: Buffer;
+  /** key XOR 0x36… (64 bytes), then the string to sign: `AWS4-HMAC-SHA256\n<date>\n<scope>\n<canonical hash>`. */
+  inner: Buffer;
+  dateAt: number;
+  /** The X-Amz-Date now written at `dateAt`. */
+  date: string;
+  hashAt: number;
+  /** key XOR 0x5c… (64 bytes), then the inner digest. */
+  outer: Buffer;
+}
 
-function signingKey(accessKeyId: string, secret: string, scope: string): Buffer {
-  const id = `${accessKeyId}/${scope}`;
-  const hit = signingKeys.get(id);
-  if (hit && hit.secret === secret) return hit.key;
+const ALGORITHM_LINE = 'AWS4-HMAC-SHA256\n';
+const DATE_CHARS = 16;
+const HASH_CHARS = 64;
+
+function deriveKey(accessKeyId: string, secret: string, scope: string): SigningKey {
   const [day, region, service] = scope.split('/');
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
-  if (signingKeys.size >= 1024) signingKeys.clear();
-  signingKeys.set(id, { secret, key });
+  const scopeBytes = Buffer.from(scope, 'utf8');
+  const dateAt = 64 + ALGORITHM_LINE.length;
+  const hashAt = dateAt + DATE_CHARS + 1 + scopeBytes.length + 1;
+  // A 32-byte key is shorter than SHA-256's 64-byte block, so it is zero-padded before the pads are applied (RFC 2104).
+  const inner = Buffer.alloc(hashAt + HASH_CHARS);
+  const outer = Buffer.alloc(64 + 32);
+  for (let i = 0; i < 64; i++) {
+    inner[i] = (key[i] ?? 0) ^ 0x36;
+    outer[i] = (key[i] ?? 0) ^ 0x5c;
+  }
+  inner.write(ALGORITHM_LINE, 64, 'latin1');
+  inner.write('\n', dateAt + DATE_CHARS, 'latin1');
+  scopeBytes.copy(inner, dateAt + DATE_CHARS + 1);
+  inner.write('\n', hashAt - 1, 'latin1');
+  return { accessKeyId, scope, secret, key, inner, dateAt, date: '', hashAt, outer };
+}
+
+// The HMAC chain from secret to signing key changes once a day per region and service: derived once, not per request.
+const signingKeys = new Map<string, SigningKey>();
+let lastKey: SigningKey | undefined;
+
+function signingKey(accessKeyId: string, secret: string, scope: string): SigningKey {
+  if (lastKey && lastKey.accessKeyId === accessKeyId && lastKey.scope === scope && lastKey.secret === secret) return lastKey;
+  const id = `${accessKeyId}/${scope}`;
+  let key = signingKeys.get(id);
+  if (!key || key.secret !== secret) {
+    key = deriveKey(accessKeyId, secret, scope);
+    if (signingKeys.size >= 1024) signingKeys.clear();
+    signingKeys.set(id, key);
+  }
+  lastKey = key;
   return key;
+}
+
+/**
+ * The signature (hex) of a string to sign made of `amzDate`, the key's scope and `canonicalHash`:
+ * HMAC-SHA256 by its definition (RFC 2104) over one-shot digests of buffers laid out per key, because
+ * a createHmac per request (a key object, a stream, three native calls) cost more than the rest of the
+ * verification together.
+ */
+function signature(k: SigningKey, amzDate: string, canonicalHash: string): string {
+  // Anything else would not fit the layout: the plain HMAC gives the same answer for it.
+  if (typeof crypto.hash !== 'function' || amzDate.length !== DATE_CHARS || canonicalHash.length !== HASH_CHARS) {
+    return createHmac('sha256', k.key).update(`${ALGORITHM_LINE}${amzDate}\n${k.scope}\n${canonicalHash}`, 'utf8').digest('hex');
+  }
+  if (k.date !== amzDate) {
+    k.inner.write(amzDate, k.dateAt, 'latin1');
+    k.date = amzDate;
+  }
+  k.inner.write(canonicalHash, k.hashAt, 'latin1');
+  k.outer.write(crypto.hash('sha256', k.inner, 'hex'), 64, 'hex');
+  return crypto.hash('sha256', k.outer, 'hex');
 }
 
 /**
@@ -162,7 +247,7 @@ export function checkSigV4(request: SignedRequest, parsed: ParsedSigV4, credenti
     if (i > 0 && !(names[i - 1] < name)) throw invalid('the signed header list must be sorted and without repeats');
     const value = headerValue(request.headers, name);
     if (value === undefined) throw invalid(`the signed header ${name} is missing`);
-    headerLines += `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
+    headerLines += `${name}:${canonicalValue(value)}\n`;
   }
   if (!names.includes('host')) throw invalid('a SigV4 signature must cover the Host header');
   if (!names.includes('x-amz-date')) throw invalid('a SigV4 signature must cover the X-Amz-Date header');
@@ -170,9 +255,9 @@ export function checkSigV4(request: SignedRequest, parsed: ParsedSigV4, credenti
   const path = queryAt >= 0 ? request.url.slice(0, queryAt) : request.url;
   const query = queryAt >= 0 ? request.url.slice(queryAt + 1) : '';
   const canonical = `${request.method}\n${canonicalPath(path)}\n${canonicalQuery(query)}\n${headerLines}\n${parsed.signedHeaders}\n${payloadHash}`;
-  const toSign = `AWS4-HMAC-SHA256\n${parsed.amzDate}\n${parsed.scope}\n${sha256Hex(canonical)}`;
-  const expected = createHmac('sha256', signingKey(parsed.accessKeyId, credentials.secretAccessKey, parsed.scope)).update(toSign, 'utf8').digest();
-  if (!timingSafeEqual(expected, Buffer.from(parsed.signature, 'hex'))) {
+  const expected = signature(signingKey(parsed.accessKeyId, credentials.secretAccessKey, parsed.scope), parsed.amzDate, sha256Hex(canonical));
+  // Both are 64 lowercase hex digits (the header pattern admits no other), compared as bytes in constant time.
+  if (!timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(parsed.signature, 'latin1'))) {
     throw invalid('the request signature does not match; check the secret access key and that the request was not altered');
   }
   return credentials.principal;
