@@ -204,6 +204,12 @@ for (const factory of await testDatabases()) {
       assert.equal(exact.changed, 0);
       assert.equal(exact.detailsChanged, 0);
       assert.equal(exact.skipped, 1, 'the timed-out decision has no outcome to replay');
+      // Records stored before the replay projection existed are replayed from their whole snapshot.
+      const projected = await t.platform.db.kysely.selectFrom('decision_records').select(['id', 'replay']).where('usecase', '=', 'risk').execute();
+      assert.ok(projected.length >= 6 && projected.every((r) => typeof r.replay === 'string' && r.replay.length > 0), 'every record keeps its replay projection');
+      await t.platform.db.kysely.updateTable('decision_records').set({ replay: null }).where('usecase', '=', 'risk').execute();
+      const fromSnapshots = await decisions.replay('risk', { version: 1, since });
+      assert.deepEqual([fromSnapshots.records, fromSnapshots.changed, fromSnapshots.detailsChanged, fromSnapshots.skipped], [exact.records, 0, 0, 1]);
       const threaded = await decisions.replay('risk', { version: 1, since, threads: 2 });
       assert.deepEqual([threaded.records, threaded.changed, threaded.detailsChanged, threaded.skipped], [exact.records, 0, 0, 1], 'worker threads replay alike');
       const draft = await decisions.apply(riskDefinition({ thresholds: { review: 0.1, reject: 0.5 } }));

@@ -18,6 +18,7 @@ import { useCaseApiDocs } from './http/usecase-api-docs.js';
 import { LocalDecisionService } from './local-decision-service.js';
 import { decisionsTables } from './migrations/0014-decisions.js';
 import { recordTimeIdIndex } from './migrations/0030-record-time-id-index.js';
+import { recordReplayProjection } from './migrations/0032-record-replay-projection.js';
 import { RecordRetention } from './record-retention.js';
 import { SqlDecisionStore } from './sql-decision-store.js';
 import { taskAgent, type TaskRunnerDeps } from './task-runners.js';
@@ -39,7 +40,7 @@ const MODEL_CACHE_MS = 5000;
 /** Decisions: `platform.context('decisions')`, the `decisions.decide` jobs, callbacks and alerts through the outbox, record retention, `/api/v1/decisions`. */
 export const decisionsContext = defineContext<DecisionService>({
   name: 'decisions',
-  migrations: { '0014_decisions': decisionsTables, '0030_record_time_id_index': recordTimeIdIndex },
+  migrations: { '0014_decisions': decisionsTables, '0030_record_time_id_index': recordTimeIdIndex, '0032_record_replay_projection': recordReplayProjection },
   create(parts) {
     const store = new SqlDecisionStore(parts.db);
     const agent = taskAgent(parts.config.outbound);

@@ -9,6 +9,7 @@ import type { ChallengerComparison, DecisionQuery, DecisionRecord, DecisionReque
 import type { DecisionMetrics } from './decision-metrics.js';
 import { runDecision, type DecisionSnapshot } from './run-decision.js';
 import { replayRecords } from './replay.js';
+import { replayProjection } from './replay-one.js';
 import { toRecord, type RecordRow, type SqlDecisionStore } from './sql-decision-store.js';
 import type { TaskRunnerDeps } from './task-runners.js';
 import type { AsyncDecisions } from './async-decisions.js';
@@ -136,7 +137,7 @@ export class LocalDecisionService implements DecisionService {
     const started = performance.now();
     const snapshot = await runDecision(uc, input, this.deps.runner);
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-    const row: RecordRow = { id, usecase: uc.name, version, role, subject: snapshot.subject, paired_with: pairedWith ?? null, status: snapshot.error ? 'error' : 'ok', outcome: snapshot.outcome, latency_ms: latencyMs, created_at: Date.now(), snapshot: JSON.stringify(snapshot) };
+    const row: RecordRow = { id, usecase: uc.name, version, role, subject: snapshot.subject, paired_with: pairedWith ?? null, status: snapshot.error ? 'error' : 'ok', outcome: snapshot.outcome, latency_ms: latencyMs, created_at: Date.now(), snapshot: JSON.stringify(snapshot), replay: replayProjection(snapshot) };
     await store(row);
     this.deps.metrics.observe(uc.name, role, row.status, row.outcome, latencyMs);
     return { row, snapshot };

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../storage/database.js';
 import type { RecordRow } from './sql-decision-store.js';
 
-/** Rows per INSERT statement: 12 columns each stays far below SQLite's and PostgreSQL's parameter limits. */
+/** Rows per INSERT statement: 13 columns each stays far below SQLite's and PostgreSQL's parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
 interface Pending {

@@ -8,7 +8,7 @@ import { RecordWriter } from './record-writer.js';
 interface Tables {
   decision_usecases: { name: string; latest_version: number; active_version: number | null; challenger_version: number | null; created_at: number; updated_at: number };
   decision_versions: { usecase: string; version: number; definition: string; digest: string; created_by: string; created_at: number };
-  decision_records: { id: string; usecase: string; version: number; role: string; subject: string | null; paired_with: string | null; status: string; outcome: string | null; latency_ms: number; created_at: number; snapshot: string };
+  decision_records: { id: string; usecase: string; version: number; role: string; subject: string | null; paired_with: string | null; status: string; outcome: string | null; latency_ms: number; created_at: number; snapshot: string; replay: string | null };
   decision_requests: { id: string; usecase: string; status: string; record_id: string | null; error: string | null; callback_url: string | null; callback_secret: string | null; created_at: number; finished_at: number | null };
   decision_alerts: { usecase: string; firing: number; changed_at: number };
 }
@@ -145,14 +145,15 @@ export class SqlDecisionStore {
   async replayPage(usecase: string, sinceMs: number, untilMs: number, after: { createdAt: number; id: string } | undefined, limit: number): Promise<{ id: string; createdAt: number; snapshot: string }[]> {
     let query = this.db
       .selectFrom('decision_records')
-      .select(['id', 'created_at', 'snapshot'])
+      .select(['id', 'created_at', 'snapshot', 'replay'])
       .where('usecase', '=', usecase)
       .where('role', '=', 'champion')
       .where('created_at', '>=', sinceMs)
       .where('created_at', '<', untilMs);
     if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after.createdAt, after.id)));
     const rows = await query.orderBy('created_at').orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), snapshot: r.snapshot }));
+    // The replay projection where the record has one; the whole snapshot (a superset) where it predates it.
+    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), snapshot: r.replay ?? r.snapshot }));
   }
 
   /** Outcome and status counts of records since a time, by role and version (champion/challenger comparison, alerts). */
