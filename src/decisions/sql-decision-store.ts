@@ -145,15 +145,16 @@ export class SqlDecisionStore {
   async replayPage(usecase: string, sinceMs: number, untilMs: number, after: { createdAt: number; id: string } | undefined, limit: number): Promise<{ id: string; createdAt: number; snapshot: string }[]> {
     let query = this.db
       .selectFrom('decision_records')
-      .select(['id', 'created_at', 'snapshot', 'replay'])
+      // The replay projection where the record has one; the whole snapshot (a superset) where it predates
+      // it. Chosen in SQL, so the snapshot's text is not even read out of the row otherwise.
+      .select((eb) => ['id', 'created_at', eb.fn.coalesce('replay', 'snapshot').as('source')])
       .where('usecase', '=', usecase)
       .where('role', '=', 'champion')
       .where('created_at', '>=', sinceMs)
       .where('created_at', '<', untilMs);
     if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after.createdAt, after.id)));
     const rows = await query.orderBy('created_at').orderBy('id').limit(limit).execute();
-    // The replay projection where the record has one; the whole snapshot (a superset) where it predates it.
-    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), snapshot: r.replay ?? r.snapshot }));
+    return rows.map((r) => ({ id: r.id, createdAt: Number(r.created_at), snapshot: r.source }));
   }
 
   /** Outcome and status counts of records since a time, by role and version (champion/challenger comparison, alerts). */
