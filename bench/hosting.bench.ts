@@ -2,10 +2,11 @@
 //
 // Registers a small js model (sums two numbers, so the gateway's work dominates) behind endpoint
 // `shop` on a throwaway home (SQLite, file artifacts) with an `invoker` key that carries a SigV4 pair.
-// Starts `capstan server` with auth on and drives it with autocannon (10 s warm-up, 20 s measured,
-// 20 connections) replaying one SigV4-signed InvokeEndpoint request (a signature stays valid for 5
-// minutes, so every request is verified in full: key lookup, secret unsealing, signature); then the
-// same server with auth off and unsigned requests.
+// Starts `capstan server` twice on that home, with auth on and with auth off, and drives them with
+// autocannon (20 connections) in alternating rounds: one SigV4-signed InvokeEndpoint request replayed
+// (a signature stays valid for 5 minutes, so every request is verified in full: key lookup, secret
+// unsealing, signature), then unsigned requests; 3 rounds of 10 s each after a 10 s warm-up of each
+// server, each figure the median of its rounds.
 // Then bench/support/hosting-pipelines.ts (a 3-stage pipeline vs the same NCF as one stage, and a
 // cold start from zero workers under 20 concurrent clients) and the multi-model sweep of
 // bench/support/hosting-mme.ts on the same home.
@@ -27,19 +28,24 @@ import { measureLoad } from './support/measure-load.js';
 import { measureMultiModel } from './support/hosting-mme.js';
 import { printResult, runBench } from './support/print-result.js';
 import { startCapstanServer } from './support/start-process.js';
+import { log } from './support/log.js';
 import { stopProcess } from './support/stop-process.js';
 
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+/** SigV4 and unauthenticated runs alternate this many times, each half the measured duration. */
+const ROUNDS = 3;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const BODY = JSON.stringify({ a: 1, b: 2 });
 const MODEL = 'export function load() { return {}; }\nexport function predict(m, input) { return { sum: input.a + input.b }; }\n';
 
 /** Checks one answer, then a warm-up and a measured run replaying the same request; any non-2xx or error fails the bench. */
-async function measure(name: string, url: string, headers: Record<string, string>): Promise<number> {
+async function measure(name: string, url: string, headers: Record<string, string>, warmupSeconds: number): Promise<number> {
   const check = await fetch(url, { method: 'POST', headers, body: BODY });
   if (!check.ok) throw new Error(`${name}: capstan answered ${check.status}: ${await check.text()}`);
-  const r = await measureLoad(name, url, { connections: CONNECTIONS, seconds: DURATION_S, warmupSeconds: WARMUP_S, body: BODY, headers });
+  const r = await measureLoad(name, url, { connections: CONNECTIONS, seconds: Math.max(1, Math.round(DURATION_S / 2)), warmupSeconds, body: BODY, headers });
   if (r.non2xx + r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
   return r.reqPerSec;
 }
@@ -64,18 +70,30 @@ async function main(): Promise<void> {
       await platform.close();
     }
 
+    // Both servers run side by side (an idle one costs nothing) and the load alternates between them in
+    // rounds, so a drift of the host during the run (another process, the CPU's clock) weighs on both
+    // figures alike instead of on whichever ran second; each figure is the median of its rounds.
     const signedServer = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn', CAPSTAN_AUTH: 'true' });
     children.push(signedServer.child);
+    const open = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn', CAPSTAN_AUTH: 'false' });
+    children.push(open.child);
     const u = new URL('/endpoints/shop/invocations', signedServer.url);
     const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 'sagemaker', sha256: NodeSha256 });
     const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: u.hostname, path: u.pathname, query: {}, headers: { host: u.host, 'content-type': 'application/json' }, body: BODY });
-    const sigv4 = await measure('SigV4-authenticated', u.toString(), signed.headers);
+    const plainUrl = new URL('/endpoints/shop/invocations', open.url).toString();
+    const plainHeaders = { 'content-type': 'application/json' };
+    const sigv4Rounds: number[] = [];
+    const plainRounds: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const warmupSeconds = round === 0 ? WARMUP_S : 0;
+      sigv4Rounds.push(await measure(`SigV4-authenticated, round ${round + 1} of ${ROUNDS}`, u.toString(), signed.headers, warmupSeconds));
+      plainRounds.push(await measure(`unauthenticated, round ${round + 1} of ${ROUNDS}`, plainUrl, plainHeaders, warmupSeconds));
+    }
     await stopProcess(signedServer.child);
-
-    const open = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn', CAPSTAN_AUTH: 'false' });
-    children.push(open.child);
-    const plain = await measure('unauthenticated', new URL('/endpoints/shop/invocations', open.url).toString(), { 'content-type': 'application/json' });
     await stopProcess(open.child);
+    const sigv4 = median(sigv4Rounds);
+    const plain = median(plainRounds);
+    log(`SigV4 rounds ${sigv4Rounds.map(Math.round).join(' ')}; unauthenticated rounds ${plainRounds.map(Math.round).join(' ')}`);
 
     const result = { sigv4_req_per_s: Math.round(sigv4), unauthenticated_req_per_s: Math.round(plain), sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100 };
     const pipelines = await measureHostingPipelines({ seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
