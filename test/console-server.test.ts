@@ -117,6 +117,29 @@ describe('console session with auth on', () => {
     assert.deepEqual((await app.inject({ method: 'GET', url: '/console/session', headers: { cookie } })).json(), { authEnabled: true, signedIn: false });
   });
 
+  it('keeps a session across API servers on the same database and across a restart; a sign-out on one server ends it on the other', async () => {
+    const other = await buildApp(t.platform);
+    try {
+      const signIn = await app.inject({ method: 'POST', url: '/console/session', payload: { apiKey: editorKey } });
+      const cookie = cookieOf(signIn.headers['set-cookie']);
+      const { csrfToken } = signIn.json();
+      assert.equal((await other.inject({ method: 'GET', url: '/api/v1/models', headers: { cookie } })).statusCode, 200, 'the other server knows the session');
+      assert.equal((await other.inject({ method: 'GET', url: '/console/session', headers: { cookie } })).json().csrfToken, csrfToken);
+      const restarted = await buildApp(t.platform);
+      try {
+        assert.equal((await restarted.inject({ method: 'GET', url: '/api/v1/models', headers: { cookie } })).statusCode, 200, 'a restart keeps the session');
+      } finally {
+        await restarted.close();
+      }
+      assert.equal((await other.inject({ method: 'DELETE', url: '/console/session', headers: { cookie, 'x-capstan-csrf': csrfToken } })).statusCode, 204);
+      const gone = await app.inject({ method: 'GET', url: '/api/v1/models', headers: { cookie } });
+      assert.equal(gone.statusCode, 401);
+      assert.equal(gone.json().code, 'CAPSTAN_CONSOLE_SESSION_INVALID');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('ends a session whose API key is revoked', async () => {
     const key = await t.platform.apiKeys.create('short-lived', 'viewer');
     const signIn = await app.inject({ method: 'POST', url: '/console/session', payload: { apiKey: key.key } });

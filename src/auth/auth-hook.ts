@@ -117,9 +117,9 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     const sessionId = secret ? undefined : readCookie(request, SESSION_COOKIE);
     let principal: Principal | undefined;
     if (sessionId !== undefined && sessions) {
-      const session = sessions.get(sessionId);
+      const session = await sessions.get(sessionId);
       if (!session || !(await keys.isActive(session.principal.keyId))) {
-        sessions.revoke(sessionId);
+        await sessions.revoke(sessionId);
         throw new CapstanError('CAPSTAN_CONSOLE_SESSION_INVALID', 'the console session expired, was signed out or its API key was revoked; sign in again');
       }
       // A cookie rides along on any request the browser makes; only the page that holds the token may change state.

@@ -1,28 +1,61 @@
-import { test } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { openTestPlatform, type TestPlatform } from '../platform/test-support/test-platform.js';
+import { testDatabases, type TestDatabase } from '../storage/test-support/test-databases.js';
 import { ConsoleSessions } from './console-sessions.js';
 
 const principal = { keyId: 'k1', name: 'ed', role: 'editor' as const };
 
-test('a session expires after its time to live and is then unknown', () => {
-  const sessions = new ConsoleSessions({ ttlMs: 60_000 });
-  const s = sessions.create(principal, 1_000);
-  assert.equal(sessions.get(s.id, 60_999)?.principal.name, 'ed');
-  assert.equal(sessions.get(s.id, 61_000), undefined);
-  assert.equal(sessions.get(s.id, 1_000), undefined, 'an expired session is dropped, not revived');
-});
+for (const factory of await testDatabases()) {
+  describe(`console sessions (${factory.name})`, { skip: factory.skip }, () => {
+    let db: TestDatabase;
+    let t: TestPlatform;
+    before(async () => {
+      db = await factory.create();
+      t = await openTestPlatform({ databaseUrl: db.url });
+    });
+    after(async () => {
+      await t?.dispose();
+      await db?.dispose();
+    });
 
-test('revoking a key ends its sessions; ids and CSRF tokens are random and distinct', () => {
-  const sessions = new ConsoleSessions();
-  const a = sessions.create(principal);
-  const b = sessions.create(principal);
-  assert.notEqual(a.id, b.id);
-  assert.notEqual(a.csrfToken, b.csrfToken);
-  sessions.revokeKey('k1');
-  assert.equal(sessions.get(a.id), undefined);
-  assert.equal(sessions.get(b.id), undefined);
-});
+    it('a session expires after its time to live and is then unknown', async () => {
+      const sessions = new ConsoleSessions(t.platform.db, { ttlMs: 60_000 });
+      const s = await sessions.create(principal, 1_000);
+      assert.deepEqual((await sessions.get(s.id, 60_999))?.principal, principal);
+      assert.equal(await sessions.get(s.id, 61_000), undefined);
+    });
 
-test('a time to live under a second is refused', () => {
-  assert.throws(() => new ConsoleSessions({ ttlMs: 10 }), /at least 1000/);
+    it('is known to every holder of the same database, and a sign-out on one ends it for all', async () => {
+      const a = new ConsoleSessions(t.platform.db);
+      const b = new ConsoleSessions(t.platform.db);
+      const s = await a.create(principal);
+      const seen = await b.get(s.id);
+      assert.deepEqual([seen?.principal, seen?.csrfToken], [principal, s.csrfToken]);
+      await b.revoke(s.id);
+      assert.equal(await a.get(s.id), undefined);
+    });
+
+    it('stores ids hashed, and revoking a key ends its sessions; ids and CSRF tokens are random and distinct', async () => {
+      const sessions = new ConsoleSessions(t.platform.db);
+      const a = await sessions.create(principal);
+      const b = await sessions.create(principal);
+      assert.notEqual(a.id, b.id);
+      assert.notEqual(a.csrfToken, b.csrfToken);
+      const stored = await t.platform.db.kysely.selectFrom('console_sessions').select('id_hash').execute();
+      assert.ok(stored.every((r) => r.id_hash !== a.id && r.id_hash !== b.id && /^[0-9a-f]{64}$/.test(r.id_hash)));
+      await sessions.revokeKey('k1');
+      assert.equal(await sessions.get(a.id), undefined);
+      assert.equal(await sessions.get(b.id), undefined);
+    });
+  });
+}
+
+it('a time to live under a second is refused', async () => {
+  const t = await openTestPlatform();
+  try {
+    assert.throws(() => new ConsoleSessions(t.platform.db, { ttlMs: 10 }), /at least 1000/);
+  } finally {
+    await t.dispose();
+  }
 });

@@ -1,6 +1,9 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/database.js';
 import type { Principal } from './api-key-store.js';
+import type { Role } from './roles.js';
 
 /** The cookie carrying a console session id (HttpOnly, SameSite=Strict, Path=/). */
 export const SESSION_COOKIE = 'capstan_session';
@@ -30,51 +33,65 @@ export function compileConsoleSessionOptions(options: ConsoleSessionOptions = {}
   return { ttlMs };
 }
 
+interface SessionRow {
+  id_hash: string;
+  key_id: string;
+  name: string;
+  role: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
+
 /**
- * Console sessions, held in this server's memory: an API key is exchanged once for a session id the
- * browser keeps only as an HttpOnly cookie, so no key ever reaches page-readable storage. A restart signs
- * every console user out, which is the safe direction to fail.
+ * Console sessions in the metadata database: an API key is exchanged once for a session id the
+ * browser keeps only as an HttpOnly cookie, so no key ever reaches page-readable storage, and every
+ * API server of a deployment knows every session (sign-in on one, sign-out on another). Ids are
+ * stored hashed; expired sessions are dropped as new ones open.
  */
 export class ConsoleSessions {
-  private readonly sessions = new Map<string, ConsoleSession>();
   private readonly options: Required<ConsoleSessionOptions>;
 
-  constructor(options: ConsoleSessionOptions = {}) {
+  constructor(
+    private readonly db: Database,
+    options: ConsoleSessionOptions = {},
+  ) {
     this.options = compileConsoleSessionOptions(options);
   }
 
+  private get q(): Kysely<{ console_sessions: SessionRow }> {
+    return this.db.as<{ console_sessions: SessionRow }>();
+  }
+
   /** Opens a session for an authenticated key. */
-  create(principal: Principal, now = Date.now()): ConsoleSession {
-    this.prune(now);
+  async create(principal: Principal, now = Date.now()): Promise<ConsoleSession> {
+    await this.q.deleteFrom('console_sessions').where('expires_at', '<=', now).execute();
     const session = { id: randomBytes(32).toString('base64url'), principal, csrfToken: randomBytes(24).toString('base64url'), expiresAt: now + this.options.ttlMs };
-    this.sessions.set(session.id, session);
+    await this.q
+      .insertInto('console_sessions')
+      .values({ id_hash: hashId(session.id), key_id: principal.keyId, name: principal.name, role: principal.role, csrf_token: session.csrfToken, created_at: now, expires_at: session.expiresAt })
+      .execute();
     return session;
   }
 
   /** The live session with this id, or undefined when unknown, expired or revoked. */
-  get(id: string | undefined, now = Date.now()): ConsoleSession | undefined {
-    if (!id) return undefined;
-    const s = this.sessions.get(id);
-    if (!s) return undefined;
-    if (s.expiresAt <= now) {
-      this.sessions.delete(id);
-      return undefined;
-    }
-    return s;
+  async get(id: string | undefined, now = Date.now()): Promise<ConsoleSession | undefined> {
+    if (!id || id.length > 100) return undefined;
+    const row = await this.q.selectFrom('console_sessions').selectAll().where('id_hash', '=', hashId(id)).executeTakeFirst();
+    if (!row || Number(row.expires_at) <= now) return undefined;
+    return { id, principal: { keyId: row.key_id, name: row.name, role: row.role as Role }, csrfToken: row.csrf_token, expiresAt: Number(row.expires_at) };
   }
 
   /** Ends a session (sign-out). */
-  revoke(id: string): void {
-    this.sessions.delete(id);
+  async revoke(id: string): Promise<void> {
+    await this.q.deleteFrom('console_sessions').where('id_hash', '=', hashId(id)).execute();
   }
 
   /** Ends every session of a key, e.g. when the key is revoked. */
-  revokeKey(keyId: string): void {
-    for (const [id, s] of this.sessions) if (s.principal.keyId === keyId) this.sessions.delete(id);
-  }
-
-  private prune(now: number): void {
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+  async revokeKey(keyId: string): Promise<void> {
+    await this.q.deleteFrom('console_sessions').where('key_id', '=', keyId).execute();
   }
 }
 

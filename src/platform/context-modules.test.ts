@@ -58,7 +58,7 @@ describe('context modules', () => {
   });
 
   it('keeps the applied migration names and order of existing databases', () => {
-    assert.deepEqual(Object.keys(collectMigrations()), ['0001_foundation', '0002_registry', '0003_pipelines', '0004_serving', '0005_unique_key_names', '0006_webhook_deliveries', '0007_pipeline_fencing', '0008_model_registrations', '0009_outbox', '0010_serving_variant_stats', '0011_features', '0012_rollouts', '0013_batch', '0014_decisions', '0015_gitops', '0018_rollout_feedback', '0021_notifications', '0025_sigv4_keys', '0028_deployment_lineage', '0029_rollout_score_histograms', '0030_record_time_id_index', '0031_metric_rollups', '0032_record_replay_projection', '0033_feature_leases']);
+    assert.deepEqual(Object.keys(collectMigrations()), ['0001_foundation', '0002_registry', '0003_pipelines', '0004_serving', '0005_unique_key_names', '0006_webhook_deliveries', '0007_pipeline_fencing', '0008_model_registrations', '0009_outbox', '0010_serving_variant_stats', '0011_features', '0012_rollouts', '0013_batch', '0014_decisions', '0015_gitops', '0018_rollout_feedback', '0021_notifications', '0025_sigv4_keys', '0028_deployment_lineage', '0029_rollout_score_histograms', '0030_record_time_id_index', '0031_metric_rollups', '0032_record_replay_projection', '0033_feature_leases', '0034_console_sessions']);
   });
 
   it("installs a context added to the list: its migration, service, job handler, background service and routes", async () => {

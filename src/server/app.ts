@@ -49,7 +49,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installProblemHandlers(app);
   // Before auth: a page's request is refused whether or not it could have carried a key.
   installOriginGuard(app, { bindHost: options.bindHost ?? config.server.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins });
-  const sessions = new ConsoleSessions();
+  const sessions = new ConsoleSessions(platform.db);
   installAuth(app, platform.apiKeys, config.server.auth, sessions);
   installHttpMetrics(app, platform.metrics);
   installServerErrorEvents(app, platform);

@@ -35,7 +35,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRouteOptions> = async (app
 
   app.get('/console/session', { config: { access: 'public' }, schema: { hide: true } }, async (req) => {
     if (!authOn) return { authEnabled: false, signedIn: true, name: 'anonymous', role: 'admin', csrfToken: null };
-    const session = sessions.get(readCookie(req, SESSION_COOKIE));
+    const session = await sessions.get(readCookie(req, SESSION_COOKIE));
     if (!session) return { authEnabled: true, signedIn: false };
     return { authEnabled: true, signedIn: true, name: session.principal.name, role: session.principal.role, csrfToken: session.csrfToken };
   });
@@ -48,7 +48,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRouteOptions> = async (app
       if (!authOn) return { authEnabled: false, signedIn: true, name: 'anonymous', role: 'admin', csrfToken: null };
       const principal = await platform.apiKeys.authenticate((req.body as { apiKey: string }).apiKey.trim());
       if (!principal) throw new CapstanError('CAPSTAN_AUTH_INVALID_KEY');
-      const session = sessions.create(principal);
+      const session = await sessions.create(principal);
       const secure = req.protocol === 'https';
       reply.header('set-cookie', sessionCookie(session.id, Math.floor((session.expiresAt - Date.now()) / 1000), secure));
       reply.header('cache-control', 'no-store');
@@ -57,10 +57,10 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRouteOptions> = async (app
   );
 
   app.delete('/console/session', { config: { access: 'public' }, schema: { hide: true } }, async (req, reply) => {
-    const session = sessions.get(readCookie(req, SESSION_COOKIE));
+    const session = await sessions.get(readCookie(req, SESSION_COOKIE));
     if (session) {
       if (!csrfMatches(req, session)) throw new CapstanError('CAPSTAN_CONSOLE_CSRF_REQUIRED', "send the session's CSRF token in the X-Capstan-CSRF header");
-      sessions.revoke(session.id);
+      await sessions.revoke(session.id);
     }
     reply.header('set-cookie', sessionCookie('', 0, req.protocol === 'https'));
     return reply.code(204).send();
