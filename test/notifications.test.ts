@@ -8,6 +8,7 @@ import { isCapstanError } from '../src/core/errors.js';
 import { newWebhookSecret, verifyWebhook } from '../src/core/webhook-signature.js';
 import type { GitopsService } from '../src/gitops/index.js';
 import type { NotificationService } from '../src/notifications/index.js';
+import { pollUntil } from '../src/core/test-support/poll-until.js';
 import { openTestPlatform, type TestPlatform } from '../src/platform/test-support/test-platform.js';
 import { buildApp } from '../src/server/app.js';
 import { writeNcfPackage } from '../src/serving/test-support/ncf-package-fixture.js';
@@ -167,9 +168,11 @@ target:
       const correlationId = res.headers['x-correlation-id'] as string;
       assert.match(correlationId, /^cor_/);
       const before = rx.got.length;
-      await t.platform.outbox.drain();
-      const slack = rx.got.slice(before).find((r) => r.path.startsWith('/services/'));
-      assert.ok(slack, 'the Slack subscription got the server error');
+      // The event is recorded after the response is sent (onResponse), so it may land just after inject returns.
+      const slack = await pollUntil('the Slack subscription to get the server error', async () => {
+        await t.platform.outbox.drain();
+        return rx.got.slice(before).find((r) => r.path.startsWith('/services/'));
+      });
       const msg = JSON.parse(slack.body);
       assert.equal(msg.text, `Unexpected server error: server/${correlationId}`);
       assert.ok(msg.blocks[1].text.text.includes(`*correlationId*: ${correlationId}`));
