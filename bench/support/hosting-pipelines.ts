@@ -23,7 +23,6 @@ export interface HostingPipelineResult {
   cold_start_ms: number;
   cold_queue_failed: number;
   pipeline3_req_per_s: number;
-  single_stage_req_per_s: number;
   pipeline3_ratio: number;
 }
 
@@ -99,7 +98,6 @@ export async function measureHostingPipelines(o: { seconds: number; warmupSecond
       cold_start_ms: Math.round(first),
       cold_queue_failed: statuses.filter((s) => s !== 200).length,
       pipeline3_req_per_s: Math.round(chain),
-      single_stage_req_per_s: Math.round(single),
       pipeline3_ratio: Math.round((chain / single) * 100) / 100,
     };
   } finally {

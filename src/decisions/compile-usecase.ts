@@ -30,7 +30,9 @@ export interface CompiledUseCase {
   subject?: CompiledExpression;
   deadlineMs: number;
   retentionDays: number;
-  rules: { engine: 'cel'; def: CelRules; when: CompiledExpression[]; output: Record<string, CompiledExpression>; severity: string[] } | {
+  rules:
+    | { engine: 'cel'; def: CelRules; when: CompiledExpression[]; output: Record<string, CompiledExpression>; severity: string[] }
+    | {
         engine: 'jdm';
         def: JdmRules;
         decision: ZenDecision;

@@ -63,8 +63,9 @@ export async function replayRecords(store: SqlDecisionStore, uc: CompiledUseCase
   };
   const started = performance.now();
   const expected = Math.min(limit, await store.countChampions(uc.name, sinceMs, untilMs));
-  // One core stays with this thread (reading pages) and ZEN's native evaluation threads: on two cores
-  // worker threads only compete with them, so they start from three cores up.
+  // A ZEN call runs mostly on the calling thread, and two replay threads (each compiling the version
+  // and receiving copies of the pages) measured slower than this thread alone on a busy two-core
+  // host, so they start from three cores up.
   const threadCount = options.threads ?? (expected >= THREADS_FROM ? Math.min(availableParallelism() - 1, 4) : 0);
   const threads = threadCount > 1 ? new ReplayThreads(uc.definition, threadCount) : undefined;
   try {

@@ -1,6 +1,6 @@
 import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { CompiledTask, CompiledUseCase } from './compile-usecase.js';
-import { evaluateRules, type RuleContext, type RuleResult } from './evaluate-rules.js';
+import { evaluateRules, type RuleResult } from './evaluate-rules.js';
 import { errorSummary, runTaskAttempt, type TaskAttemptResult, type TaskRunnerDeps, type TaskScope } from './task-runners.js';
 
 /** One task as the snapshot keeps it: what it asked, what it got, how long it took, and what rules saw. */
@@ -136,24 +136,14 @@ export async function runDecision(uc: CompiledUseCase, input: Record<string, unk
   return decide(uc, base);
 }
 
-/** A decision's snapshot from its base and what its rules gave (or the error they ended with). */
-function snapshotOf(uc: CompiledUseCase, base: Pick<DecisionSnapshot, 'input' | 'subject' | 'thresholds' | 'tasks'>, result: RuleResult | Error): DecisionSnapshot {
-  if (result instanceof Error) return { ...base, rules: null, outcome: null, reasons: [], output: {}, error: errorSummary(result) };
-  return { ...base, rules: { engine: uc.rules.engine, trace: result.trace }, outcome: result.outcome, reasons: result.reasons, output: result.output };
-}
-
-/** The rule context a decision's base gives: its input, thresholds and each task's output by name. */
-function ruleContext(base: Pick<DecisionSnapshot, 'input' | 'thresholds' | 'tasks'>): RuleContext {
-  return { input: base.input, thresholds: base.thresholds, tasks: Object.fromEntries(base.tasks.map((t) => [t.name, t.output])) };
-}
-
-/** Evaluates the rules over finished tasks: the part of a decision replay repeats (without the JDM trace, `trace: false`). */
-export async function decide(uc: CompiledUseCase, base: Pick<DecisionSnapshot, 'input' | 'subject' | 'thresholds' | 'tasks'>, trace = true): Promise<DecisionSnapshot> {
-  let result: RuleResult | Error;
+/** Evaluates the rules over finished tasks: the last part of a decision. */
+export async function decide(uc: CompiledUseCase, base: Pick<DecisionSnapshot, 'input' | 'subject' | 'thresholds' | 'tasks'>): Promise<DecisionSnapshot> {
+  const tasks = Object.fromEntries(base.tasks.map((t) => [t.name, t.output]));
+  let result: RuleResult;
   try {
-    result = await evaluateRules(uc.rules, ruleContext(base), trace);
+    result = await evaluateRules(uc.rules, { input: base.input, thresholds: base.thresholds, tasks });
   } catch (err) {
-    result = err instanceof Error ? err : new Error(String(err));
+    return { ...base, rules: null, outcome: null, reasons: [], output: {}, error: errorSummary(err) };
   }
-  return snapshotOf(uc, base, result);
+  return { ...base, rules: { engine: uc.rules.engine, trace: result.trace }, outcome: result.outcome, reasons: result.reasons, output: result.output };
 }

@@ -222,9 +222,8 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
     const now = Date.now();
     for (const text of refs) {
       const ref = cached ? this.parsedRef(text) : parseFeatureRef(text);
-      // A cached definition is taken without an await: an online read names many features of one group.
-      const hit = cached ? this.cache.get(`${ref.group}@${ref.version ?? 'latest'}`) : undefined;
-      const group = hit && hit.until > now ? hit.group : cached ? await this.cachedGroup(ref.group, ref.version) : await this.getGroup(ref.group, ref.version);
+      // A fresh cached definition is taken without an await: an online read names many features of one group.
+      const group = cached ? (this.freshGroup(ref.group, ref.version, now) ?? (await this.cachedGroup(ref.group, ref.version))) : await this.getGroup(ref.group, ref.version);
       if (!group.features.some((f) => f.name === ref.feature)) {
         throw new CapstanError('CAPSTAN_FEATURES_NOT_FOUND', `feature group ${group.name}@${group.version} has no feature ${ref.feature}`, { fields: { group: group.name, version: group.version, feature: ref.feature }, retryable: false });
       }
@@ -244,12 +243,17 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
     return ref;
   }
 
+  /** The cached definition of a group version while it is fresh, else undefined. */
+  private freshGroup(name: string, version: number | undefined, now: number): FeatureGroup | undefined {
+    const hit = this.cache.get(`${name}@${version ?? 'latest'}`);
+    return hit && hit.until > now ? hit.group : undefined;
+  }
+
   private async cachedGroup(name: string, version?: number): Promise<FeatureGroup> {
-    const key = `${name}@${version ?? 'latest'}`;
-    const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.group;
+    const fresh = this.freshGroup(name, version, Date.now());
+    if (fresh) return fresh;
     const group = await this.getGroup(name, version);
-    this.cache.set(key, { group, until: Date.now() + DEFINITION_CACHE_MS });
+    this.cache.set(`${name}@${version ?? 'latest'}`, { group, until: Date.now() + DEFINITION_CACHE_MS });
     return group;
   }
 

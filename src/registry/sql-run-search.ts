@@ -86,8 +86,9 @@ export class SqlRunSearch {
     const rows: { run_id: string; step: number | string; value: number | string; n: number | string }[] = [];
     const summaries = await readRollups(this.q, runIds, key, SUMMARY_WIDTH);
     const short = new Map<string, number>();
-    const byWidth = new Map<number, { runId: string; n: number; firstStep: number; lastStep: number }[]>();
-    const dense: { run_id: string; n: number; lo: number; hi: number }[] = [];
+    type Long = { runId: string; n: number; firstStep: number; lastStep: number };
+    const byWidth = new Map<number, Long[]>();
+    const dense: Long[] = [];
     for (const [runId, top] of summaries) {
       const { n, firstStep, lastStep } = seriesSummary(top);
       if (n <= points) {
@@ -95,8 +96,10 @@ export class SqlRunSearch {
         continue;
       }
       const width = widthFor(firstStep, lastStep, buckets);
-      if (width === undefined) dense.push({ run_id: runId, n, lo: firstStep, hi: lastStep });
-      else byWidth.set(width, [...(byWidth.get(width) ?? []), { runId, n, firstStep, lastStep }]);
+      const run = { runId, n, firstStep, lastStep };
+      if (width === undefined) dense.push(run);
+      else if (byWidth.has(width)) byWidth.get(width)!.push(run);
+      else byWidth.set(width, [run]);
     }
     if (short.size) {
       const all = await this.q.selectFrom('run_metrics').select(['run_id', 'step', 'value']).where('run_id', 'in', [...short.keys()]).where('key', '=', key).execute();
@@ -108,11 +111,8 @@ export class SqlRunSearch {
         for (const [step, value] of mergeRollups(levels.get(run.runId) ?? [], run.firstStep, run.lastStep, buckets)) rows.push({ run_id: run.runId, step, value, n: run.n });
       }
     }
-    for (const range of dense) {
-      const runId = range.run_id;
-      const n = range.n;
-      const lo = range.lo;
-      const width = range.hi - lo + 1;
+    for (const { runId, n, firstStep: lo, lastStep } of dense) {
+      const width = lastStep - lo + 1;
       const bucket = sql`((step - ${sql.lit(lo)}) * ${sql.lit(buckets)}) / ${sql.lit(width)}`;
       const where = sql`run_id = ${runId} and key = ${key}`;
       // Each step range keeps the point with its lowest and the one with its highest value. SQLite takes
