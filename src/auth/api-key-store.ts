@@ -93,8 +93,15 @@ export class ApiKeyStore implements ApiKeyAdmin {
     private readonly box?: SecretBox,
   ) {}
 
+  private readonly revokeListeners = new Set<(keyId: string) => void>();
+
   private get q() {
     return this.db.as<ApiKeysTable>();
+  }
+
+  /** Calls `listener` with the id of each key this store revokes (caches of verified keys drop it at once). */
+  onRevoke(listener: (keyId: string) => void): void {
+    this.revokeListeners.add(listener);
   }
 
   /** Creates a key; the secret is returned once and never stored. */
@@ -151,6 +158,7 @@ export class ApiKeyStore implements ApiKeyAdmin {
       .returningAll()
       .execute();
     if (rows.length === 0) throw new CapstanError('CAPSTAN_AUTH_KEY_NOT_FOUND', `no active API key ${JSON.stringify(idOrName)}`);
+    for (const listener of this.revokeListeners) listener(rows[0].id);
     return toInfo(rows[0]);
   }
 

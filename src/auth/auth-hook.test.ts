@@ -29,6 +29,7 @@ function fakeKeys() {
       return true;
     },
     async touch() {},
+    onRevoke() {},
   };
   return { keys: keys as unknown as ApiKeyStore, calls };
 }

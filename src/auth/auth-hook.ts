@@ -5,8 +5,14 @@ import { csrfMatches, readCookie, SESSION_COOKIE, type ConsoleSessions } from '.
 import { isKeyless, roleSatisfies, type Role, type RouteAccess } from './roles.js';
 import { checkSigV4, isSigV4Request, parseSigV4, unknownKey, type ParsedSigV4 } from './sigv4-verifier.js';
 
-/** How long a process reuses a verified SigV4 key's owner and secret before reading them again. */
-export const SIGV4_CACHE_MS = 5_000;
+/**
+ * How long a process reuses a key it verified (a bearer key's owner, a SigV4 pair's owner and secret)
+ * before reading it again: a revocation made in another process takes effect within this time, one
+ * made in this process at once.
+ */
+export const KEY_CACHE_MS = 5_000;
+/** At most this many verified keys are kept per process (the cache starts over past it). */
+const KEY_CACHE_SIZE = 10_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,11 +55,26 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
   if (!enabled) return;
   // Declared, so setting it keeps every request object one shape.
   app.decorateRequest('principal', undefined);
-  // touch() writes at most once a minute per key anyway; skipping the query here keeps signed requests read-only.
+  // touch() writes at most once a minute per key anyway; skipping the query here keeps authenticated requests read-only.
   const touched = new Map<string, number>();
-  // Unsealing and looking up a pair per request halves throughput; a revoked pair may therefore keep
-  // working for up to SIGV4_CACHE_MS in a process that used it just before (bearer keys revoke at once).
+  // A key lookup (and for a pair, unsealing its secret) per request cost more than half the throughput
+  // of a cheap model: a key verified here is reused for KEY_CACHE_MS, and a revocation through this
+  // process's store drops every cached key at once.
   const pairs = new Map<string, { credentials: SigV4Credentials | undefined; until: number }>();
+  const bearers = new Map<string, { principal: Principal; until: number }>();
+  keys.onRevoke(() => {
+    pairs.clear();
+    bearers.clear();
+  });
+  const bearer = async (secret: string, now: number): Promise<Principal | undefined> => {
+    const hit = bearers.get(secret);
+    if (hit && hit.until > now) return hit.principal;
+    const principal = await keys.authenticate(secret);
+    if (bearers.size >= KEY_CACHE_SIZE) bearers.clear();
+    if (principal) bearers.set(secret, { principal, until: now + KEY_CACHE_MS });
+    else bearers.delete(secret);
+    return principal;
+  };
   // A cached pair answers without a promise, so a signed request in a warm process is verified synchronously.
   const cached = (accessKeyId: string, now: number) => {
     const hit = pairs.get(accessKeyId);
@@ -61,8 +82,8 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
   };
   const lookup = async (accessKeyId: string, now: number) => {
     const credentials = await keys.sigv4Credentials(accessKeyId);
-    if (pairs.size > 10_000) pairs.clear();
-    if (credentials) pairs.set(accessKeyId, { credentials, until: now + SIGV4_CACHE_MS });
+    if (pairs.size >= KEY_CACHE_SIZE) pairs.clear();
+    if (credentials) pairs.set(accessKeyId, { credentials, until: now + KEY_CACHE_MS });
     return credentials;
   };
   const touch = (keyId: string, now: number) => {
@@ -129,12 +150,12 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       principal = session.principal;
     } else {
       if (!secret) throw new CapstanError('CAPSTAN_AUTH_REQUIRED', 'send an API key as "Authorization: Bearer <key>"', { headers: { 'WWW-Authenticate': 'Bearer' } });
-      principal = await keys.authenticate(secret);
+      principal = await bearer(secret, Date.now());
       if (!principal) throw new CapstanError('CAPSTAN_AUTH_INVALID_KEY', undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
     }
     checkRole(principal, access);
     request.principal = principal;
-    void keys.touch(principal.keyId).catch(() => {});
+    touch(principal.keyId, Date.now());
   };
   // A callback hook, so public routes and signed requests (checked in preValidation) go on without a promise.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -146,6 +167,20 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       if (config?.[SIGV4_VERIFIED] !== true) {
         throw new CapstanError('CAPSTAN_AUTH_SIGV4_UNSUPPORTED', 'only POST /endpoints/{name}/invocations accepts AWS SigV4 signatures; send an API key as "Authorization: Bearer <key>"');
       }
+      return done();
+    }
+    // A bearer key this process verified moments ago answers without a promise, like a cached SigV4 pair.
+    const secret = presentedKey(request);
+    const hit = secret === undefined ? undefined : bearers.get(secret);
+    const now = Date.now();
+    if (hit && hit.until > now) {
+      try {
+        checkRole(hit.principal, access);
+      } catch (err) {
+        return done(err as Error);
+      }
+      request.principal = hit.principal;
+      touch(hit.principal.keyId, now);
       return done();
     }
     authenticate(request, access).then(() => done(), done);
