@@ -30,7 +30,7 @@ import { NCF_ITEMS, NCF_USERS, writeNcfBenchPackage } from './support/ncf-packag
 import { peakRssMb } from './support/peak-rss.js';
 import { printResult, runBench } from './support/print-result.js';
 import { REPO_ROOT } from './support/repo-root.js';
-import { startCapstan } from './support/start-process.js';
+import { capstanCommand, startCapstan } from './support/start-process.js';
 import { stopProcess } from './support/stop-process.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -40,7 +40,6 @@ const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ENTRY = ['--import', 'tsx', 'src/cli/entry.ts'];
 
 /** One ranking record per line: a user and 100 candidate items. */
 async function writeRecords(file: string, n: number): Promise<void> {
@@ -55,7 +54,7 @@ async function writeRecords(file: string, n: number): Promise<void> {
 }
 
 function run(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string }> } {
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...capstanCommand(), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));

@@ -4,7 +4,7 @@
 // 1. On a throwaway home (SQLite, file artifacts): registers and deploys the example's model packages,
 //    applies examples/decisions/customer-features.yaml to the feature store, pushes 5 features for
 //    1,000 customers and materializes them online, applies and activates transaction-risk.
-// 2. Starts the API server in its own process (bench/decisions-server.ts) and drives
+// 2. Starts the API server in its own process (`capstan server`, the compiled CLI) and drives
 //    POST /api/v1/decisions/transaction-risk with autocannon from another process at a fixed overall
 //    rate (1,000 decisions/s) for 30 s after a 5 s warm-up; then, as the baseline measured in the same
 //    run, one bare invocation of the fraud endpoint at the same rate.
@@ -28,7 +28,7 @@ import { autocannon, parseLoadResult, type LoadResult } from './support/autocann
 import { log } from './support/log.js';
 import { printResult, runBench } from './support/print-result.js';
 import { REPO_ROOT } from './support/repo-root.js';
-import { startScript } from './support/start-process.js';
+import { startCapstanServer } from './support/start-process.js';
 import { stopProcess } from './support/stop-process.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       await platform.close();
     }
 
-    const started = await startScript('bench/decisions-server.ts', [home], { CAPSTAN_LOG_LEVEL: 'warn' });
+    const started = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn' });
     server = started.child;
     const url = started.url;
     const bodyFor = (customer: string) => JSON.stringify({ transaction_id: 't-1', customer_id: customer, amount: 129.9, merchant_risk: 0.1, hour: 14, distance_km: 3, foreign: false, card_present: true });
