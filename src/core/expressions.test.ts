@@ -37,6 +37,16 @@ describe('expressions (CEL)', () => {
     );
   });
 
+  it('treats an undefined field as absent, deep inside the context too, and leaves the caller\'s context as it was', () => {
+    const dyn = new ExpressionLanguage({ variables: { m: 'map<string, dyn>' } });
+    const has = dyn.compile('has(m.a.b) || size(m.list) > 2', 'CAPSTAN_PIPELINE_CONDITION_FAILED');
+    assert.equal(has.evaluate({ m: { a: { b: undefined }, list: [1, 2] } }, 'CAPSTAN_PIPELINE_CONDITION_FAILED'), false);
+    assert.equal(has.evaluate({ m: { a: { b: 1 }, list: [1, 2] } }, 'CAPSTAN_PIPELINE_CONDITION_FAILED'), true);
+    const context = { m: { a: { b: undefined, c: 1 }, list: [1, 2, 3] } };
+    assert.equal(has.evaluate(context, 'CAPSTAN_PIPELINE_CONDITION_FAILED'), true);
+    assert.deepEqual(Object.keys(context.m.a), ['b', 'c'], 'the context is not stripped in place');
+  });
+
   it('is the only module that uses the CEL library', () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
     const users = (readdirSync(root, { recursive: true }) as string[])

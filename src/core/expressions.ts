@@ -114,13 +114,33 @@ export class ExpressionLanguage {
   }
 }
 
-/** CEL wants plain data: drop undefined, keep numbers as doubles. */
+/** CEL wants plain data: undefined dropped, other objects as their own enumerable fields. */
 function toCel(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toCel);
+  // A context is evaluated by several expressions per decision; copying it each time cost more than
+  // evaluating them, and contexts built from JSON are already plain.
+  return isPlain(value) ? value : plainCopy(value);
+}
+
+function plainCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plainCopy);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toCel(v)]));
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plainCopy(v)]));
   }
   return value;
+}
+
+/** True when `value` holds only JSON-like data: no undefined and no object other than plain ones and arrays. */
+function isPlain(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlain(value[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) if (!isPlain((value as Record<string, unknown>)[key])) return false;
+  return true;
 }
 
 function problemOf(err: unknown): ExpressionProblem {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -13,8 +13,24 @@ export function newId(prefix: string, now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
+  const at = take16();
   let rand = '';
-  for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i] % 32];
+  for (let i = 0; i < 16; i++) rand += ALPHABET[pool[at + i] % 32];
   return `${prefix}_${time}${rand}`;
+}
+
+// Random bytes drawn 4 KiB at a time (as crypto.randomUUID does): a randomBytes call per id was a
+// visible share of a decision's CPU. Every id still takes 16 fresh bytes no other id sees.
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let offset = POOL_BYTES;
+
+function take16(): number {
+  if (offset + 16 > POOL_BYTES) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const at = offset;
+  offset += 16;
+  return at;
 }
