@@ -5,7 +5,8 @@
 // Starts `capstan server` twice on that home, with auth on and with auth off, and drives them with
 // autocannon (20 connections) in alternating rounds: one SigV4-signed InvokeEndpoint request replayed
 // (a signature stays valid for 5 minutes; every request's signature is recomputed from its bytes and
-// compared, the key's owner and secret come from the server's 5 s key cache), and unsigned requests;
+// compared, the key's owner and secret come from the server's 5 s key cache), the same key as a bearer
+// token (logged only), and unsigned requests;
 // 5 rounds of 6 s per side after a 10 s warm-up of each server, the side that goes first alternating,
 // each figure the median of its rounds (one run per side swung by ±25 % on this host).
 // Then bench/support/hosting-pipelines.ts (a 3-stage pipeline vs the same NCF as one stage, and a
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   try {
     const platform = await openPlatform({ config: compileConfig({ flags: { home }, env: {}, cwd: home }), logger: silentLogger() });
     let creds: { accessKeyId: string; secretAccessKey: string };
+    let bearerKey: string;
     try {
       const pkg = path.join(home, 'adder');
       mkdirSync(pkg);
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
       await platform.serving.create('shop', { variants: [{ model: `models:/adder/${v.version}` }] });
       const key = await platform.apiKeys.create('bench', 'invoker', { sigv4: true });
       creds = { accessKeyId: key.accessKeyId!, secretAccessKey: key.secretAccessKey! };
+      bearerKey = key.key;
     } finally {
       await platform.close();
     }
@@ -84,22 +87,27 @@ async function main(): Promise<void> {
     const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: u.hostname, path: u.pathname, query: {}, headers: { host: u.host, 'content-type': 'application/json' }, body: BODY });
     const plainUrl = new URL('/endpoints/shop/invocations', open.url).toString();
     const plainHeaders = { 'content-type': 'application/json' };
+    // The same key as a bearer token on the auth-on server: what auth costs a Capstan client, logged beside.
+    const bearerHeaders = { 'content-type': 'application/json', authorization: `Bearer ${bearerKey}` };
     const sigv4Rounds: number[] = [];
     const plainRounds: number[] = [];
+    const bearerRounds: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const warmupSeconds = round === 0 ? WARMUP_S : 0;
       const signedRound = () => measure(`SigV4-authenticated, round ${round + 1} of ${ROUNDS}`, u.toString(), signed.headers, warmupSeconds).then((r) => sigv4Rounds.push(r));
       const plainRound = () => measure(`unauthenticated, round ${round + 1} of ${ROUNDS}`, plainUrl, plainHeaders, warmupSeconds).then((r) => plainRounds.push(r));
-      // Which side goes first alternates too, so a drift within a round pair favours neither.
-      if (round % 2 === 0) await signedRound().then(plainRound);
-      else await plainRound().then(signedRound);
+      const bearerRound = () => measure(`bearer key, round ${round + 1} of ${ROUNDS}`, u.toString(), bearerHeaders, warmupSeconds).then((r) => bearerRounds.push(r));
+      // Which side goes first alternates too, so a drift within a round favours neither.
+      if (round % 2 === 0) await signedRound().then(bearerRound).then(plainRound);
+      else await plainRound().then(bearerRound).then(signedRound);
     }
     await stopProcess(signedServer.child);
     await stopProcess(open.child);
     const sigv4 = median(sigv4Rounds);
     const plain = median(plainRounds);
-    log(`SigV4 rounds ${sigv4Rounds.map(Math.round).join(' ')}; unauthenticated rounds ${plainRounds.map(Math.round).join(' ')}`);
-    log(`SigV4-authenticated ${Math.round(sigv4)} req/s, unauthenticated ${Math.round(plain)} req/s (medians)`);
+    const bearer = median(bearerRounds);
+    log(`SigV4 rounds ${sigv4Rounds.map(Math.round).join(' ')}; bearer rounds ${bearerRounds.map(Math.round).join(' ')}; unauthenticated rounds ${plainRounds.map(Math.round).join(' ')}`);
+    log(`SigV4-authenticated ${Math.round(sigv4)} req/s, bearer key ${Math.round(bearer)} req/s (ratio ${(bearer / plain).toFixed(2)}), unauthenticated ${Math.round(plain)} req/s (medians)`);
 
     const result = { sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100 };
     const pipelines = await measureHostingPipelines({ seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
