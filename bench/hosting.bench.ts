@@ -89,24 +89,21 @@ async function main(): Promise<void> {
     const plainHeaders = { 'content-type': 'application/json' };
     // The same key as a bearer token on the auth-on server: what auth costs a Capstan client, logged beside.
     const bearerHeaders = { 'content-type': 'application/json', authorization: `Bearer ${bearerKey}` };
-    const sigv4Rounds: number[] = [];
-    const plainRounds: number[] = [];
-    const bearerRounds: number[] = [];
+    const sides = [
+      { name: 'SigV4-authenticated', url: u.toString(), headers: signed.headers, rounds: [] as number[] },
+      { name: 'bearer key', url: u.toString(), headers: bearerHeaders, rounds: [] as number[] },
+      { name: 'unauthenticated', url: plainUrl, headers: plainHeaders, rounds: [] as number[] },
+    ];
     for (let round = 0; round < ROUNDS; round++) {
-      const warmupSeconds = round === 0 ? WARMUP_S : 0;
-      const signedRound = () => measure(`SigV4-authenticated, round ${round + 1} of ${ROUNDS}`, u.toString(), signed.headers, warmupSeconds).then((r) => sigv4Rounds.push(r));
-      const plainRound = () => measure(`unauthenticated, round ${round + 1} of ${ROUNDS}`, plainUrl, plainHeaders, warmupSeconds).then((r) => plainRounds.push(r));
-      const bearerRound = () => measure(`bearer key, round ${round + 1} of ${ROUNDS}`, u.toString(), bearerHeaders, warmupSeconds).then((r) => bearerRounds.push(r));
       // Which side goes first alternates too, so a drift within a round favours neither.
-      if (round % 2 === 0) await signedRound().then(bearerRound).then(plainRound);
-      else await plainRound().then(bearerRound).then(signedRound);
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        side.rounds.push(await measure(`${side.name}, round ${round + 1} of ${ROUNDS}`, side.url, side.headers, round === 0 ? WARMUP_S : 0));
+      }
     }
     await stopProcess(signedServer.child);
     await stopProcess(open.child);
-    const sigv4 = median(sigv4Rounds);
-    const plain = median(plainRounds);
-    const bearer = median(bearerRounds);
-    log(`SigV4 rounds ${sigv4Rounds.map(Math.round).join(' ')}; bearer rounds ${bearerRounds.map(Math.round).join(' ')}; unauthenticated rounds ${plainRounds.map(Math.round).join(' ')}`);
+    const [sigv4, bearer, plain] = sides.map((side) => median(side.rounds));
+    log(sides.map((side) => `${side.name} rounds ${side.rounds.map(Math.round).join(' ')}`).join('; '));
     log(`SigV4-authenticated ${Math.round(sigv4)} req/s, bearer key ${Math.round(bearer)} req/s (ratio ${(bearer / plain).toFixed(2)}), unauthenticated ${Math.round(plain)} req/s (medians)`);
 
     const result = { sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100 };

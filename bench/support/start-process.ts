@@ -37,8 +37,8 @@ let warned = false;
 /**
  * How a benchmark runs `capstan`: the compiled CLI users run (`bin/capstan.js` → dist/) while the
  * build is newer than every source file, else the sources through tsx, with a warning: tsx compiles
- * with esbuild's keepNames, a defineProperty on every closure created per request, which cost the
- * SigV4 path about a fifth of its throughput.
+ * with esbuild's keepNames, a defineProperty on every closure created per request, which showed in
+ * the profiles of the decision and SigV4 paths.
  */
 export function capstanCommand(): string[] {
   const argv = capstanArgv();

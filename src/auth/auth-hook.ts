@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from '
 import { CapstanError } from '../core/errors.js';
 import type { ApiKeyStore, Principal, SigV4Credentials } from './api-key-store.js';
 import { csrfMatches, readCookie, SESSION_COOKIE, type ConsoleSessions } from './console-sessions.js';
+import { KeyCache } from './key-cache.js';
 import { isKeyless, roleSatisfies, type Role, type RouteAccess } from './roles.js';
 import { checkSigV4, isSigV4Request, parseSigV4, unknownKey, type ParsedSigV4 } from './sigv4-verifier.js';
 
@@ -59,31 +60,16 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
   const touched = new Map<string, number>();
   // A key lookup (and for a pair, unsealing its secret) per request cost more than half the throughput
   // of a cheap model: a key verified here is reused for KEY_CACHE_MS, and a revocation through this
-  // process's store drops every cached key at once.
-  const pairs = new Map<string, { credentials: SigV4Credentials | undefined; until: number }>();
-  const bearers = new Map<string, { principal: Principal; until: number }>();
+  // process's store drops every cached key at once. A cached key answers without a promise.
+  const pairs = new KeyCache<SigV4Credentials>(KEY_CACHE_MS, KEY_CACHE_SIZE);
+  const bearers = new KeyCache<Principal>(KEY_CACHE_MS, KEY_CACHE_SIZE);
   keys.onRevoke(() => {
     pairs.clear();
     bearers.clear();
   });
-  const bearer = async (secret: string, now: number): Promise<Principal | undefined> => {
-    const hit = bearers.get(secret);
-    if (hit && hit.until > now) return hit.principal;
-    const principal = await keys.authenticate(secret);
-    if (bearers.size >= KEY_CACHE_SIZE) bearers.clear();
-    if (principal) bearers.set(secret, { principal, until: now + KEY_CACHE_MS });
-    else bearers.delete(secret);
-    return principal;
-  };
-  // A cached pair answers without a promise, so a signed request in a warm process is verified synchronously.
-  const cached = (accessKeyId: string, now: number) => {
-    const hit = pairs.get(accessKeyId);
-    return hit && hit.until > now ? hit.credentials : undefined;
-  };
   const lookup = async (accessKeyId: string, now: number) => {
     const credentials = await keys.sigv4Credentials(accessKeyId);
-    if (pairs.size >= KEY_CACHE_SIZE) pairs.clear();
-    if (credentials) pairs.set(accessKeyId, { credentials, until: now + KEY_CACHE_MS });
+    if (credentials) pairs.set(accessKeyId, credentials, now);
     return credentials;
   };
   const touch = (keyId: string, now: number) => {
@@ -91,11 +77,14 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     touched.set(keyId, now);
     void keys.touch(keyId).catch(() => {});
   };
-  const verified = (request: FastifyRequest, access: RouteAccess | undefined, parsed: ParsedSigV4, credentials: SigV4Credentials, now: number) => {
-    const principal = checkSigV4({ method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: signedBody(request.body) }, parsed, credentials);
+  // Every way in (bearer key, console session, SigV4 pair) ends here once the key is known.
+  const admit = (request: FastifyRequest, access: RouteAccess | undefined, principal: Principal, now: number) => {
     checkRole(principal, access);
     request.principal = principal;
     touch(principal.keyId, now);
+  };
+  const verified = (request: FastifyRequest, access: RouteAccess | undefined, parsed: ParsedSigV4, credentials: SigV4Credentials, now: number) => {
+    admit(request, access, checkSigV4({ method: request.method, url: request.raw.url ?? request.url, headers: request.headers, body: signedBody(request.body) }, parsed, credentials), now);
   };
   // Signed requests are verified by a hook of the routes that take them, which knows the route's
   // access: no other route pays for it, and no per-request state passes between hooks.
@@ -107,7 +96,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     const now = Date.now();
     try {
       parsed = parseSigV4(request.headers, now);
-      credentials = cached(parsed.accessKeyId, now);
+      credentials = pairs.get(parsed.accessKeyId, now);
       if (credentials) verified(request, access, parsed, credentials, now);
     } catch (err) {
       return done(err as Error);
@@ -133,8 +122,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     route.preValidation = [...(Array.isArray(own) ? own : own ? [own] : []), sigv4Hook(config.access)];
     route.config = { ...config, [SIGV4_VERIFIED]: true } as typeof route.config;
   });
-  const authenticate = async (request: FastifyRequest, access: RouteAccess | undefined) => {
-    const secret = presentedKey(request);
+  const authenticate = async (request: FastifyRequest, access: RouteAccess | undefined, secret: string | undefined) => {
     const sessionId = secret ? undefined : readCookie(request, SESSION_COOKIE);
     let principal: Principal | undefined;
     if (sessionId !== undefined && sessions) {
@@ -150,14 +138,13 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       principal = session.principal;
     } else {
       if (!secret) throw new CapstanError('CAPSTAN_AUTH_REQUIRED', 'send an API key as "Authorization: Bearer <key>"', { headers: { 'WWW-Authenticate': 'Bearer' } });
-      principal = await bearer(secret, Date.now());
+      principal = await keys.authenticate(secret);
       if (!principal) throw new CapstanError('CAPSTAN_AUTH_INVALID_KEY', undefined, { headers: { 'WWW-Authenticate': 'Bearer' } });
+      bearers.set(secret, principal, Date.now());
     }
-    checkRole(principal, access);
-    request.principal = principal;
-    touch(principal.keyId, Date.now());
+    admit(request, access, principal, Date.now());
   };
-  // A callback hook, so public routes and signed requests (checked in preValidation) go on without a promise.
+  // A callback hook, so public routes, signed requests (checked in preValidation) and cached bearer keys go on without a promise.
   app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config as { access?: RouteAccess; [SIGV4_VERIFIED]?: true } | undefined;
     const access = config?.access;
@@ -169,21 +156,18 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
       }
       return done();
     }
-    // A bearer key this process verified moments ago answers without a promise, like a cached SigV4 pair.
     const secret = presentedKey(request);
-    const hit = secret === undefined ? undefined : bearers.get(secret);
     const now = Date.now();
-    if (hit && hit.until > now) {
+    const known = secret ? bearers.get(secret, now) : undefined;
+    if (known) {
       try {
-        checkRole(hit.principal, access);
+        admit(request, access, known, now);
       } catch (err) {
         return done(err as Error);
       }
-      request.principal = hit.principal;
-      touch(hit.principal.keyId, now);
       return done();
     }
-    authenticate(request, access).then(() => done(), done);
+    authenticate(request, access, secret).then(() => done(), done);
   });
 }
 

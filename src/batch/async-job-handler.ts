@@ -3,7 +3,7 @@ import { CapstanError, isCapstanError } from '../core/errors.js';
 import type { ServingContext } from '../serving/index.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { appendEvent } from '../storage/outbox/index.js';
-import type { Job, JobContext, JobHandler } from '../storage/queue/job.js';
+import type { JobContext, JobHandler } from '../storage/queue/job.js';
 import type { AsyncInvocationState } from './async-service.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import type { LocalAsyncService } from './local-async-service.js';
@@ -30,14 +30,6 @@ function withTimeout<T>(work: Promise<T>, ms: number, id: string): Promise<T> {
     timer = setTimeout(() => reject(new CapstanError('CAPSTAN_ASYNC_TIMEOUT', `invocation ${id} did not finish within ${ms / 1000} s`, { fields: { id } })), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A retried error on the job's last attempt would leave the job dead and the invocation `InProgress`
- * for ever, so it fails the invocation instead (a lost lease is not ours to end: another worker has it).
- */
-function lastAttempt(job: Job<unknown>, err: CapstanError): boolean {
-  return job.attempts >= job.maxAttempts && err.code !== 'CAPSTAN_QUEUE_LEASE_LOST';
 }
 
 /** Ends an invocation once, with its outbox event, in a fenced transaction. */
@@ -71,14 +63,17 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
     const row = await deps.store.find(job.payload.id);
     if (!row || TERMINAL.includes(row.state)) return { skipped: row?.state ?? 'missing' };
     const release = await deps.slots.acquire(row.endpoint, await deps.service.maxConcurrency(row.endpoint), context.signal);
+    // A throw on the final attempt leaves the job dead and the invocation `InProgress` for ever, so
+    // there the invocation fails instead of retrying.
+    const finalAttempt = job.attempts >= job.maxAttempts;
     try {
       const failInto = async (state: AsyncInvocationState, err: CapstanError | Error) => {
         const code = isCapstanError(err) ? err.code : 'CAPSTAN_SERVING_MODEL_ERROR';
         try {
           await deps.artifacts.put(row.failure_key, JSON.stringify({ InferenceId: row.inference_id, code, message: err.message }));
         } catch (putError) {
-          // The row is the record callers poll; on the last attempt it ends even if the store refuses the file.
-          if (job.attempts < job.maxAttempts) throw putError;
+          // The row is the record callers poll; on the final attempt it ends even if the store refuses the file.
+          if (!finalAttempt) throw putError;
         }
         await finish(deps, row, state, `${code}: ${err.message}`, context, { code });
         return { state };
@@ -98,7 +93,9 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
         await finish(deps, row, 'Completed', null, context, { contentType: answer.contentType, variant: answer.variant });
         return { state: 'Completed' };
       } catch (err) {
-        if (context.signal.aborted || (isCapstanError(err) && RETRIED.has(err.code) && !lastAttempt(job, err))) throw err;
+        // A lost lease is not this worker's to end: another worker holds the job now.
+        const retried = isCapstanError(err) && RETRIED.has(err.code) && (!finalAttempt || err.code === 'CAPSTAN_QUEUE_LEASE_LOST');
+        if (context.signal.aborted || retried) throw err;
         return await failInto('Failed', err as Error);
       }
     } finally {
