@@ -32,10 +32,10 @@ function withTimeout<T>(work: Promise<T>, ms: number, id: string): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Ends an invocation once, with its outbox event, in a fenced transaction. */
-async function finish(deps: AsyncJobDeps, row: AsyncInvocationRow, state: AsyncInvocationState, reason: string | null, context: JobContext, extra: Record<string, unknown>): Promise<void> {
+/** Ends an invocation once, with its outbox event, in a transaction fenced by the job's lease when a job runs it. */
+async function finish(deps: Pick<AsyncJobDeps, 'store'>, row: AsyncInvocationRow, state: AsyncInvocationState, reason: string | null, context: JobContext | undefined, extra: Record<string, unknown>): Promise<void> {
   await deps.store.transaction(async (trx) => {
-    await context.assertLease(trx);
+    await context?.assertLease(trx);
     const now = Date.now();
     const res = await trx
       .updateTable('async_invocations')
@@ -51,6 +51,35 @@ async function finish(deps: AsyncJobDeps, row: AsyncInvocationRow, state: AsyncI
       data: { id: row.id, endpoint: row.endpoint, inferenceId: row.inference_id, state, outputLocation: view.outputLocation, failureLocation: view.failureLocation, failureReason: reason, ...extra },
     });
   });
+}
+
+/** True when the invocation's input was sent inline and stored only for this request (the caller owns an input location). */
+function ownsInput(row: AsyncInvocationRow): boolean {
+  return row.input_key === `async/${row.endpoint}/input/${row.id}`;
+}
+
+/** Writes the failure file a caller reads at the invocation's failure location. */
+function putFailure(deps: Pick<AsyncJobDeps, 'artifacts'>, row: AsyncInvocationRow, code: string, message: string): Promise<unknown> {
+  return deps.artifacts.put(row.failure_key, JSON.stringify({ InferenceId: row.inference_id, code, message }));
+}
+
+/**
+ * Fails invocation `id` whose job died without its handler ending it (its worker was lost on every
+ * attempt): the failure file, the row and the `async_invocation.failed` event, once; false when the
+ * invocation had already ended. The file is retried with the delivery; from `lastTry` on the row ends without it.
+ */
+export async function failLostInvocation(deps: Pick<AsyncJobDeps, 'store' | 'artifacts'>, id: string, jobError: string | null, lastTry: boolean): Promise<boolean> {
+  const row = await deps.store.find(id);
+  if (!row || TERMINAL.includes(row.state)) return false;
+  const err = new CapstanError('CAPSTAN_ASYNC_WORKER_LOST', `invocation ${id} lost its worker on every attempt${jobError ? ` (${jobError})` : ''}`, { fields: { id } });
+  try {
+    await putFailure(deps, row, err.code, err.message);
+  } catch (putError) {
+    if (!lastTry) throw putError;
+  }
+  await finish(deps, row, 'Failed', `${err.code}: ${err.message}`, undefined, { code: err.code });
+  if (ownsInput(row)) await deps.artifacts.delete(row.input_key).catch(() => {});
+  return true;
 }
 
 /**
@@ -70,7 +99,7 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
       const failInto = async (state: AsyncInvocationState, err: CapstanError | Error) => {
         const code = isCapstanError(err) ? err.code : 'CAPSTAN_SERVING_MODEL_ERROR';
         try {
-          await deps.artifacts.put(row.failure_key, JSON.stringify({ InferenceId: row.inference_id, code, message: err.message }));
+          await putFailure(deps, row, code, err.message);
         } catch (putError) {
           // The row is the record callers poll; on the final attempt it ends even if the store refuses the file.
           if (!finalAttempt) throw putError;
@@ -101,7 +130,7 @@ export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> 
     } finally {
       release();
       // A body sent inline was stored only for this request; an input location is the caller's.
-      if (row.input_key === `async/${row.endpoint}/input/${row.id}` && TERMINAL.includes((await deps.store.find(row.id))?.state ?? 'Queued')) {
+      if (ownsInput(row) && TERMINAL.includes((await deps.store.find(row.id))?.state ?? 'Queued')) {
         await deps.artifacts.delete(row.input_key).catch(() => {});
       }
     }

@@ -17,6 +17,7 @@ import { EndpointSlots } from './endpoint-slots.js';
 import { ASYNC_JOB, LocalAsyncService } from './local-async-service.js';
 import { SqlAsyncStore } from './sql-async-store.js';
 import { runTransform } from './transform-runner.js';
+import { deadJobSubscription } from './dead-job-subscription.js';
 
 /** The batch context's service: batch transform jobs (and, through `async`, asynchronous invocations). */
 export interface BatchContext {
@@ -51,14 +52,15 @@ export function createBatch(parts: ContextParts): BatchContextInstance {
   const serving = () => parts.use<ServingContext>('serving');
   const asyncStore = new SqlAsyncStore(parts.db, (key) => parts.artifacts.uriFor(key));
   const asyncService = new LocalAsyncService({ store: asyncStore, queue: parts.queue, artifacts: parts.artifacts, serving, outbound: parts.config.outbound, box });
-  const jobHandlers = batchJobHandlers({ store, queue: parts.queue, artifacts: parts.artifacts, runners, logger: parts.logger });
+  const batchDeps = { store, queue: parts.queue, artifacts: parts.artifacts, runners, logger: parts.logger };
+  const jobHandlers = batchJobHandlers(batchDeps);
   jobHandlers.set(ASYNC_JOB, asyncJobHandler({ store: asyncStore, service: asyncService, artifacts: parts.artifacts, serving, slots: new EndpointSlots() }) as JobHandler);
   const transform = (request: TransformRequest) => runTransform({ batch, queue: parts.queue, handlers: jobHandlers, logger: parts.logger }, request);
   const notifier = notificationSubscriptions({ batchStore: store, asyncStore, artifacts: parts.artifacts, box, outbound: parts.config.outbound, notifications: parts.config.notifications });
   return {
     service: { batch, async: asyncService, transform },
     jobHandlers,
-    subscriptions: notifier.subscriptions,
+    subscriptions: [...notifier.subscriptions, deadJobSubscription({ store: asyncStore, artifacts: parts.artifacts }, batchDeps)],
     async close() {
       await runners.close();
       await notifier.close();

@@ -43,7 +43,7 @@ function terminal(row: BatchJobRow | undefined): boolean {
 }
 
 /** Ends a job in `state` with its outbox event, once: a second call (a retried job) changes nothing. */
-async function endJob(deps: BatchJobDeps, jobId: string, state: BatchJobState, reason: string | null, context?: JobContext): Promise<boolean> {
+export async function endJob(deps: BatchJobDeps, jobId: string, state: BatchJobState, reason: string | null, context?: JobContext): Promise<boolean> {
   const ended = await deps.store.transaction(async (trx) => {
     await context?.assertLease(trx);
     const now = Date.now();

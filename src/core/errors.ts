@@ -235,6 +235,7 @@ export const errorCatalogue = {
   CAPSTAN_ASYNC_INPUT_INVALID: { status: 400, title: 'The asynchronous invocation input is missing, outside the artifact store or not readable' },
   CAPSTAN_ASYNC_EXPIRED: { status: 408, title: 'The asynchronous invocation expired in the queue' },
   CAPSTAN_ASYNC_TIMEOUT: { status: 504, title: 'The asynchronous invocation did not finish in time' },
+  CAPSTAN_ASYNC_WORKER_LOST: { status: 500, title: 'The asynchronous invocation lost its worker on every attempt' },
   CAPSTAN_NOTIFY_INVALID: { status: 400, title: 'The notification settings are not valid' },
   // safe rollouts (deployments with traffic steps and alarms)
   CAPSTAN_ROLLOUT_POLICY_INVALID: { status: 400, title: 'The deployment policy is not valid' },

@@ -17,6 +17,7 @@ export const NOTIFICATION_EVENTS = [
   'endpoint.alarm',
   'decision.alarm',
   'server.error',
+  'job.dead',
 ] as const;
 
 /** Where a subscription delivers: a Slack-compatible incoming webhook, a Standard-Webhooks-signed HTTP endpoint, or a NATS subject. */

@@ -10,6 +10,7 @@ const TITLES: Record<string, string> = {
   'deployment.started': 'Deployment started',
   'deployment.rolled_back': 'Deployment rolled back',
   'server.error': 'Unexpected server error',
+  'job.dead': 'Queue job died',
 };
 
 /** The CLI command that shows what an event is about. */
@@ -18,6 +19,7 @@ export function cliCommandFor(event: Pick<OutboxEvent, 'type' | 'subject' | 'dat
   if (parts[0] === 'pipelines' && parts[2] === 'executions') return `capstan pipeline describe ${parts[3]}`;
   if (parts[0] === 'models' && parts.length >= 3) return `capstan models show ${parts[1]}/${parts[2]}`;
   if (parts[0] === 'endpoints') return `capstan endpoints describe ${parts[1]}`;
+  if (parts[0] === 'jobs') return `capstan jobs show ${parts[1] ?? ''}`;
   if (event.type === 'server.error') return `capstan logs: search the server log for correlation id ${String(event.data.correlationId ?? '')}`;
   return `capstan get ${parts[0] ?? ''} ${parts[1] ?? ''}`.trim();
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Logger } from '../../core/logger.js';
-import { backoffDelay } from '../queue/job-queue.js';
+import { backoffDelay } from '../queue/retry-policy.js';
 import type { OutboxHandler } from './outbox-event.js';
 import type { ClaimedDelivery, OutboxStore } from './outbox-store.js';
 

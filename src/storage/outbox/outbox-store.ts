@@ -2,7 +2,7 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { parseJson, type Database } from '../database.js';
-import { describeError } from '../queue/job-queue.js';
+import { describeError } from '../queue/retry-policy.js';
 import { matchesPattern, type NewOutboxEvent, type OutboxEvent } from './outbox-event.js';
 
 /** The outbox tables (migration 0009). */

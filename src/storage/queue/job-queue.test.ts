@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { Clock } from '../../core/clock.js';
 import { isCapstanError, type ErrorCode } from '../../core/errors.js';
 import { testDatabases, type TestDatabase } from '../test-support/test-databases.js';
-import { JobQueue, backoffDelay, type QueueSettings } from './job-queue.js';
+import { JobQueue, type QueueSettings } from './job-queue.js';
+import { backoffDelay } from './retry-policy.js';
 
 const settings: QueueSettings = { leaseMs: 1000, heartbeatMs: 250, maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 1000, pollMs: 10, concurrency: 2 };
 
@@ -235,6 +236,38 @@ for (const factory of await testDatabases()) {
       const dead = await queue.get(job.id);
       assert.equal(dead.state, 'dead');
       assert.match(dead.lastError!, /lease expired on the final attempt/);
+    });
+
+    const deadEvents = async (jobId: string) =>
+      (await t.db.kysely.selectFrom('outbox_events').selectAll().where('type', '=', 'job.dead').where('subject', '=', `jobs/${jobId}`).execute()).map((e) => JSON.parse(e.payload as string));
+
+    it('records a job.dead event with the job\'s payload when the reaper kills a job, in the same commit', async () => {
+      const q = fresh();
+      const job = await queue.enqueue('async.invoke', { id: 'inv_1' }, { queue: q, maxAttempts: 1 });
+      await queue.lease('w1', { queues: [q] });
+      assert.deepEqual(await deadEvents(job.id), [], 'no event while the job may still finish');
+      clock.advance(1001);
+      await queue.lease('w2', { queues: [q] });
+      assert.deepEqual(await deadEvents(job.id), [
+        { jobId: job.id, type: 'async.invoke', queue: q, attempts: 1, maxAttempts: 1, error: 'the lease expired on the final attempt (the worker stopped heartbeating)', payload: { id: 'inv_1' } },
+      ]);
+      await queue.lease('w3', { queues: [q] });
+      assert.equal((await deadEvents(job.id)).length, 1, 'a later reap does not raise it again');
+    });
+
+    it('records a job.dead event when a failed attempt is the last, and none for an attempt that will be retried', async () => {
+      const q = fresh();
+      const job = await queue.enqueue('t', { big: 'x'.repeat(10_000) }, { queue: q, maxAttempts: 2 });
+      await queue.lease('w1', { queues: [q] });
+      await queue.fail(job.id, 'w1', new Error('first'));
+      assert.deepEqual(await deadEvents(job.id), []);
+      clock.advance(10_000);
+      await queue.lease('w1', { queues: [q] });
+      await queue.fail(job.id, 'w1', new Error('second'));
+      const [event] = await deadEvents(job.id);
+      assert.equal(event.attempts, 2);
+      assert.match(event.error, /second/);
+      assert.equal('payload' in event, false, 'a payload over 8 KiB stays with the job');
     });
 
     it('releases a worker\'s leases without spending attempts', async () => {

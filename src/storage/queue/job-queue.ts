@@ -6,6 +6,8 @@ import { newId } from '../../core/ids.js';
 import { assertName } from '../../core/names.js';
 import type { Database } from '../database.js';
 import type { EnqueueOptions, Job } from './job.js';
+import { appendJobDeadEvents } from './job-dead-event.js';
+import { backoffDelay, describeError } from './retry-policy.js';
 import { byPriority, toJob, type JobRow, type JobsTables } from './job-row.js';
 import { JOB_STATES, type JobListFilter, type JobPage, type JobStats, type JobsService } from './jobs-service.js';
 
@@ -45,29 +47,10 @@ export interface EnqueueItem {
   options?: EnqueueOptions;
 }
 
-const MAX_ERROR_LENGTH = 4000;
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
 // 18 columns per row stays far below SQLite's limit of 32766 bound parameters per statement.
 const INSERT_CHUNK = 500;
-
-/**
- * Full-jitter exponential backoff: a uniform delay in [0, min(maxMs, baseMs · 2^(attempt−1))).
- * Full jitter spreads the retries of jobs that failed together (an outage) instead of bunching them.
- */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
-}
-
-/** The text stored as `last_error`: the message (with its catalogue code, if any), bounded in length. */
-export function describeError(error: unknown): string {
-  let text: string;
-  if (error instanceof CapstanError) text = `${error.code}: ${error.message}`;
-  else if (error instanceof Error) text = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-  else text = typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
-}
 
 function invalid(detail: string): CapstanError {
   return new CapstanError('CAPSTAN_REQUEST_INVALID', detail);
@@ -255,7 +238,7 @@ export class JobQueue implements JobsService {
     if (this.db.dialect === 'postgres') exhausted = exhausted.forUpdate().skipLocked();
     const ids = (await exhausted.execute()).map((r) => r.id);
     if (ids.length === 0) return;
-    await trx
+    const dead = await trx
       .updateTable('jobs')
       .set({
         state: 'dead',
@@ -265,7 +248,10 @@ export class JobQueue implements JobsService {
         updated_at: now,
       })
       .where('id', 'in', ids)
+      .returningAll()
       .execute();
+    // No handler runs for these: the event is how their owners learn of it.
+    await appendJobDeadEvents(trx, dead, this.clock);
   }
 
 
@@ -320,20 +306,29 @@ export class JobQueue implements JobsService {
     const now = this.clock.now();
     const dead = options.retryable === false || current.attempts >= current.max_attempts;
     const delay = dead ? 0 : backoffDelay(current.attempts, this.settings.backoffBaseMs, this.settings.backoffMaxMs, this.random);
-    const row = await this.q
-      .updateTable('jobs')
-      .set(
-        dead
-          ? { state: 'dead', last_error: describeError(error), lease_expires_at: null, finished_at: now, updated_at: now }
-          : { state: 'queued', last_error: describeError(error), lease_owner: null, lease_expires_at: null, run_at: now + delay, updated_at: now },
-      )
-      .where('id', '=', jobId)
-      .where('state', '=', 'running')
-      .where('lease_owner', '=', workerId)
-      // The attempt number pins this update to the lease we read, not a later one by the same worker.
-      .where('attempts', '=', current.attempts)
-      .returningAll()
-      .executeTakeFirst();
+    const update = (via: Kysely<JobsTables>) =>
+      via
+        .updateTable('jobs')
+        .set(
+          dead
+            ? { state: 'dead', last_error: describeError(error), lease_expires_at: null, finished_at: now, updated_at: now }
+            : { state: 'queued', last_error: describeError(error), lease_owner: null, lease_expires_at: null, run_at: now + delay, updated_at: now },
+        )
+        .where('id', '=', jobId)
+        .where('state', '=', 'running')
+        .where('lease_owner', '=', workerId)
+        // The attempt number pins this update to the lease we read, not a later one by the same worker.
+        .where('attempts', '=', current.attempts)
+        .returningAll()
+        .executeTakeFirst();
+    const row = dead
+      ? await this.db.transaction(async (anyTrx) => {
+          const trx = anyTrx as unknown as Kysely<JobsTables>;
+          const r = await update(trx);
+          if (r) await appendJobDeadEvents(trx, [r], this.clock);
+          return r;
+        })
+      : await update(this.q);
     if (!row) throw await this.leaseLost(jobId, workerId);
     return toJob(row);
   }
