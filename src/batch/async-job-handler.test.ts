@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CapstanError } from '../core/errors.js';
 import { openTestPlatform, type TestPlatform } from '../platform/test-support/test-platform.js';
-import { registerApproved } from '../serving/test-support/serving-test-platform.js';
+import { deployAdder } from '../serving/test-support/adder-endpoint.js';
 import type { ServingContext } from '../serving/index.js';
 import type { Job, JobContext } from '../storage/queue/job.js';
 import { asyncJobHandler } from './async-job-handler.js';
@@ -12,8 +10,6 @@ import type { BatchContext } from './batch-context.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import type { LocalAsyncService } from './local-async-service.js';
 import { SqlAsyncStore } from './sql-async-store.js';
-
-const ADDER = 'export function predict(model, input) { return { sum: input.a + input.b }; }\n';
 
 // The serving context as it is while a variant scaled to zero cannot take work: every call is turned away with a retried error.
 const stillStarting = (() => ({
@@ -30,12 +26,7 @@ describe('async.invoke on a retried error', () => {
 
   before(async () => {
     test = await openTestPlatform();
-    const dir = path.join(test.home, 'adder');
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'model.mjs'), ADDER);
-    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'adder', framework: 'js', entry: 'model.mjs' }));
-    await registerApproved(test.platform.registry, 'adder', { packageDir: dir });
-    await test.platform.serving.create('adder', { variants: [{ model: 'models:/adder/1' }] });
+    await deployAdder(test.platform, test.home);
     store = new SqlAsyncStore(test.platform.db, (key) => test.platform.artifacts.uriFor(key));
     batch = test.platform.context<BatchContext>('batch');
   });

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openTestPlatform, type TestPlatform } from '../platform/test-support/test-platform.js';
 import { appendEvent } from '../storage/outbox/index.js';
-import { registerApproved } from '../serving/test-support/serving-test-platform.js';
+import { deployAdder } from '../serving/test-support/adder-endpoint.js';
 import type { BatchContext } from './batch-context.js';
 import { ASYNC_JOB } from './local-async-service.js';
-
-const ADDER = 'export function predict(model, input) { return { sum: input.a + input.b }; }\n';
 
 describe('records of jobs that died without their handler running', () => {
   let test: TestPlatform;
@@ -16,12 +12,7 @@ describe('records of jobs that died without their handler running', () => {
 
   before(async () => {
     test = await openTestPlatform();
-    const dir = path.join(test.home, 'adder');
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'model.mjs'), ADDER);
-    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ name: 'adder', framework: 'js', entry: 'model.mjs' }));
-    await registerApproved(test.platform.registry, 'adder', { packageDir: dir });
-    await test.platform.serving.create('adder', { variants: [{ model: 'models:/adder/1' }] });
+    await deployAdder(test.platform, test.home);
     batch = test.platform.context<BatchContext>('batch');
   });
   after(() => test.dispose());
