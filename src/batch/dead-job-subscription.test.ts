@@ -5,6 +5,7 @@ import { appendEvent } from '../storage/outbox/index.js';
 import { deployAdder } from '../serving/test-support/adder-endpoint.js';
 import type { BatchContext } from './batch-context.js';
 import { ASYNC_JOB } from './local-async-service.js';
+import { abandonOnFinalAttempt } from '../storage/test-support/abandon-on-final-attempt.js';
 
 describe('records of jobs that died without their handler running', () => {
   let test: TestPlatform;
@@ -21,11 +22,7 @@ describe('records of jobs that died without their handler running', () => {
   const killWorkerOnFinalAttempt = async (invocationId: string) => {
     const jobs = await test.platform.queue.list({ type: ASYNC_JOB });
     const job = jobs.jobs.find((j) => (j.payload as { id: string }).id === invocationId)!;
-    await test.platform.db.kysely
-      .updateTable('jobs')
-      .set((eb) => ({ state: 'running', attempts: eb.ref('max_attempts'), lease_owner: 'killed-worker', lease_expires_at: Date.now() - 1 }))
-      .where('id', '=', job.id)
-      .execute();
+    await abandonOnFinalAttempt(test.platform.db, job.id);
     return job.id;
   };
 
@@ -46,7 +43,7 @@ describe('records of jobs that died without their handler running', () => {
     assert.equal(events.filter((e) => JSON.parse(e.payload as string).id === accepted.id).length, 1);
 
     // Delivery is at least once: the same death raised again finds the invocation ended and changes nothing.
-    await appendEvent(test.platform.db.kysely, { type: 'job.dead', subject: `jobs/${jobId}`, data: { jobId, type: ASYNC_JOB, attempts: 20, maxAttempts: 20, error: 'again', payload: { id: accepted.id } } });
+    await appendEvent(test.platform.db.kysely, { type: 'job.dead', subject: `jobs/${jobId}`, data: { jobId, type: ASYNC_JOB, attempts: 20, maxAttempts: 20, error: 'again', refs: { id: accepted.id } } });
     await test.platform.outbox.drain();
     assert.equal((await batch.async.get(accepted.id)).failureReason, invocation.failureReason);
   });
@@ -55,11 +52,7 @@ describe('records of jobs that died without their handler running', () => {
     await test.platform.artifacts.put('dead-jobs/in/records.jsonl', '{"a":1,"b":2}\n');
     const job = await batch.batch.create({ model: 'models:/adder/1', input: test.platform.artifacts.uriFor('dead-jobs/in'), output: test.platform.artifacts.uriFor('dead-jobs/out') });
     const planJob = (await test.platform.queue.list({ type: 'batch.plan' })).jobs.find((j) => (j.payload as { jobId: string }).jobId === job.id)!;
-    await test.platform.db.kysely
-      .updateTable('jobs')
-      .set((eb) => ({ state: 'running', attempts: eb.ref('max_attempts'), lease_owner: 'killed-worker', lease_expires_at: Date.now() - 1 }))
-      .where('id', '=', planJob.id)
-      .execute();
+    await abandonOnFinalAttempt(test.platform.db, planJob.id);
     await test.platform.queue.lease('another-worker', { types: ['nothing-to-run'] });
     await test.platform.outbox.drain();
     const ended = await batch.batch.get(job.id);

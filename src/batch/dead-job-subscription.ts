@@ -25,11 +25,11 @@ export function deadJobSubscription(asyncDeps: Pick<AsyncJobDeps, 'store' | 'art
     patterns: [JOB_DEAD_EVENT],
     handler: async (event, delivery) => {
       const data = event.data as unknown as JobDeadData;
-      const payload = (data.payload ?? {}) as { id?: unknown; jobId?: unknown };
-      if (data.type === ASYNC_JOB && typeof payload.id === 'string') {
-        await failLostInvocation(asyncDeps, payload.id, data.error, delivery.attempt >= LAST_FILE_TRY);
-      } else if (BATCH_JOBS.has(data.type) && typeof payload.jobId === 'string') {
-        await endJob(batchDeps, payload.jobId, 'Failed', `its ${data.type} job died after ${data.attempts} attempts: ${data.error ?? 'no error recorded'}`);
+      const refs = data.refs ?? {};
+      if (data.type === ASYNC_JOB && typeof refs.id === 'string') {
+        await failLostInvocation(asyncDeps, refs.id, data.error, delivery.attempt >= LAST_FILE_TRY);
+      } else if (BATCH_JOBS.has(data.type) && typeof refs.jobId === 'string') {
+        await endJob(batchDeps, refs.jobId, 'Failed', `its ${data.type} job died after ${data.attempts} attempts: ${data.error ?? 'no error recorded'}`);
       }
     },
   };

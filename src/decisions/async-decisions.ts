@@ -7,6 +7,7 @@ import type { SecretBox } from '../core/secret-box.js';
 import { newWebhookSecret, webhookHeaders, webhookSecretProblem } from '../core/webhook-signature.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import type { Job, JobHandler } from '../storage/queue/job.js';
+import type { JobDeadData } from '../storage/queue/job-dead-event.js';
 import { appendEvent, type OutboxHandler } from '../storage/outbox/index.js';
 import type { DecisionCallback } from './decision-service.js';
 import type { DecisionRequestStatus } from './decision-types.js';
@@ -94,15 +95,45 @@ export class AsyncDecisions {
     return { recordId: row.id, outcome: row.outcome };
   };
 
-  /** The outbox subscriber that POSTs each finished request's result to its callback URL. */
+  /**
+   * Fails request `requestId` whose job died before storing a record (its worker was lost on every
+   * attempt, or every attempt threw): the request ends `failed` with `reason` and, when it has a
+   * callback, raises `decision.completed` so its caller hears of it; false when it had already ended.
+   */
+  async failLost(requestId: string, reason: string): Promise<boolean> {
+    return this.deps.store.transaction(async (trx) => {
+      if (!(await this.deps.store.failQueuedRequest(requestId, reason, trx))) return false;
+      const request = (await this.deps.store.request(requestId, trx))!;
+      if (request.callback_url) {
+        await appendEvent(trx, { type: DECISION_COMPLETED_EVENT, subject: `decisions/${request.usecase}/requests/${requestId}`, data: { requestId, recordId: null, usecase: request.usecase, status: 'failed', error: reason } });
+      }
+      return true;
+    });
+  }
+
+  /** The `job.dead` subscriber: a queued decision whose job died ends `failed`, naming how the job ended. */
+  readonly deadJobs: OutboxHandler = async (event) => {
+    const data = event.data as unknown as JobDeadData;
+    const requestId = data.refs?.requestId;
+    if (data.type !== DECIDE_JOB_TYPE || typeof requestId !== 'string') return;
+    await this.failLost(requestId, `the decision job died after ${data.attempts} attempts: ${data.error ?? 'no error recorded'}`);
+  };
+
+  /** The outbox subscriber that POSTs each finished request's result (its record, or why it failed without one) to its callback URL. */
   readonly callbacks: OutboxHandler = async (event) => {
     const { requestId } = event.data as { requestId: string };
     const request = await this.deps.store.request(requestId);
-    if (!request?.callback_url || !request.callback_secret || !request.record_id) return;
-    const record = await this.deps.store.record(request.record_id);
-    if (!record) return;
-    const r = toRecord(record);
-    const body = JSON.stringify({ type: event.type, id: event.id, requestId, record: { id: r.id, usecase: r.usecase, version: r.version, subject: r.subject, status: r.status, outcome: r.outcome, reasons: r.reasons, output: r.output, time: r.time } });
+    if (!request?.callback_url || !request.callback_secret) return;
+    let result: Record<string, unknown>;
+    if (request.record_id) {
+      const record = await this.deps.store.record(request.record_id);
+      if (!record) return;
+      const r = toRecord(record);
+      result = { record: { id: r.id, usecase: r.usecase, version: r.version, subject: r.subject, status: r.status, outcome: r.outcome, reasons: r.reasons, output: r.output, time: r.time } };
+    } else if (request.status === 'failed') {
+      result = { status: 'failed', error: request.error };
+    } else return;
+    const body = JSON.stringify({ type: event.type, id: event.id, requestId, ...result });
     await assertOutboundUrl(request.callback_url, this.deps.outbound, { purpose: 'callback URL' });
     const secret = this.deps.box.open(request.callback_secret, requestId);
     const res = await httpRequest(request.callback_url, {

@@ -9,6 +9,7 @@ import { SecretBox } from '../core/secret-box.js';
 import { defineContext } from '../storage/context-module.js';
 import type { EndpointService } from '../serving/index.js';
 import { AsyncDecisions, DECIDE_JOB_TYPE, DECISION_COMPLETED_EVENT } from './async-decisions.js';
+import { JOB_DEAD_EVENT } from '../storage/queue/job-dead-event.js';
 import { DecisionAlerts, DECISION_ALERT_EVENT } from './decision-alerts.js';
 import { DecisionMetrics } from './decision-metrics.js';
 import type { DecisionService } from './decision-service.js';
@@ -90,6 +91,7 @@ export const decisionsContext = defineContext<DecisionService>({
       subscriptions: [
         { name: 'decisions.callbacks', patterns: [DECISION_COMPLETED_EVENT], handler: asyncDecisions.callbacks },
         { name: 'decisions.alerts', patterns: [DECISION_ALERT_EVENT], handler: alerts.notify },
+        { name: 'decisions.dead-jobs', patterns: [JOB_DEAD_EVENT], handler: asyncDecisions.deadJobs },
       ],
       close: () => agent.close(),
       apiDocs: () => useCaseApiDocs(service),

@@ -6,10 +6,10 @@ import type { JobRow } from './job-row.js';
 /** The domain event raised, in the same transaction, when a job goes to `dead`. */
 export const JOB_DEAD_EVENT = 'job.dead';
 
-/** Payloads larger than this (serialized) are left out of the event; the job keeps them. */
-const MAX_EVENT_PAYLOAD = 8_192;
+/** Longer strings are left out of the event's refs: ids are short. */
+const MAX_REF_LENGTH = 200;
 
-/** The `job.dead` event's data: which job, why, and (when small) its payload, so its owner can end what it stood for. */
+/** The `job.dead` event's data: which job, why, and the payload's ids, so its owner can end what it stood for. */
 export interface JobDeadData {
   jobId: string;
   type: string;
@@ -17,19 +17,38 @@ export interface JobDeadData {
   attempts: number;
   maxAttempts: number;
   error: string | null;
-  /** The job's payload, absent when it is larger than 8 KiB serialized. */
-  payload?: unknown;
+  /**
+   * The payload's top-level scalar fields (strings up to 200 characters, numbers, booleans): the ids
+   * its owner finds its record by. Nested values are left out: they may carry a request's data, which
+   * notification subscribers of `job.dead` have no business receiving.
+   */
+  refs: Record<string, string | number | boolean>;
+}
+
+/** The payload's top-level scalar fields; see JobDeadData.refs. */
+export function payloadRefs(payload: string): Record<string, string | number | boolean> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return {};
+  }
+  const refs: Record<string, string | number | boolean> = {};
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return refs;
+  for (const [key, value] of Object.entries(parsed)) {
+    if ((typeof value === 'string' && value.length <= MAX_REF_LENGTH) || typeof value === 'number' || typeof value === 'boolean') refs[key] = value;
+  }
+  return refs;
 }
 
 /**
  * Appends one `job.dead` event per row through `trx`: a job that dies records its death with the same
- * commit, so whoever the job worked for (an asynchronous invocation, a batch job) can end that record
- * even when the job died without its handler running (a lease expired on the final attempt).
+ * commit, so whoever the job worked for (an asynchronous invocation, a batch job, a queued decision)
+ * can end that record even when the job died without its handler running (a lease expired on the final attempt).
  */
 export async function appendJobDeadEvents(trx: Kysely<any>, rows: readonly JobRow[], clock: Clock): Promise<void> {
   for (const row of rows) {
-    const data: JobDeadData = { jobId: row.id, type: row.type, queue: row.queue, attempts: row.attempts, maxAttempts: row.max_attempts, error: row.last_error };
-    if (row.payload.length <= MAX_EVENT_PAYLOAD) data.payload = JSON.parse(row.payload);
+    const data: JobDeadData = { jobId: row.id, type: row.type, queue: row.queue, attempts: row.attempts, maxAttempts: row.max_attempts, error: row.last_error, refs: payloadRefs(row.payload) };
     await appendEvent(trx, { type: JOB_DEAD_EVENT, subject: `jobs/${row.id}`, data: data as unknown as Record<string, unknown> }, clock);
   }
 }

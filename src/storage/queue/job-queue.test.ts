@@ -241,7 +241,7 @@ for (const factory of await testDatabases()) {
     const deadEvents = async (jobId: string) =>
       (await t.db.kysely.selectFrom('outbox_events').selectAll().where('type', '=', 'job.dead').where('subject', '=', `jobs/${jobId}`).execute()).map((e) => JSON.parse(e.payload as string));
 
-    it('records a job.dead event with the job\'s payload when the reaper kills a job, in the same commit', async () => {
+    it('records a job.dead event with the payload\'s ids when the reaper kills a job, in the same commit', async () => {
       const q = fresh();
       const job = await queue.enqueue('async.invoke', { id: 'inv_1' }, { queue: q, maxAttempts: 1 });
       await queue.lease('w1', { queues: [q] });
@@ -249,7 +249,7 @@ for (const factory of await testDatabases()) {
       clock.advance(1001);
       await queue.lease('w2', { queues: [q] });
       assert.deepEqual(await deadEvents(job.id), [
-        { jobId: job.id, type: 'async.invoke', queue: q, attempts: 1, maxAttempts: 1, error: 'the lease expired on the final attempt (the worker stopped heartbeating)', payload: { id: 'inv_1' } },
+        { jobId: job.id, type: 'async.invoke', queue: q, attempts: 1, maxAttempts: 1, error: 'the lease expired on the final attempt (the worker stopped heartbeating)', refs: { id: 'inv_1' } },
       ]);
       await queue.lease('w3', { queues: [q] });
       assert.equal((await deadEvents(job.id)).length, 1, 'a later reap does not raise it again');
@@ -257,7 +257,7 @@ for (const factory of await testDatabases()) {
 
     it('records a job.dead event when a failed attempt is the last, and none for an attempt that will be retried', async () => {
       const q = fresh();
-      const job = await queue.enqueue('t', { big: 'x'.repeat(10_000) }, { queue: q, maxAttempts: 2 });
+      const job = await queue.enqueue('t', { requestId: 'dreq_1', shard: 3, input: { card: '4111' }, long: 'x'.repeat(201) }, { queue: q, maxAttempts: 2 });
       await queue.lease('w1', { queues: [q] });
       await queue.fail(job.id, 'w1', new Error('first'));
       assert.deepEqual(await deadEvents(job.id), []);
@@ -267,7 +267,7 @@ for (const factory of await testDatabases()) {
       const [event] = await deadEvents(job.id);
       assert.equal(event.attempts, 2);
       assert.match(event.error, /second/);
-      assert.equal('payload' in event, false, 'a payload over 8 KiB stays with the job');
+      assert.deepEqual(event.refs, { requestId: 'dreq_1', shard: 3 }, 'only the payload\'s ids: nested data and long strings stay with the job');
     });
 
     it('releases a worker\'s leases without spending attempts', async () => {
