@@ -193,6 +193,36 @@ describe('console operations views in Chromium', { skip: browserSkipReason() }, 
     await context.close();
   });
 
+  it('lists jobs by state with their last error; an editor cancels a queued job and retries it, a viewer gets no buttons', async () => {
+    // The server's worker marks a job of a type nobody handles dead at once; the second waits an hour.
+    const dead = await t.platform.queue.enqueue('console.unknown', { id: 'x' }, { queue: 'console-test' });
+    const later = await t.platform.queue.enqueue('console.unknown', { id: 'y' }, { queue: 'console-test', runAt: Date.now() + 3_600_000 });
+    const stateOf = async (id: string) => (await call('GET', `/api/v1/jobs/${id}`)).json.state as string;
+    for (let i = 0; i < 100 && (await stateOf(dead.id)) !== 'dead'; i++) await new Promise((r) => setTimeout(r, 50));
+
+    const viewer = await signedIn('viewer');
+    await viewer.page.goto(`${base}/console/jobs`);
+    const row = viewer.page.locator(`[data-testid="job"][data-job="${dead.id}"]`);
+    await row.waitFor();
+    assert.match((await row.getByTestId('job-error').textContent()) ?? '', /no handler for job type "console\.unknown"/);
+    assert.equal(await row.getByTestId('job-retry').count(), 0, 'a viewer may look, not act');
+    assert.ok(Number(await viewer.page.getByTestId('job-state-dead').getByTestId('job-count').textContent()) >= 1);
+    await viewer.page.screenshot({ path: path.join(shots, 'jobs.png') });
+    await viewer.context.close();
+
+    const { context, page } = await signedIn('editor');
+    await page.goto(`${base}/console/jobs?state=queued`);
+    const queued = page.locator(`[data-testid="job"][data-job="${later.id}"]`);
+    await queued.getByTestId('job-cancel').click();
+    await queued.waitFor({ state: 'detached' });
+    assert.equal(await stateOf(later.id), 'cancelled');
+    await page.getByTestId('job-state-cancelled').click();
+    await page.locator(`[data-testid="job"][data-job="${later.id}"]`).getByTestId('job-retry').click();
+    await page.locator(`[data-testid="job"][data-job="${later.id}"]`).waitFor({ state: 'detached' });
+    assert.notEqual(await stateOf(later.id), 'cancelled', 'queued again (and then dead: nobody handles its type)');
+    await context.close();
+  });
+
   it('shows each feature group with its schema and the age of its newest online value', async () => {
     assert.equal((await call('POST', '/api/v1/features/apply', DEFINITIONS)).status, 200);
     const pushed = await call('POST', '/api/v1/feature-groups/txn/records', [{ customer_id: 'c1', event_time: new Date(Date.now() - 120_000).toISOString(), amount_sum: 4.5, txn_count: 2 }]);

@@ -8,6 +8,7 @@ import { ExecutionView } from './execution';
 import { RolloutView } from './rollout-view';
 import { DecisionRecordView, DecisionsView } from './decisions-view';
 import { FeatureGroupsView } from './features-view';
+import { JobsView } from './jobs-view';
 import { ReplayView } from './replay-view';
 import { PipelineDetail, PipelineList } from './pipelines';
 import { ModelDetail, ModelList } from './registry';
@@ -50,6 +51,7 @@ export function App() {
           <Link to="/endpoints">Endpoints</Link>
           <Link to="/features">Features</Link>
           <Link to="/decisions">Decisions</Link>
+          <Link to="/jobs">Jobs</Link>
           <Link to="/audit">Audit</Link>
         </nav>
         <span className="who" data-testid="who">
@@ -75,6 +77,7 @@ function Page({ session }: { session: Session }) {
   if ((m = match('/experiments/:name', path))) return <ExperimentRuns key={m.name} name={m.name} />;
   if (path === '/compare') return <CompareView />;
   if (path === '/audit') return <AuditView />;
+  if (path === '/jobs') return <JobsView session={session} />;
   if (path === '/models') return <ModelList />;
   if ((m = match('/models/:name', path))) return <ModelDetail key={m.name} name={m.name} session={session} />;
   if (path === '/endpoints') return <EndpointList />;
