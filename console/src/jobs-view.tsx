@@ -30,18 +30,19 @@ export function JobsView({ session }: { session: Session }) {
   const [error, setError] = useState<unknown>();
   const [version, setVersion] = useState(0);
   const editor = can(session, 'editor');
+  const page = (after?: string | null) => api<{ jobs: Job[]; nextCursor: string | null }>('GET', `/api/v1/jobs?state=${state}&limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
 
   useEffect(() => {
     let live = true;
     setJobs(null);
     setError(undefined);
     window.history.replaceState(null, '', `${window.location.pathname}?state=${state}`);
-    Promise.all([api<Stats>('GET', '/api/v1/jobs/stats'), api<{ jobs: Job[]; nextCursor: string | null }>('GET', `/api/v1/jobs?state=${state}&limit=50`)]).then(
-      ([s, page]) => {
+    Promise.all([api<Stats>('GET', '/api/v1/jobs/stats'), page()]).then(
+      ([s, first]) => {
         if (!live) return;
         setStats(s);
-        setJobs(page.jobs);
-        setCursor(page.nextCursor);
+        setJobs(first.jobs);
+        setCursor(first.nextCursor);
       },
       (e) => live && setError(e),
     );
@@ -51,9 +52,9 @@ export function JobsView({ session }: { session: Session }) {
   }, [state, version]);
 
   const older = () =>
-    api<{ jobs: Job[]; nextCursor: string | null }>('GET', `/api/v1/jobs?state=${state}&limit=50&cursor=${encodeURIComponent(cursor ?? '')}`).then((page) => {
-      setJobs((j) => [...(j ?? []), ...page.jobs]);
-      setCursor(page.nextCursor);
+    page(cursor).then((next) => {
+      setJobs((j) => [...(j ?? []), ...next.jobs]);
+      setCursor(next.nextCursor);
     }, setError);
   const act = (job: Job, verb: 'retry' | 'cancel') => api('POST', `/api/v1/jobs/${encodeURIComponent(job.id)}/${verb}`).then(() => setVersion((v) => v + 1), setError);
 

@@ -17,7 +17,7 @@ import { EndpointSlots } from './endpoint-slots.js';
 import { ASYNC_JOB, LocalAsyncService } from './local-async-service.js';
 import { SqlAsyncStore } from './sql-async-store.js';
 import { runTransform } from './transform-runner.js';
-import { deadJobSubscription } from './dead-job-subscription.js';
+import { batchDeadJobs } from './dead-job-subscription.js';
 
 /** The batch context's service: batch transform jobs (and, through `async`, asynchronous invocations). */
 export interface BatchContext {
@@ -60,7 +60,7 @@ export function createBatch(parts: ContextParts): BatchContextInstance {
   return {
     service: { batch, async: asyncService, transform },
     jobHandlers,
-    subscriptions: [...notifier.subscriptions, deadJobSubscription({ store: asyncStore, artifacts: parts.artifacts }, batchDeps)],
+    subscriptions: [...notifier.subscriptions, batchDeadJobs({ store: asyncStore, artifacts: parts.artifacts }, batchDeps)],
     async close() {
       await runners.close();
       await notifier.close();

@@ -7,7 +7,7 @@ import type { SecretBox } from '../core/secret-box.js';
 import { newWebhookSecret, webhookHeaders, webhookSecretProblem } from '../core/webhook-signature.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import type { Job, JobHandler } from '../storage/queue/job.js';
-import type { JobDeadData } from '../storage/queue/job-dead-event.js';
+import { jobDeath, type DeadJobOwner } from '../storage/queue/job-dead-event.js';
 import { appendEvent, type OutboxHandler } from '../storage/outbox/index.js';
 import type { DecisionCallback } from './decision-service.js';
 import type { DecisionRequestStatus } from './decision-types.js';
@@ -102,8 +102,8 @@ export class AsyncDecisions {
    */
   async failLost(requestId: string, reason: string): Promise<boolean> {
     return this.deps.store.transaction(async (trx) => {
-      if (!(await this.deps.store.failQueuedRequest(requestId, reason, trx))) return false;
-      const request = (await this.deps.store.request(requestId, trx))!;
+      const request = await this.deps.store.failQueuedRequest(requestId, reason, trx);
+      if (!request) return false;
       if (request.callback_url) {
         await appendEvent(trx, { type: DECISION_COMPLETED_EVENT, subject: `decisions/${request.usecase}/requests/${requestId}`, data: { requestId, recordId: null, usecase: request.usecase, status: 'failed', error: reason } });
       }
@@ -111,12 +111,9 @@ export class AsyncDecisions {
     });
   }
 
-  /** The `job.dead` subscriber: a queued decision whose job died ends `failed`, naming how the job ended. */
-  readonly deadJobs: OutboxHandler = async (event) => {
-    const data = event.data as unknown as JobDeadData;
-    const requestId = data.refs?.requestId;
-    if (data.type !== DECIDE_JOB_TYPE || typeof requestId !== 'string') return;
-    await this.failLost(requestId, `the decision job died after ${data.attempts} attempts: ${data.error ?? 'no error recorded'}`);
+  /** The owner of dead `decisions.decide` jobs: a queued decision whose job died ends `failed`, naming how the job ended. */
+  readonly deadJob: DeadJobOwner = async (job) => {
+    if (typeof job.refs.requestId === 'string') await this.failLost(job.refs.requestId, `the decision job ${jobDeath(job)}`);
   };
 
   /** The outbox subscriber that POSTs each finished request's result (its record, or why it failed without one) to its callback URL. */

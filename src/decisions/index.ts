@@ -9,7 +9,7 @@ import { SecretBox } from '../core/secret-box.js';
 import { defineContext } from '../storage/context-module.js';
 import type { EndpointService } from '../serving/index.js';
 import { AsyncDecisions, DECIDE_JOB_TYPE, DECISION_COMPLETED_EVENT } from './async-decisions.js';
-import { JOB_DEAD_EVENT } from '../storage/queue/job-dead-event.js';
+import { deadJobSubscription } from '../storage/queue/job-dead-event.js';
 import { DecisionAlerts, DECISION_ALERT_EVENT } from './decision-alerts.js';
 import { DecisionMetrics } from './decision-metrics.js';
 import type { DecisionService } from './decision-service.js';
@@ -91,7 +91,7 @@ export const decisionsContext = defineContext<DecisionService>({
       subscriptions: [
         { name: 'decisions.callbacks', patterns: [DECISION_COMPLETED_EVENT], handler: asyncDecisions.callbacks },
         { name: 'decisions.alerts', patterns: [DECISION_ALERT_EVENT], handler: alerts.notify },
-        { name: 'decisions.dead-jobs', patterns: [JOB_DEAD_EVENT], handler: asyncDecisions.deadJobs },
+        deadJobSubscription('decisions.dead-jobs', { [DECIDE_JOB_TYPE]: asyncDecisions.deadJob }),
       ],
       close: () => agent.close(),
       apiDocs: () => useCaseApiDocs(service),

@@ -201,8 +201,8 @@ export class SqlDecisionStore {
   }
 
   /** One async request, or undefined. */
-  async request(id: string, trx?: Transaction<any>): Promise<RequestRow | undefined> {
-    return ((trx as Kysely<Tables> | undefined) ?? this.db).selectFrom('decision_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  async request(id: string): Promise<RequestRow | undefined> {
+    return this.db.selectFrom('decision_requests').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   /** Marks an async request finished. */
@@ -210,10 +210,9 @@ export class SqlDecisionStore {
     await ((trx as Kysely<Tables> | undefined) ?? this.db).updateTable('decision_requests').set({ status, record_id: recordId, error, finished_at: Date.now() }).where('id', '=', id).execute();
   }
 
-  /** Ends a request that is still `queued` as `failed` with `error`; false when it had already ended. */
-  async failQueuedRequest(id: string, error: string, trx: Transaction<any>): Promise<boolean> {
-    const r = await (trx as Kysely<Tables>).updateTable('decision_requests').set({ status: 'failed', error, finished_at: Date.now() }).where('id', '=', id).where('status', '=', 'queued').executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  /** Ends a request that is still `queued` as `failed` with `error` and answers it as ended; undefined when it had already ended. */
+  async failQueuedRequest(id: string, error: string, trx: Transaction<any>): Promise<RequestRow | undefined> {
+    return (trx as Kysely<Tables>).updateTable('decision_requests').set({ status: 'failed', error, finished_at: Date.now() }).where('id', '=', id).where('status', '=', 'queued').returningAll().executeTakeFirst();
   }
 
   /** Whether a use case's alert is firing. */

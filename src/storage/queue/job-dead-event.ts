@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
+import type { OutboxSubscription } from '../context-module.js';
 import { appendEvent } from '../outbox/index.js';
 import type { JobRow } from './job-row.js';
 
@@ -51,4 +52,27 @@ export async function appendJobDeadEvents(trx: Kysely<any>, rows: readonly JobRo
     const data: JobDeadData = { jobId: row.id, type: row.type, queue: row.queue, attempts: row.attempts, maxAttempts: row.max_attempts, error: row.last_error, refs: payloadRefs(row.payload) };
     await appendEvent(trx, { type: JOB_DEAD_EVENT, subject: `jobs/${row.id}`, data: data as unknown as Record<string, unknown> }, clock);
   }
+}
+
+/** How a dead job ended, to finish a sentence naming it: `died after 5 attempts: <last error>`. */
+export function jobDeath(job: JobDeadData): string {
+  return `died after ${job.attempts} attempts: ${job.error ?? 'no error recorded'}`;
+}
+
+/** What a context does with a dead job of one of its types; `attempt` counts this event's deliveries. */
+export type DeadJobOwner = (job: JobDeadData, attempt: number) => Promise<unknown>;
+
+/**
+ * A context's durable subscription to `job.dead`, handing each dead job of a type it owns to that
+ * type's owner (which ends the record the job stood for) and ignoring every other type.
+ */
+export function deadJobSubscription(name: string, owners: Readonly<Record<string, DeadJobOwner>>): OutboxSubscription {
+  return {
+    name,
+    patterns: [JOB_DEAD_EVENT],
+    handler: async (event, delivery) => {
+      const job = event.data as unknown as JobDeadData;
+      await owners[job.type]?.(job, delivery.attempt);
+    },
+  };
 }
