@@ -148,6 +148,26 @@ describe('real-time endpoint serving an NCF model from the registry', () => {
     body.outputs[0].data.forEach((s: number, i: number) => assert.ok(Math.abs(s - expected[i]) < 1e-5));
   });
 
+  it('answers concurrent Open Inference Protocol requests with their own tensors', async () => {
+    // Their tensors move to the model thread together in one message and come back the same way.
+    const items = [3, 4, 5, 6, 7, 8];
+    const responses = await Promise.all(
+      items.map((item) =>
+        app.inject({
+          method: 'POST',
+          url: '/v2/models/ncf/infer',
+          headers: { 'content-type': 'application/json' },
+          payload: { inputs: [{ name: 'user', shape: [1], datatype: 'INT64', data: [1001] }, { name: 'item', shape: [1], datatype: 'INT64', data: [5000 + item] }] },
+        }),
+      ),
+    );
+    const expected = await expectedScores(1, items);
+    responses.forEach((res, i) => {
+      assert.equal(res.statusCode, 200, res.body);
+      assert.ok(Math.abs(res.json().outputs[0].data[0] - expected[i]) < 1e-5, `item ${items[i]}`);
+    });
+  });
+
   it('counts invocations and errors per endpoint and variant in /metrics', async () => {
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(text, /capstan_endpoint_invocations_total\{endpoint="ncf",variant="primary"\} \d+/);

@@ -126,6 +126,21 @@ describe('js and http runtimes in worker threads', () => {
     assert.match(res.json().detail, /a and b must be numbers/);
   });
 
+  it('answers many requests that reach the thread together, each with its own answer or error', async () => {
+    // Requests of one event-loop turn travel to the model thread in one message: none may get another's answer.
+    const bodies = Array.from({ length: 40 }, (_, i) => (i % 10 === 3 ? { bad: true } : { a: i, b: 1 }));
+    const answers = await Promise.all(bodies.map((body) => invoke('adder', body)));
+    answers.forEach((res, i) => {
+      if (i % 10 === 3) {
+        assert.equal(res.statusCode, 400, `request ${i}`);
+        assert.equal(res.json().code, 'CAPSTAN_SERVING_INVALID_INPUT');
+      } else {
+        assert.equal(res.statusCode, 200, `request ${i}: ${res.body}`);
+        assert.deepEqual(res.json(), { sum: i + 1 + 100 });
+      }
+    });
+  });
+
   it('answers other requests while a model blocks its thread', async () => {
     const flag = path.join(t.scratch, 'release');
     const ep = await t.platform.serving.create('blocking', { variants: [{ model: 'models:/adder/1', timeoutMs: 120_000 }] });

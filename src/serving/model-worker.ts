@@ -10,7 +10,8 @@ import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import { bodyText, type InvocationBody } from './invocation-body.js';
 import type { Tensors } from './runtimes/tensors.js';
-import type { FromWorker, ToWorker, WireError, WorkerInit } from './runtimes/worker-protocol.js';
+import { MessageOutbox, transferList } from './runtimes/message-outbox.js';
+import { transferables, type FromWorker, type Parcel, type ToWorker, type WireError, type WorkerInit } from './runtimes/worker-protocol.js';
 
 // The published package runs the compiled .js worker. Under tsx (tests, benchmarks) the sources are
 // .ts, and worker threads do not get tsx's loader hooks on Node 20 (importing through tsx inside a
@@ -102,6 +103,9 @@ export interface ModelWorkerOptions {
   onRestart?: (reason: string) => void;
 }
 
+/** A worker's answer to one request. */
+type Answer = Extract<FromWorker, { id: number }>;
+
 interface Pending {
   resolve: (value: any) => void;
   reject: (err: CapstanError) => void;
@@ -158,8 +162,13 @@ export class ModelWorker {
       const worker = new Worker(entry.script, { workerData: init, execArgv: [] });
       this.starting = worker;
       let ready = false;
-      worker.on('message', (m: FromWorker) => {
+      worker.on('message', (parcel: Parcel<FromWorker>) => {
         this.lastHeardAt = Date.now();
+        if (parcel.t === 'batch') {
+          for (const m of parcel.messages) this.settle(m as Answer);
+          return;
+        }
+        const m = parcel;
         if (m.t === 'beat') return;
         if (m.t === 'ready') {
           ready = true;
@@ -168,11 +177,11 @@ export class ModelWorker {
           this.signature = { inputs: m.inputs, outputs: m.outputs };
           // Requests that arrived while a crashed thread was being replaced go to the new one.
           const handedOver = Date.now() + this.options.timeoutMs;
-          for (const q of this.queued.splice(0)) {
-            const p = this.pending.get(q.message.id);
+          for (const message of this.queued.splice(0)) {
+            const p = this.pending.get(message.id);
             if (!p) continue;
             p.deadline = handedOver;
-            worker.postMessage(q.message, q.transfer ?? []);
+            this.outbox.push(message);
           }
           resolve();
         } else if (m.t === 'failed') {
@@ -191,7 +200,7 @@ export class ModelWorker {
     });
   }
 
-  private settle(m: Exclude<FromWorker, { t: 'ready' } | { t: 'failed' } | { t: 'beat' }>): void {
+  private settle(m: Answer): void {
     const p = this.pending.get(m.id);
     if (!p) return; // already answered 504
     this.pending.delete(m.id);
@@ -250,23 +259,30 @@ export class ModelWorker {
     }
   }
 
-  private send<T>(message: ToWorker, transfer?: ArrayBuffer[]): Promise<T> {
+  // Requests of one event-loop turn go to the thread in one post; one the thread cannot take now
+  // (it crashed after the request was queued) waits for the replacement like any other.
+  private readonly outbox = new MessageOutbox<ToWorker>((parcel, messages) => {
+    if (this.worker) this.worker.postMessage(parcel, transferList(messages, transferables));
+    else for (const message of messages) if (this.pending.has(message.id)) this.queued.push(message);
+  });
+
+  private send<T>(message: ToWorker): Promise<T> {
     if (this.closing) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model is shutting down'));
     return new Promise<T>((resolve, reject) => {
       const now = Date.now();
       if (this.worker) {
         this.pending.set(message.id, { resolve, reject, deadline: now + this.options.timeoutMs });
-        this.worker.postMessage(message, transfer ?? []);
+        this.outbox.push(message);
       } else {
         // Between a crash and the restart there is no thread: the request waits for the new one, and
         // its model timeout starts when it is handed over (loading a model can take longer than that).
         this.pending.set(message.id, { resolve, reject, deadline: now + Math.max(this.options.timeoutMs, RESTART_WAIT_MS) });
-        this.queued.push({ message, transfer });
+        this.queued.push(message);
       }
     });
   }
 
-  private readonly queued: { message: ToWorker; transfer?: ArrayBuffer[] }[] = [];
+  private readonly queued: ToWorker[] = [];
 
   /** Sends one invocation; the JS runtimes read JSON, so the body goes to the thread as text. */
   invoke(body: InvocationBody, contentType: string, customAttributes?: string): Promise<WorkerResult> {
@@ -275,8 +291,7 @@ export class ModelWorker {
 
   /** Sends tensors (Open Inference Protocol); their buffers are transferred, not copied. */
   infer(inputs: Tensors): Promise<{ outputs: Tensors; modelMs: number }> {
-    const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
-    return this.send({ t: 'infer', id: this.nextId++, inputs }, transfer);
+    return this.send({ t: 'infer', id: this.nextId++, inputs });
   }
 
   /** Waits for in-flight requests (up to `graceMs`), then stops the thread. */

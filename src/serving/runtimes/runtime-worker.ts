@@ -9,7 +9,8 @@ import { createHttpEngine } from './http-runtime.js';
 import { createJsEngine } from './js-runtime.js';
 import { createOnnxEngine } from './onnx-runtime.js';
 import type { TensorData } from './tensors.js';
-import type { FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.js';
+import { MessageOutbox, transferList, unpack } from './message-outbox.js';
+import { transferables, type FromWorker, type Parcel, type ToWorker, type WireError, type WorkerInit } from './worker-protocol.js';
 
 function toWire(err: unknown): WireError {
   const causeOf = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -33,34 +34,34 @@ async function createEngine(spec: EngineSpec): Promise<Engine> {
 }
 
 const port = parentPort!;
-const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+const post = (m: FromWorker) => port.postMessage(m, transferables(m));
+// Answers finished in one turn go back together.
+const answers = new MessageOutbox<FromWorker>((parcel, messages) => port.postMessage(parcel, transferList(messages, transferables)));
 
 const init = workerData as WorkerInit;
 for (const [name, url] of Object.entries(init.handlerModules)) registerBuiltinHandler(name, url);
 try {
   const engine = await createEngine(init.spec);
-  port.on('message', (m: ToWorker) => {
+  const handle = (m: ToWorker) => {
     if (m.t === 'invoke') {
       engine.invoke(m).then(
-        (r) => post({ t: 'result', id: m.id, body: r.body, contentType: r.contentType, modelMs: r.modelMs }),
-        (err) => post({ t: 'error', id: m.id, error: toWire(err) }),
+        (r) => answers.push({ t: 'result', id: m.id, body: r.body, contentType: r.contentType, modelMs: r.modelMs }),
+        (err) => answers.push({ t: 'error', id: m.id, error: toWire(err) }),
       );
     } else if (m.t === 'infer') {
       engine.infer(m.inputs).then(
         (r) => {
           // Output tensors move to the gateway without a second copy. ORT's own buffers cannot be
           // detached and slices of a batch share one, so each gets its own buffer first.
-          const transfer: ArrayBuffer[] = [];
-          for (const [name, t] of Object.entries(r.outputs)) {
-            const own: TensorData = { ...t, data: t.data.slice() as TensorData['data'] };
-            r.outputs[name] = own;
-            transfer.push(own.data.buffer as ArrayBuffer);
-          }
-          post({ t: 'tensors', id: m.id, outputs: r.outputs, modelMs: r.modelMs }, transfer);
+          for (const [name, t] of Object.entries(r.outputs)) r.outputs[name] = { ...t, data: t.data.slice() as TensorData['data'] };
+          answers.push({ t: 'tensors', id: m.id, outputs: r.outputs, modelMs: r.modelMs });
         },
-        (err) => post({ t: 'error', id: m.id, error: toWire(err) }),
+        (err) => answers.push({ t: 'error', id: m.id, error: toWire(err) }),
       );
     }
+  };
+  port.on('message', (parcel: Parcel<ToWorker>) => {
+    for (const m of unpack(parcel)) handle(m);
   });
   post({ t: 'ready', inputs: engine.inputs, outputs: engine.outputs });
   // Beats only get out while the event loop is free: a model stuck in synchronous code goes silent.

@@ -21,6 +21,13 @@ export interface InferMessage {
 /** Messages the gateway sends. */
 export type ToWorker = InvokeMessage | InferMessage;
 
+/**
+ * What crosses the thread boundary in one postMessage: one message, or every message one side
+ * produced in one turn of its event loop. Each postMessage wakes the other thread and costs a
+ * structured clone, a lock and an event on the far side, so messages of one turn travel together.
+ */
+export type Parcel<M> = M | { t: 'batch'; messages: M[] };
+
 /** An error as it crosses the thread boundary: a catalogue code, a client-safe detail, and a log line. */
 export interface WireError {
   code: string;
@@ -47,3 +54,9 @@ export type FromWorker =
   | { t: 'result'; id: number; body: string; contentType: string; modelMs: number }
   | { t: 'tensors'; id: number; outputs: Tensors; modelMs: number }
   | { t: 'error'; id: number; error: WireError };
+
+/** The buffers a message moves to the other thread instead of copying (tensor data). */
+export function transferables(message: ToWorker | FromWorker): ArrayBuffer[] {
+  const tensors = message.t === 'infer' ? message.inputs : message.t === 'tensors' ? message.outputs : undefined;
+  return tensors ? Object.values(tensors).map((t) => t.data.buffer as ArrayBuffer) : [];
+}
