@@ -271,8 +271,12 @@ export class ModelWorker {
     return new Promise<T>((resolve, reject) => {
       const now = Date.now();
       if (this.worker) {
+        // A thread with nothing to do is asleep: the first request gets it going at once, and what
+        // arrives while it works follows in one parcel at the end of the turn.
+        const idle = this.pending.size === 0;
         this.pending.set(message.id, { resolve, reject, deadline: now + this.options.timeoutMs });
-        this.outbox.push(message);
+        if (idle) this.worker.postMessage(message, transferables(message));
+        else this.outbox.push(message);
       } else {
         // Between a crash and the restart there is no thread: the request waits for the new one, and
         // its model timeout starts when it is handed over (loading a model can take longer than that).
