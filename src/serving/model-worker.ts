@@ -10,8 +10,8 @@ import type { TensorSpec } from '../core/model-manifest.js';
 import type { EngineSpec } from './runtimes/engine.js';
 import { bodyText, type InvocationBody } from './invocation-body.js';
 import type { Tensors } from './runtimes/tensors.js';
-import { MessageOutbox, transferList } from './runtimes/message-outbox.js';
-import { transferables, type FromWorker, type Parcel, type ToWorker, type WireError, type WorkerInit } from './runtimes/worker-protocol.js';
+import { MessageOutbox } from './runtimes/message-outbox.js';
+import { transferables, type Batch, type FromWorker, type ToWorker, type WireError, type WorkerAnswer, type WorkerInit } from './runtimes/worker-protocol.js';
 
 // The published package runs the compiled .js worker. Under tsx (tests, benchmarks) the sources are
 // .ts, and worker threads do not get tsx's loader hooks on Node 20 (importing through tsx inside a
@@ -103,9 +103,6 @@ export interface ModelWorkerOptions {
   onRestart?: (reason: string) => void;
 }
 
-/** A worker's answer to one request. */
-type Answer = Extract<FromWorker, { id: number }>;
-
 interface Pending {
   resolve: (value: any) => void;
   reject: (err: CapstanError) => void;
@@ -162,13 +159,12 @@ export class ModelWorker {
       const worker = new Worker(entry.script, { workerData: init, execArgv: [] });
       this.starting = worker;
       let ready = false;
-      worker.on('message', (parcel: Parcel<FromWorker>) => {
+      worker.on('message', (m: FromWorker | Batch<WorkerAnswer>) => {
         this.lastHeardAt = Date.now();
-        if (parcel.t === 'batch') {
-          for (const m of parcel.messages) this.settle(m as Answer);
+        if (m.t === 'batch') {
+          for (const answer of m.messages) this.settle(answer);
           return;
         }
-        const m = parcel;
         if (m.t === 'beat') return;
         if (m.t === 'ready') {
           ready = true;
@@ -200,7 +196,7 @@ export class ModelWorker {
     });
   }
 
-  private settle(m: Answer): void {
+  private settle(m: WorkerAnswer): void {
     const p = this.pending.get(m.id);
     if (!p) return; // already answered 504
     this.pending.delete(m.id);
@@ -259,12 +255,9 @@ export class ModelWorker {
     }
   }
 
-  // Requests of one event-loop turn go to the thread in one post; one the thread cannot take now
-  // (it crashed after the request was queued) waits for the replacement like any other.
-  private readonly outbox = new MessageOutbox<ToWorker>((parcel, messages) => {
-    if (this.worker) this.worker.postMessage(parcel, transferList(messages, transferables));
-    else for (const message of messages) if (this.pending.has(message.id)) this.queued.push(message);
-  });
+  // Requests of one event-loop turn go to the thread in one post. With no thread at the end of the
+  // turn, it crashed after they were queued, and failAll has already answered them.
+  private readonly outbox = new MessageOutbox<ToWorker>((parcel, transfer) => this.worker?.postMessage(parcel, transfer), transferables);
 
   private send<T>(message: ToWorker): Promise<T> {
     if (this.closing) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model is shutting down'));
@@ -275,8 +268,8 @@ export class ModelWorker {
         // arrives while it works follows in one parcel at the end of the turn.
         const idle = this.pending.size === 0;
         this.pending.set(message.id, { resolve, reject, deadline: now + this.options.timeoutMs });
-        if (idle) this.worker.postMessage(message, transferables(message));
-        else this.outbox.push(message);
+        this.outbox.push(message);
+        if (idle) this.outbox.flush();
       } else {
         // Between a crash and the restart there is no thread: the request waits for the new one, and
         // its model timeout starts when it is handed over (loading a model can take longer than that).

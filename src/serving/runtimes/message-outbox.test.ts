@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageOutbox, transferList, unpack } from './message-outbox.js';
+import { MessageOutbox, unpack } from './message-outbox.js';
 import type { Parcel } from './worker-protocol.js';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -39,11 +39,15 @@ describe('MessageOutbox', () => {
   });
 });
 
-describe('transferList', () => {
-  it('lists a buffer shared by two messages once, since a repeated buffer fails the whole post', () => {
+describe('MessageOutbox transfers', () => {
+  it('lists a buffer shared by two messages of a parcel once, since a repeated buffer fails the whole post', async () => {
     const shared = new ArrayBuffer(8);
     const own = new ArrayBuffer(8);
-    const list = transferList([{ buffers: [shared] }, { buffers: [shared, own] }], (m) => m.buffers);
-    assert.deepEqual(list, [shared, own]);
+    const transfers: ArrayBuffer[][] = [];
+    const outbox = new MessageOutbox<{ buffers: ArrayBuffer[] }>((_parcel, transfer) => transfers.push(transfer), (m) => m.buffers);
+    outbox.push({ buffers: [shared] });
+    outbox.push({ buffers: [shared, own] });
+    await nextTurn();
+    assert.deepEqual(transfers, [[shared, own]]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Parcel } from './worker-protocol.js';
+import type { Batch, Parcel } from './worker-protocol.js';
 
 /**
  * Gathers the messages one side of a worker thread sends during one turn of its event loop and posts
@@ -11,8 +11,10 @@ export class MessageOutbox<M> {
   private scheduled = false;
 
   constructor(
-    /** Posts one parcel; called once per turn that queued anything. */
-    private readonly post: (parcel: Parcel<M>, messages: M[]) => void,
+    /** Posts one parcel with the buffers it moves; called once per turn that queued anything. */
+    private readonly post: (parcel: Parcel<M>, transfer: ArrayBuffer[]) => void,
+    /** The buffers one message moves to the other thread instead of copying; none by default. */
+    private readonly transferables: (message: M) => ArrayBuffer[] = () => [],
   ) {}
 
   /** Queues a message for the end of this turn. */
@@ -29,14 +31,10 @@ export class MessageOutbox<M> {
     const messages = this.messages;
     if (messages.length === 0) return;
     this.messages = [];
-    this.post(messages.length === 1 ? messages[0] : { t: 'batch', messages }, messages);
+    if (messages.length === 1) this.post(messages[0], this.transferables(messages[0]));
+    // Each buffer once: a buffer listed twice fails the whole post.
+    else this.post({ t: 'batch', messages }, [...new Set(messages.flatMap(this.transferables))]);
   };
-}
-
-/** The buffers to transfer with `messages`, each once (a buffer listed twice fails the whole post). */
-export function transferList<M>(messages: M[], transferables: (message: M) => ArrayBuffer[]): ArrayBuffer[] {
-  if (messages.length === 1) return transferables(messages[0]);
-  return [...new Set(messages.flatMap(transferables))];
 }
 
 /** The messages a parcel carries, in order. */
@@ -44,6 +42,6 @@ export function unpack<M>(parcel: Parcel<M>): M[] {
   return isBatch(parcel) ? parcel.messages : [parcel];
 }
 
-function isBatch<M>(parcel: Parcel<M>): parcel is { t: 'batch'; messages: M[] } {
+function isBatch<M>(parcel: Parcel<M>): parcel is Batch<M> {
   return (parcel as { t?: unknown }).t === 'batch';
 }

@@ -9,8 +9,8 @@ import { createHttpEngine } from './http-runtime.js';
 import { createJsEngine } from './js-runtime.js';
 import { createOnnxEngine } from './onnx-runtime.js';
 import type { TensorData } from './tensors.js';
-import { MessageOutbox, transferList, unpack } from './message-outbox.js';
-import { transferables, type FromWorker, type Parcel, type ToWorker, type WireError, type WorkerInit } from './worker-protocol.js';
+import { MessageOutbox, unpack } from './message-outbox.js';
+import { transferables, type FromWorker, type Parcel, type ToWorker, type WireError, type WorkerAnswer, type WorkerInit } from './worker-protocol.js';
 
 function toWire(err: unknown): WireError {
   const causeOf = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -34,9 +34,9 @@ async function createEngine(spec: EngineSpec): Promise<Engine> {
 }
 
 const port = parentPort!;
-const post = (m: FromWorker) => port.postMessage(m, transferables(m));
+const post = (m: FromWorker) => port.postMessage(m);
 // Answers finished in one turn go back together.
-const answers = new MessageOutbox<FromWorker>((parcel, messages) => port.postMessage(parcel, transferList(messages, transferables)));
+const answers = new MessageOutbox<WorkerAnswer>((parcel, transfer) => port.postMessage(parcel, transfer), transferables);
 
 const init = workerData as WorkerInit;
 for (const [name, url] of Object.entries(init.handlerModules)) registerBuiltinHandler(name, url);

@@ -26,7 +26,13 @@ export type ToWorker = InvokeMessage | InferMessage;
  * produced in one turn of its event loop. Each postMessage wakes the other thread and costs a
  * structured clone, a lock and an event on the far side, so messages of one turn travel together.
  */
-export type Parcel<M> = M | { t: 'batch'; messages: M[] };
+export type Parcel<M> = M | Batch<M>;
+
+/** Several messages in one postMessage. */
+export interface Batch<M> {
+  t: 'batch';
+  messages: M[];
+}
 
 /** An error as it crosses the thread boundary: a catalogue code, a client-safe detail, and a log line. */
 export interface WireError {
@@ -54,6 +60,9 @@ export type FromWorker =
   | { t: 'result'; id: number; body: string; contentType: string; modelMs: number }
   | { t: 'tensors'; id: number; outputs: Tensors; modelMs: number }
   | { t: 'error'; id: number; error: WireError };
+
+/** A worker's answer to one request: the only messages a worker sends in batches. */
+export type WorkerAnswer = Extract<FromWorker, { id: number }>;
 
 /** The buffers a message moves to the other thread instead of copying (tensor data). */
 export function transferables(message: ToWorker | FromWorker): ArrayBuffer[] {
