@@ -14,6 +14,9 @@ import { installOriginGuard } from './request-origin-guard.js';
 import { enforceRouteAccess, type RouteRecord } from './route-access.js';
 import { routePlugins, type RoutePlugin } from './routes/index.js';
 import { installServerErrorEvents } from './server-error-events.js';
+import { LazyRequestLogger } from './lazy-request-logger.js';
+import type { Logger } from '../core/logger.js';
+import type { Bindings, ChildLoggerOptions } from 'pino';
 
 /** A Fastify instance with Capstan's type provider. */
 export type CapstanApp = FastifyInstance & { readonly capstanRoutes: RouteRecord[] };
@@ -38,6 +41,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     bodyLimit: config.server.bodyLimit,
     // Fastify's two info lines per request would dominate logs (and cost throughput) on invocation routes; one debug line is enough.
     logController: new LogController({ disableRequestLogging: true }),
+    // Without a logger Fastify hands every request its null logger; with one, each request's child is made on first use.
+    ...(options.logRequests ? { childLoggerFactory: (logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions) => new LazyRequestLogger(logger as Logger, bindings, opts) as unknown as FastifyBaseLogger } : {}),
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
@@ -54,8 +59,12 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installHttpMetrics(app, platform.metrics);
   installServerErrorEvents(app, platform);
   if (options.logRequests) {
-    app.addHook('onResponse', async (request, reply) => {
-      request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    // Synchronous and checked first: the line's fields are not built, nor a promise made, for a level that drops it.
+    app.addHook('onResponse', (request, reply, done) => {
+      if (platform.logger.isLevelEnabled('debug')) {
+        request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      }
+      done();
     });
   }
 

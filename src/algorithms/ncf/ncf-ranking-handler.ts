@@ -3,6 +3,7 @@ import os from 'node:os';
 import { CapstanError } from '../../core/errors.js';
 import { packagePath } from '../../core/model-manifest.js';
 import { IdIndex, idList } from './id-index.js';
+import { JsonTextWriter } from './json-text-writer.js';
 // Types only: the handler runs in a model worker thread, which must not load the serving context.
 import type { HandlerContext, HandlerFactory, InferenceHandler, InferenceResponse, Prepared, Tensors } from '../../serving/index.js';
 
@@ -31,21 +32,6 @@ const MAX_LISTED = 20;
 
 function bad(detail: string): CapstanError {
   return new CapstanError('CAPSTAN_SERVING_INVALID_INPUT', detail);
-}
-
-/** The score rounded to 6 decimals, as `String(Math.round(x * 1e6) / 1e6)` prints it, via integers (cheaper than double formatting). */
-export function formatScore(x: number): string {
-  const v = Math.round(x * 1e6);
-  if (v >= 0 && v < 2_000_000_000) {
-    const whole = Math.floor(v / 1e6);
-    const frac = v - whole * 1e6;
-    if (frac === 0) return String(whole);
-    const digits = String(frac).padStart(6, '0');
-    let end = 6;
-    while (digits.charCodeAt(end - 1) === 48) end--;
-    return `${whole}.${digits.slice(0, end)}`;
-  }
-  return String(v / 1e6);
 }
 
 const F32 = new Float32Array(1);
@@ -146,7 +132,8 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
         fixed[r] = userDense[r] < 0 && itemDense[r] >= 0 ? popularity[itemDense[r]] : 0;
       }
     }
-    const full: RankState = { ...state, modelRow, fixed, fallback };
+    // Built field by field: V8 allocated the spread form in old space (decision 0034).
+    const full: RankState = { userJson: state.userJson, userJsonPerRow: state.userJsonPerRow, itemJson: state.itemJson, k: state.k, modelRow, fixed, fallback };
     if (rows === 0) return { response: render(undefined, full) };
     let ud = userDense;
     let id = itemDense;
@@ -170,24 +157,42 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
     };
   }
 
+  // Responses are written into one reused buffer; render runs synchronously, so one writer serves every request.
+  const writer = new JsonTextWriter();
+
   function render(scores: ArrayLike<number> | undefined, s: RankState): InferenceResponse {
     const n = s.itemJson.length;
     const score = new Float64Array(n);
     for (let r = 0; r < n; r++) score[r] = s.modelRow[r] >= 0 ? scores![s.modelRow[r]] : s.fixed[r];
     const order = rankOrder(score, n);
     const k = Math.min(s.k, n);
-    let itemsOut = '';
-    let scoresOut = '';
-    let usersOut = '';
-    for (let j = 0; j < k; j++) {
-      const r = order[j];
-      const sep = j === 0 ? '' : ',';
-      itemsOut += sep + s.itemJson[r];
-      scoresOut += sep + formatScore(score[r]);
-      if (s.userJsonPerRow) usersOut += sep + s.userJsonPerRow[r];
+    const w = writer;
+    if (s.userJsonPerRow) {
+      w.raw('{"users":[');
+      for (let j = 0; j < k; j++) {
+        if (j > 0) w.char(44);
+        w.raw(s.userJsonPerRow[order[j]]);
+      }
+      w.raw('],');
+    } else {
+      w.raw('{"user":');
+      w.raw(s.userJson!);
+      w.char(44);
     }
-    const head = s.userJsonPerRow ? `{"users":[${usersOut}],` : `{"user":${s.userJson},`;
-    return { body: `${head}"items":[${itemsOut}],"scores":[${scoresOut}]${s.fallback ? ',"fallback":"popularity"' : ''}}`, contentType: 'application/json' };
+    w.raw('"items":[');
+    for (let j = 0; j < k; j++) {
+      if (j > 0) w.char(44);
+      w.raw(s.itemJson[order[j]]);
+    }
+    w.raw('],"scores":[');
+    for (let j = 0; j < k; j++) {
+      if (j > 0) w.char(44);
+      w.score(score[order[j]]);
+    }
+    w.char(93);
+    if (s.fallback) w.raw(',"fallback":"popularity"');
+    w.char(125);
+    return { body: w.take(), contentType: 'application/json' };
   }
 
   function parseK(value: unknown, max: number): number {
