@@ -132,7 +132,7 @@ describe('deploy/kubernetes manifests (validated offline against the Kubernetes 
     assert.deepEqual(problems, ['d.spec.replica: unknown field of V1DeploymentSpec', 'd.spec.template.spec.containers[0].ports[0].containerPort: must be a number']);
   });
 
-  it('has API servers, workers and serving processes; HTTP ones are ready on /readyz; PDBs and an HPA for serving select them; pods run as non-root', () => {
+  it('has API servers, workers and serving processes; HTTP ones are ready on /readyz; serving runs with a 64 MB young generation; PDBs and an HPA for serving select them; pods run as non-root', () => {
     const deployments = docs.filter((d) => d.kind === 'Deployment');
     assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), ['capstan-api', 'capstan-serving', 'capstan-worker']);
     for (const d of deployments) {
@@ -143,6 +143,8 @@ describe('deploy/kubernetes manifests (validated offline against the Kubernetes 
       assert.deepEqual(pdb?.spec.selector.matchLabels, d.spec.selector.matchLabels, `PDB of ${d.metadata.name}`);
       if (d.metadata.name !== 'capstan-worker') assert.equal(pod.containers[0].readinessProbe.httpGet.path, '/readyz');
     }
+    const serving = deployments.find((d) => d.metadata.name === 'capstan-serving')!.spec.template.spec.containers[0];
+    assert.deepEqual(serving.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS'), { name: 'NODE_OPTIONS', value: '--max-semi-space-size=64' }, 'serving pods run with a larger young generation');
     const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler')!;
     assert.equal(hpa.spec.scaleTargetRef.name, 'capstan-serving');
     for (const svc of docs.filter((d) => d.kind === 'Service')) {
