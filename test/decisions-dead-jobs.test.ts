@@ -8,6 +8,8 @@ import { openDecisionsTestPlatform, type DecisionsTestPlatform } from '../src/de
 import { riskDefinition } from '../src/decisions/test-support/risk-definition.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
 import { abandonOnFinalAttempt } from '../src/storage/test-support/abandon-on-final-attempt.js';
+import { Worker } from '../src/storage/queue/worker.js';
+import { silentLogger } from '../src/core/logger.js';
 
 for (const factory of await testDatabases()) {
   describe(`a queued decision whose job died, on ${factory.name}`, { skip: factory.skip }, () => {
@@ -54,6 +56,35 @@ for (const factory of await testDatabases()) {
       assert.equal(verifyWebhook(callbackSecret!, { id: hook.headers['webhook-id'], timestamp: hook.headers['webhook-timestamp'], signature: hook.headers['webhook-signature'] }, hook.body).valid, true);
       const body = JSON.parse(hook.body);
       assert.deepEqual({ requestId: body.requestId, status: body.status, error: body.error, record: body.record }, { requestId: id, status: 'failed', error: request.error, record: undefined });
+    });
+
+    it('is decided when an operator retries its dead job, and the callback hears the decision', async () => {
+      const { id } = await t.decisions.decideAsync('risk', { customer: 'c2', amount: 100 }, { url: callbackUrl });
+      const job = (await t.platform.queue.list({ type: 'decisions.decide' })).jobs.find((j) => (j.payload as { requestId: string }).requestId === id)!;
+      await abandonOnFinalAttempt(t.platform.db, job.id);
+      await t.platform.queue.lease('another-worker', { types: ['nothing-to-run'] });
+      await t.platform.outbox.drain();
+      assert.equal((await t.decisions.request(id)).status, 'failed');
+      const heard = received.length;
+
+      await t.platform.queue.retry(job.id);
+      const worker = new Worker({ queue: t.platform.queue, handlers: t.platform.jobHandlers, logger: silentLogger(), pollMs: 20 });
+      await worker.start();
+      try {
+        const done = await pollUntil('the retried decision', async () => {
+          const r = await t.decisions.request(id);
+          return r.status === 'done' ? r : undefined;
+        });
+        assert.equal(done.error, null);
+        assert.ok(done.recordId, 'the decision is stored as a record');
+        const hook = await pollUntil('the decision callback', async () => {
+          await t.platform.outbox.drain();
+          return received.slice(heard).find((h) => JSON.parse(h.body).record?.id === done.recordId);
+        });
+        assert.equal(JSON.parse(hook.body).record.status, 'ok');
+      } finally {
+        await worker.stop();
+      }
     });
   });
 }

@@ -7,7 +7,7 @@ import type { JobContext, JobHandler } from '../storage/queue/job.js';
 import type { AsyncInvocationState } from './async-service.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import type { LocalAsyncService } from './local-async-service.js';
-import type { AsyncInvocationRow, SqlAsyncStore } from './sql-async-store.js';
+import { WORKER_LOST, type AsyncInvocationRow, type SqlAsyncStore } from './sql-async-store.js';
 
 /** What the `async.invoke` handler works with. */
 export interface AsyncJobDeps {
@@ -71,7 +71,7 @@ function putFailure(deps: Pick<AsyncJobDeps, 'artifacts'>, row: AsyncInvocationR
 export async function failLostInvocation(deps: Pick<AsyncJobDeps, 'store' | 'artifacts'>, id: string, jobError: string | null, lastTry: boolean): Promise<boolean> {
   const row = await deps.store.find(id);
   if (!row || TERMINAL.includes(row.state)) return false;
-  const err = new CapstanError('CAPSTAN_ASYNC_WORKER_LOST', `invocation ${id} lost its worker on every attempt${jobError ? ` (${jobError})` : ''}`, { fields: { id } });
+  const err = new CapstanError(WORKER_LOST, `invocation ${id} lost its worker on every attempt${jobError ? ` (${jobError})` : ''}`, { fields: { id } });
   try {
     await putFailure(deps, row, err.code, err.message);
   } catch (putError) {
@@ -83,13 +83,27 @@ export async function failLostInvocation(deps: Pick<AsyncJobDeps, 'store' | 'art
 }
 
 /**
+ * Queues again an invocation its dead job had failed: a dead job runs again only when an operator
+ * retries it, and that retry is for the invocation. Its stale failure file goes, so a caller polling
+ * the locations sees the new outcome. An inline body survives; a body stored for the request alone was
+ * deleted when it failed, and the retried run fails again naming it.
+ */
+async function revive(deps: Pick<AsyncJobDeps, 'store' | 'artifacts'>, row: AsyncInvocationRow): Promise<AsyncInvocationRow> {
+  const revived = await deps.store.revive(row.id);
+  if (!revived) return (await deps.store.find(row.id)) ?? row;
+  await deps.artifacts.delete(row.failure_key).catch(() => {});
+  return revived;
+}
+
+/**
  * `async.invoke`: waits for a slot of its endpoint, fails an expired request into its failure
  * location, otherwise invokes the endpoint within the invocation timeout and writes the answer to the
  * output location (one key per request, so a retried job rewrites the same object, never a second one).
  */
 export function asyncJobHandler(deps: AsyncJobDeps): JobHandler<{ id: string }> {
   return async (job, context) => {
-    const row = await deps.store.find(job.payload.id);
+    let row = await deps.store.find(job.payload.id);
+    if (row?.state === 'Failed' && row.failure_reason?.startsWith(`${WORKER_LOST}:`)) row = await revive(deps, row);
     if (!row || TERMINAL.includes(row.state)) return { skipped: row?.state ?? 'missing' };
     const release = await deps.slots.acquire(row.endpoint, await deps.service.maxConcurrency(row.endpoint), context.signal);
     // A throw on the final attempt leaves the job dead and the invocation `InProgress` for ever, so

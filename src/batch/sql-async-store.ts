@@ -3,6 +3,9 @@ import { CapstanError } from '../core/errors.js';
 import type { Database } from '../storage/database.js';
 import type { AsyncInvocation, AsyncInvocationState } from './async-service.js';
 
+/** The code an invocation fails with when its job died without its handler ending it. */
+export const WORKER_LOST = 'CAPSTAN_ASYNC_WORKER_LOST';
+
 /** Row types of the asynchronous inference tables (migration 0013). */
 export interface AsyncTables {
   async_invocations: {
@@ -63,6 +66,22 @@ export class SqlAsyncStore {
   /** One invocation, or undefined. */
   find(id: string): Promise<AsyncInvocationRow | undefined> {
     return this.q().selectFrom('async_invocations').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * Queues again an invocation that ended `Failed` because its job died (`CAPSTAN_ASYNC_WORKER_LOST`),
+   * and returns it; undefined when it ended any other way, so an answer or a model's failure stays.
+   */
+  async revive(id: string): Promise<AsyncInvocationRow | undefined> {
+    const now = Date.now();
+    return this.q()
+      .updateTable('async_invocations')
+      .set({ state: 'Queued', failure_reason: null, finished_at: null, updated_at: now })
+      .where('id', '=', id)
+      .where('state', '=', 'Failed')
+      .where('failure_reason', 'like', `${WORKER_LOST}:%`)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** The invocation an endpoint already has under a client's inference id, or undefined. */

@@ -76,7 +76,10 @@ export class AsyncDecisions {
   /** The job handler: runs the decision, storing the record, the request's end and the event together; then the challenger, if any. */
   readonly handler: JobHandler<DecideJob> = async (job: Job<DecideJob>) => {
     const { requestId, usecase, input } = job.payload;
-    const request = await this.deps.store.request(requestId);
+    let request = await this.deps.store.request(requestId);
+    // Failed without a record means its job died; that job runs again only when an operator retries
+    // it, and the retry is for this request, so it is queued again and decided now.
+    if (request?.status === 'failed' && request.record_id === null) request = (await this.deps.store.reviveLostRequest(requestId)) ?? request;
     if (!request || request.status !== 'queued') return { skipped: 'already finished' };
     const service = this.deps.service();
     const { summary, uc } = await service.active(usecase);

@@ -215,6 +215,14 @@ export class SqlDecisionStore {
     return (trx as Kysely<Tables>).updateTable('decision_requests').set({ status: 'failed', error, finished_at: Date.now() }).where('id', '=', id).where('status', '=', 'queued').returningAll().executeTakeFirst();
   }
 
+  /**
+   * Queues again a request that ended `failed` without a record, which only its job's death does,
+   * and returns it; undefined for any other request, so a decided one stays as it is.
+   */
+  async reviveLostRequest(id: string): Promise<RequestRow | undefined> {
+    return this.db.updateTable('decision_requests').set({ status: 'queued', error: null, finished_at: null }).where('id', '=', id).where('status', '=', 'failed').where('record_id', 'is', null).returningAll().executeTakeFirst();
+  }
+
   /** Whether a use case's alert is firing. */
   async alertFiring(usecase: string): Promise<boolean> {
     const row = await this.db.selectFrom('decision_alerts').select('firing').where('usecase', '=', usecase).executeTakeFirst();
