@@ -34,7 +34,11 @@ for (const { factory, s3: onS3 } of setups) {
 
     before(async () => {
       if (onS3) s3 = await startS3TestServer();
-      fx = await openBatchFixture(factory, s3 ? { server: s3, bucket: await s3.createBucket() } : undefined, { 'outbound.allowHosts': ['127.0.0.1'] });
+      // Retries come back within 250 ms: a job turned away by a cold start must return while the worker
+      // its refusal started is still up (the dozing variant idles out after 1 s). With the default
+      // five-minute ceiling, a slow cold start on a loaded host pushed a job's backoff past the idle
+      // timeout, and it found the variant at zero again, over and over.
+      fx = await openBatchFixture(factory, s3 ? { server: s3, bucket: await s3.createBucket() } : undefined, { 'outbound.allowHosts': ['127.0.0.1'], 'queue.backoffMaxMs': 250 });
       const dir = path.join(fx.test.home, 'sleeper');
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'model.mjs'), SLEEPER);
@@ -100,7 +104,7 @@ for (const { factory, s3: onS3 } of setups) {
     it('wakes an endpoint scaled to zero for queued work, retries what its cold-start queue turned away, and it scales back to zero once the queue is empty', async () => {
       // queueSize 0: every request that arrives while the worker starts is turned away (503); the async
       // queue must bring those back instead of failing them.
-      await fx.test.platform.serving.create('dozing', { variants: [{ model: 'models:/sleeper/1', scaling: { min: 0, max: 1, idleTimeoutMs: 300, queueSize: 0 } }] });
+      await fx.test.platform.serving.create('dozing', { variants: [{ model: 'models:/sleeper/1', scaling: { min: 0, max: 1, idleTimeoutMs: 1000, queueSize: 0 } }] });
       const live = async () => (await fx.test.platform.serving.describe('dozing')).variants[0].live!;
       await pollUntil('dozing to scale to zero', async () => ((await live()).workers === 0 ? true : undefined), { deadlineMs: 30_000 });
       const accepted = await Promise.all(Array.from({ length: 4 }, (_, n) => post('dozing', JSON.stringify({ sleep: 5 + n }))));
