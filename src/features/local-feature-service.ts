@@ -1,4 +1,5 @@
 import { CapstanError } from '../core/errors.js';
+import { BoundedMemo } from '../core/bounded-memo.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { JobQueue } from '../storage/queue/job-queue.js';
 import { compileDefinitions, incompatibility, type FeatureDefinitionsInput, type FeatureGroupSpec } from './feature-definitions.js';
@@ -60,7 +61,7 @@ function same(a: unknown, b: unknown): boolean {
 export class LocalFeatureService implements FeatureService, FeatureDefinitionDeletion {
   private readonly locks = new KeyedMutex();
   private readonly cache = new Map<string, { group: FeatureGroup; until: number }>();
-  private readonly refs = new Map<string, FeatureRef>();
+  private readonly refs = new BoundedMemo<string, FeatureRef>(PARSED_REFS);
 
   constructor(private readonly parts: LocalFeatureServiceParts) {}
 
@@ -234,13 +235,7 @@ export class LocalFeatureService implements FeatureService, FeatureDefinitionDel
 
   /** Online reads repeat the same references: each is parsed once (up to PARSED_REFS of them). */
   private parsedRef(text: string): FeatureRef {
-    let ref = this.refs.get(text);
-    if (!ref) {
-      ref = parseFeatureRef(text);
-      if (this.refs.size >= PARSED_REFS) this.refs.clear();
-      this.refs.set(text, ref);
-    }
-    return ref;
+    return this.refs.get(text, parseFeatureRef);
   }
 
   /** The cached definition of a group version while it is fresh, else undefined. */

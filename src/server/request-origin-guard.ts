@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BoundedMemo } from '../core/bounded-memo.js';
 import { CapstanError } from '../core/errors.js';
 import type { RouteAccess } from '../auth/index.js';
 
@@ -53,29 +54,6 @@ export function normaliseOrigin(value: string): string | undefined {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/**
- * The Host check's answer per Host header value. A client sends the same Host on every request, and
- * parsing it each time was a share of the gateway's per-request garbage; the cache is bounded, so a
- * client cycling through names only makes it start over.
- */
-class HostVerdicts {
-  private static readonly LIMIT = 256;
-  private readonly verdicts = new Map<string, boolean>();
-
-  constructor(private readonly decide: (rawHost: string) => boolean) {}
-
-  /** Whether the Host header value names this server. */
-  allowed(rawHost: string): boolean {
-    let verdict = this.verdicts.get(rawHost);
-    if (verdict === undefined) {
-      verdict = this.decide(rawHost);
-      if (this.verdicts.size >= HostVerdicts.LIMIT) this.verdicts.clear();
-      this.verdicts.set(rawHost, verdict);
-    }
-    return verdict;
-  }
-}
-
 function header(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -91,17 +69,19 @@ function header(request: FastifyRequest, name: string): string | undefined {
 export function installOriginGuard(app: FastifyInstance, options: OriginGuardOptions): void {
   const loopbackBind = isLoopbackHost(options.bindHost);
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => normaliseOrigin(o) ?? o));
-  const hostVerdicts = new HostVerdicts((rawHost) => {
+  // A client sends the same Host on every request; parsing it each time was a share of the gateway's per-request garbage.
+  const hostVerdicts = new BoundedMemo<string, boolean>(256);
+  const allowed = (rawHost: string) => {
     const host = splitHost(rawHost);
     return host !== undefined && hostAllowed(host, options, loopbackBind);
-  });
+  };
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;
     // Health checks and the API description carry no data and change nothing; probes address them by pod IP.
     if (access === 'public') return;
     const rawHost = header(request, 'host');
     if (rawHost !== undefined) {
-      if (!hostVerdicts.allowed(rawHost)) {
+      if (!hostVerdicts.get(rawHost, allowed)) {
         throw new CapstanError('CAPSTAN_REQUEST_HOST_NOT_ALLOWED', `the Host header ${JSON.stringify(rawHost.slice(0, 100))} does not name this server; add it to server.allowedHosts (CAPSTAN_ALLOWED_HOSTS) if it should`, { fields: { host: rawHost.slice(0, 100) } });
       }
     }

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatScore, JsonTextWriter } from './json-text-writer.js';
+import { JsonTextWriter } from './json-text-writer.js';
+
+const scoreWriter = new JsonTextWriter();
+
+/** One score as the writer prints it. */
+function formatScore(x: number): string {
+  scoreWriter.score(x);
+  return scoreWriter.take();
+}
 
 describe('JsonTextWriter', () => {
   it('formats scores exactly like String(Math.round(x * 1e6) / 1e6)', () => {

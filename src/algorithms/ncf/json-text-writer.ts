@@ -84,11 +84,3 @@ export class JsonTextWriter {
     this.buf = bigger;
   }
 }
-
-const scratch = new JsonTextWriter();
-
-/** The score rounded to 6 decimals, as `String(Math.round(x * 1e6) / 1e6)` prints it. */
-export function formatScore(x: number): string {
-  scratch.score(x);
-  return scratch.take();
-}
