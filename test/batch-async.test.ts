@@ -34,11 +34,12 @@ for (const { factory, s3: onS3 } of setups) {
 
     before(async () => {
       if (onS3) s3 = await startS3TestServer();
-      // Retries come back within 250 ms: a job turned away by a cold start must return while the worker
-      // its refusal started is still up (the dozing variant idles out after 1 s). With the default
-      // five-minute ceiling, a slow cold start on a loaded host pushed a job's backoff past the idle
-      // timeout, and it found the variant at zero again, over and over.
-      fx = await openBatchFixture(factory, s3 ? { server: s3, bucket: await s3.createBucket() } : undefined, { 'outbound.allowHosts': ['127.0.0.1'], 'queue.backoffMaxMs': 250 });
+      // A blind backoff of up to a minute: a job turned away by a cold start must come back on the
+      // Retry-After its refusal named (the queue honours it), and the worker that refusal started must
+      // still be up then (the pool holds its idle clock for the promised retry). Before, a slow cold start
+      // on a loaded host pushed a job's exponential backoff past the 1 s idle timeout, and it found the
+      // variant at zero again, over and over.
+      fx = await openBatchFixture(factory, s3 ? { server: s3, bucket: await s3.createBucket() } : undefined, { 'outbound.allowHosts': ['127.0.0.1'], 'queue.backoffBaseMs': 60_000 });
       const dir = path.join(fx.test.home, 'sleeper');
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'model.mjs'), SLEEPER);

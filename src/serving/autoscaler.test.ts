@@ -29,6 +29,15 @@ describe('Autoscaler', () => {
     assert.equal(one.decide(1, 0, 10_000), 1);
   });
 
+  it('counts the idle timeout from a promised retry, so a refused request finds its worker still up', () => {
+    const a = new Autoscaler(config({ min: 0, max: 1, idleTimeoutMs: 500 }), 0);
+    a.expect(2000);
+    a.observe(0, 100);
+    assert.equal(a.decide(1, 0, 700), 1, 'past the idle timeout since the last request, but the retry is due at 2 s');
+    assert.equal(a.decide(1, 0, 2400), 1);
+    assert.equal(a.decide(1, 0, 2600), 0);
+  });
+
   it('holds a scale-up back during the up cooldown', () => {
     const a = new Autoscaler(config({ min: 1, max: 4, targetInFlight: 1, scaleUpCooldownMs: 1000 }), 0);
     a.observe(3, 5000);

@@ -23,7 +23,8 @@ export class Autoscaler {
 
   /** Notes a request arriving with `inFlight` requests already in the pool. */
   observe(inFlight: number, now: number): void {
-    this.lastRequestAt = now;
+    // Never backwards: a promised retry (`expect`) may already hold the idle clock in the future.
+    if (now > this.lastRequestAt) this.lastRequestAt = now;
     if (inFlight + 1 > this.peak) this.peak = inFlight + 1;
   }
 
@@ -60,6 +61,14 @@ export class Autoscaler {
     }
     this.belowSince = undefined;
     return size;
+  }
+
+  /**
+   * Notes a request told to come back at `at` (a refusal's Retry-After): the idle clock counts from
+   * then, so the worker the refusal started is still up when the retry arrives.
+   */
+  expect(at: number): void {
+    if (at > this.lastRequestAt) this.lastRequestAt = at;
   }
 
   /** Records a scale-up started outside `decide` (a request saw the pool saturated). */

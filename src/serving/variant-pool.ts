@@ -172,8 +172,10 @@ export class VariantPool {
     this.coldStart ??= this.startFromZero().finally(() => (this.coldStart = undefined));
     if (this.queue.length >= bound) {
       const retryAfter = Math.max(1, Math.ceil((this.lastColdStartMs ?? 1000) / 1000));
+      // Keep the promise: without it a short idle timeout could stop the worker before the retry comes.
+      this.scaler?.expect(performance.now() + retryAfter * 1000);
       throw new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', `the variant is starting from zero workers and ${bound} requests already wait; retry in ${retryAfter} s`, {
-        fields: { queueSize: bound },
+        fields: { queueSize: bound, retryAfterSeconds: retryAfter },
         headers: { 'Retry-After': String(retryAfter) },
       });
     }

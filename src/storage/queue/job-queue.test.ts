@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Clock } from '../../core/clock.js';
-import { isCapstanError, type ErrorCode } from '../../core/errors.js';
+import { CapstanError, isCapstanError, type ErrorCode } from '../../core/errors.js';
 import { testDatabases, type TestDatabase } from '../test-support/test-databases.js';
 import { JobQueue, type QueueSettings } from './job-queue.js';
 import { backoffDelay } from './retry-policy.js';
@@ -165,6 +165,19 @@ for (const factory of await testDatabases()) {
       assert.equal(dead.lastError, 'TypeError: still broken');
       assert.notEqual(dead.finishedAt, null);
       assert.deepEqual(await queue.lease('w1', { queues: [q] }), []);
+    });
+
+    it('re-queues a failure that names its own retry delay (retryAfterSeconds) after that delay, capped at backoffMaxMs', async () => {
+      const q = fresh();
+      const job = await queue.enqueue('t', {}, { queue: q });
+      await queue.lease('w1', { queues: [q] });
+      const starting = new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', 'starting; retry in 0.3 s', { fields: { retryAfterSeconds: 0.3 } });
+      const failed = await queue.fail(job.id, 'w1', starting);
+      assert.equal(Date.parse(failed.runAt) - clock.now(), 300, 'the promised delay, not the jittered backoff (50 ms here)');
+      clock.advance(300);
+      await queue.lease('w1', { queues: [q] });
+      const capped = await queue.fail(job.id, 'w1', new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', 'starting; retry in 60 s', { fields: { retryAfterSeconds: 60 } }));
+      assert.equal(Date.parse(capped.runAt) - clock.now(), settings.backoffMaxMs);
     });
 
     it('sends a non-retryable failure straight to dead', async () => {

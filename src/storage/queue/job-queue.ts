@@ -7,7 +7,7 @@ import { assertName } from '../../core/names.js';
 import type { Database } from '../database.js';
 import type { EnqueueOptions, Job } from './job.js';
 import { appendJobDeadEvents } from './job-dead-event.js';
-import { backoffDelay, describeError } from './retry-policy.js';
+import { backoffDelay, describeError, retryHintMs } from './retry-policy.js';
 import { byPriority, toJob, type JobRow, type JobsTables } from './job-row.js';
 import { JOB_STATES, type JobListFilter, type JobPage, type JobStats, type JobsService } from './jobs-service.js';
 
@@ -297,7 +297,8 @@ export class JobQueue implements JobsService {
 
   /**
    * Records a failed attempt. While attempts remain and the error is retryable the job is queued again
-   * after `backoffDelay(attempts)`; otherwise it is dead. Throws CAPSTAN_QUEUE_LEASE_LOST when
+   * after the delay the error asks for (`retryHintMs`, at most backoffMaxMs), else after
+   * `backoffDelay(attempts)`; otherwise it is dead. Throws CAPSTAN_QUEUE_LEASE_LOST when
    * `workerId` no longer owns the job.
    */
   async fail(jobId: string, workerId: string, error: unknown, options: FailOptions = {}): Promise<Job> {
@@ -305,7 +306,8 @@ export class JobQueue implements JobsService {
     if (!current || current.state !== 'running' || current.lease_owner !== workerId) throw await this.leaseLost(jobId, workerId);
     const now = this.clock.now();
     const dead = options.retryable === false || current.attempts >= current.max_attempts;
-    const delay = dead ? 0 : backoffDelay(current.attempts, this.settings.backoffBaseMs, this.settings.backoffMaxMs, this.random);
+    const hint = retryHintMs(error);
+    const delay = dead ? 0 : hint !== undefined ? Math.min(hint, this.settings.backoffMaxMs) : backoffDelay(current.attempts, this.settings.backoffBaseMs, this.settings.backoffMaxMs, this.random);
     const update = (via: Kysely<JobsTables>) =>
       via
         .updateTable('jobs')

@@ -11,6 +11,17 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * The delay a failure asks for itself, in ms: a CapstanError's `retryAfterSeconds` field (the value of
+ * the Retry-After it answers over HTTP), else undefined. A server that promised to be ready by then is
+ * better trusted than a blind exponential guess, which can overshoot the window the promise holds.
+ */
+export function retryHintMs(error: unknown): number | undefined {
+  if (!(error instanceof CapstanError)) return undefined;
+  const s = error.fields.retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
+}
+
 /** The text stored as `last_error`: the message (with its catalogue code, if any), bounded in length. */
 export function describeError(error: unknown): string {
   let text: string;
