@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCapstanError } from '../src/core/errors.js';
 import { testDatabases } from '../src/storage/test-support/test-databases.js';
@@ -58,6 +61,37 @@ for (const factory of await testDatabases()) {
       const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
       const gauge = Number(/capstan_endpoint_workers\{endpoint="busy",variant="primary"\} (\d+)/.exec(metrics)?.[1]);
       assert.equal(gauge, state.workers);
+    });
+
+    it('after a failed start from zero, refuses requests with 503 and Retry-After instead of loading the model again for each, and starts again once the wait is over', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'capstan-flaky-load-'));
+      const broken = path.join(dir, 'broken');
+      const loads = path.join(dir, 'loads');
+      // Counts every load; fails to load while the flag file exists.
+      await h.registerJs('flaky', `import { appendFileSync, existsSync } from 'node:fs';
+appendFileSync(${JSON.stringify(loads)}, 'x');
+if (existsSync(${JSON.stringify(broken)})) throw new Error('the weights are missing');
+export function predict(m, input) { return { n: input.n ?? 0 }; }`);
+      await h.platform.serving.create('flaky', { variants: [{ model: 'models:/flaky/1', scaling: { min: 0, max: 1, idleTimeoutMs: 200, queueSize: 10 } }] });
+      await until('the variant scales to zero', async () => (await live('flaky')).workers === 0);
+      writeFileSync(broken, '');
+      const loadsBefore = readFileSync(loads, 'utf8').length;
+      const first = await h.invoke('flaky', { n: 1 });
+      assert.equal(first.statusCode, 500, first.body);
+      const refused = await Promise.all(Array.from({ length: 5 }, () => h.invoke('flaky', { n: 2 })));
+      for (const r of refused) {
+        assert.equal(r.statusCode, 503, r.body);
+        assert.equal(r.json().code, 'CAPSTAN_SERVING_COLD_START_FAILED');
+        assert.match(r.json().detail, /last start from zero workers failed .*the next try is in 1 s/);
+        assert.equal(r.headers['retry-after'], '1');
+      }
+      assert.equal(readFileSync(loads, 'utf8').length - loadsBefore, 1, 'the refused requests loaded nothing');
+      rmSync(broken);
+      await new Promise((r) => setTimeout(r, 1100));
+      const healed = await h.invoke('flaky', { n: 3 });
+      assert.equal(healed.statusCode, 200, healed.body);
+      assert.equal(healed.json().n, 3);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('refuses min greater than max naming both, and creates nothing', async () => {

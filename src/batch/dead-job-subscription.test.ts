@@ -48,6 +48,20 @@ describe('records of jobs that died without their handler running', () => {
     assert.equal((await batch.async.get(accepted.id)).failureReason, invocation.failureReason);
   });
 
+  it('leaves alone an invocation whose dead job an operator retried before the death was delivered', async () => {
+    const accepted = await batch.async.invoke('adder', { body: JSON.stringify({ a: 2, b: 3 }) });
+    const jobId = await killWorkerOnFinalAttempt(accepted.id);
+    await test.platform.queue.lease('another-worker', { types: ['nothing-to-run'] });
+    assert.equal((await test.platform.queue.get(jobId)).state, 'dead');
+    await test.platform.queue.retry(jobId);
+
+    // The late notice of the first death must not fail the invocation the retried job now works for.
+    await test.platform.outbox.drain();
+    const invocation = await batch.async.get(accepted.id);
+    assert.equal(invocation.state, 'Queued', invocation.failureReason ?? '');
+    assert.equal((await test.platform.queue.get(jobId)).state, 'queued');
+  });
+
   it('fails a batch job whose planning job died, naming the job type and its error', async () => {
     await test.platform.artifacts.put('dead-jobs/in/records.jsonl', '{"a":1,"b":2}\n');
     const job = await batch.batch.create({ model: 'models:/adder/1', input: test.platform.artifacts.uriFor('dead-jobs/in'), output: test.platform.artifacts.uriFor('dead-jobs/out') });

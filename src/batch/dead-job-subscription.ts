@@ -21,7 +21,7 @@ export function batchDeadJobs(asyncDeps: Pick<AsyncJobDeps, 'store' | 'artifacts
   const failBatchJob = async (job: JobDeadData) => {
     if (typeof job.refs.jobId === 'string') await endJob(batchDeps, job.refs.jobId, 'Failed', `its ${job.type} job ${jobDeath(job)}`);
   };
-  return deadJobSubscription(DEAD_JOBS_SUBSCRIPTION, {
+  return deadJobSubscription(DEAD_JOBS_SUBSCRIPTION, batchDeps.queue, {
     [ASYNC_JOB]: async (job, attempt) => {
       if (typeof job.refs.id === 'string') await failLostInvocation(asyncDeps, job.refs.id, job.error, attempt >= LAST_FILE_TRY);
     },

@@ -164,6 +164,7 @@ export const errorCatalogue = {
   CAPSTAN_SERVING_PIPELINE_STAGE_FAILED: { status: 424, title: 'A stage of the inference pipeline failed' },
   CAPSTAN_SERVING_PIPELINE_STAGE_TIMEOUT: { status: 504, title: 'A stage of the inference pipeline did not answer in time' },
   CAPSTAN_SERVING_COLD_START_QUEUE_FULL: { status: 503, title: 'The variant is starting from zero workers and its queue is full' },
+  CAPSTAN_SERVING_COLD_START_FAILED: { status: 503, title: 'The variant failed to start a worker from zero and waits before trying again' },
   CAPSTAN_SERVING_STATS_WINDOW_INVALID: { status: 400, title: 'The statistics window is not valid' },
 
   // python models (inference.py)

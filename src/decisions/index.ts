@@ -91,7 +91,7 @@ export const decisionsContext = defineContext<DecisionService>({
       subscriptions: [
         { name: 'decisions.callbacks', patterns: [DECISION_COMPLETED_EVENT], handler: asyncDecisions.callbacks },
         { name: 'decisions.alerts', patterns: [DECISION_ALERT_EVENT], handler: alerts.notify },
-        deadJobSubscription('decisions.dead-jobs', { [DECIDE_JOB_TYPE]: asyncDecisions.deadJob }),
+        deadJobSubscription('decisions.dead-jobs', parts.queue, { [DECIDE_JOB_TYPE]: asyncDecisions.deadJob }),
       ],
       close: () => agent.close(),
       apiDocs: () => useCaseApiDocs(service),

@@ -12,6 +12,9 @@ import type { Tensors } from './runtimes/tensors.js';
 import { compileContentTypeCheck, compileTensorCheck } from './request-validation.js';
 
 const PYTHON_CONTENT_TYPES = ['application/json', 'text/csv'];
+// After a failed start from zero, requests are refused for 1 s, doubling per failure up to 30 s.
+const START_BACKOFF_BASE_MS = 1000;
+const START_BACKOFF_MAX_MS = 30_000;
 
 /** The media types a package's invocations may carry (undefined: JSON only). */
 export function acceptedContentTypes(manifest: ModelManifest): string[] | undefined {
@@ -76,6 +79,8 @@ export class VariantPool {
   private retiredRestarts = 0;
   private coldStarts = 0;
   private lastColdStartMs: number | null = null;
+  /** The last failed start from zero, while requests are refused instead of starting another. */
+  private startFailure: { error: unknown; streak: number; until: number } | undefined;
 
   constructor(
     private readonly spec: EngineSpec,
@@ -167,6 +172,18 @@ export class VariantPool {
 
   private waitForColdStart(): Promise<void> {
     if (this.closed) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the variant is shutting down'));
+    const failed = this.startFailure;
+    const now = performance.now();
+    // A model that cannot load would otherwise be loaded again for every request that arrives.
+    if (!this.coldStart && failed && now < failed.until) {
+      const retryAfter = Math.max(1, Math.ceil((failed.until - now) / 1000));
+      const reason = failed.error instanceof Error ? failed.error.message : String(failed.error);
+      throw new CapstanError('CAPSTAN_SERVING_COLD_START_FAILED', `the variant's last start from zero workers failed (${reason}); the next try is in ${retryAfter} s`, {
+        cause: failed.error,
+        fields: { failures: failed.streak, retryAfterSeconds: retryAfter },
+        headers: { 'Retry-After': String(retryAfter) },
+      });
+    }
     const bound = this.scaler?.config.queueSize ?? 0;
     // A refused request still starts a worker, so its retry (and everyone else's) finds one.
     this.coldStart ??= this.startFromZero().finally(() => (this.coldStart = undefined));
@@ -189,7 +206,9 @@ export class VariantPool {
       await w.start();
     } catch (err) {
       await w.close().catch(() => {});
-      this.options.logger.error({ err }, 'a worker failed to start from zero');
+      const streak = (this.startFailure?.streak ?? 0) + 1;
+      this.startFailure = { error: err, streak, until: performance.now() + Math.min(START_BACKOFF_MAX_MS, START_BACKOFF_BASE_MS * 2 ** (streak - 1)) };
+      this.options.logger.error({ err, failures: streak }, 'a worker failed to start from zero');
       for (const q of this.queue.splice(0)) q.reject(err);
       return;
     }
@@ -199,6 +218,7 @@ export class VariantPool {
       return;
     }
     const ms = performance.now() - started;
+    this.startFailure = undefined;
     this.workers = [w];
     this.coldStarts++;
     this.lastColdStartMs = Math.round(ms * 10) / 10;

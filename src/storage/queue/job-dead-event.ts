@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
+import { isCapstanError } from '../../core/errors.js';
 import type { OutboxSubscription } from '../context-module.js';
 import { appendEvent } from '../outbox/index.js';
 import type { JobRow } from './job-row.js';
+import type { JobsService } from './jobs-service.js';
 
 /** The domain event raised, in the same transaction, when a job goes to `dead`. */
 export const JOB_DEAD_EVENT = 'job.dead';
@@ -64,15 +66,29 @@ export type DeadJobOwner = (job: JobDeadData, attempt: number) => Promise<unknow
 
 /**
  * A context's durable subscription to `job.dead`, handing each dead job of a type it owns to that
- * type's owner (which ends the record the job stood for) and ignoring every other type.
+ * type's owner (which ends the record the job stood for) and ignoring every other type. A job that is
+ * no longer dead when its death is delivered (an operator retried it, and its handler owns the record
+ * again) is skipped: delivery can lag, or repeat, well after the retry.
  */
-export function deadJobSubscription(name: string, owners: Readonly<Record<string, DeadJobOwner>>): OutboxSubscription {
+export function deadJobSubscription(name: string, jobs: Pick<JobsService, 'get'>, owners: Readonly<Record<string, DeadJobOwner>>): OutboxSubscription {
   return {
     name,
     patterns: [JOB_DEAD_EVENT],
     handler: async (event, delivery) => {
       const job = event.data as unknown as JobDeadData;
-      await owners[job.type]?.(job, delivery.attempt);
+      const owner = owners[job.type];
+      if (!owner || !(await stillDead(jobs, job.jobId))) return;
+      await owner(job, delivery.attempt);
     },
   };
+}
+
+/** Whether the job is dead now; a job gone from the table (purged) still counts, its record may be open. */
+async function stillDead(jobs: Pick<JobsService, 'get'>, id: string): Promise<boolean> {
+  try {
+    return (await jobs.get(id)).state === 'dead';
+  } catch (err) {
+    if (isCapstanError(err) && err.code === 'CAPSTAN_QUEUE_JOB_NOT_FOUND') return true;
+    throw err;
+  }
 }
