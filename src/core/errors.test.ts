@@ -84,6 +84,13 @@ describe('error catalogue', () => {
     assert.deepEqual([p.status, p.code, p.detail, p.endpoint], [503, 'CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'endpoint x is Failed', 'x']);
   });
 
+  it('answers Retry-After from a retryAfterSeconds field, rounded up, unless a header says otherwise', () => {
+    const fields = { retryAfterSeconds: 0.3 };
+    assert.deepEqual(new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', 'wait', { fields }).headers, { 'Retry-After': '1' });
+    assert.deepEqual(new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', 'wait', { fields, headers: { 'Retry-After': '7' } }).headers, { 'Retry-After': '7' });
+    assert.deepEqual(new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', 'wait', { fields: { retryAfterSeconds: 'soon' } }).headers, {});
+  });
+
   it('hides the message of an unexpected error behind CAPSTAN_INTERNAL', () => {
     const err = toCapstanError(new Error('ENOENT: /secret/path/file'));
     assert.equal(err.code, 'CAPSTAN_INTERNAL');

@@ -265,9 +265,12 @@ export type ErrorCode = keyof typeof errorCatalogue;
 /** Options for a CapstanError: the underlying cause and structured, client-safe fields. */
 export interface CapstanErrorOptions {
   cause?: unknown;
-  /** Structured fields (e.g. `modelName`, `version`) copied into the problem+json body. */
+  /**
+   * Structured fields (e.g. `modelName`, `version`) copied into the problem+json body. A numeric
+   * `retryAfterSeconds` also answers `Retry-After` and sets the queue's retry delay.
+   */
   fields?: Record<string, unknown>;
-  /** Extra response headers (e.g. `Retry-After`). */
+  /** Extra response headers; `Retry-After` comes from `fields.retryAfterSeconds` unless set here. */
   headers?: Record<string, string>;
   /** False when trying again cannot help (bad input, missing model): a job goes dead, a step fails without retrying; default true. */
   retryable?: boolean;
@@ -294,7 +297,9 @@ export class CapstanError extends Error {
     this.status = spec.status;
     this.title = spec.title;
     this.fields = options.fields ?? {};
-    this.headers = options.headers ?? {};
+    const retryAfter = this.fields.retryAfterSeconds;
+    // One value, two readers (HTTP clients and the job queue): the header is derived, never written beside it.
+    this.headers = typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0 ? { 'Retry-After': String(Math.ceil(retryAfter)), ...options.headers } : (options.headers ?? {});
     this.retryable = options.retryable ?? true;
   }
 

@@ -96,7 +96,6 @@ export class MultiModelPool {
       notReady: (key, retryAfter) =>
         new CapstanError('CAPSTAN_SERVING_MODEL_NOT_READY', `target model ${key} of endpoint ${deps.endpoint} is loading; retry in ${retryAfter} s`, {
           fields: { endpoint: deps.endpoint, variant: deps.variant.name, targetModel: key, retryAfterSeconds: retryAfter },
-          headers: { 'Retry-After': String(retryAfter) },
         }),
     });
   }

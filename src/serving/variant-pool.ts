@@ -181,7 +181,6 @@ export class VariantPool {
       throw new CapstanError('CAPSTAN_SERVING_COLD_START_FAILED', `the variant's last start from zero workers failed (${reason}); the next try is in ${retryAfter} s`, {
         cause: failed.error,
         fields: { failures: failed.streak, retryAfterSeconds: retryAfter },
-        headers: { 'Retry-After': String(retryAfter) },
       });
     }
     const bound = this.scaler?.config.queueSize ?? 0;
@@ -193,7 +192,6 @@ export class VariantPool {
       this.scaler?.expect(performance.now() + retryAfter * 1000);
       throw new CapstanError('CAPSTAN_SERVING_COLD_START_QUEUE_FULL', `the variant is starting from zero workers and ${bound} requests already wait; retry in ${retryAfter} s`, {
         fields: { queueSize: bound, retryAfterSeconds: retryAfter },
-        headers: { 'Retry-After': String(retryAfter) },
       });
     }
     return new Promise<void>((resolve, reject) => this.queue.push({ resolve, reject }));

@@ -88,7 +88,7 @@ async function stillDead(jobs: Pick<JobsService, 'get'>, id: string): Promise<bo
   try {
     return (await jobs.get(id)).state === 'dead';
   } catch (err) {
-    if (isCapstanError(err) && err.code === 'CAPSTAN_QUEUE_JOB_NOT_FOUND') return true;
+    if (isCapstanError(err, 'CAPSTAN_QUEUE_JOB_NOT_FOUND')) return true;
     throw err;
   }
 }

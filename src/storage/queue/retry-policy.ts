@@ -1,4 +1,4 @@
-import { CapstanError } from '../../core/errors.js';
+import { CapstanError, isCapstanError } from '../../core/errors.js';
 
 const MAX_ERROR_LENGTH = 4000;
 
@@ -17,7 +17,7 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
  * better trusted than a blind exponential guess, which can overshoot the window the promise holds.
  */
 export function retryHintMs(error: unknown): number | undefined {
-  if (!(error instanceof CapstanError)) return undefined;
+  if (!isCapstanError(error)) return undefined;
   const s = error.fields.retryAfterSeconds;
   return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
 }
