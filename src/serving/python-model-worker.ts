@@ -5,6 +5,7 @@ import { CapstanError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { TensorSpec } from '../core/model-manifest.js';
 import type { WorkerResult } from './model-worker.js';
+import { InFlightTable } from './in-flight-table.js';
 import { bodyBytes, type InvocationBody } from './invocation-body.js';
 import { Batcher } from './runtimes/batcher.js';
 import type { EngineSpec } from './runtimes/engine.js';
@@ -40,6 +41,8 @@ interface Job {
   customAttributes?: string;
   deadline: number;
   settled: boolean;
+  /** Its id in the table of requests in flight. */
+  key: number;
   resolve: (r: WorkerResult) => void;
   reject: (e: CapstanError) => void;
 }
@@ -89,7 +92,7 @@ export class PythonModelWorker {
   private starting: ChildProcess | undefined;
   private batcher: Batcher<Job, void> | undefined;
   private inflight: InFlight | undefined;
-  private readonly jobs = new Set<Job>();
+  private readonly jobs = new InFlightTable<Job>();
   private readyWaiters: (() => void)[] = [];
   private nextId = 1;
   private closing = false;
@@ -252,7 +255,7 @@ export class PythonModelWorker {
   private settle(job: Job, err: CapstanError | undefined, result?: WorkerResult): void {
     if (job.settled) return;
     job.settled = true;
-    this.jobs.delete(job);
+    this.jobs.take(job.key);
     if (err) job.reject(err);
     else job.resolve(result!);
   }
@@ -297,11 +300,11 @@ export class PythonModelWorker {
   private sweep(): void {
     const now = Date.now();
     let overran = false;
-    for (const job of this.jobs) {
-      if (job.deadline > now) continue;
+    this.jobs.forEach((job) => {
+      if (job.deadline > now) return;
       if (this.inflight?.jobs.includes(job)) overran = true;
       this.settle(job, new CapstanError('CAPSTAN_SERVING_MODEL_TIMEOUT', `the model did not answer within ${this.options.timeoutMs} ms`, { fields: { timeoutMs: this.options.timeoutMs } }));
-    }
+    });
     // A single-threaded process past a deadline is stuck or too slow for everything queued behind it.
     if (overran && this.child) this.replace(this.child, 'a request overran the timeout');
   }
@@ -314,8 +317,8 @@ export class PythonModelWorker {
     if (this.closing || !this.batcher) return Promise.reject(new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model is not running'));
     return new Promise<WorkerResult>((resolve, reject) => {
       const wait = this.child ? this.options.timeoutMs : Math.max(this.options.timeoutMs, RESTART_WAIT_MS);
-      const job: Job = { body: bodyBytes(body), contentType, accept: accept && accept !== '*/*' ? accept : this.accept, customAttributes, deadline: Date.now() + wait, settled: false, resolve, reject };
-      this.jobs.add(job);
+      const job: Job = { body: bodyBytes(body), contentType, accept: accept && accept !== '*/*' ? accept : this.accept, customAttributes, deadline: Date.now() + wait, settled: false, key: 0, resolve, reject };
+      job.key = this.jobs.add(job);
       this.batcher!.submit(job, 1).catch((err: unknown) => {
         this.options.logger.error({ err, model: this.spec.manifest.name }, 'python model worker failed to send a request');
         this.settle(job, new CapstanError('CAPSTAN_SERVING_MODEL_ERROR', 'the model worker could not take the request'));
@@ -340,7 +343,7 @@ export class PythonModelWorker {
     this.closing = true;
     clearInterval(this.sweeper);
     clearTimeout(this.respawnTimer);
-    for (const job of [...this.jobs]) this.settle(job, new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model was stopped'));
+    for (const job of this.jobs.takeAll()) this.settle(job, new CapstanError('CAPSTAN_SERVING_ENDPOINT_NOT_READY', 'the model was stopped'));
     this.inflight?.done();
     this.inflight = undefined;
     for (const wake of this.readyWaiters.splice(0)) wake();
