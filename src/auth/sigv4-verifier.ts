@@ -8,7 +8,8 @@ import type { Principal, SigV4Credentials } from './api-key-store.js';
 export const MAX_SIGV4_SKEW_MS = 5 * 60_000;
 
 const AUTH_PREFIX = 'AWS4-HMAC-SHA256 ';
-const AUTH_PATTERN = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;._-]+),\s*Signature=([0-9a-f]{64})$/;
+// The scope is captured whole: it keys the cached signing key and is written into the string to sign as sent.
+const AUTH_PATTERN = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/((\d{8})\/[^/,\s]+\/[^/,\s]+\/aws4_request),\s*SignedHeaders=([a-z0-9;._-]+),\s*Signature=([0-9a-f]{64})$/;
 
 /** A request as received, enough to recompute its signature. */
 export interface SignedRequest {
@@ -89,7 +90,7 @@ export interface ParsedSigV4 {
 export function parseSigV4(headers: IncomingHttpHeaders, now = Date.now()): ParsedSigV4 {
   const match = AUTH_PATTERN.exec(headerValue(headers, 'authorization') ?? '');
   if (!match) throw invalid('the Authorization header is not a well-formed AWS4-HMAC-SHA256 signature');
-  const [, accessKeyId, scopeDay, region, service, signedHeaders, signature] = match;
+  const [, accessKeyId, scope, scopeDay, signedHeaders, signature] = match;
   const amzDate = headerValue(headers, 'x-amz-date') ?? '';
   const signedAt = parseAmzDate(amzDate);
   if (Number.isNaN(signedAt) || !amzDate.startsWith(scopeDay)) throw invalid('a SigV4 request needs an X-Amz-Date header matching its credential scope');
@@ -98,7 +99,7 @@ export function parseSigV4(headers: IncomingHttpHeaders, now = Date.now()): Pars
       fields: { signedAt: new Date(signedAt).toISOString(), serverTime: new Date(now).toISOString() },
     });
   }
-  return { accessKeyId, amzDate, scope: `${scopeDay}/${region}/${service}/aws4_request`, signedHeaders, signature };
+  return { accessKeyId, amzDate, scope, signedHeaders, signature };
 }
 
 /** AWS's URI encoding: RFC 3986 unreserved characters stay, everything else is percent-encoded. */
@@ -224,8 +225,28 @@ function signature(k: SigningKey, amzDate: string, canonicalHash: string): strin
     k.date = amzDate;
   }
   k.inner.write(canonicalHash, k.hashAt, 'latin1');
-  k.outer.write(crypto.hash('sha256', k.inner, 'hex'), 64, 'hex');
+  // The inner digest goes across as latin1 (one char per byte): no hex to encode and decode again.
+  k.outer.write(crypto.hash('sha256', k.inner, 'binary'), 64, 'latin1');
   return crypto.hash('sha256', k.outer, 'hex');
+}
+
+// A client signs the same header list on every request: the last list checked is kept, split.
+let lastSignedHeaders = '';
+let lastNames: readonly string[] = [];
+
+/** The names of a `SignedHeaders` list, refused unless sorted, without repeats, and covering Host and X-Amz-Date. */
+function signedHeaderNames(list: string): readonly string[] {
+  if (list === lastSignedHeaders) return lastNames;
+  const names = list.split(';');
+  // The SDKs sign their headers sorted and without repeats; any other list is not theirs.
+  for (let i = 1; i < names.length; i++) {
+    if (!(names[i - 1] < names[i])) throw invalid('the signed header list must be sorted and without repeats');
+  }
+  if (!names.includes('host')) throw invalid('a SigV4 signature must cover the Host header');
+  if (!names.includes('x-amz-date')) throw invalid('a SigV4 signature must cover the X-Amz-Date header');
+  lastSignedHeaders = list;
+  lastNames = names;
+  return names;
 }
 
 /**
@@ -239,18 +260,14 @@ export function checkSigV4(request: SignedRequest, parsed: ParsedSigV4, credenti
   if (contentHash !== undefined && contentHash !== payloadHash) {
     throw invalid('the body does not match X-Amz-Content-Sha256 (unsigned payloads are not accepted)');
   }
-  const names = parsed.signedHeaders.split(';');
+  const names = signedHeaderNames(parsed.signedHeaders);
   let headerLines = '';
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    // The SDKs sign their headers sorted and without repeats; any other list is not theirs.
-    if (i > 0 && !(names[i - 1] < name)) throw invalid('the signed header list must be sorted and without repeats');
     const value = headerValue(request.headers, name);
     if (value === undefined) throw invalid(`the signed header ${name} is missing`);
     headerLines += `${name}:${canonicalValue(value)}\n`;
   }
-  if (!names.includes('host')) throw invalid('a SigV4 signature must cover the Host header');
-  if (!names.includes('x-amz-date')) throw invalid('a SigV4 signature must cover the X-Amz-Date header');
   const queryAt = request.url.indexOf('?');
   const path = queryAt >= 0 ? request.url.slice(0, queryAt) : request.url;
   const query = queryAt >= 0 ? request.url.slice(queryAt + 1) : '';
