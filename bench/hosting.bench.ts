@@ -9,8 +9,9 @@
 // token (logged only), and unsigned requests;
 // 5 rounds of 6 s per side after a 10 s warm-up of each server, the side that goes first alternating,
 // each figure the median of its rounds (one run per side swung by ±25 % on this host).
-// Then bench/support/hosting-pipelines.ts (a 3-stage pipeline vs the same NCF as one stage, and a
-// cold start from zero workers under 20 concurrent clients) and the multi-model sweep of
+// Then bench/support/hosting-pipelines.ts (a 3-stage pipeline vs the same NCF as one stage, in
+// alternating rounds the same way, and a cold start from zero workers under 20 concurrent clients)
+// and the multi-model sweep of
 // bench/support/hosting-mme.ts on the same home.
 // The last line is JSON with the issue's keys: {"sigv4_req_per_s_ratio","cold_start_ms","cold_queue_failed",
 // "pipeline3_req_per_s","pipeline3_ratio","mme_models","mme_hit_p99_ms","mme_load_ms_p50","mme_evictions"};
@@ -25,8 +26,8 @@ import { NodeSha256 } from '../src/auth/sigv4-verifier.js';
 import { compileConfig } from '../src/core/config.js';
 import { silentLogger } from '../src/core/logger.js';
 import { openPlatform } from '../src/platform/platform.js';
+import { measureAlternating } from './support/alternating-rounds.js';
 import { measureHostingPipelines } from './support/hosting-pipelines.js';
-import { measureLoad } from './support/measure-load.js';
 import { measureMultiModel } from './support/hosting-mme.js';
 import { printResult, runBench } from './support/print-result.js';
 import { startCapstanServer } from './support/start-process.js';
@@ -36,22 +37,12 @@ import { stopProcess } from './support/stop-process.js';
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
-/** SigV4 and unauthenticated runs alternate this many times; each side gets 1.5 × the measured duration in all. */
+/** The sides of each ratio alternate this many times; each side gets 1.5 × the measured duration in all. */
 const ROUNDS = 5;
 const ROUND_S = Math.max(1, Math.round((DURATION_S * 1.5) / ROUNDS));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const BODY = JSON.stringify({ a: 1, b: 2 });
 const MODEL = 'export function load() { return {}; }\nexport function predict(m, input) { return { sum: input.a + input.b }; }\n';
-
-/** Checks one answer, then a warm-up and a measured run replaying the same request; any non-2xx or error fails the bench. */
-async function measure(name: string, url: string, headers: Record<string, string>, warmupSeconds: number): Promise<number> {
-  const check = await fetch(url, { method: 'POST', headers, body: BODY });
-  if (!check.ok) throw new Error(`${name}: capstan answered ${check.status}: ${await check.text()}`);
-  const r = await measureLoad(name, url, { connections: CONNECTIONS, seconds: ROUND_S, warmupSeconds, body: BODY, headers });
-  if (r.non2xx + r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
-  return r.reqPerSec;
-}
 
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-bench-hosting-'));
@@ -89,25 +80,20 @@ async function main(): Promise<void> {
     const plainHeaders = { 'content-type': 'application/json' };
     // The same key as a bearer token on the auth-on server: what auth costs a Capstan client, logged beside.
     const bearerHeaders = { 'content-type': 'application/json', authorization: `Bearer ${bearerKey}` };
-    const sides = [
-      { name: 'SigV4-authenticated', url: u.toString(), headers: signed.headers, rounds: [] as number[] },
-      { name: 'bearer key', url: u.toString(), headers: bearerHeaders, rounds: [] as number[] },
-      { name: 'unauthenticated', url: plainUrl, headers: plainHeaders, rounds: [] as number[] },
-    ];
-    for (let round = 0; round < ROUNDS; round++) {
-      // Which side goes first alternates too, so a drift within a round favours neither.
-      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-        side.rounds.push(await measure(`${side.name}, round ${round + 1} of ${ROUNDS}`, side.url, side.headers, round === 0 ? WARMUP_S : 0));
-      }
-    }
+    const [sigv4, bearer, plain] = await measureAlternating(
+      [
+        { name: 'SigV4-authenticated', url: u.toString(), body: BODY, headers: signed.headers },
+        { name: 'bearer key', url: u.toString(), body: BODY, headers: bearerHeaders },
+        { name: 'unauthenticated', url: plainUrl, body: BODY, headers: plainHeaders },
+      ],
+      { rounds: ROUNDS, roundSeconds: ROUND_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS },
+    );
     await stopProcess(signedServer.child);
     await stopProcess(open.child);
-    const [sigv4, bearer, plain] = sides.map((side) => median(side.rounds));
-    log(sides.map((side) => `${side.name} rounds ${side.rounds.map(Math.round).join(' ')}`).join('; '));
     log(`SigV4-authenticated ${Math.round(sigv4)} req/s, bearer key ${Math.round(bearer)} req/s (ratio ${(bearer / plain).toFixed(2)}), unauthenticated ${Math.round(plain)} req/s (medians)`);
 
     const result = { sigv4_req_per_s_ratio: Math.round((sigv4 / plain) * 100) / 100 };
-    const pipelines = await measureHostingPipelines({ seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
+    const pipelines = await measureHostingPipelines({ rounds: ROUNDS, roundSeconds: ROUND_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
     const mme = await measureMultiModel(home, { seconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS });
     printResult({ ...result, ...pipelines, ...mme });
   } finally {

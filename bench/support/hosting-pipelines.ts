@@ -3,7 +3,9 @@
 // On a throwaway home: the bench NCF package (MovieLens-1M sizes) behind three endpoints: `ncf-one`
 // (the model as one stage), `ncf-chain` (js pre-process → the same NCF → js post-process) and
 // `ncf-cold` (the NCF scaling to zero after 1 s idle, queue 100). Against one `capstan server`:
-// autocannon on the one-stage and the 3-stage endpoints (same 100-candidate request); then, once
+// autocannon on the one-stage and the 3-stage endpoints (same 100-candidate request) in alternating
+// rounds, each figure the median of its rounds (run once each, one after the other, the ratio swung
+// from 0.65 to 0.92 between runs on one host); then, once
 // ncf-cold is at zero workers, 20 clients send at once, timing the first answer and counting failures.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,8 +15,9 @@ import { performance } from 'node:perf_hooks';
 import { compileConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { openPlatform } from '../../src/platform/platform.js';
-import { measureLoad } from './measure-load.js';
+import { measureAlternating, type AlternatingOptions } from './alternating-rounds.js';
 import { writeNcfBenchPackage } from './ncf-package.js';
+import { log } from './log.js';
 import { startCapstanServer } from './start-process.js';
 import { stopProcess } from './stop-process.js';
 
@@ -40,17 +43,8 @@ async function registerJs(platform: Awaited<ReturnType<typeof openPlatform>>, ho
   await platform.registry.setApproval(name, v.version, { status: 'Approved', comment: 'benchmark' });
 }
 
-async function loadRate(name: string, url: string, body: string, o: { seconds: number; warmupSeconds: number; connections: number }): Promise<number> {
-  const headers = { 'content-type': 'application/json' };
-  const check = await fetch(url, { method: 'POST', headers, body });
-  if (!check.ok) throw new Error(`${name}: capstan answered ${check.status}: ${await check.text()}`);
-  const r = await measureLoad(name, url, { ...o, body, headers });
-  if (r.non2xx + r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
-  return r.reqPerSec;
-}
-
 /** Measures the 3-stage pipeline against one stage, and a cold start from zero under 20 concurrent clients. */
-export async function measureHostingPipelines(o: { seconds: number; warmupSeconds: number; connections: number }): Promise<HostingPipelineResult> {
+export async function measureHostingPipelines(o: AlternatingOptions): Promise<HostingPipelineResult> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'capstan-bench-pipelines-'));
   let child: ChildProcess | undefined;
   try {
@@ -71,8 +65,15 @@ export async function measureHostingPipelines(o: { seconds: number; warmupSecond
     const server = await startCapstanServer({ CAPSTAN_HOME: home, CAPSTAN_LOG_LEVEL: 'warn', CAPSTAN_AUTH: 'false' });
     child = server.child;
     const url = (p: string) => new URL(p, server.url).toString();
-    const single = await loadRate('one stage', url('/endpoints/ncf-one/invocations'), JSON.stringify({ user: 42, items: ITEMS }), o);
-    const chain = await loadRate('3-stage pipeline', url('/endpoints/ncf-chain/invocations'), JSON.stringify({ userId: 42, candidates: ITEMS }), o);
+    const headers = { 'content-type': 'application/json' };
+    const [single, chain] = await measureAlternating(
+      [
+        { name: 'one stage', url: url('/endpoints/ncf-one/invocations'), body: JSON.stringify({ user: 42, items: ITEMS }), headers },
+        { name: '3-stage pipeline', url: url('/endpoints/ncf-chain/invocations'), body: JSON.stringify({ userId: 42, candidates: ITEMS }), headers },
+      ],
+      o,
+    );
+    log(`3-stage pipeline ${Math.round(chain)} req/s, one stage ${Math.round(single)} req/s (medians)`);
 
     // One request loads ncf-cold in the server (one worker, as create does); then the idle timeout takes it to zero.
     const body = JSON.stringify({ user: 7, items: ITEMS });

@@ -1,0 +1,56 @@
+import { log } from './log.js';
+import { measureLoad } from './measure-load.js';
+
+/** One request to replay against a server, measured as one side of a comparison. */
+export interface LoadSide {
+  name: string;
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** How the sides of a comparison are measured; every field is required, since each bench states its own. */
+export interface AlternatingOptions {
+  /** Rounds per side; each figure is the median of its rounds. */
+  rounds: number;
+  /** Seconds of each round. */
+  roundSeconds: number;
+  /** Seconds of warm-up per side before the first round. */
+  warmupSeconds: number;
+  connections: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Measures the sides of a ratio in alternating rounds and returns each side's median req/s, in order.
+ * Run one after the other, two sides on this shared host came out ±25–30 % apart from one run to the
+ * next, and whichever ran second took the drift; alternating, with the side that goes first
+ * alternating too, lets a drift weigh on every side alike. Each side's first answer is checked, and any
+ * non-2xx or error fails the bench.
+ */
+export async function measureAlternating(sides: LoadSide[], o: AlternatingOptions): Promise<number[]> {
+  const rounds = sides.map(() => [] as number[]);
+  for (const side of sides) {
+    const check = await fetch(side.url, { method: 'POST', headers: side.headers, body: side.body });
+    if (!check.ok) throw new Error(`${side.name}: capstan answered ${check.status}: ${await check.text()}`);
+  }
+  for (let round = 0; round < o.rounds; round++) {
+    const order = sides.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const side = sides[i];
+      const r = await measureLoad(`${side.name}, round ${round + 1} of ${o.rounds}`, side.url, {
+        connections: o.connections,
+        seconds: o.roundSeconds,
+        warmupSeconds: round === 0 ? o.warmupSeconds : 0,
+        body: side.body,
+        headers: side.headers,
+      });
+      if (r.non2xx + r.errors > 0) throw new Error(`${side.name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
+      rounds[i].push(r.reqPerSec);
+    }
+  }
+  log(sides.map((side, i) => `${side.name} rounds ${rounds[i].map(Math.round).join(' ')}`).join('; '));
+  return rounds.map(median);
+}
