@@ -80,14 +80,14 @@ async function main(): Promise<void> {
     const plainHeaders = { 'content-type': 'application/json' };
     // The same key as a bearer token on the auth-on server: what auth costs a Capstan client, logged beside.
     const bearerHeaders = { 'content-type': 'application/json', authorization: `Bearer ${bearerKey}` };
-    const [sigv4, bearer, plain] = await measureAlternating(
+    const [sigv4, bearer, plain] = (await measureAlternating(
       [
         { name: 'SigV4-authenticated', url: u.toString(), body: BODY, headers: signed.headers },
         { name: 'bearer key', url: u.toString(), body: BODY, headers: bearerHeaders },
         { name: 'unauthenticated', url: plainUrl, body: BODY, headers: plainHeaders },
       ],
       { rounds: ROUNDS, roundSeconds: ROUND_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS },
-    );
+    )).map((side) => side.reqPerSec);
     await stopProcess(signedServer.child);
     await stopProcess(open.child);
     log(`SigV4-authenticated ${Math.round(sigv4)} req/s, bearer key ${Math.round(bearer)} req/s (ratio ${(bearer / plain).toFixed(2)}), unauthenticated ${Math.round(plain)} req/s (medians)`);

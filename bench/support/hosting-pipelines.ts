@@ -66,13 +66,13 @@ export async function measureHostingPipelines(o: AlternatingOptions): Promise<Ho
     child = server.child;
     const url = (p: string) => new URL(p, server.url).toString();
     const headers = { 'content-type': 'application/json' };
-    const [single, chain] = await measureAlternating(
+    const [single, chain] = (await measureAlternating(
       [
         { name: 'one stage', url: url('/endpoints/ncf-one/invocations'), body: JSON.stringify({ user: 42, items: ITEMS }), headers },
         { name: '3-stage pipeline', url: url('/endpoints/ncf-chain/invocations'), body: JSON.stringify({ userId: 42, candidates: ITEMS }), headers },
       ],
       o,
-    );
+    )).map((side) => side.reqPerSec);
     log(`3-stage pipeline ${Math.round(chain)} req/s, one stage ${Math.round(single)} req/s (medians)`);
 
     // One request loads ncf-cold in the server (one worker, as create does); then the idle timeout takes it to zero.
