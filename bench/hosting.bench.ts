@@ -11,8 +11,7 @@
 // each figure the median of its rounds (one run per side swung by ±25 % on this host).
 // Then bench/support/hosting-pipelines.ts (a 3-stage pipeline vs the same NCF as one stage, in
 // alternating rounds the same way, and a cold start from zero workers under 20 concurrent clients)
-// and the multi-model sweep of
-// bench/support/hosting-mme.ts on the same home.
+// and the multi-model sweep of bench/support/hosting-mme.ts on the same home.
 // The last line is JSON with the keys: {"sigv4_req_per_s_ratio","cold_start_ms","cold_queue_failed",
 // "pipeline3_req_per_s","pipeline3_ratio","mme_models","mme_hit_p99_ms","mme_load_ms_p50","mme_evictions"};
 // the request rates behind the ratios are in the log lines before it.

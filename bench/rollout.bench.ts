@@ -25,6 +25,7 @@ import { autocannon } from '../src/rollouts/test-support/rollout-fixtures.js';
 import { writeAdderPackage } from '../src/rollouts/test-support/rollout-fixtures.js';
 import { buildApp } from '../src/server/app.js';
 import { registerApproved } from '../src/serving/test-support/serving-test-platform.js';
+import { median } from './support/median.js';
 
 const EVAL_S = 1;
 const CANARY = 20;
@@ -33,11 +34,6 @@ const LIGHT = Number(process.env.BENCH_OVERHEAD_CONNECTIONS ?? 2);
 const ROUNDS = Number(process.env.BENCH_OVERHEAD_ROUNDS ?? 5);
 const ROUND_S = Number(process.env.BENCH_OVERHEAD_S ?? 4);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** Median over rounds of p99(with) − p99(without): both warmed alike, measured in alternating order. */
 async function p99Overhead(what: string, without: { url: string; headers?: Record<string, string> }, withIt: { url: string; headers?: Record<string, string> }): Promise<number> {

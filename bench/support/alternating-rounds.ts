@@ -1,6 +1,7 @@
 import type { LoadResult } from './autocannon.js';
 import { log } from './log.js';
 import { measureLoad } from './measure-load.js';
+import { median } from './median.js';
 
 /** One request to replay against a server, measured as one side of a comparison. */
 export interface LoadSide {
@@ -10,7 +11,7 @@ export interface LoadSide {
   headers: Record<string, string>;
 }
 
-/** How the sides of a comparison are measured; every field is required, since each bench states its own. */
+/** How the sides of a comparison are measured; each bench states its own, so only `rate` has a default. */
 export interface AlternatingOptions {
   /** Rounds per side; each figure is the median of its rounds. */
   rounds: number;
@@ -29,8 +30,6 @@ export interface AlternatingResult {
   p99: number;
   rounds: LoadResult[];
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Measures the sides of a comparison in alternating rounds and returns each side's medians, in order.

@@ -5,8 +5,8 @@
 // `ncf-cold` (the NCF scaling to zero after 1 s idle, queue 100). Against one `capstan server`:
 // autocannon on the one-stage and the 3-stage endpoints (same 100-candidate request) in alternating
 // rounds, each figure the median of its rounds (run once each, one after the other, the ratio swung
-// from 0.65 to 0.92 between runs on one host); then, once
-// ncf-cold is at zero workers, 20 clients send at once, timing the first answer and counting failures.
+// from 0.65 to 0.92 between runs on one host); then, once ncf-cold is at zero workers, 20 clients
+// send at once, timing the first answer and counting failures.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
