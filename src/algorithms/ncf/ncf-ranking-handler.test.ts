@@ -71,6 +71,29 @@ describe('builtin:ncf-ranking handler', () => {
     assert.deepEqual(out, { user: 1000, items: ['sku-5', 'nope'], scores: [0.5, 0], fallback: 'popularity' });
   });
 
+  it('feeds the model int64 user and item columns, the user repeated per candidate', () => {
+    const prepared = strict.preprocess({ body: JSON.stringify({ user: 1002, items: ['sku-6', 'sku-0', 'sku-3'] }), contentType: 'application/json' }) as Prepared<unknown>;
+    assert.ok(!('response' in prepared));
+    assert.deepEqual(Array.from(prepared.feeds.user.data as BigInt64Array), [2n, 2n, 2n]);
+    assert.deepEqual(Array.from(prepared.feeds.item.data as BigInt64Array), [6n, 0n, 3n]);
+    assert.deepEqual(prepared.feeds.item.dims, [3]);
+  });
+
+  it('answers interleaved requests of different sizes each as it would alone', () => {
+    const long = { user: 1000, items: ['sku-0', 'sku-1', 'sku-2', 'sku-3', 'sku-4', 'sku-5', 'sku-6', 'sku-7'] };
+    const short = { user: 1001, items: ['sku-6', 'sku-2'] };
+    const alone = [rank(strict, long), rank(strict, short)];
+    // Both prepared before either is rendered, as the batcher does; rendering reuses one set of arrays.
+    const prepare = (body: unknown) => strict.preprocess({ body: JSON.stringify(body), contentType: 'application/json' }) as Extract<Prepared<unknown>, { feeds: Tensors }>;
+    const render = (p: Extract<Prepared<unknown>, { feeds: Tensors }>) => {
+      const items = p.feeds.item.data as BigInt64Array;
+      return JSON.parse(strict.postprocess({ score: { type: 'float32', data: Float32Array.from(items, (d) => Number(d) / 10), dims: [items.length] } }, p.state).body);
+    };
+    const [a, b] = [prepare(long), prepare(short)];
+    assert.deepEqual([render(b), render(a), render(b)], [alone[1], alone[0], alone[1]]);
+    assert.deepEqual(alone[0].items, ['sku-7', 'sku-6', 'sku-5', 'sku-4', 'sku-3', 'sku-2', 'sku-1', 'sku-0']);
+  });
+
   it('refuses malformed bodies and shapes with the field named', () => {
     const cases: [unknown, string, RegExp][] = [
       ['{"user":', 'CAPSTAN_SERVING_MALFORMED_JSON', /not valid JSON/],

@@ -20,10 +20,10 @@ interface RankState {
   userJsonPerRow: string[] | undefined;
   /** Dense item per row (-1 for unknown), the raw item JSON per row, and rows the model scores. */
   itemJson: string[];
-  /** Row index → position in the model batch, or -1 when scored without the model. */
-  modelRow: Int32Array;
-  /** Scores of rows not sent to the model (popularity fallback or 0 for unknown items). */
-  fixed: Float32Array;
+  /** Row index → position in the model batch, or -1 when scored without the model; absent when every row is a model row in order. */
+  modelRow: Int32Array | undefined;
+  /** Scores of rows not sent to the model (popularity fallback or 0 for unknown items); absent with modelRow. */
+  fixed: Float32Array | undefined;
   k: number;
   fallback: boolean;
 }
@@ -39,16 +39,39 @@ const U32 = new Uint32Array(F32.buffer);
 const INDEX_BITS = 2 ** 20;
 
 /**
+ * Typed arrays reused by every request a handler renders. Each typed array over 64 bytes has its own
+ * memory outside V8's heap, which a young-generation collection must sweep: allocated per request,
+ * they made the model thread's collections the longest pauses in the serving path (decision 0037).
+ * Render runs synchronously, so one set serves every request.
+ */
+export class RankScratch {
+  score = new Float64Array(0);
+  keys = new Float64Array(0);
+  order = new Uint32Array(0);
+
+  /** Grows every array to hold at least `n` entries. */
+  reserve(n: number): void {
+    if (this.score.length >= n) return;
+    const size = Math.max(n, 2 * this.score.length, 128);
+    this.score = new Float64Array(size);
+    this.keys = new Float64Array(size);
+    this.order = new Uint32Array(size);
+  }
+}
+
+/**
  * Row indices ordered by descending score, ties by ascending index. Each float32 score becomes an
  * order-preserving 32-bit key combined with its index into one exact double, so a native numeric
- * sort does the work without calling a comparator per comparison.
+ * sort does the work without calling a comparator per comparison. With `scratch`, the result is a
+ * view of its arrays, valid until the next call.
  */
-export function rankOrder(score: ArrayLike<number>, n: number): ArrayLike<number> {
+export function rankOrder(score: ArrayLike<number>, n: number, scratch?: RankScratch): ArrayLike<number> {
   if (n >= INDEX_BITS) {
     const order = Array.from({ length: n }, (_, i) => i);
     return order.sort((a, b) => score[b] - score[a] || a - b);
   }
-  const keys = new Float64Array(n);
+  scratch?.reserve(n);
+  const keys = scratch ? scratch.keys.subarray(0, n) : new Float64Array(n);
   for (let i = 0; i < n; i++) {
     F32[0] = score[i];
     const bits = U32[0];
@@ -58,7 +81,7 @@ export function rankOrder(score: ArrayLike<number>, n: number): ArrayLike<number
     keys[i] = (0xffffffff - ascending) * INDEX_BITS + i;
   }
   keys.sort();
-  const order = new Uint32Array(n);
+  const order = scratch ? scratch.order.subarray(0, n) : new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = keys[i] % INDEX_BITS;
   return order;
 }
@@ -100,16 +123,30 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
   // Dense indices are small non-negative ints: on a little-endian host an int64 is its low 32-bit
   // word plus a zero word, so feeds are filled through an Int32Array view without creating BigInts.
   const littleEndian = os.endianness() === 'LE';
-  const int64Of = (values: Int32Array, rows: number): BigInt64Array => {
-    const out = new BigInt64Array(rows);
+  const fillInt64 = (out: BigInt64Array, values: Int32Array, rows: number): BigInt64Array => {
     if (littleEndian) {
-      const words = new Int32Array(out.buffer);
+      const words = new Int32Array(out.buffer, out.byteOffset, 2 * rows);
       for (let i = 0; i < rows; i++) words[2 * i] = values[i];
     } else for (let i = 0; i < rows; i++) out[i] = BigInt(values[i]);
     return out;
   };
+  const int64Of = (values: Int32Array, rows: number): BigInt64Array => fillInt64(new BigInt64Array(rows), values, rows);
+  // Both feeds share one buffer: one allocation outside the heap per request instead of two.
+  const int64Pair = (users: Int32Array, items: Int32Array, rows: number): [BigInt64Array, BigInt64Array] => {
+    const buffer = new ArrayBuffer(16 * rows);
+    return [fillInt64(new BigInt64Array(buffer, 0, rows), users, rows), fillInt64(new BigInt64Array(buffer, 8 * rows, rows), items, rows)];
+  };
+  /** A request's dense user and item columns, as two views of one buffer. */
+  const densePair = (n: number): [Int32Array, Int32Array] => {
+    const both = new Int32Array(2 * n);
+    return [both.subarray(0, n), both.subarray(n)];
+  };
+  const feedsOf = (users: Int32Array, items: Int32Array, rows: number) => {
+    const [u, it] = int64Pair(users, items, rows);
+    return { [userInput]: { type: 'int64' as const, data: u, dims: [rows] }, [itemInput]: { type: 'int64' as const, data: it, dims: [rows] } };
+  };
 
-  function prepare(userDense: Int32Array, itemDense: Int32Array, state: Omit<RankState, 'modelRow' | 'fixed' | 'fallback'>, unknownUsers: unknown[], unknownItems: unknown[]): Prepared<RankState> {
+  function prepare(userDense: Int32Array, itemDense: Int32Array, state0: Omit<RankState, 'modelRow' | 'fixed' | 'fallback'>, unknownUsers: unknown[], unknownItems: unknown[]): Prepared<RankState> {
     if (!fallbackOn && (unknownUsers.length || unknownItems.length)) {
       const parts: string[] = [];
       const list = (xs: unknown[]) => `${JSON.stringify(xs.slice(0, MAX_LISTED))}${xs.length > MAX_LISTED ? ` and ${xs.length - MAX_LISTED} more` : ''}`;
@@ -120,6 +157,12 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
       });
     }
     const n = itemDense.length;
+    let everyRowKnown = true;
+    for (let r = 0; r < n && everyRowKnown; r++) everyRowKnown = userDense[r] >= 0 && itemDense[r] >= 0;
+    if (everyRowKnown) {
+      const state: RankState = { userJson: state0.userJson, userJsonPerRow: state0.userJsonPerRow, itemJson: state0.itemJson, k: state0.k, modelRow: undefined, fixed: undefined, fallback: false };
+      return { rows: n, state, feeds: feedsOf(userDense, itemDense, n) };
+    }
     const modelRow = new Int32Array(n);
     const fixed = new Float32Array(n);
     let rows = 0;
@@ -133,7 +176,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
       }
     }
     // Built field by field: V8 allocated the spread form in old space (decision 0034).
-    const full: RankState = { userJson: state.userJson, userJsonPerRow: state.userJsonPerRow, itemJson: state.itemJson, k: state.k, modelRow, fixed, fallback };
+    const full: RankState = { userJson: state0.userJson, userJsonPerRow: state0.userJsonPerRow, itemJson: state0.itemJson, k: state0.k, modelRow, fixed, fallback };
     if (rows === 0) return { response: render(undefined, full) };
     let ud = userDense;
     let id = itemDense;
@@ -148,23 +191,21 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
         }
       }
     }
-    const u = int64Of(ud, rows);
-    const it = int64Of(id, rows);
-    return {
-      rows,
-      state: full,
-      feeds: { [userInput]: { type: 'int64', data: u, dims: [rows] }, [itemInput]: { type: 'int64', data: it, dims: [rows] } },
-    };
+    return { rows, state: full, feeds: feedsOf(ud, id, rows) };
   }
 
   // Responses are written into one reused buffer; render runs synchronously, so one writer serves every request.
   const writer = new JsonTextWriter();
+  const scratch = new RankScratch();
 
   function render(scores: ArrayLike<number> | undefined, s: RankState): InferenceResponse {
     const n = s.itemJson.length;
-    const score = new Float64Array(n);
-    for (let r = 0; r < n; r++) score[r] = s.modelRow[r] >= 0 ? scores![s.modelRow[r]] : s.fixed[r];
-    const order = rankOrder(score, n);
+    scratch.reserve(n);
+    const score = scratch.score;
+    const { modelRow, fixed } = s;
+    if (modelRow === undefined) for (let r = 0; r < n; r++) score[r] = scores![r];
+    else for (let r = 0; r < n; r++) score[r] = modelRow[r] >= 0 ? scores![modelRow[r]] : fixed![r];
+    const order = rankOrder(score, n, scratch);
     const k = Math.min(s.k, n);
     const w = writer;
     if (s.userJsonPerRow) {
@@ -220,8 +261,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
         if (user.length !== candidates.length) throw bad(`"user" has ${user.length} entries but "item" has ${candidates.length}`);
         if (user.length === 0) throw bad('"item" must not be empty');
         const n = user.length;
-        const userDense = new Int32Array(n);
-        const itemDense = new Int32Array(n);
+        const [userDense, itemDense] = densePair(n);
         const itemJson = new Array<string>(n);
         let same = true;
         for (let r = 0; r < n; r++) {
@@ -245,6 +285,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
       const ud = users.dense(user);
       if (ud < 0) unknownUsers.push(user);
       let itemDense: Int32Array;
+      let userDense: Int32Array;
       let itemJson: string[];
       if (candidates === undefined) {
         // Top-k over every item the user did not interact with in training.
@@ -254,10 +295,11 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
         const list: number[] = [];
         for (let d = 0; d < items.size; d++) if (!known[d]) list.push(d);
         itemDense = Int32Array.from(list);
+        userDense = new Int32Array(itemDense.length);
         itemJson = list.map((d) => items.json[d]);
       } else {
         if (!Array.isArray(candidates) || candidates.length === 0) throw bad('"items" must be a non-empty list of item ids');
-        itemDense = new Int32Array(candidates.length);
+        [userDense, itemDense] = densePair(candidates.length);
         itemJson = new Array<string>(candidates.length);
         for (let r = 0; r < candidates.length; r++) {
           const id = itemDense[r] = items.dense(candidates[r]);
@@ -265,7 +307,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
           itemJson[r] = id >= 0 ? items.json[id] : JSON.stringify(candidates[r]);
         }
       }
-      const userDense = new Int32Array(itemDense.length).fill(ud);
+      userDense.fill(ud);
       return prepare(userDense, itemDense, { userJson: JSON.stringify(user), userJsonPerRow: undefined, itemJson, k: parseK(body.k, itemDense.length) }, unknownUsers, unknownItems);
     },
 
