@@ -14,22 +14,30 @@ const ids = new WeakMap<FastifyRequest, string>();
  * event in the outbox, so a notification can announce it with that id (no body or stack leaves the server).
  */
 export function installServerErrorEvents(app: FastifyInstance, platform: Platform): void {
-  app.addHook('onSend', async (request, reply) => {
-    if (reply.statusCode < 500 || reply.statusCode === 503) return;
-    const id = newId('cor');
-    ids.set(request, id);
-    reply.header(CORRELATION_HEADER, id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const correlationId = ids.get(request);
-    if (!correlationId) return;
-    const route = request.routeOptions.url ?? 'unknown';
-    platform.logger.error({ correlationId, method: request.method, route, status: reply.statusCode }, 'unexpected server error');
-    try {
-      await appendEvent(platform.db.kysely, { type: 'server.error', subject: `server/${correlationId}`, data: { correlationId, method: request.method, route, status: reply.statusCode } });
-    } catch (err) {
-      // The database may be what failed; the log line above still carries the id.
-      platform.logger.warn({ err, correlationId }, 'could not record the server error event');
+  // Callback hooks: every request passes them, and an async hook costs a promise and a tick even when it returns at once.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode >= 500 && reply.statusCode !== 503) {
+      const id = newId('cor');
+      ids.set(request, id);
+      reply.header(CORRELATION_HEADER, id);
     }
+    done(null, payload);
   });
+  app.addHook('onResponse', (request, reply, done) => {
+    const correlationId = ids.get(request);
+    if (!correlationId) return done();
+    recordServerError(platform, request, reply.statusCode, correlationId).then(() => done());
+  });
+}
+
+/** Logs an unexpected server error and appends its `server.error` event; never rejects. */
+async function recordServerError(platform: Platform, request: FastifyRequest, status: number, correlationId: string): Promise<void> {
+  const route = request.routeOptions.url ?? 'unknown';
+  platform.logger.error({ correlationId, method: request.method, route, status }, 'unexpected server error');
+  try {
+    await appendEvent(platform.db.kysely, { type: 'server.error', subject: `server/${correlationId}`, data: { correlationId, method: request.method, route, status } });
+  } catch (err) {
+    // The database may be what failed; the log line above still carries the id.
+    platform.logger.warn({ err, correlationId }, 'could not record the server error event');
+  }
 }
