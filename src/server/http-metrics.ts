@@ -1,8 +1,7 @@
-import { collectDefaultMetrics, Counter, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
+import { PlainCounter, PlainHistogram } from '../core/plain-metrics.js';
 
-const REQUESTS = 'capstan_http_requests_total';
-const DURATION = 'capstan_http_request_duration_seconds';
 const UNMATCHED = '(unmatched)';
 
 // A scrape labels series by route template, never by raw URL: ids in paths would make cardinality unbounded.
@@ -10,20 +9,18 @@ function routeLabel(url: string | undefined): string {
   return url ?? UNMATCHED;
 }
 
+type HttpLabels = 'method' | 'route' | 'status';
+
 /** The request counter and latency histogram on `registry`, created once per registry. */
-function httpMetrics(registry: Registry): { requests: Counter<'method' | 'route' | 'status'>; duration: Histogram<'method' | 'route' | 'status'> } {
-  const requests =
-    (registry.getSingleMetric(REQUESTS) as Counter<'method' | 'route' | 'status'> | undefined) ??
-    new Counter({ name: REQUESTS, help: 'HTTP requests answered, by route template, method and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const duration =
-    (registry.getSingleMetric(DURATION) as Histogram<'method' | 'route' | 'status'> | undefined) ??
-    new Histogram({
-      name: DURATION,
-      help: 'HTTP request duration in seconds, by route template, method and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    });
+function httpMetrics(registry: Registry): { requests: PlainCounter<HttpLabels>; duration: PlainHistogram<HttpLabels> } {
+  const labelNames: HttpLabels[] = ['method', 'route', 'status'];
+  const requests = PlainCounter.on(registry, { name: 'capstan_http_requests_total', help: 'HTTP requests answered, by route template, method and status', labelNames });
+  const duration = PlainHistogram.on(registry, {
+    name: 'capstan_http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by route template, method and status',
+    labelNames,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
   return { requests, duration };
 }
 

@@ -1,11 +1,12 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { PlainCounter, PlainHistogram } from '../core/plain-metrics.js';
 import { MultiModelMetrics } from './multi-model-metrics.js';
 
 type Labels = 'endpoint' | 'variant';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** The counters of one variant, bound to its labels once so the hot path does no label hashing. */
+/** The counters of one variant, bound to its labels once; the per-request ones are plain additions (plain-metrics). */
 export interface VariantMetrics {
   invocations: { inc(): void };
   errors4xx: { inc(): void };
@@ -24,11 +25,11 @@ export interface VariantMetrics {
  * worker restarts and live workers. Registered once per platform registry.
  */
 export class ServingMetrics {
-  private readonly invocations: Counter<Labels>;
-  private readonly errors4xx: Counter<Labels>;
-  private readonly errors5xx: Counter<Labels>;
-  private readonly modelLatency: Histogram<Labels>;
-  private readonly overheadLatency: Histogram<Labels>;
+  private readonly invocations: PlainCounter<Labels>;
+  private readonly errors4xx: PlainCounter<Labels>;
+  private readonly errors5xx: PlainCounter<Labels>;
+  private readonly modelLatency: PlainHistogram<Labels>;
+  private readonly overheadLatency: PlainHistogram<Labels>;
   private readonly restarts: Counter<Labels>;
   private readonly workers: Gauge<Labels>;
   private readonly coldStart: Histogram<Labels>;
@@ -40,11 +41,11 @@ export class ServingMetrics {
   constructor(registry: Registry) {
     const labelNames: Labels[] = ['endpoint', 'variant'];
     const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
-    this.invocations = get('capstan_endpoint_invocations_total', () => new Counter({ name: 'capstan_endpoint_invocations_total', help: 'Requests sent to a variant', labelNames, registers: [registry] }));
-    this.errors4xx = get('capstan_endpoint_invocation_4xx_errors_total', () => new Counter({ name: 'capstan_endpoint_invocation_4xx_errors_total', help: 'Invocations answered with a 4xx status', labelNames, registers: [registry] }));
-    this.errors5xx = get('capstan_endpoint_invocation_5xx_errors_total', () => new Counter({ name: 'capstan_endpoint_invocation_5xx_errors_total', help: 'Invocations answered with a 5xx status', labelNames, registers: [registry] }));
-    this.modelLatency = get('capstan_endpoint_model_latency_seconds', () => new Histogram({ name: 'capstan_endpoint_model_latency_seconds', help: 'Time the model took (inside the worker), per request', labelNames, buckets: LATENCY_BUCKETS, registers: [registry] }));
-    this.overheadLatency = get('capstan_endpoint_overhead_latency_seconds', () => new Histogram({ name: 'capstan_endpoint_overhead_latency_seconds', help: 'Time the gateway added around the model (routing, queueing, thread hand-off, handler)', labelNames, buckets: LATENCY_BUCKETS, registers: [registry] }));
+    this.invocations = PlainCounter.on(registry, { name: 'capstan_endpoint_invocations_total', help: 'Requests sent to a variant', labelNames });
+    this.errors4xx = PlainCounter.on(registry, { name: 'capstan_endpoint_invocation_4xx_errors_total', help: 'Invocations answered with a 4xx status', labelNames });
+    this.errors5xx = PlainCounter.on(registry, { name: 'capstan_endpoint_invocation_5xx_errors_total', help: 'Invocations answered with a 5xx status', labelNames });
+    this.modelLatency = PlainHistogram.on(registry, { name: 'capstan_endpoint_model_latency_seconds', help: 'Time the model took (inside the worker), per request', labelNames, buckets: LATENCY_BUCKETS });
+    this.overheadLatency = PlainHistogram.on(registry, { name: 'capstan_endpoint_overhead_latency_seconds', help: 'Time the gateway added around the model (routing, queueing, thread hand-off, handler)', labelNames, buckets: LATENCY_BUCKETS });
     this.restarts = get('capstan_endpoint_worker_restarts_total', () => new Counter({ name: 'capstan_endpoint_worker_restarts_total', help: 'Model workers replaced after a crash or a hang', labelNames, registers: [registry] }));
     this.workers = get('capstan_endpoint_workers', () => new Gauge({ name: 'capstan_endpoint_workers', help: 'Model worker threads serving a variant in this process', labelNames, registers: [registry] }));
     this.coldStart = get('capstan_endpoint_cold_start_seconds', () => new Histogram({ name: 'capstan_endpoint_cold_start_seconds', help: 'Time a variant scaled to zero took to load a worker for the requests waiting on it', labelNames, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry] }));
