@@ -7,7 +7,7 @@
 //    the source team's 25-item request.
 // 3. Measures a bare node:http + onnxruntime-node server (bench/baseline-server.ts) the same way.
 // 4. With both servers up, the tail at a fixed offered rate of 4,000/s (autocannon overallRate, 20
-//    connections, 30 s rounds, 3 per side alternating between the two servers, medians).
+//    connections, 30 s rounds, 5 per side alternating between the two servers, medians).
 // The last line is JSON: {"req_per_s","p50_ms","p99_ms","errors","baseline_req_per_s","ratio","req_per_s_25",
 // "p99_ms_at_4000","baseline_p99_ms_at_4000"}; the last two are the median p99s of step 4.
 // Env: BENCH_WARMUP_S (10), BENCH_DURATION_S (30), BENCH_CONNECTIONS (50), BENCH_MAX_BATCH (1024), BENCH_INSTANCES (1).
@@ -44,7 +44,7 @@ function measure(name: string, url: string, body: string): Promise<LoadResult> {
 }
 
 /** Rounds of the fixed-rate tail per side, alternating between Capstan and the bare server. */
-const RATE_ROUNDS = 3;
+const RATE_ROUNDS = 5;
 
 /**
  * The tail at a fixed offered rate (autocannon `overallRate`), with both servers warm and running:
