@@ -75,12 +75,7 @@ export function installOriginGuard(app: FastifyInstance, options: OriginGuardOpt
     const host = splitHost(rawHost);
     return host !== undefined && hostAllowed(host, options, loopbackBind);
   };
-  // A callback hook (a throw is Fastify's error path): an async one costs a promise and a tick on every request.
-  app.addHook('onRequest', (request, _reply, done) => {
-    check(request);
-    done();
-  });
-  function check(request: FastifyRequest): void {
+  const check = (request: FastifyRequest): void => {
     const access = request.routeOptions.config?.access as RouteAccess | undefined;
     // Health checks and the API description carry no data and change nothing; probes address them by pod IP.
     if (access === 'public') return;
@@ -103,5 +98,10 @@ export function installOriginGuard(app: FastifyInstance, options: OriginGuardOpt
     if (site !== undefined && site !== 'same-origin' && site !== 'none') {
       throw new CapstanError('CAPSTAN_REQUEST_CROSS_ORIGIN', `a ${site} request may not change state here`, { fields: { secFetchSite: site } });
     }
-  }
+  };
+  // A callback hook (a throw is Fastify's error path): an async one costs a promise and a tick on every request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    check(request);
+    done();
+  });
 }

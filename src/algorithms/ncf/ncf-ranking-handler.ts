@@ -146,7 +146,8 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
     return { [userInput]: { type: 'int64' as const, data: u, dims: [rows] }, [itemInput]: { type: 'int64' as const, data: it, dims: [rows] } };
   };
 
-  function prepare(userDense: Int32Array, itemDense: Int32Array, state0: Omit<RankState, 'modelRow' | 'fixed' | 'fallback'>, unknownUsers: unknown[], unknownItems: unknown[]): Prepared<RankState> {
+  // unknownUsers and unknownItems list every unknown id of the request, so both empty means every row is known.
+  function prepare(userDense: Int32Array, itemDense: Int32Array, state: Omit<RankState, 'modelRow' | 'fixed' | 'fallback'>, unknownUsers: unknown[], unknownItems: unknown[]): Prepared<RankState> {
     if (!fallbackOn && (unknownUsers.length || unknownItems.length)) {
       const parts: string[] = [];
       const list = (xs: unknown[]) => `${JSON.stringify(xs.slice(0, MAX_LISTED))}${xs.length > MAX_LISTED ? ` and ${xs.length - MAX_LISTED} more` : ''}`;
@@ -157,11 +158,9 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
       });
     }
     const n = itemDense.length;
-    let everyRowKnown = true;
-    for (let r = 0; r < n && everyRowKnown; r++) everyRowKnown = userDense[r] >= 0 && itemDense[r] >= 0;
-    if (everyRowKnown) {
-      const state: RankState = { userJson: state0.userJson, userJsonPerRow: state0.userJsonPerRow, itemJson: state0.itemJson, k: state0.k, modelRow: undefined, fixed: undefined, fallback: false };
-      return { rows: n, state, feeds: feedsOf(userDense, itemDense, n) };
+    if (unknownUsers.length === 0 && unknownItems.length === 0) {
+      const known: RankState = { userJson: state.userJson, userJsonPerRow: state.userJsonPerRow, itemJson: state.itemJson, k: state.k, modelRow: undefined, fixed: undefined, fallback: false };
+      return { rows: n, state: known, feeds: feedsOf(userDense, itemDense, n) };
     }
     const modelRow = new Int32Array(n);
     const fixed = new Float32Array(n);
@@ -176,7 +175,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
       }
     }
     // Built field by field: V8 allocated the spread form in old space (decision 0034).
-    const full: RankState = { userJson: state0.userJson, userJsonPerRow: state0.userJsonPerRow, itemJson: state0.itemJson, k: state0.k, modelRow, fixed, fallback };
+    const full: RankState = { userJson: state.userJson, userJsonPerRow: state.userJsonPerRow, itemJson: state.itemJson, k: state.k, modelRow, fixed, fallback };
     if (rows === 0) return { response: render(undefined, full) };
     let ud = userDense;
     let id = itemDense;
