@@ -67,4 +67,24 @@ describe('plain metrics', () => {
     assert.match(text, /x_total\{a="k"\} 1\n/);
     assert.match(text, /x_total\{a="b"\} 1\n/);
   });
+
+  it('drop a removed series from the scrape and start it from zero at its next use, other series untouched', async () => {
+    const registry = new Registry();
+    const c = PlainCounter.on(registry, { name: 'x_total', help: 'x', labelNames: ['m', 'n'] });
+    const h = PlainHistogram.on(registry, { name: 'x_seconds', help: 'x', labelNames: ['m', 'n'], buckets: [1] });
+    const gone = c.labels({ m: 'a', n: '1' });
+    gone.inc(3);
+    c.inc({ m: 'a', n: '2' }, 2);
+    h.observe({ m: 'a', n: '1' }, 0.5);
+    c.remove({ m: 'a', n: '1' });
+    h.remove({ m: 'a', n: '1' });
+    c.remove({ m: 'z', n: '9' });
+    gone.inc();
+    let text = await registry.metrics();
+    assert.doesNotMatch(text, /n="1"/, 'a series bound before its removal does not bring it back');
+    assert.match(text, /x_total\{m="a",n="2"\} 2\n/);
+    c.inc({ m: 'a', n: '1' });
+    text = await registry.metrics();
+    assert.match(text, /x_total\{m="a",n="1"\} 1\n/);
+  });
 });

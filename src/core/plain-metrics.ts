@@ -76,6 +76,20 @@ class SeriesTree<L extends string, S> {
     return series;
   }
 
+  /**
+   * Drops the series for `labels` (a series bound before keeps counting, unseen); the next use starts
+   * a new one from zero, as prom-client's `remove` does.
+   */
+  remove(labels: Record<L, string>): void {
+    let level: Map<string, unknown> | undefined = this.root;
+    const last = this.labelNames.length - 1;
+    for (let i = 0; i < last && level; i++) level = level.get(labels[this.labelNames[i]]) as Map<string, unknown> | undefined;
+    const series = level?.get(labels[this.labelNames[last]]);
+    if (series === undefined) return;
+    level!.delete(labels[this.labelNames[last]]);
+    this.all.splice(this.all.findIndex((entry) => entry.series === series), 1);
+  }
+
   /** Every series, in the order first used. */
   each(fn: (series: S) => void): void {
     for (const { series } of this.all) fn(series);
@@ -114,6 +128,11 @@ export class PlainCounter<L extends string> {
   /** Adds `n` (default 1) to the series for `labels`. */
   inc(labels: Record<L, string>, n = 1): void {
     this.tree.get(labels).value += n;
+  }
+
+  /** Removes the series for `labels` from the scrape, e.g. when what it counts is gone. */
+  remove(labels: Record<L, string>): void {
+    this.tree.remove(labels);
   }
 
   /** prom-client's registry reads this at scrape time. */
@@ -175,6 +194,11 @@ export class PlainHistogram<L extends string> {
     s.buckets[i] += 1;
     s.sum += value;
     s.count += 1;
+  }
+
+  /** Removes the series for `labels` from the scrape, e.g. when what it measures is gone. */
+  remove(labels: Record<L, string>): void {
+    this.tree.remove(labels);
   }
 
   /** prom-client's registry reads this at scrape time: cumulative buckets, `+Inf`, sum and count per series. */
