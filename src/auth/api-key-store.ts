@@ -162,12 +162,6 @@ export class ApiKeyStore implements ApiKeyAdmin {
     return toInfo(rows[0]);
   }
 
-  /** True while the key exists and is not revoked (a console session made from it lives no longer than the key). */
-  async isActive(keyId: string): Promise<boolean> {
-    const row = await this.q.selectFrom('api_keys').select('revoked_at').where('id', '=', keyId).executeTakeFirst();
-    return !!row && row.revoked_at == null;
-  }
-
   /** The principal for a presented secret, or undefined when it is unknown or revoked. */
   async authenticate(secret: string): Promise<Principal | undefined> {
     if (!secret.startsWith('cap_')) return undefined;

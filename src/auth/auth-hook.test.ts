@@ -25,9 +25,6 @@ function fakeKeys() {
     async authenticate(secret: string) {
       return secret === 'cap_bearer' ? invoker : undefined;
     },
-    async isActive() {
-      return true;
-    },
     async touch() {},
     onRevoke() {},
   };

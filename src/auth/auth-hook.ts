@@ -127,7 +127,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyStore, enabled: bo
     let principal: Principal | undefined;
     if (sessionId !== undefined && sessions) {
       const session = await sessions.get(sessionId);
-      if (!session || !(await keys.isActive(session.principal.keyId))) {
+      if (!session) {
         await sessions.revoke(sessionId);
         throw new CapstanError('CAPSTAN_CONSOLE_SESSION_INVALID', 'the console session expired, was signed out or its API key was revoked; sign in again');
       }

@@ -43,6 +43,12 @@ interface SessionRow {
   expires_at: number;
 }
 
+/** The columns of the auth context's key table a session lookup reads. */
+interface KeyRow {
+  id: string;
+  revoked_at: number | null;
+}
+
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /**
@@ -61,8 +67,8 @@ export class ConsoleSessions {
     this.options = compileConsoleSessionOptions(options);
   }
 
-  private get q(): Kysely<{ console_sessions: SessionRow }> {
-    return this.db.as<{ console_sessions: SessionRow }>();
+  private get q(): Kysely<{ console_sessions: SessionRow; api_keys: KeyRow }> {
+    return this.db.as<{ console_sessions: SessionRow; api_keys: KeyRow }>();
   }
 
   /** Opens a session for an authenticated key. */
@@ -76,10 +82,20 @@ export class ConsoleSessions {
     return session;
   }
 
-  /** The live session with this id, or undefined when unknown, expired or revoked. */
+  /**
+   * The live session with this id, or undefined when unknown, expired, signed out, or its API key is
+   * revoked or gone: a session lives no longer than its key. One read per request, joined with the
+   * key table of the same context.
+   */
   async get(id: string | undefined, now = Date.now()): Promise<ConsoleSession | undefined> {
     if (!id || id.length > 100) return undefined;
-    const row = await this.q.selectFrom('console_sessions').selectAll().where('id_hash', '=', hashId(id)).executeTakeFirst();
+    const row = await this.q
+      .selectFrom('console_sessions')
+      .innerJoin('api_keys', 'api_keys.id', 'console_sessions.key_id')
+      .selectAll('console_sessions')
+      .where('console_sessions.id_hash', '=', hashId(id))
+      .where('api_keys.revoked_at', 'is', null)
+      .executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return undefined;
     return { id, principal: { keyId: row.key_id, name: row.name, role: row.role as Role }, csrfToken: row.csrf_token, expiresAt: Number(row.expires_at) };
   }
@@ -87,11 +103,6 @@ export class ConsoleSessions {
   /** Ends a session (sign-out). */
   async revoke(id: string): Promise<void> {
     await this.q.deleteFrom('console_sessions').where('id_hash', '=', hashId(id)).execute();
-  }
-
-  /** Ends every session of a key, e.g. when the key is revoked. */
-  async revokeKey(keyId: string): Promise<void> {
-    await this.q.deleteFrom('console_sessions').where('key_id', '=', keyId).execute();
   }
 }
 
