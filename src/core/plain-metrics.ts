@@ -54,17 +54,26 @@ class SeriesTree<L extends string, S> {
     private readonly make: () => S,
   ) {}
 
-  /** The series for `labels`, created at first use. */
-  get(labels: Record<L, string>): S {
+  /** The map holding the series for `labels` under its last label's value; made on the way when `make`, else undefined where missing. */
+  private leafLevel(labels: Record<L, string>, make: boolean): Map<string, unknown> | undefined {
     let level = this.root;
     const last = this.labelNames.length - 1;
     for (let i = 0; i < last; i++) {
       const value = labels[this.labelNames[i]];
       let next = level.get(value) as Map<string, unknown> | undefined;
-      if (!next) level.set(value, (next = new Map()));
+      if (!next) {
+        if (!make) return undefined;
+        level.set(value, (next = new Map()));
+      }
       level = next;
     }
-    const leaf = labels[this.labelNames[last]];
+    return level;
+  }
+
+  /** The series for `labels`, created at first use. */
+  get(labels: Record<L, string>): S {
+    const level = this.leafLevel(labels, true)!;
+    const leaf = labels[this.labelNames[this.labelNames.length - 1]];
     let series = level.get(leaf) as S | undefined;
     if (series === undefined) {
       series = this.make();
@@ -81,12 +90,11 @@ class SeriesTree<L extends string, S> {
    * a new one from zero, as prom-client's `remove` does.
    */
   remove(labels: Record<L, string>): void {
-    let level: Map<string, unknown> | undefined = this.root;
-    const last = this.labelNames.length - 1;
-    for (let i = 0; i < last && level; i++) level = level.get(labels[this.labelNames[i]]) as Map<string, unknown> | undefined;
-    const series = level?.get(labels[this.labelNames[last]]);
+    const level = this.leafLevel(labels, false);
+    const leaf = labels[this.labelNames[this.labelNames.length - 1]];
+    const series = level?.get(leaf);
     if (series === undefined) return;
-    level!.delete(labels[this.labelNames[last]]);
+    level!.delete(leaf);
     this.all.splice(this.all.findIndex((entry) => entry.series === series), 1);
   }
 

@@ -146,6 +146,17 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
     return { [userInput]: { type: 'int64' as const, data: u, dims: [rows] }, [itemInput]: { type: 'int64' as const, data: it, dims: [rows] } };
   };
 
+  // Built field by field: V8 allocated the spread form in old space (decision 0034).
+  const rankState = (base: Omit<RankState, 'modelRow' | 'fixed' | 'fallback'>, modelRow: Int32Array | undefined, fixed: Float32Array | undefined, fallback: boolean): RankState => ({
+    userJson: base.userJson,
+    userJsonPerRow: base.userJsonPerRow,
+    itemJson: base.itemJson,
+    k: base.k,
+    modelRow,
+    fixed,
+    fallback,
+  });
+
   // unknownUsers and unknownItems list every unknown id of the request, so both empty means every row is known.
   function prepare(userDense: Int32Array, itemDense: Int32Array, state: Omit<RankState, 'modelRow' | 'fixed' | 'fallback'>, unknownUsers: unknown[], unknownItems: unknown[]): Prepared<RankState> {
     if (!fallbackOn && (unknownUsers.length || unknownItems.length)) {
@@ -159,8 +170,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
     }
     const n = itemDense.length;
     if (unknownUsers.length === 0 && unknownItems.length === 0) {
-      const known: RankState = { userJson: state.userJson, userJsonPerRow: state.userJsonPerRow, itemJson: state.itemJson, k: state.k, modelRow: undefined, fixed: undefined, fallback: false };
-      return { rows: n, state: known, feeds: feedsOf(userDense, itemDense, n) };
+      return { rows: n, state: rankState(state, undefined, undefined, false), feeds: feedsOf(userDense, itemDense, n) };
     }
     const modelRow = new Int32Array(n);
     const fixed = new Float32Array(n);
@@ -174,8 +184,7 @@ export async function createNcfRankingHandler(ctx: HandlerContext): Promise<Infe
         fixed[r] = userDense[r] < 0 && itemDense[r] >= 0 ? popularity[itemDense[r]] : 0;
       }
     }
-    // Built field by field: V8 allocated the spread form in old space (decision 0034).
-    const full: RankState = { userJson: state.userJson, userJsonPerRow: state.userJsonPerRow, itemJson: state.itemJson, k: state.k, modelRow, fixed, fallback };
+    const full = rankState(state, modelRow, fixed, fallback);
     if (rows === 0) return { response: render(undefined, full) };
     let ud = userDense;
     let id = itemDense;
